@@ -1,0 +1,2 @@
+// phial — the framework.
+export {};

@@ -1,0 +1,2 @@
+// phial/testing — the in-process test client.
+export {};
