@@ -1,0 +1,484 @@
+// One client connection: bytes in through the parser, requests out to the handler, responses back in
+// request order (pipelining), keep-alive, 100-continue, timeouts, and a careful close.
+
+import type { Socket } from "node:net";
+import { HttpParseError, HttpParser, MessageHead, type ParserHandler, type ParserLimits } from "./parser.ts";
+import { BODY_HIGH_WATER, type BodySource, IncomingRequest, RequestAbortedError } from "./request.ts";
+import { type ResponseSink, ServerResponse } from "./response.ts";
+import { STATUS_TEXT } from "./status.ts";
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly handler: (req: IncomingRequest, res: ServerResponse) => unknown;
+  readonly opts: ResolvedServerOptions;
+  readonly closing: boolean;
+  report(error: unknown, req: IncomingRequest | undefined): void;
+  forget(conn: Connection): void;
+}
+
+export interface ResolvedServerOptions {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  maxRequestsPerSocket: number;
+  maxPipelinedRequests: number;
+  maxDrainBytes: number;
+  lingerTimeout: number;
+  limits: ParserLimits;
+}
+
+const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
+
+export class Connection implements ParserHandler, BodySource, ResponseSink {
+  readonly socket: Socket;
+  readonly encrypted: boolean;
+  private readonly host: ConnectionHost;
+  private readonly parser: HttpParser;
+  /** Responses in request order; the first is the one writing. */
+  private readonly queue: ServerResponse[] = [];
+  /** The request whose body is arriving. */
+  private rx: IncomingRequest | undefined;
+  /** Inside a data event: writes are batched and go out in one go. */
+  private inData = false;
+  private batch: (Buffer | string)[] = [];
+  private needResume = false;
+  /** No more requests are read; the connection closes once the queue is empty. */
+  private closing = false;
+  private ended = false;
+  private endCalled = false;
+  private destroyed = false;
+  private peerEnded = false;
+  private readPaused = false;
+  private served = 0;
+  /** @internal times (ms) for the server's sweep; 0 when not running. */
+  headStartedAt = 0;
+  requestStartedAt = 0;
+  idleSince: number;
+  lingerUntil = 0;
+
+  constructor(socket: Socket, host: ConnectionHost, encrypted: boolean) {
+    this.socket = socket;
+    this.host = host;
+    this.encrypted = encrypted;
+    this.parser = new HttpParser("request", this, host.opts.limits);
+    this.idleSince = Date.now();
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("end", () => this.onEnd());
+    socket.on("drain", () => this.onDrain());
+    socket.on("close", () => this.onClose());
+    socket.on("error", () => {
+      // A reset or a TLS failure: 'close' follows and cleans up.
+    });
+  }
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? "";
+  }
+  get remotePort(): number {
+    return this.socket.remotePort ?? 0;
+  }
+  get localPort(): number {
+    return this.socket.localPort ?? 0;
+  }
+  get keepAliveSeconds(): number {
+    return Math.max(1, Math.floor(this.host.opts.keepAliveTimeout / 1000));
+  }
+
+  /** True when no request is in progress (a graceful close may end it now). */
+  get idle(): boolean {
+    return this.queue.length === 0 && !this.parser.inMessage;
+  }
+
+  // ---- bytes in -------------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) {
+      // Lingering close: read and drop what the client still sends, so our last response isn't lost
+      // to a reset.
+      return;
+    }
+    if (this.rx === undefined && this.headStartedAt === 0) this.headStartedAt = Date.now();
+    this.idleSince = 0;
+    this.inData = true;
+    try {
+      this.parser.execute(chunk);
+    } catch (err) {
+      // The parser doesn't throw on input; this is a bug, and the process keeps serving.
+      this.host.report(err, undefined);
+      this.closing = true;
+      this.destroy();
+    }
+    this.inData = false;
+    this.flushBatch();
+    if (this.needResume) {
+      this.needResume = false;
+      this.maybeResumeParser();
+    }
+    if (this.rx === undefined && !this.parser.inMessage) this.headStartedAt = 0;
+  }
+
+  onHead(head: MessageHead): void {
+    const now = Date.now();
+    this.requestStartedAt = this.headStartedAt || now;
+    this.headStartedAt = 0;
+    const req = new IncomingRequest(head, this);
+    const res = new ServerResponse(req, this);
+    if (!req.complete) this.rx = req;
+    this.queue.push(res);
+    this.served++;
+    const max = this.host.opts.maxRequestsPerSocket;
+    if (!head.keepAlive || this.host.closing || (max > 0 && this.served >= max)) {
+      // This is the last request read on this connection.
+      this.closing = true;
+      res.closeAfter = true;
+    }
+    if (head.unsupportedExpectation) {
+      res.closeAfter = true;
+      this.closing = true;
+      this.endWithError(res, 417, "Only the 100-continue expectation is supported");
+      return;
+    }
+    this.dispatch(req, res);
+  }
+
+  onBody(chunk: Buffer): void {
+    const rx = this.rx;
+    if (rx === undefined) return;
+    rx.push(chunk);
+    if (rx.buffered > BODY_HIGH_WATER && !this.readPaused) {
+      this.readPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  onComplete(trailers: string[] | undefined): boolean | undefined {
+    const rx = this.rx;
+    if (rx !== undefined) {
+      this.rx = undefined;
+      rx.end(trailers);
+    }
+    this.requestStartedAt = 0;
+    return this.closing || this.queue.length >= this.host.opts.maxPipelinedRequests;
+  }
+
+  onError(error: HttpParseError): void {
+    this.closing = true;
+    const rx = this.rx;
+    this.rx = undefined;
+    this.headStartedAt = 0;
+    this.requestStartedAt = 0;
+    if (rx !== undefined) {
+      rx.fail(new RequestAbortedError(error.message, error.status));
+      const res = this.responseOf(rx);
+      if (res !== undefined) res.closeAfter = true;
+      if (res !== undefined && !res.headersSent) {
+        this.endWithError(res, error.status, error.message);
+        return;
+      }
+      // A response already streaming can't be replaced; the connection closes once it is done.
+      if (res !== undefined) return;
+    }
+    this.endWithError(this.syntheticResponse(), error.status, error.message);
+  }
+
+  /** The peer closed its side: finish what was asked, then close. */
+  private onEnd(): void {
+    this.peerEnded = true;
+    if (this.lingerUntil !== 0) {
+      this.destroy();
+      return;
+    }
+    if (!this.closing) this.parser.finish();
+    this.closing = true;
+    if (this.queue.length === 0) this.endSocket();
+  }
+
+  // ---- the handler ----------------------------------------------------------------------------
+
+  private dispatch(req: IncomingRequest, res: ServerResponse): void {
+    let r: unknown;
+    try {
+      r = this.host.handler(req, res);
+    } catch (err) {
+      this.handlerFailed(res, err);
+      return;
+    }
+    if (r !== undefined && r !== null && typeof (r as PromiseLike<unknown>).then === "function") {
+      (r as PromiseLike<unknown>).then(undefined, (err: unknown) => this.handlerFailed(res, err));
+    }
+  }
+
+  private handlerFailed(res: ServerResponse, err: unknown): void {
+    if (res.closed) return; // the client left; whatever failed, nobody is waiting
+    this.host.report(err, res.request);
+    if (res.finished) return;
+    if (!res.headersSent) {
+      this.endWithError(res, 500, "The server failed to answer this request");
+      return;
+    }
+    // Part of the body went out: the only honest signal left is to cut the connection.
+    this.destroy();
+  }
+
+  /** Answers with a short plain-text error in place of `res`. */
+  private endWithError(res: ServerResponse, status: number, message: string): void {
+    res.reset(status);
+    res.setHeader("Content-Type", "text/plain; charset=utf-8");
+    res.end(`${status} ${STATUS_TEXT[status] ?? "Error"}: ${message}\n`);
+  }
+
+  /** A response slot for an error that belongs to no parsed request (e.g. a malformed request line). */
+  private syntheticResponse(): ServerResponse {
+    const head = new MessageHead();
+    head.method = "GET";
+    head.keepAlive = false;
+    const req = new IncomingRequest(head, this);
+    const res = new ServerResponse(req, this);
+    res.closeAfter = true;
+    this.queue.push(res);
+    return res;
+  }
+
+  private responseOf(req: IncomingRequest): ServerResponse | undefined {
+    for (const r of this.queue) if (r.request === req) return r;
+    return undefined;
+  }
+
+  // ---- BodySource -----------------------------------------------------------------------------
+
+  wantBody(req: IncomingRequest): void {
+    if (req.head.expectContinue && !req.continueSent && !req.complete && !this.destroyed) {
+      const res = this.queue[0];
+      if (res !== undefined && res.request === req && !res.headersSent) {
+        req.continueSent = true;
+        this.out(CONTINUE);
+      }
+    }
+    if (this.readPaused && (this.rx === undefined || this.rx.buffered < BODY_HIGH_WATER)) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  // ---- ResponseSink ---------------------------------------------------------------------------
+
+  keepAliveAfter(res: ServerResponse): boolean {
+    if (res.closeAfter || this.host.closing || this.ended) return false;
+    const req = res.request;
+    if (!req.keepAlive) return false;
+    if (req.complete) return true;
+    // The body is still coming. Keep the connection only when what is left can be drained cheaply.
+    if (req.head.expectContinue && !req.continueSent) return false;
+    return req.contentLength >= 0 && req.contentLength - req.received <= this.host.opts.maxDrainBytes;
+  }
+
+  send(res: ServerResponse, data: Buffer | string, last: boolean): boolean {
+    if (this.destroyed) return true;
+    if (this.queue[0] !== res) {
+      if (res.queued === undefined) res.queued = [];
+      if (data.length > 0) res.queued.push(data);
+      if (last) res.queuedLast = true;
+      return false;
+    }
+    if (data.length > 0) this.out(data);
+    if (last) this.finished(res);
+    return !this.socket.writableNeedDrain;
+  }
+
+  drain(res: ServerResponse): Promise<void> {
+    return new Promise<void>((resolve) => {
+      res.drainWaiter = resolve as (v: undefined) => void;
+      if (this.destroyed || res.closed || (this.queue[0] === res && !this.socket.writableNeedDrain)) {
+        this.wakeWriter(res);
+      }
+    });
+  }
+
+  private wakeWriter(res: ServerResponse): void {
+    const w = res.drainWaiter;
+    if (w !== undefined) {
+      res.drainWaiter = undefined;
+      w(undefined);
+    }
+  }
+
+  private onDrain(): void {
+    const head = this.queue[0];
+    if (head !== undefined) this.wakeWriter(head);
+  }
+
+  private out(data: Buffer | string): void {
+    if (this.inData) {
+      this.batch.push(data);
+      return;
+    }
+    if (typeof data === "string") this.socket.write(data, "latin1");
+    else this.socket.write(data);
+  }
+
+  private flushBatch(): void {
+    const b = this.batch;
+    const n = b.length;
+    if (n > 0 && !this.destroyed) {
+      this.batch = [];
+      if (n === 1) {
+        this.out(b[0]!);
+      } else {
+        const s = this.socket;
+        s.cork();
+        for (let i = 0; i < n; i++) this.out(b[i]!);
+        s.uncork();
+      }
+    }
+    if (this.ended && !this.endCalled && !this.destroyed) {
+      this.endCalled = true;
+      this.socket.end();
+    }
+  }
+
+  /** `res` wrote its last bytes: move on to the next response, or close. */
+  private finished(res: ServerResponse): void {
+    for (;;) {
+      this.queue.shift();
+      const req = res.request;
+      if (!req.complete) {
+        // Nobody will read the rest of this body: drop it as it comes (keepAliveAfter bounded it).
+        req.discard = true;
+        req.chunks = [];
+        req.buffered = 0;
+        this.wantBody(req);
+      }
+      if (res.closeAfter) {
+        this.closing = true;
+        for (const r of this.queue) this.abandon(r);
+        this.queue.length = 0;
+        this.endSocket();
+        return;
+      }
+      const next = this.queue[0];
+      if (next === undefined) break;
+      const q = next.queued;
+      if (q !== undefined) {
+        next.queued = undefined;
+        for (const d of q) this.out(d);
+      }
+      if (next.request.wanted) this.wantBody(next.request);
+      if (!next.queuedLast) {
+        if (!this.socket.writableNeedDrain) this.wakeWriter(next);
+        break;
+      }
+      res = next;
+    }
+    if (this.queue.length === 0) {
+      this.idleSince = Date.now();
+      if (this.closing && !this.parser.inMessage) {
+        this.endSocket();
+        return;
+      }
+    }
+    if (this.parser.isPaused) {
+      if (this.inData) this.needResume = true;
+      else this.maybeResumeParser();
+    }
+  }
+
+  private maybeResumeParser(): void {
+    if (this.closing || this.destroyed) return;
+    if (this.queue.length < this.host.opts.maxPipelinedRequests && this.parser.isPaused) {
+      this.inData = true;
+      this.parser.resume();
+      this.inData = false;
+      this.flushBatch();
+      if (this.needResume) {
+        this.needResume = false;
+        this.maybeResumeParser();
+      }
+    }
+  }
+
+  private abandon(res: ServerResponse): void {
+    res.gone = true;
+    res.request.fail(new RequestAbortedError("The connection closed before this request was answered"));
+    this.wakeWriter(res);
+  }
+
+  // ---- closing --------------------------------------------------------------------------------
+
+  /** Half-closes after the queued output, then lingers briefly reading (and dropping) input. */
+  private endSocket(): void {
+    if (this.ended || this.destroyed) return;
+    this.ended = true;
+    this.closing = true;
+    // Inside a data event, flushBatch ends the socket after writing the batch.
+    if (!this.inData) {
+      this.endCalled = true;
+      this.socket.end();
+    }
+    if (this.peerEnded) {
+      this.socket.destroySoon();
+      return;
+    }
+    this.lingerUntil = Date.now() + this.host.opts.lingerTimeout;
+  }
+
+  /** Graceful close of the server: idle connections close now, busy ones after their responses. */
+  shutdown(): void {
+    this.closing = true;
+    if (this.queue.length === 0) {
+      if (this.parser.inMessage) {
+        // A request is arriving; let it finish and be answered with Connection: close.
+        this.closing = false;
+        return;
+      }
+      this.endSocket();
+    }
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.socket.destroy();
+    this.onClose();
+  }
+
+  private onClose(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.closing = true;
+    const err = new RequestAbortedError("The client closed the connection");
+    this.rx?.fail(err);
+    this.rx = undefined;
+    for (const r of this.queue) this.abandon(r);
+    this.queue.length = 0;
+    this.host.forget(this);
+  }
+
+  /** Called by the server's sweep about once a second (or more often with short timeouts). */
+  check(now: number): void {
+    const o = this.host.opts;
+    if (this.lingerUntil !== 0) {
+      if (now >= this.lingerUntil) this.destroy();
+      return;
+    }
+    if (this.headStartedAt !== 0 && now - this.headStartedAt >= o.headersTimeout) {
+      this.timeout("The request headers took too long to arrive");
+      return;
+    }
+    if (
+      this.rx !== undefined &&
+      this.requestStartedAt !== 0 &&
+      now - this.requestStartedAt >= o.requestTimeout
+    ) {
+      this.timeout("The request took too long to arrive");
+      return;
+    }
+    if (this.idleSince !== 0 && this.queue.length === 0 && now - this.idleSince >= o.keepAliveTimeout) {
+      this.endSocket();
+    }
+  }
+
+  private timeout(message: string): void {
+    this.headStartedAt = 0;
+    this.requestStartedAt = 0;
+    this.onError(new HttpParseError(408, "TIMEOUT", message));
+  }
+}

@@ -1,0 +1,332 @@
+// A response on the wire: status line and fields written with a small body in one write,
+// Content-Length when the body is known, chunked when it is streamed, backpressure on streams.
+
+import { httpDateNow } from "./date.ts";
+import { assertValidField } from "./fields.ts";
+import type { IncomingRequest } from "./request.ts";
+import { STATUS_TEXT } from "./status.ts";
+
+/** What a response needs from its connection. */
+export interface ResponseSink {
+  /** Bytes for the socket, in this response's turn. Returns false while the socket is congested. */
+  send(res: ServerResponse, data: Buffer | string, last: boolean): boolean;
+  /** Resolves when `res` may write again (its turn came and the socket drained, or it was closed). */
+  drain(res: ServerResponse): Promise<void>;
+  /** Decides, as the head is written, whether the connection stays open after this response. */
+  keepAliveAfter(res: ServerResponse): boolean;
+  /** The `Keep-Alive: timeout=N` hint, in seconds. */
+  readonly keepAliveSeconds: number;
+}
+
+/** A header value an app may give: numbers are written in decimal; arrays repeat the field. */
+export type HeaderValue = string | number | readonly string[];
+/** Fields for `writeHead`: a record, a list of pairs, or a flat list name, value, name, value … */
+export type OutgoingHeaders = Readonly<Record<string, HeaderValue>> | readonly (readonly [string, string])[];
+
+enum Phase {
+  Idle = 0,
+  Streaming = 1,
+  Done = 2,
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const CRLF = "\r\n";
+const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
+/** Bodies up to this size are copied next to the head and sent in one write. */
+const ONE_WRITE_MAX = 64 * 1024;
+
+export class ServerResponse {
+  statusCode = 200;
+  /** Reason phrase; the standard one for the status when empty. */
+  statusMessage = "";
+  readonly request: IncomingRequest;
+  /** @internal */ readonly sink: ResponseSink;
+  /** Fields, flattened: name, value, name, value … */
+  private fields: string[] = [];
+  private phase: Phase = Phase.Idle;
+  private chunkedOut = false;
+  private declaredLength = -1;
+  private written = 0;
+  /** @internal the connection closes after this response. */ closeAfter = false;
+  /** @internal the client went away; writes are dropped. */ gone = false;
+  /** @internal bytes waiting for this response's turn. */ queued: (Buffer | string)[] | undefined;
+  /** @internal the last queued piece ends the response. */ queuedLast = false;
+  /** @internal resolves a writer waiting for its turn or for the socket to drain. */ drainWaiter:
+    | ((v: undefined) => void)
+    | undefined;
+
+  constructor(request: IncomingRequest, sink: ResponseSink) {
+    this.request = request;
+    this.sink = sink;
+  }
+
+  /** True once the status line and fields were written. */
+  get headersSent(): boolean {
+    return this.phase !== Phase.Idle;
+  }
+
+  /** True once `end()` was called. */
+  get finished(): boolean {
+    return this.phase === Phase.Done;
+  }
+
+  /** True when the client went away before the response was complete. */
+  get closed(): boolean {
+    return this.gone;
+  }
+
+  /** Sets a field, replacing any of the same name (case-insensitive). Throws on CR/LF and other bad bytes. */
+  setHeader(name: string, value: HeaderValue): this {
+    this.removeHeader(name);
+    return this.appendHeader(name, value);
+  }
+
+  /** Adds a field, keeping any of the same name. */
+  appendHeader(name: string, value: HeaderValue): this {
+    if (this.phase !== Phase.Idle)
+      throw new Error(`Can't set header "${name}": the headers were already sent`);
+    if (typeof value === "string") {
+      assertValidField(name, value);
+      this.fields.push(name, value);
+    } else if (typeof value === "number") {
+      const v = String(value);
+      assertValidField(name, v);
+      this.fields.push(name, v);
+    } else {
+      for (const v of value) {
+        assertValidField(name, v);
+        this.fields.push(name, v);
+      }
+    }
+    return this;
+  }
+
+  getHeader(name: string): string | undefined {
+    const f = this.fields;
+    const lower = name.toLowerCase();
+    for (let i = 0; i < f.length; i += 2) if (f[i]!.toLowerCase() === lower) return f[i + 1];
+    return undefined;
+  }
+
+  hasHeader(name: string): boolean {
+    return this.getHeader(name) !== undefined;
+  }
+
+  removeHeader(name: string): this {
+    const f = this.fields;
+    const lower = name.toLowerCase();
+    for (let i = f.length - 2; i >= 0; i -= 2) if (f[i]!.toLowerCase() === lower) f.splice(i, 2);
+    return this;
+  }
+
+  /** The fields set so far, flattened. */
+  getRawHeaders(): readonly string[] {
+    return this.fields;
+  }
+
+  /** Sets the status and adds fields. The head itself goes out with the first body bytes or `end()`. */
+  writeHead(status: number, headers?: OutgoingHeaders): this {
+    if (this.phase !== Phase.Idle) throw new Error("writeHead() after the headers were sent");
+    this.statusCode = status;
+    if (headers !== undefined) {
+      if (Array.isArray(headers)) {
+        for (const pair of headers as readonly (readonly [string, string])[])
+          this.appendHeader(pair[0], pair[1]);
+      } else {
+        const rec = headers as Readonly<Record<string, HeaderValue>>;
+        for (const k in rec) this.appendHeader(k, rec[k]!);
+      }
+    }
+    return this;
+  }
+
+  /**
+   * Sends the whole response: status, fields and body in one write when small.
+   * A string body is UTF-8. Without a body, `Content-Length: 0` (unless the status forbids a body).
+   */
+  end(body?: string | Uint8Array): void {
+    if (this.phase === Phase.Done) return;
+    if (this.phase === Phase.Streaming) {
+      if (body !== undefined && body.length > 0) this.writeChunk(body);
+      this.finishStream();
+      return;
+    }
+    this.phase = Phase.Done;
+    if (this.gone) return;
+    const req = this.request;
+    const status = this.statusCode;
+    const bodyless = req.method === "HEAD" || status === 204 || status === 304 || status < 200;
+    let data: Buffer | undefined;
+    let len = 0;
+    if (body !== undefined) {
+      if (typeof body === "string") {
+        len = Buffer.byteLength(body, "utf8");
+      } else {
+        len = body.byteLength;
+      }
+    }
+    let head = this.startHead();
+    if (status !== 204 && status >= 200 && !(status === 304 && body === undefined)) {
+      if (body === undefined && req.method === "HEAD" && this.declaredLength >= 0) {
+        head += `Content-Length: ${this.declaredLength}\r\n`;
+      } else if (!(status === 304 && len === 0)) {
+        head += `Content-Length: ${len}\r\n`;
+      }
+    }
+    head += this.connectionFields();
+    if (bodyless || len === 0) {
+      this.sink.send(this, head, true);
+      return;
+    }
+    if (len <= ONE_WRITE_MAX) {
+      const hlen = head.length;
+      data = Buffer.allocUnsafe(hlen + len);
+      data.write(head, 0, hlen, "latin1");
+      if (typeof body === "string") data.write(body, hlen, len, "utf8");
+      else data.set(body!, hlen);
+      this.sink.send(this, data, true);
+      return;
+    }
+    this.sink.send(this, head, false);
+    this.sink.send(this, typeof body === "string" ? Buffer.from(body, "utf8") : toBuffer(body!), true);
+  }
+
+  /**
+   * Streams a piece of the body; the head goes first. Without a Content-Length field the body is
+   * chunked (HTTP/1.1) or delimited by closing the connection (HTTP/1.0).
+   * Resolves when more may be written (backpressure); never rejects — check `closed`.
+   */
+  write(chunk: string | Uint8Array): Promise<void> {
+    if (this.phase === Phase.Done) throw new Error("write() after end()");
+    if (this.phase === Phase.Idle) this.startStream();
+    if (chunk.length === 0 || this.gone) return RESOLVED;
+    return this.writeChunk(chunk) ? RESOLVED : this.sink.drain(this);
+  }
+
+  /** Writes `100 Continue`-style interim responses is the connection's job; this sends 103 Early Hints. */
+  writeEarlyHints(links: readonly string[]): void {
+    if (this.phase !== Phase.Idle || this.gone || this.request.httpVersion === "1.0") return;
+    let s = "HTTP/1.1 103 Early Hints\r\n";
+    for (const l of links) {
+      assertValidField("Link", l);
+      s += `Link: ${l}\r\n`;
+    }
+    this.sink.send(this, `${s}\r\n`, false);
+  }
+
+  /** @internal forgets the fields and status so that an error response can take this one's place. */
+  reset(status: number): void {
+    this.fields = [];
+    this.statusCode = status;
+    this.statusMessage = "";
+    this.declaredLength = -1;
+  }
+
+  private startHead(): string {
+    const status = this.statusCode;
+    if (!Number.isInteger(status) || status < 100 || status > 999) {
+      throw new RangeError(`Invalid status code ${status}: use an integer from 100 to 999`);
+    }
+    const reason = this.statusMessage || STATUS_TEXT[status] || "Unknown";
+    if (this.statusMessage) assertValidField("Reason-Phrase", reason);
+    let head = `HTTP/1.1 ${status} ${reason}\r\n`;
+    const f = this.fields;
+    let hasDate = false;
+    for (let i = 0; i < f.length; i += 2) {
+      const name = f[i]!;
+      const n = name.length;
+      // Framing fields are ours to write: an app's Content-Length is kept only as a declaration.
+      if (n === 14 && name.toLowerCase() === "content-length") {
+        this.declaredLength = Number(f[i + 1]);
+        continue;
+      }
+      if (n === 17 && name.toLowerCase() === "transfer-encoding") continue;
+      if (n === 10 && name.toLowerCase() === "connection") {
+        if (f[i + 1]!.toLowerCase().includes("close")) this.closeAfter = true;
+        continue;
+      }
+      if (n === 10 && name.toLowerCase() === "keep-alive") continue;
+      if (n === 4 && name.toLowerCase() === "date") hasDate = true;
+      head += `${name}: ${f[i + 1]}\r\n`;
+    }
+    if (!hasDate) head += `Date: ${httpDateNow()}\r\n`;
+    return head;
+  }
+
+  private connectionFields(): string {
+    const keep = this.sink.keepAliveAfter(this);
+    if (!keep) {
+      this.closeAfter = true;
+      return "Connection: close\r\n\r\n";
+    }
+    return `Connection: keep-alive\r\nKeep-Alive: timeout=${this.sink.keepAliveSeconds}\r\n\r\n`;
+  }
+
+  private startStream(): void {
+    this.phase = Phase.Streaming;
+    if (this.gone) return;
+    const req = this.request;
+    const status = this.statusCode;
+    let head = this.startHead();
+    const bodyless = req.method === "HEAD" || status === 204 || status === 304 || status < 200;
+    if (!bodyless) {
+      if (this.declaredLength >= 0) {
+        head += `Content-Length: ${this.declaredLength}\r\n`;
+      } else if (req.httpVersion === "1.1") {
+        head += "Transfer-Encoding: chunked\r\n";
+        this.chunkedOut = true;
+      } else {
+        // HTTP/1.0 without a length: the body ends when the connection closes.
+        this.closeAfter = true;
+      }
+    } else if (this.declaredLength >= 0 && req.method === "HEAD") {
+      head += `Content-Length: ${this.declaredLength}\r\n`;
+    }
+    head += this.closeAfter ? "Connection: close\r\n\r\n" : this.connectionFields();
+    this.sink.send(this, head, false);
+  }
+
+  private writeChunk(chunk: string | Uint8Array): boolean {
+    if (this.gone) return true;
+    const req = this.request;
+    const status = this.statusCode;
+    if (req.method === "HEAD" || status === 204 || status === 304) return true;
+    const data = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : toBuffer(chunk);
+    this.written += data.length;
+    if (this.declaredLength >= 0 && this.written > this.declaredLength) {
+      throw new Error(
+        `The response body is longer than its Content-Length (${this.declaredLength}); remove the field or fix it`,
+      );
+    }
+    if (this.chunkedOut) {
+      this.sink.send(this, `${data.length.toString(16)}${CRLF}`, false);
+      this.sink.send(this, data, false);
+      return this.sink.send(this, CRLF, false);
+    }
+    return this.sink.send(this, data, false);
+  }
+
+  private finishStream(): void {
+    this.phase = Phase.Done;
+    if (this.gone) return;
+    if (this.chunkedOut) {
+      this.sink.send(this, LAST_CHUNK, true);
+      return;
+    }
+    if (
+      this.declaredLength >= 0 &&
+      this.written !== this.declaredLength &&
+      this.request.method !== "HEAD" &&
+      this.statusCode !== 304 &&
+      this.statusCode !== 204
+    ) {
+      // The body is shorter than announced: the framing is broken, so the connection must go.
+      this.closeAfter = true;
+    }
+    this.sink.send(this, "", true);
+  }
+}
+
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}

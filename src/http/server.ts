@@ -1,0 +1,223 @@
+// The server: accepts connections on node:net or node:tls and hands each to a Connection.
+
+import {
+  type AddressInfo,
+  createServer as createNetServer,
+  type Server as NetServer,
+  type Socket,
+} from "node:net";
+import { createServer as createTlsServer, type TlsOptions } from "node:tls";
+import { Connection, type ConnectionHost, type ResolvedServerOptions } from "./connection.ts";
+import { DEFAULT_LIMITS, type ParserLimits } from "./parser.ts";
+import type { IncomingRequest } from "./request.ts";
+import type { ServerResponse } from "./response.ts";
+
+/** A request handler. It may answer later (async); a throw or rejection becomes a 500. */
+export type Handler = (req: IncomingRequest, res: ServerResponse) => unknown;
+
+export interface ServerOptions extends Partial<ParserLimits> {
+  /** TLS options (`key`, `cert`, `ca`, …) to serve HTTPS. */
+  tls?: TlsOptions;
+  /** Time allowed for a request's head, from its first byte (ms). Default 20 s. Slow heads get 408. */
+  headersTimeout?: number;
+  /** Time allowed for a whole request, head and body (ms). Default 300 s. */
+  requestTimeout?: number;
+  /** How long an idle keep-alive connection stays open (ms). Default 5 s. */
+  keepAliveTimeout?: number;
+  /** Requests served on one connection before it closes; 0 for no limit. Default 0. */
+  maxRequestsPerSocket?: number;
+  /** Pipelined requests in progress per connection before reading pauses. Default 32. */
+  maxPipelinedRequests?: number;
+  /** Unread body bytes the server drains to keep a connection open after answering early. Default 64 KiB. */
+  maxDrainBytes?: number;
+  /** How long to keep reading after sending a final response on a closing connection (ms). Default 2 s. */
+  lingerTimeout?: number;
+  /** Where handler errors go. Default: `console.error`. */
+  onError?: (error: unknown, req: IncomingRequest | undefined) => void;
+}
+
+export interface CloseOptions {
+  /** After this many ms, connections still open are destroyed. Default 10 s. */
+  deadline?: number;
+}
+
+export interface ListenOptions {
+  port?: number;
+  host?: string;
+  /** Listen queue length. */
+  backlog?: number;
+  /** IPv6 only (no dual-stack) when host is `::`. */
+  ipv6Only?: boolean;
+}
+
+function defaultOnError(error: unknown, req: IncomingRequest | undefined): void {
+  const where = req === undefined ? "" : ` while handling ${req.method} ${req.url}`;
+  console.error(`phial/http: error${where}:`, error);
+}
+
+export class Server implements ConnectionHost {
+  readonly handler: Handler;
+  readonly opts: ResolvedServerOptions;
+  readonly secure: boolean;
+  private readonly net: NetServer;
+  private readonly conns = new Set<Connection>();
+  private readonly onErrorOpt: (error: unknown, req: IncomingRequest | undefined) => void;
+  private sweep: NodeJS.Timeout | undefined;
+  private closingFlag = false;
+  private closePromise: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+
+  constructor(handler: Handler, options: ServerOptions = {}) {
+    this.handler = handler;
+    const limits: ParserLimits = {
+      maxRequestLineBytes: options.maxRequestLineBytes ?? DEFAULT_LIMITS.maxRequestLineBytes,
+      maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes,
+      maxHeaderCount: options.maxHeaderCount ?? DEFAULT_LIMITS.maxHeaderCount,
+      maxBodyBytes: options.maxBodyBytes ?? DEFAULT_LIMITS.maxBodyBytes,
+      maxChunkLineBytes: options.maxChunkLineBytes ?? DEFAULT_LIMITS.maxChunkLineBytes,
+      maxTrailerBytes: options.maxTrailerBytes ?? DEFAULT_LIMITS.maxTrailerBytes,
+    };
+    this.opts = {
+      headersTimeout: options.headersTimeout ?? 20_000,
+      requestTimeout: options.requestTimeout ?? 300_000,
+      keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
+      maxRequestsPerSocket: options.maxRequestsPerSocket ?? 0,
+      maxPipelinedRequests: options.maxPipelinedRequests ?? 32,
+      maxDrainBytes: options.maxDrainBytes ?? 64 * 1024,
+      lingerTimeout: options.lingerTimeout ?? 2_000,
+      limits,
+    };
+    this.onErrorOpt = options.onError ?? defaultOnError;
+    this.secure = options.tls !== undefined;
+    const netOpts = { allowHalfOpen: true, noDelay: true };
+    if (options.tls !== undefined) {
+      const tlsServer = createTlsServer({ ...netOpts, ...options.tls });
+      tlsServer.on("secureConnection", (socket: Socket) => this.accept(socket, true));
+      tlsServer.on("tlsClientError", () => {
+        // A failed handshake is the client's problem; the socket is already gone.
+      });
+      this.net = tlsServer;
+    } else {
+      this.net = createNetServer(netOpts, (socket) => this.accept(socket, false));
+    }
+  }
+
+  /** True once `close()` was called. */
+  get closing(): boolean {
+    return this.closingFlag;
+  }
+
+  /** Open connections. */
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  /** Starts listening; resolves with the bound address. Port 0 picks a free port. */
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  listen(options: ListenOptions): Promise<AddressInfo>;
+  listen(portOrOptions?: number | ListenOptions, host?: string): Promise<AddressInfo> {
+    const o: ListenOptions =
+      typeof portOrOptions === "object"
+        ? portOrOptions
+        : { port: portOrOptions ?? 0, host: host ?? "127.0.0.1" };
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.net.once("error", onError);
+      this.net.listen(
+        { port: o.port ?? 0, host: o.host ?? "127.0.0.1", backlog: o.backlog, ipv6Only: o.ipv6Only },
+        () => {
+          this.net.off("error", onError);
+          this.startSweep();
+          resolve(this.net.address() as AddressInfo);
+        },
+      );
+    });
+  }
+
+  /** The bound address, or null before `listen`. */
+  address(): AddressInfo | null {
+    const a = this.net.address();
+    return a !== null && typeof a === "object" ? a : null;
+  }
+
+  /**
+   * Graceful close: stop accepting, close idle connections now, let in-flight requests finish (their
+   * responses carry `Connection: close`), then destroy what is left at the deadline.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.closePromise !== undefined) return this.closePromise;
+    this.closingFlag = true;
+    const deadline = options.deadline ?? 10_000;
+    this.closePromise = new Promise<void>((resolve) => {
+      let listenerClosed = !this.net.listening;
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        if (!listenerClosed || this.conns.size > 0) return;
+        if (timer !== undefined) clearTimeout(timer);
+        if (this.sweep !== undefined) clearInterval(this.sweep);
+        this.sweep = undefined;
+        resolve();
+      };
+      this.drained = done;
+      if (!listenerClosed) {
+        this.net.close(() => {
+          listenerClosed = true;
+          done();
+        });
+      }
+      for (const c of this.conns) c.shutdown();
+      timer = setTimeout(() => {
+        for (const c of this.conns) c.destroy();
+      }, deadline);
+      timer.unref();
+      done();
+    });
+    return this.closePromise;
+  }
+
+  /** Calls `close()` and, after `deadline`, destroys every connection. Same as close() today. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** @internal */
+  report(error: unknown, req: IncomingRequest | undefined): void {
+    try {
+      this.onErrorOpt(error, req);
+    } catch {
+      // A failing logger must not take the server down.
+    }
+  }
+
+  /** @internal */
+  forget(conn: Connection): void {
+    this.conns.delete(conn);
+    if (this.closingFlag && this.conns.size === 0) this.drained?.();
+  }
+
+  private accept(socket: Socket, encrypted: boolean): void {
+    if (this.closingFlag) {
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(socket, this, encrypted);
+    this.conns.add(conn);
+  }
+
+  private startSweep(): void {
+    if (this.sweep !== undefined) return;
+    const o = this.opts;
+    const shortest = Math.min(o.headersTimeout, o.requestTimeout, o.keepAliveTimeout, o.lingerTimeout);
+    const every = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    this.sweep = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.conns) c.check(now);
+    }, every);
+    this.sweep.unref();
+  }
+}
+
+/** Creates a server; call `listen()` to start it. */
+export function createServer(handler: Handler, options?: ServerOptions): Server {
+  return new Server(handler, options);
+}
