@@ -6,7 +6,7 @@
 // CR, counting lines and bytes against the limits as they arrive, and parsed once, in one pass, when the
 // empty line is seen. Body bytes are handed on as zero-copy views of the input.
 
-import { FIELD_VALUE, TOKEN } from "./fields.ts";
+import { FIELD_VALUE, isToken, TOKEN } from "./fields.ts";
 
 /** Limits the parser enforces; every one is an option of the server and the client. */
 export interface ParserLimits {
@@ -115,6 +115,8 @@ enum State {
   Paused = 10,
   Dead = 11,
   Upgraded = 12,
+  /** A message that ends the connection is complete; later bytes are ignored. */
+  Closed = 13,
 }
 
 /** Buffer#latin1Slice: the fast path under Buffer#toString("latin1"), without its argument checks. */
@@ -156,24 +158,40 @@ export class HttpParser {
   private readonly handler: ParserHandler;
 
   private state: State = State.Head;
-  /** Parts of a head (or trailer section) that spans several inputs. */
+  /** Pieces of the current line when it spans several inputs (only ever one line). */
   private parts: Buffer[] = [];
-  /** Bytes of the current head seen so far, across inputs. */
+  /** Bytes held in `parts`. */
+  private partBytes = 0;
+  /** Bytes of the current head (or trailer section) seen so far, across inputs. */
   private seen = 0;
-  /** Offset, within the current head, where the current line starts. */
-  private lineStart = 0;
-  /** Lines completed in the current head (the start line included). */
+  /** Lines completed in the current head (the start line included) or trailer section. */
   private lines = 0;
   /** The last byte of the previous input was CR. */
   private lastWasCr = false;
   /** Empty lines skipped before a request line (RFC 9112 §2.2 allows some). */
   private leadingEmpty = 0;
 
+  // The head being read, and what its fields said so far.
+  private head: MessageHead | undefined;
+  private hosts = 0;
+  private hostField = "";
+  /** The request target was in absolute-form: its authority is the host. */
+  private targetHost: string | undefined;
+  private te: string | undefined;
+  private closeToken = false;
+  private keepAliveToken = false;
+  private upgradeToken = false;
+  private hasUpgrade = false;
+  private trailers: string[] | undefined;
+  /** The current message is the last one on the connection. */
+  private lastMessage = false;
+
   private remaining = 0;
   private bodyBytes = 0;
   private chunkLine = 0;
   private chunkDigits = 0;
   private chunkExtSpace = false;
+  private extState = 0;
   private paused: Buffer = EMPTY;
   /** For responses: the request was HEAD (or otherwise expects no body). */
   private noBody = false;
@@ -191,12 +209,20 @@ export class HttpParser {
 
   /** True while a message has started but not completed. */
   get inMessage(): boolean {
-    return this.state === State.Head ? this.seen > 0 || this.parts.length > 0 : this.state < State.Paused;
+    return this.state === State.Head ? this.seen > 0 || this.partBytes > 0 : this.state < State.Paused;
   }
 
   /** True while paused after a complete message (see `ParserHandler.onComplete`). */
   get isPaused(): boolean {
     return this.state === State.Paused;
+  }
+
+  /**
+   * True once a message that ends the connection (`Connection: close`, HTTP/1.0 without keep-alive, a
+   * response read until close) is complete: any later bytes are ignored, never parsed as a message.
+   */
+  get closed(): boolean {
+    return this.state === State.Closed;
   }
 
   /** Bytes kept back while paused or after a 101 response. */
@@ -212,7 +238,7 @@ export class HttpParser {
   /** Feeds bytes. Never throws because of their content. */
   execute(data: Buffer): void {
     const st = this.state;
-    if (st === State.Dead) return;
+    if (st === State.Dead || st === State.Closed) return;
     if (st === State.Paused || st === State.Upgraded) {
       this.paused = this.paused.length === 0 ? data : Buffer.concat([this.paused, data]);
       return;
@@ -236,18 +262,28 @@ export class HttpParser {
   finish(): void {
     const st = this.state;
     if (st === State.BodyUntilClose) {
-      this.state = State.Head;
-      this.handler.onComplete(undefined);
+      this.lastMessage = true;
+      this.complete(EMPTY, 0, undefined);
       return;
     }
-    if (st === State.Head && this.seen === 0 && this.parts.length === 0) return;
-    if (st === State.Paused || st === State.Dead || st === State.Upgraded) return;
-    this.fail(400, "HPE_INCOMPLETE", "The connection closed before the message was complete");
+    if (st === State.Head && this.seen === 0 && this.partBytes === 0) return;
+    if (st >= State.Paused) return;
+    this.fail(
+      400,
+      "HPE_INCOMPLETE",
+      st === State.Head
+        ? "The connection closed in the middle of a message head"
+        : "The connection closed before the whole body arrived",
+    );
   }
 
   private fail(status: number, code: string, message: string): void {
     this.state = State.Dead;
     this.parts = [];
+    this.partBytes = 0;
+    this.head = undefined;
+    this.trailers = undefined;
+    this.paused = EMPTY;
     this.handler.onError(new HttpParseError(status, code, message));
   }
 
@@ -286,9 +322,16 @@ export class HttpParser {
         case State.Trailers:
           pos = this.scanHead(buf, pos, true);
           break;
-        case State.BodyUntilClose:
+        case State.BodyUntilClose: {
+          const n = len - pos;
+          this.bodyBytes += n;
+          if (this.bodyBytes > this.limits.maxBodyBytes) {
+            this.fail(413, "HPE_BODY_TOO_LARGE", "The body is larger than the limit (maxBodyBytes)");
+            return;
+          }
           this.handler.onBody(pos === 0 ? buf : buf.subarray(pos));
           return;
+        }
         case State.Paused:
         case State.Upgraded:
           this.paused = pos === 0 ? buf : buf.subarray(pos);
@@ -300,42 +343,66 @@ export class HttpParser {
   }
 
   /**
-   * Collects a head (or a trailer section) up to its empty line, counting against the limits as the
-   * bytes come. Returns the position after what it consumed.
+   * Reads a head (or a trailer section) line by line, each line parsed as soon as its CRLF arrives, and
+   * counts bytes against the limits as they come. Returns the position after what it consumed.
    */
   private scanHead(buf: Buffer, pos: number, trailers: boolean): number {
     const lim = this.limits;
     const maxBytes = trailers ? lim.maxTrailerBytes : lim.maxHeaderBytes;
-    // Bytes before `pos` that belong to this head are kept in `parts` (`seen` of them), so the offset
-    // of buf[k] within the head is base + k.
-    const base = this.seen - pos;
-    let i = pos;
+    let i = pos; // where the unread part of the current line starts in buf
     for (;;) {
       const lf = buf.indexOf(LF, i);
       if (lf === -1) {
+        // The line goes on in the next input: keep its bytes (only this line's).
         const end = buf.length;
-        if (end > pos) {
-          this.seen = base + end;
+        const n = end - i;
+        if (n > 0) {
+          this.parts.push(i === 0 ? buf : buf.subarray(i));
+          this.partBytes += n;
+          this.seen += n;
           this.lastWasCr = buf[end - 1] === CR;
-          this.parts.push(pos === 0 ? buf : buf.subarray(pos));
         }
-        if (!trailers && this.lines === 0 && this.seen - this.lineStart > lim.maxRequestLineBytes) {
+        // (A CR at the end may be the start of the line's CRLF, which the limit doesn't count.)
+        if (
+          !trailers &&
+          this.lines === 0 &&
+          this.partBytes - (this.lastWasCr ? 1 : 0) > lim.maxRequestLineBytes
+        ) {
           this.failLongStartLine();
         } else if (this.seen > maxBytes) {
           this.failOverflow(trailers);
         }
         return end;
       }
-      if (lf > pos ? buf[lf - 1] !== CR : !this.lastWasCr) {
+      const held = this.partBytes;
+      if (lf > i ? buf[lf - 1] !== CR : held === 0 || !this.lastWasCr) {
         this.fail(400, "HPE_LF_EXPECTED", "A line ended with a bare LF; HTTP/1.1 lines end with CRLF");
         return buf.length;
       }
-      const lineEnd = base + lf + 1; // offset just after the LF, within the head
-      const lineLen = lineEnd - this.lineStart; // CRLF included
-      if (lineEnd > maxBytes) {
+      const next = lf + 1;
+      const lineLen = held + next - i; // CRLF included
+      this.seen += next - i;
+      if (!trailers && this.lines === 0) {
+        if (lineLen - 2 > lim.maxRequestLineBytes) {
+          this.failLongStartLine();
+          return buf.length;
+        }
+      }
+      if (this.seen > maxBytes) {
         this.failOverflow(trailers);
         return buf.length;
       }
+      // The line, contiguous: a view of the input, or (rarely) the pieces it arrived in, joined.
+      let lb = buf;
+      let ls = i;
+      if (held > 0) {
+        this.parts.push(buf.subarray(i, next));
+        lb = Buffer.concat(this.parts, lineLen);
+        ls = 0;
+        this.parts = [];
+        this.partBytes = 0;
+      }
+      i = next;
       if (lineLen === 2) {
         if (!trailers && this.lines === 0) {
           // Empty lines before a request line: RFC 9112 §2.2 lets a server skip a few.
@@ -343,231 +410,282 @@ export class HttpParser {
             this.fail(400, "HPE_INVALID_CONSTANT", "Unexpected empty lines before the start line");
             return buf.length;
           }
-          this.lineStart = lineEnd;
-          i = lf + 1;
           continue;
         }
         // The empty line ends the head.
-        const next = lf + 1;
-        let whole = buf;
-        let start = pos;
-        if (this.parts.length > 0) {
-          this.parts.push(buf.subarray(pos, next));
-          whole = Buffer.concat(this.parts);
-          start = 0;
-        }
-        const skip = this.leadingEmpty * 2;
-        this.parts = [];
         this.seen = 0;
-        this.lineStart = 0;
         this.lines = 0;
         this.lastWasCr = false;
         this.leadingEmpty = 0;
-        if (trailers) return this.finishTrailers(whole, start, start + lineEnd, buf, next);
-        return this.parseHead(whole, start + skip, start + lineEnd, buf, next);
+        return trailers ? this.endTrailers(buf, next) : this.endHead(buf, next);
       }
       if (!trailers && this.lines === 0) {
-        if (lineLen - 2 > lim.maxRequestLineBytes) {
-          this.failLongStartLine();
+        if (!this.startLine(lb, ls)) return buf.length;
+      } else {
+        if ((trailers ? this.lines : this.lines - 1) >= lim.maxHeaderCount) {
+          this.failOverflow(trailers, true);
           return buf.length;
         }
-      } else if (this.lines > lim.maxHeaderCount) {
-        this.failOverflow(trailers, "There are more header fields than the limit");
-        return buf.length;
+        if (!this.fieldLine(lb, ls, trailers)) return buf.length;
       }
       this.lines++;
-      this.lineStart = lineEnd;
-      i = lf + 1;
     }
   }
 
   private failLongStartLine(): void {
     if (this.kind === "request")
-      this.fail(414, "HPE_URI_TOO_LONG", "The request line is longer than the limit");
-    else this.fail(400, "HPE_HEADER_OVERFLOW", "The status line is longer than the limit");
+      this.fail(414, "HPE_URI_TOO_LONG", "The request line is longer than the limit (maxRequestLineBytes)");
+    else
+      this.fail(400, "HPE_HEADER_OVERFLOW", "The status line is longer than the limit (maxRequestLineBytes)");
   }
 
-  private failOverflow(trailers: boolean, message?: string): void {
+  private failOverflow(trailers: boolean, count = false): void {
+    const what = trailers ? "trailer" : "header";
     this.fail(
       431,
       "HPE_HEADER_OVERFLOW",
-      message ??
-        (trailers
-          ? "The trailer section is larger than the limit"
-          : "The header section is larger than the limit"),
+      count
+        ? `There are more ${what} fields than the limit (maxHeaderCount)`
+        : trailers
+          ? "The trailer section is larger than the limit (maxTrailerBytes)"
+          : "The header section is larger than the limit (maxHeaderBytes)",
     );
   }
 
-  /** Parses a complete head held in `b[s, e)` (e is just after the final CRLF). */
-  private parseHead(b: Buffer, s: number, e: number, input: Buffer, next: number): number {
+  /** Parses the start line at b[s], which ends with the first CRLF after s. False after failing. */
+  private startLine(b: Buffer, s: number): boolean {
     const head = new MessageHead();
+    this.head = head;
+    this.hosts = 0;
+    this.hostField = "";
+    this.targetHost = undefined;
+    this.te = undefined;
+    this.closeToken = false;
+    this.keepAliveToken = false;
+    this.upgradeToken = false;
+    this.hasUpgrade = false;
     let p = s;
     if (this.kind === "request") {
       // method SP request-target SP HTTP-version CRLF
       while (TOKEN[b[p]!] === 1) p++;
       if (p === s || b[p] !== SP) {
-        this.fail(400, "HPE_INVALID_METHOD", "The request line has no valid method");
-        return input.length;
+        this.fail(
+          400,
+          "HPE_INVALID_METHOD",
+          p === s
+            ? "The request line must start with a method (a token such as GET)"
+            : "The method has invalid characters or is not followed by a single space",
+        );
+        return false;
       }
       head.method = latin1(b, s, p);
       const ts = ++p;
       for (let c = b[p]!; c > 0x20 && c < 0x7f; c = b[++p]!);
       if (p === ts || b[p] !== SP) {
-        this.fail(400, "HPE_INVALID_URL", "The request target is missing or has invalid characters");
-        return input.length;
+        const c = b[p];
+        this.fail(
+          400,
+          c === CR && p > ts ? "HPE_INVALID_VERSION" : "HPE_INVALID_URL",
+          p === ts
+            ? "The request target is missing (or preceded by more than one space)"
+            : c === CR
+              ? "The request line has no HTTP version (HTTP/0.9 is not supported)"
+              : "The request target has invalid characters (controls, spaces or non-ASCII bytes)",
+        );
+        return false;
       }
       head.target = latin1(b, ts, p);
       p++;
       const v = this.version(b, p, true);
-      if (v < 0) return input.length;
+      if (v < 0) return false;
       head.versionMinor = v;
-      p += 10;
-    } else {
-      // HTTP-version SP status-code SP [reason-phrase] CRLF
-      const v = this.version(b, p, false);
-      if (v < 0) return input.length;
-      head.versionMinor = v;
-      p += 8;
-      const d0 = b[p + 1]! - 48;
-      const d1 = b[p + 2]! - 48;
-      const d2 = b[p + 3]! - 48;
-      if (
-        b[p] !== SP ||
-        d0 < 1 ||
-        d0 > 5 ||
-        d1 < 0 ||
-        d1 > 9 ||
-        d2 < 0 ||
-        d2 > 9 ||
-        (b[p + 4] !== SP && b[p + 4] !== CR)
-      ) {
-        this.fail(400, "HPE_INVALID_STATUS", "The status line is malformed");
-        return input.length;
-      }
-      head.status = d0 * 100 + d1 * 10 + d2;
-      p += 4;
-      if (b[p] === SP) {
-        const rs = ++p;
-        while (FIELD_VALUE[b[p]!] === 1) p++;
-        head.statusText = latin1(b, rs, p);
-      }
-      if (b[p] !== CR || b[p + 1] !== LF) {
-        this.fail(400, "HPE_INVALID_STATUS", "The status line is malformed");
-        return input.length;
-      }
-      p += 2;
+      return this.checkTarget(head);
     }
-
-    // Fields.
-    const raw = head.rawHeaders;
-    const minor = head.versionMinor;
-    let hosts = 0;
-    let te: string | undefined;
-    let closeToken = false;
-    let keepAliveToken = false;
-    let upgradeToken = false;
-    let hasUpgrade = false;
-    const end = e - 2;
-    while (p < end) {
-      const ns = p;
-      while (TOKEN[b[p]!] === 1) p++;
-      if (p === ns || b[p] !== 58) {
-        const c = b[ns];
-        this.fail(
-          400,
-          "HPE_INVALID_HEADER_TOKEN",
-          c === SP || c === HTAB
-            ? "Obsolete line folding (a field line starting with whitespace) is not accepted"
-            : b[p] === SP || b[p] === HTAB
-              ? "Whitespace between a field name and the colon is not allowed"
-              : "A header field name has invalid characters",
-        );
-        return input.length;
-      }
-      const name = latin1(b, ns, p);
-      p++;
-      while (b[p] === SP || b[p] === HTAB) p++;
-      const vs = p;
+    // HTTP-version SP status-code SP [reason-phrase] CRLF
+    const v = this.version(b, p, false);
+    if (v < 0) return false;
+    head.versionMinor = v;
+    p += 8;
+    const d0 = b[p + 1]! - 48;
+    const d1 = b[p + 2]! - 48;
+    const d2 = b[p + 3]! - 48;
+    if (
+      b[p] !== SP ||
+      d0 < 1 ||
+      d0 > 5 ||
+      d1 < 0 ||
+      d1 > 9 ||
+      d2 < 0 ||
+      d2 > 9 ||
+      (b[p + 4] !== SP && b[p + 4] !== CR)
+    ) {
+      this.fail(
+        400,
+        "HPE_INVALID_STATUS",
+        "The status line must be 'HTTP/1.x NNN reason' with NNN from 100 to 599",
+      );
+      return false;
+    }
+    head.status = d0 * 100 + d1 * 10 + d2;
+    p += 4;
+    if (b[p] === SP) {
+      const rs = ++p;
       while (FIELD_VALUE[b[p]!] === 1) p++;
-      if (b[p] !== CR || b[p + 1] !== LF) {
-        this.fail(400, "HPE_INVALID_HEADER_TOKEN", `The value of the "${name}" field has invalid characters`);
-        return input.length;
-      }
-      let ve = p;
-      while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
-      const value = latin1(b, vs, ve);
-      p += 2;
-      raw.push(name, value);
-
-      switch (name.length) {
-        case 4:
-          if (name.toLowerCase() === "host") {
-            hosts++;
-            head.host = value;
-          }
-          break;
-        case 6:
-          if (this.kind === "request" && name.toLowerCase() === "expect") {
-            if (value.toLowerCase() === "100-continue") head.expectContinue = true;
-            else head.unsupportedExpectation = true;
-          }
-          break;
-        case 7:
-          if (name.toLowerCase() === "upgrade") hasUpgrade = true;
-          break;
-        case 10:
-          if (name.toLowerCase() === "connection") {
-            const tokens = value.toLowerCase();
-            if (tokens === "close") closeToken = true;
-            else if (tokens === "keep-alive") keepAliveToken = true;
-            else
-              for (const t of tokens.split(",")) {
-                const k = t.trim();
-                if (k === "close") closeToken = true;
-                else if (k === "keep-alive") keepAliveToken = true;
-                else if (k === "upgrade") upgradeToken = true;
-              }
-          }
-          break;
-        case 14:
-          if (name.toLowerCase() === "content-length") {
-            const n = parseContentLength(value);
-            if (n < 0 || (head.contentLength >= 0 && head.contentLength !== n)) {
-              this.fail(
-                400,
-                "HPE_INVALID_CONTENT_LENGTH",
-                "Content-Length is malformed or differs between fields",
-              );
-              return input.length;
-            }
-            head.contentLength = n;
-          }
-          break;
-        case 17:
-          if (name.toLowerCase() === "transfer-encoding") te = te === undefined ? value : `${te}, ${value}`;
-          break;
-      }
+      head.statusText = latin1(b, rs, p);
     }
+    if (b[p] !== CR || b[p + 1] !== LF) {
+      this.fail(400, "HPE_INVALID_STATUS", "The reason phrase has invalid characters");
+      return false;
+    }
+    return true;
+  }
 
-    head.keepAlive = minor === 1 ? !closeToken : keepAliveToken && !closeToken;
-    head.upgrade = hasUpgrade && upgradeToken;
+  /** Parses one field line at b[s] (ending with the first CRLF after s) into the head or the trailers. */
+  private fieldLine(b: Buffer, s: number, trailers: boolean): boolean {
+    let p = s;
+    while (TOKEN[b[p]!] === 1) p++;
+    if (p === s || b[p] !== 58) {
+      const c = b[s];
+      this.fail(
+        400,
+        "HPE_INVALID_HEADER_TOKEN",
+        c === SP || c === HTAB
+          ? "Obsolete line folding (a field line starting with whitespace) is not accepted"
+          : b[p] === SP || b[p] === HTAB
+            ? "Whitespace between a field name and the colon is not allowed"
+            : b[p] === CR && b[p + 1] !== LF
+              ? "A bare CR is not a line end; HTTP/1.1 lines end with CRLF"
+              : p === s && b[p] === 58
+                ? `A ${trailers ? "trailer" : "header"} field has an empty name`
+                : `A ${trailers ? "trailer" : "header"} field name has invalid characters or no colon`,
+      );
+      return false;
+    }
+    const name = latin1(b, s, p);
+    p++;
+    while (b[p] === SP || b[p] === HTAB) p++;
+    const vs = p;
+    while (FIELD_VALUE[b[p]!] === 1) p++;
+    if (b[p] !== CR || b[p + 1] !== LF) {
+      this.fail(
+        400,
+        "HPE_INVALID_HEADER_TOKEN",
+        `The value of the "${name}" field has invalid characters (controls such as NUL, CR or LF)`,
+      );
+      return false;
+    }
+    let ve = p;
+    while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
+    const value = latin1(b, vs, ve);
+    if (trailers) {
+      if (this.trailers === undefined) this.trailers = [];
+      this.trailers.push(name, value);
+      return true;
+    }
+    const head = this.head!;
+    head.rawHeaders.push(name, value);
+
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === "host") {
+          this.hosts++;
+          this.hostField = value;
+        }
+        break;
+      case 6:
+        if (this.kind === "request" && name.toLowerCase() === "expect") {
+          if (value.toLowerCase() === "100-continue") {
+            // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored.
+            if (head.versionMinor === 1) head.expectContinue = true;
+          } else head.unsupportedExpectation = true;
+        }
+        break;
+      case 7:
+        if (name.toLowerCase() === "upgrade") this.hasUpgrade = true;
+        break;
+      case 10:
+        if (name.toLowerCase() === "connection") this.connectionTokens(value);
+        break;
+      case 14:
+        if (name.toLowerCase() === "content-length") {
+          const n = parseContentLength(value);
+          if (n < 0) {
+            this.fail(
+              400,
+              "HPE_INVALID_CONTENT_LENGTH",
+              `Content-Length must be a decimal number of bytes, not ${JSON.stringify(value.slice(0, 40))}`,
+            );
+            return false;
+          }
+          if (head.contentLength >= 0 && (this.kind === "request" || head.contentLength !== n)) {
+            this.fail(
+              400,
+              "HPE_INVALID_CONTENT_LENGTH",
+              "Content-Length is sent more than once; send a single Content-Length field",
+            );
+            return false;
+          }
+          if (this.kind === "request" && value.indexOf(",") !== -1) {
+            this.fail(
+              400,
+              "HPE_INVALID_CONTENT_LENGTH",
+              "Content-Length must be a single number, not a list",
+            );
+            return false;
+          }
+          head.contentLength = n;
+        }
+        break;
+      case 17:
+        if (name.toLowerCase() === "transfer-encoding") {
+          this.te = this.te === undefined ? value : `${this.te}, ${value}`;
+        }
+        break;
+    }
+    return true;
+  }
+
+  /** Reads the close / keep-alive / upgrade options of a Connection field value. */
+  private connectionTokens(value: string): void {
+    const v = value.toLowerCase();
+    if (v === "close") this.closeToken = true;
+    else if (v === "keep-alive") this.keepAliveToken = true;
+    else if (v === "upgrade") this.upgradeToken = true;
+    else
+      for (const t of v.split(",")) {
+        const k = trimOws(t);
+        if (k === "close") this.closeToken = true;
+        else if (k === "keep-alive") this.keepAliveToken = true;
+        else if (k === "upgrade") this.upgradeToken = true;
+      }
+  }
+
+  /** The head's empty line arrived (it ends just before `next`): check the framing and hand it on. */
+  private endHead(input: Buffer, next: number): number {
+    const head = this.head!;
+    this.head = undefined;
+    const minor = head.versionMinor;
+    head.keepAlive = minor === 1 ? !this.closeToken : this.keepAliveToken && !this.closeToken;
+    head.upgrade = this.hasUpgrade && this.upgradeToken;
 
     if (this.kind === "request") {
-      if (hosts > 1) {
+      if (this.hosts > 1) {
         this.fail(400, "HPE_DUPLICATE_HOST", "The request has more than one Host field");
         return input.length;
       }
-      if (hosts === 0 && minor === 1) {
+      if (this.hosts === 0 && minor === 1) {
         this.fail(400, "HPE_MISSING_HOST", "HTTP/1.1 requests must have a Host field");
         return input.length;
       }
-      if (hosts === 1 && !isValidHost(head.host)) {
-        this.fail(400, "HPE_INVALID_HOST", "The Host field is malformed");
+      if (this.hosts === 1 && !isValidHost(this.hostField)) {
+        this.fail(400, "HPE_INVALID_HOST", "The Host field is not a valid host[:port]");
         return input.length;
       }
-      if (!this.checkTarget(head)) return input.length;
+      // RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host.
+      head.host = this.targetHost ?? this.hostField;
     }
 
+    const te = this.te;
     if (te !== undefined) {
       if (head.contentLength >= 0) {
         this.fail(
@@ -581,16 +699,28 @@ export class HttpParser {
         this.fail(400, "HPE_INVALID_TRANSFER_ENCODING", "Transfer-Encoding is not allowed in HTTP/1.0");
         return input.length;
       }
-      const chunked = chunkedIsFinal(te);
-      if (chunked !== 1) {
-        if (this.kind === "request" || chunked === -1) {
+      const chunked = transferCodings(te);
+      if (this.kind === "request") {
+        // The server decodes no transfer coding but chunked, so that is the only one it takes.
+        if (chunked !== CODINGS_CHUNKED_ONLY) {
           this.fail(
             400,
             "HPE_INVALID_TRANSFER_ENCODING",
-            "Transfer-Encoding must end with a single 'chunked'; other codings are not supported",
+            chunked === CODINGS_MALFORMED
+              ? `Transfer-Encoding ${JSON.stringify(te.slice(0, 60))} is malformed`
+              : `Transfer-Encoding ${JSON.stringify(te.slice(0, 60))} is not supported; only "chunked" is`,
           );
           return input.length;
         }
+        head.chunked = true;
+      } else if (chunked === CODINGS_MALFORMED || chunked === CODINGS_CHUNKED_NOT_LAST) {
+        this.fail(
+          400,
+          "HPE_INVALID_TRANSFER_ENCODING",
+          `Transfer-Encoding ${JSON.stringify(te.slice(0, 60))} is malformed or has chunked before another coding`,
+        );
+        return input.length;
+      } else if (chunked === CODINGS_NOT_CHUNKED) {
         // A response whose final coding is not chunked is read until the connection closes.
         head.keepAlive = false;
       } else {
@@ -600,10 +730,15 @@ export class HttpParser {
 
     const lim = this.limits;
     if (head.contentLength > lim.maxBodyBytes) {
-      this.fail(413, "HPE_BODY_TOO_LARGE", "The body is larger than the limit");
+      this.fail(
+        413,
+        "HPE_BODY_TOO_LARGE",
+        `The body (Content-Length: ${head.contentLength}) is larger than the limit of ${lim.maxBodyBytes} bytes`,
+      );
       return input.length;
     }
 
+    this.lastMessage = !head.keepAlive;
     this.handler.onHead(head);
     if (this.state === State.Dead) return input.length;
 
@@ -616,6 +751,7 @@ export class HttpParser {
           return input.length;
         }
         // Interim response: the real one follows.
+        this.lastMessage = false;
         return next;
       }
       if (this.noBody || st === 204 || st === 304) {
@@ -624,6 +760,8 @@ export class HttpParser {
       }
       if (!head.chunked && head.contentLength < 0) {
         head.keepAlive = false;
+        this.lastMessage = true;
+        this.bodyBytes = 0;
         this.state = State.BodyUntilClose;
         return next;
       }
@@ -654,7 +792,13 @@ export class HttpParser {
     const major = b[p + 5]! - 48;
     const minor = b[p + 7]! - 48;
     if (!ok || major < 0 || major > 9 || minor < 0 || minor > 9 || (request && b[p + 8] !== CR)) {
-      this.fail(400, "HPE_INVALID_VERSION", "The message does not use HTTP/1.x syntax");
+      this.fail(
+        400,
+        "HPE_INVALID_VERSION",
+        request
+          ? "The request line must end with an HTTP version such as HTTP/1.1"
+          : "The response does not start with an HTTP version such as HTTP/1.1",
+      );
       return -1;
     }
     if (request && b[p + 9] !== LF) {
@@ -663,7 +807,7 @@ export class HttpParser {
     }
     if (major === 1 && minor <= 1) return minor;
     if (major === 0 || major === 2) {
-      this.fail(400, "HPE_INVALID_VERSION", `HTTP/${major}.${minor} does not use this syntax`);
+      this.fail(400, "HPE_INVALID_VERSION", `HTTP/${major}.${minor} does not use HTTP/1 message syntax`);
       return -1;
     }
     this.fail(505, "HPE_VERSION_NOT_SUPPORTED", `HTTP/${major}.${minor} is not supported; use HTTP/1.1`);
@@ -673,16 +817,18 @@ export class HttpParser {
   /** Checks the request-target form (RFC 9112 §3.2) and takes the authority of absolute-form. */
   private checkTarget(head: MessageHead): boolean {
     const t = head.target;
+    if (head.method === "CONNECT") {
+      // authority-form = uri-host ":" port
+      const colon = t.lastIndexOf(":");
+      if (colon > 0 && colon < t.length - 1 && t.charCodeAt(0) !== 0x2f && isValidHost(t)) return true;
+      this.fail(400, "HPE_INVALID_URL", "CONNECT needs an authority-form target (host:port)");
+      return false;
+    }
     const c = t.charCodeAt(0);
     if (c === 0x2f) return true; // origin-form
     if (t === "*") {
       if (head.method === "OPTIONS") return true;
-      this.fail(400, "HPE_INVALID_URL", "The asterisk-form target is only for OPTIONS");
-      return false;
-    }
-    if (head.method === "CONNECT") {
-      if (isValidHost(t) && t.length > 0) return true;
-      this.fail(400, "HPE_INVALID_URL", "CONNECT needs an authority-form target (host:port)");
+      this.fail(400, "HPE_INVALID_URL", "The asterisk-form target (*) is only for OPTIONS");
       return false;
     }
     // absolute-form: scheme "://" authority path-abempty [ "?" query ]
@@ -700,13 +846,16 @@ export class HttpParser {
         }
         const authority = t.slice(sep + 3, stop);
         if (authority.length > 0 && authority.indexOf("@") === -1 && isValidHost(authority)) {
-          // RFC 9112 §3.2.2: the target's authority replaces Host.
-          head.host = authority;
+          this.targetHost = authority;
           return true;
         }
       }
     }
-    this.fail(400, "HPE_INVALID_URL", "The request target is not in origin-form or absolute-form");
+    this.fail(
+      400,
+      "HPE_INVALID_URL",
+      "The request target must be a path (/…), an http(s) URL without userinfo, or * for OPTIONS",
+    );
     return false;
   }
 
@@ -728,17 +877,23 @@ export class HttpParser {
         case State.ChunkSize: {
           const d = HEX[c]!;
           if (d >= 0 && !this.chunkExtSpace) {
-            if (++this.chunkDigits > 13) {
+            // Leading zeros don't count: 13 significant hex digits stay below 2^53.
+            if (this.remaining >= 0x1000000000000) {
               this.fail(400, "HPE_INVALID_CHUNK_SIZE", "The chunk size is too large");
               return len;
             }
             this.remaining = this.remaining * 16 + d;
+            this.chunkDigits++;
           } else if (this.chunkDigits === 0) {
             this.fail(400, "HPE_INVALID_CHUNK_SIZE", "A chunk size must start with a hex digit");
             return len;
           } else if (c === CR) {
             if (this.chunkExtSpace) {
-              this.fail(400, "HPE_INVALID_CHUNK_SIZE", "Whitespace after a chunk size needs an extension");
+              this.fail(
+                400,
+                "HPE_INVALID_CHUNK_SIZE",
+                "Whitespace after a chunk size must lead to an extension (;)",
+              );
               return len;
             }
             this.state = State.ChunkSizeLf;
@@ -746,20 +901,27 @@ export class HttpParser {
             this.chunkExtSpace = true;
           } else if (c === 0x3b) {
             this.state = State.ChunkExt;
+            this.extState = EXT_BEFORE_NAME;
           } else {
-            this.fail(400, "HPE_INVALID_CHUNK_SIZE", "The chunk size has invalid characters");
+            this.fail(
+              400,
+              "HPE_INVALID_CHUNK_SIZE",
+              "The chunk size has invalid characters (hex digits only)",
+            );
             return len;
           }
           break;
         }
-        case State.ChunkExt:
-          // Extensions are ignored, but their bytes must be field-value bytes and bounded.
-          if (c === CR) this.state = State.ChunkSizeLf;
-          else if (FIELD_VALUE[c] !== 1) {
-            this.fail(400, "HPE_INVALID_CHUNK_EXTENSIONS", "A chunk extension has invalid characters");
+        case State.ChunkExt: {
+          // Extensions are ignored, but they must follow the grammar (RFC 9112 §7.1.1) and are bounded.
+          const s = chunkExtStep(this.extState, c);
+          if (s === EXT_END) this.state = State.ChunkSizeLf;
+          else if (s === EXT_BAD) {
+            this.fail(400, "HPE_INVALID_CHUNK_EXTENSIONS", "A chunk extension is malformed");
             return len;
-          }
+          } else this.extState = s;
           break;
+        }
         case State.ChunkSizeLf: {
           if (c !== LF) {
             this.fail(400, "HPE_STRICT", "A chunk-size line must end with CRLF");
@@ -769,15 +931,19 @@ export class HttpParser {
           const size = this.remaining;
           this.bodyBytes += size;
           if (this.bodyBytes > this.limits.maxBodyBytes) {
-            this.fail(413, "HPE_BODY_TOO_LARGE", "The body is larger than the limit");
+            this.fail(
+              413,
+              "HPE_BODY_TOO_LARGE",
+              `The chunked body is larger than the limit of ${this.limits.maxBodyBytes} bytes`,
+            );
             return len;
           }
           if (size === 0) {
             this.state = State.Trailers;
             this.seen = 0;
-            this.lineStart = 0;
             this.lines = 0;
             this.lastWasCr = false;
+            this.trailers = undefined;
           } else {
             this.state = State.ChunkData;
           }
@@ -785,7 +951,11 @@ export class HttpParser {
         }
         case State.ChunkDataCr:
           if (c !== CR) {
-            this.fail(400, "HPE_STRICT", "Chunk data must be followed by CRLF");
+            this.fail(
+              400,
+              "HPE_STRICT",
+              "Chunk data must be followed by CRLF (the chunk is longer than its size)",
+            );
             return len;
           }
           this.state = State.ChunkDataLf;
@@ -802,40 +972,21 @@ export class HttpParser {
       }
       pos++;
       if (++this.chunkLine > max) {
-        this.fail(400, "HPE_CHUNK_EXTENSIONS_OVERFLOW", "A chunk-size line is longer than the limit");
+        this.fail(
+          400,
+          "HPE_CHUNK_EXTENSIONS_OVERFLOW",
+          "A chunk-size line (with its extensions) is longer than the limit (maxChunkLineBytes)",
+        );
         return len;
       }
     }
     return pos;
   }
 
-  /** Parses the trailer fields in `b[s, e)` and completes the message. */
-  private finishTrailers(b: Buffer, s: number, e: number, input: Buffer, next: number): number {
-    let trailers: string[] | undefined;
-    let p = s;
-    const end = e - 2;
-    while (p < end) {
-      const ns = p;
-      while (TOKEN[b[p]!] === 1) p++;
-      if (p === ns || b[p] !== 58) {
-        this.fail(400, "HPE_INVALID_HEADER_TOKEN", "A trailer field is malformed");
-        return input.length;
-      }
-      const name = latin1(b, ns, p);
-      p++;
-      while (b[p] === SP || b[p] === HTAB) p++;
-      const vs = p;
-      while (FIELD_VALUE[b[p]!] === 1) p++;
-      if (b[p] !== CR || b[p + 1] !== LF) {
-        this.fail(400, "HPE_INVALID_HEADER_TOKEN", "A trailer field value has invalid characters");
-        return input.length;
-      }
-      let ve = p;
-      while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
-      if (trailers === undefined) trailers = [];
-      trailers.push(name, latin1(b, vs, ve));
-      p += 2;
-    }
+  /** The trailer section ended just before `next`: complete the message. */
+  private endTrailers(input: Buffer, next: number): number {
+    const trailers = this.trailers;
+    this.trailers = undefined;
     return this.complete(input, next, trailers);
   }
 
@@ -844,6 +995,12 @@ export class HttpParser {
     this.noBody = false;
     const pause = this.handler.onComplete(trailers);
     if ((this.state as State) === State.Dead) return input.length;
+    if (this.lastMessage) {
+      // Nothing after a message that ends the connection is read (RFC 9112 §9.6).
+      this.lastMessage = false;
+      this.state = State.Closed;
+      return input.length;
+    }
     if (pause === true) {
       this.state = State.Paused;
       this.paused = next < input.length ? input.subarray(next) : EMPTY;
@@ -851,6 +1008,71 @@ export class HttpParser {
     }
     return next;
   }
+}
+
+// Chunk-extension states: chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )
+const EXT_BEFORE_NAME = 0;
+const EXT_NAME = 1;
+const EXT_AFTER_NAME = 2;
+const EXT_BEFORE_VALUE = 3;
+const EXT_TOKEN = 4;
+const EXT_QUOTED = 5;
+const EXT_QUOTED_PAIR = 6;
+const EXT_AFTER_VALUE_WS = 7;
+const EXT_AFTER_QUOTE = 8;
+const EXT_END = -1;
+const EXT_BAD = -2;
+
+/** One byte of a chunk extension: the next state, EXT_END at the CR, EXT_BAD when malformed. */
+function chunkExtStep(s: number, c: number): number {
+  const ws = c === SP || c === HTAB;
+  switch (s) {
+    case EXT_BEFORE_NAME:
+      return ws ? s : TOKEN[c] === 1 ? EXT_NAME : EXT_BAD;
+    case EXT_NAME:
+      if (TOKEN[c] === 1) return s;
+      if (c === CR) return EXT_END;
+      if (c === 0x3b) return EXT_BEFORE_NAME;
+      if (c === 0x3d) return EXT_BEFORE_VALUE;
+      return ws ? EXT_AFTER_NAME : EXT_BAD;
+    case EXT_AFTER_NAME:
+      if (ws) return s;
+      if (c === 0x3b) return EXT_BEFORE_NAME;
+      return c === 0x3d ? EXT_BEFORE_VALUE : EXT_BAD;
+    case EXT_BEFORE_VALUE:
+      if (ws) return s;
+      if (c === 0x22) return EXT_QUOTED;
+      return TOKEN[c] === 1 ? EXT_TOKEN : EXT_BAD;
+    case EXT_TOKEN:
+      if (TOKEN[c] === 1) return s;
+      if (c === CR) return EXT_END;
+      if (c === 0x3b) return EXT_BEFORE_NAME;
+      return ws ? EXT_AFTER_VALUE_WS : EXT_BAD;
+    case EXT_QUOTED:
+      if (c === 0x22) return EXT_AFTER_QUOTE;
+      if (c === 0x5c) return EXT_QUOTED_PAIR;
+      return FIELD_VALUE[c] === 1 ? s : EXT_BAD; // qdtext: HTAB, SP, VCHAR but DQUOTE and \, obs-text
+    case EXT_QUOTED_PAIR:
+      return FIELD_VALUE[c] === 1 ? EXT_QUOTED : EXT_BAD;
+    case EXT_AFTER_QUOTE:
+      if (c === CR) return EXT_END;
+      if (c === 0x3b) return EXT_BEFORE_NAME;
+      return ws ? EXT_AFTER_VALUE_WS : EXT_BAD;
+    case EXT_AFTER_VALUE_WS:
+      if (ws) return s;
+      return c === 0x3b ? EXT_BEFORE_NAME : EXT_BAD;
+    default:
+      return EXT_BAD;
+  }
+}
+
+/** Trims optional whitespace (SP and HTAB only: String#trim would also eat NBSP and other Unicode). */
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === SP || s.charCodeAt(a) === HTAB)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === SP || s.charCodeAt(b - 1) === HTAB)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
 /** Parses a Content-Length value: 1*DIGIT, or a list of identical ones. -1 when malformed. */
@@ -890,28 +1112,34 @@ function parseContentLength(v: string): number {
   }
 }
 
+const CODINGS_CHUNKED_ONLY = 0;
+const CODINGS_CHUNKED_LAST = 1;
+const CODINGS_NOT_CHUNKED = 2;
+const CODINGS_CHUNKED_NOT_LAST = 3;
+const CODINGS_MALFORMED = 4;
+
 /**
- * 1 when the transfer codings end with a single `chunked`, 0 when they are valid but do not,
- * -1 when malformed (empty elements, non-token codings, `chunked` twice).
+ * Classifies a Transfer-Encoding list: exactly `chunked`, other codings then `chunked`, no `chunked`,
+ * `chunked` before another coding (or twice), or malformed (empty elements, non-token codings,
+ * parameters on chunked). Only SP and HTAB count as whitespace.
  */
-function chunkedIsFinal(te: string): number {
+function transferCodings(te: string): number {
   const list = te.split(",");
+  const n = list.length;
   let chunkedAt = -1;
-  for (let i = 0; i < list.length; i++) {
-    const raw = list[i]!.trim();
+  for (let i = 0; i < n; i++) {
+    const raw = trimOws(list[i]!);
     const semi = raw.indexOf(";");
-    const coding = (semi === -1 ? raw : raw.slice(0, semi).trimEnd()).toLowerCase();
-    if (coding.length === 0) return -1;
-    for (let j = 0; j < coding.length; j++) {
-      const c = coding.charCodeAt(j);
-      if (c > 0x7f || TOKEN[c] !== 1) return -1;
-    }
+    const coding = (semi === -1 ? raw : trimOws(raw.slice(0, semi))).toLowerCase();
+    if (!isToken(coding)) return CODINGS_MALFORMED;
     if (coding === "chunked") {
-      if (chunkedAt >= 0 || semi !== -1) return -1;
+      if (chunkedAt >= 0 || semi !== -1) return CODINGS_MALFORMED;
       chunkedAt = i;
     }
   }
-  return chunkedAt === list.length - 1 ? 1 : chunkedAt >= 0 ? -1 : 0;
+  if (chunkedAt < 0) return CODINGS_NOT_CHUNKED;
+  if (chunkedAt !== n - 1) return CODINGS_CHUNKED_NOT_LAST;
+  return n === 1 ? CODINGS_CHUNKED_ONLY : CODINGS_CHUNKED_LAST;
 }
 
 /** uri-host [ ":" port ], loosely: allowed characters, brackets only around an IP literal, digits in the port. */
