@@ -323,12 +323,16 @@ export class HttpParser {
           pos = this.scanHead(buf, pos, true);
           break;
         case State.BodyUntilClose: {
+          // Hand on what fits the limit, then refuse the rest: the same bytes however they arrive.
+          const room = this.limits.maxBodyBytes - this.bodyBytes;
           const n = len - pos;
-          this.bodyBytes += n;
-          if (this.bodyBytes > this.limits.maxBodyBytes) {
-            this.fail(413, "HPE_BODY_TOO_LARGE", "The body is larger than the limit (maxBodyBytes)");
+          if (n > room) {
+            if (room > 0) this.handler.onBody(buf.subarray(pos, pos + room));
+            if ((this.state as State) === State.BodyUntilClose)
+              this.fail(413, "HPE_BODY_TOO_LARGE", "The body is larger than the limit (maxBodyBytes)");
             return;
           }
+          this.bodyBytes += n;
           this.handler.onBody(pos === 0 ? buf : buf.subarray(pos));
           return;
         }
@@ -738,12 +742,25 @@ export class HttpParser {
       return input.length;
     }
 
+    // What the body of a response is, decided before the head is handed on so that it tells the truth.
+    let bodyless = false;
+    let untilClose = false;
+    const st = head.status;
+    if (this.kind === "response" && st >= 200) {
+      if (this.noBody || st === 204 || st === 304) {
+        bodyless = true;
+        head.chunked = false;
+      } else if (!head.chunked && head.contentLength < 0) {
+        untilClose = true;
+        head.keepAlive = false;
+      }
+    }
+
     this.lastMessage = !head.keepAlive;
     this.handler.onHead(head);
     if (this.state === State.Dead) return input.length;
 
     if (this.kind === "response") {
-      const st = head.status;
       if (st < 200) {
         if (st === 101) {
           this.state = State.Upgraded;
@@ -751,16 +768,10 @@ export class HttpParser {
           return input.length;
         }
         // Interim response: the real one follows.
-        this.lastMessage = false;
         return next;
       }
-      if (this.noBody || st === 204 || st === 304) {
-        head.chunked = false;
-        return this.complete(input, next, undefined);
-      }
-      if (!head.chunked && head.contentLength < 0) {
-        head.keepAlive = false;
-        this.lastMessage = true;
+      if (bodyless) return this.complete(input, next, undefined);
+      if (untilClose) {
         this.bodyBytes = 0;
         this.state = State.BodyUntilClose;
         return next;
