@@ -366,34 +366,31 @@ export class HttpParser {
           this.seen += n;
           this.lastWasCr = buf[end - 1] === CR;
         }
-        // (A CR at the end may be the start of the line's CRLF, which the limit doesn't count.)
-        if (
-          !trailers &&
-          this.lines === 0 &&
-          this.partBytes - (this.lastWasCr ? 1 : 0) > lim.maxRequestLineBytes
-        ) {
-          this.failLongStartLine();
+        // The start line is bounded by its own limit only (so that the answer doesn't depend on how
+        // the bytes were split); a CR at the end may begin its CRLF, which the limit doesn't count.
+        if (!trailers && this.lines === 0) {
+          if (this.partBytes - (this.lastWasCr ? 1 : 0) > this.maxStartLine()) this.failLongStartLine();
         } else if (this.seen > maxBytes) {
           this.failOverflow(trailers);
         }
         return end;
       }
       const held = this.partBytes;
-      if (lf > i ? buf[lf - 1] !== CR : held === 0 || !this.lastWasCr) {
-        this.fail(400, "HPE_LF_EXPECTED", "A line ended with a bare LF; HTTP/1.1 lines end with CRLF");
-        return buf.length;
-      }
+      const crlf = lf > i ? buf[lf - 1] === CR : held > 0 && this.lastWasCr;
       const next = lf + 1;
-      const lineLen = held + next - i; // CRLF included
+      const lineLen = held + next - i; // line end included
       this.seen += next - i;
-      if (!trailers && this.lines === 0) {
-        if (lineLen - 2 > lim.maxRequestLineBytes) {
-          this.failLongStartLine();
-          return buf.length;
-        }
+      // Limits first, as a feeding that stopped before this LF would have seen them.
+      if (!trailers && this.lines === 0 && lineLen - (crlf ? 2 : 1) > this.maxStartLine()) {
+        this.failLongStartLine();
+        return buf.length;
       }
       if (this.seen > maxBytes) {
         this.failOverflow(trailers);
+        return buf.length;
+      }
+      if (!crlf) {
+        this.fail(400, "HPE_LF_EXPECTED", "A line ended with a bare LF; HTTP/1.1 lines end with CRLF");
         return buf.length;
       }
       // The line, contiguous: a view of the input, or (rarely) the pieces it arrived in, joined.
@@ -436,9 +433,19 @@ export class HttpParser {
     }
   }
 
+  /** The start line's limit: maxRequestLineBytes, but never more than the whole head may take. */
+  private maxStartLine(): number {
+    const lim = this.limits;
+    return Math.min(lim.maxRequestLineBytes, lim.maxHeaderBytes);
+  }
+
   private failLongStartLine(): void {
     if (this.kind === "request")
-      this.fail(414, "HPE_URI_TOO_LONG", "The request line is longer than the limit (maxRequestLineBytes)");
+      this.fail(
+        414,
+        "HPE_URI_TOO_LONG",
+        "The request line is longer than the limit (maxRequestLineBytes); send long data in the body",
+      );
     else
       this.fail(400, "HPE_HEADER_OVERFLOW", "The status line is longer than the limit (maxRequestLineBytes)");
   }

@@ -481,11 +481,21 @@ describe("limits", () => {
     // The default request-line limit is 8 KiB, the header limit 16 KiB.
     rejects("request", lines(`GET /${"a".repeat(9000)} HTTP/1.1`, "Host: x"), 414, "HPE_URI_TOO_LONG");
     rejects("request", lines(`GET /${"a".repeat(20000)} HTTP/1.1`, "Host: x"), 414, "HPE_URI_TOO_LONG");
-    // Within its own limit but over the head's: 431.
+    // The request line may never take more than the whole head may: 414 too.
     const limits = { maxRequestLineBytes: 8192, maxHeaderBytes: 1024 };
-    rejects("request", lines(`GET /${"a".repeat(4000)} HTTP/1.1`, "Host: x"), 431, "HPE_HEADER_OVERFLOW", {
+    rejects("request", lines(`GET /${"a".repeat(4000)} HTTP/1.1`, "Host: x"), 414, "HPE_URI_TOO_LONG", {
       limits,
     });
+    // A short request line and big fields: 431.
+    rejects(
+      "request",
+      lines("GET / HTTP/1.1", "Host: x", `X: ${"a".repeat(2000)}`),
+      431,
+      "HPE_HEADER_OVERFLOW",
+      {
+        limits,
+      },
+    );
   });
 
   test("header section: at the limit is fine, one byte over is 431 (counted as the bytes come)", () => {
