@@ -501,7 +501,7 @@ export class HttpParser {
             ? "The request target is missing (or preceded by more than one space)"
             : c === CR
               ? "The request line has no HTTP version (HTTP/0.9 is not supported)"
-              : "The request target has invalid characters (controls, spaces or non-ASCII bytes)",
+              : `The request target contains the byte 0x${c!.toString(16).padStart(2, "0")}; controls, spaces and non-ASCII bytes must be percent-encoded`,
         );
         return false;
       }
@@ -578,10 +578,13 @@ export class HttpParser {
     const vs = p;
     while (FIELD_VALUE[b[p]!] === 1) p++;
     if (b[p] !== CR || b[p + 1] !== LF) {
+      const c = b[p]!;
       this.fail(
         400,
         "HPE_INVALID_HEADER_TOKEN",
-        `The value of the "${name}" field has invalid characters (controls such as NUL, CR or LF)`,
+        c === CR
+          ? `The "${name}" field contains a bare CR; HTTP/1.1 lines end with CRLF`
+          : `The value of the "${name}" field contains the control byte 0x${c.toString(16).padStart(2, "0")} (NUL, CR, LF and other controls are not allowed)`,
       );
       return false;
     }
