@@ -2,9 +2,12 @@
 // and responses (the client). It never throws on input: bad bytes become one `onError` call with the
 // status a server should answer, after which the parser is dead.
 //
-// Heads are collected by scanning for LF with Buffer#indexOf (native), checking that every LF follows a
-// CR, counting lines and bytes against the limits as they arrive, and parsed once, in one pass, when the
-// empty line is seen. Body bytes are handed on as zero-copy views of the input.
+// Heads are read by scanning for LF with Buffer#indexOf (native), checking that every LF follows a
+// CR and counting bytes against the limits as they arrive; each line is parsed as soon as its CRLF is
+// there (so bad bytes are refused at once), straight from the input unless it arrived in pieces, when
+// only that line's pieces are joined. The answer never depends on how the bytes were split: the tests
+// feed every case whole, byte by byte and at random points. Body bytes are handed on as zero-copy views
+// of the input.
 
 import { FIELD_VALUE, isToken, TOKEN } from "./fields.ts";
 
