@@ -196,6 +196,8 @@ export class HttpParser {
   private chunkExtSpace = false;
   private extState = 0;
   private paused: Buffer = EMPTY;
+  /** Inputs that arrived while paused, joined only when needed (joining on every input is quadratic). */
+  private pausedMore: Buffer[] | undefined;
   /** For responses: the request was HEAD (or otherwise expects no body). */
   private noBody = false;
 
@@ -230,6 +232,7 @@ export class HttpParser {
 
   /** Bytes kept back while paused or after a 101 response. */
   get pending(): Buffer {
+    this.joinPaused();
     return this.paused;
   }
 
@@ -243,7 +246,9 @@ export class HttpParser {
     const st = this.state;
     if (st === State.Dead || st === State.Closed) return;
     if (st === State.Paused || st === State.Upgraded) {
-      this.paused = this.paused.length === 0 ? data : Buffer.concat([this.paused, data]);
+      if (this.paused.length === 0) this.paused = data;
+      else if (this.pausedMore === undefined) this.pausedMore = [data];
+      else this.pausedMore.push(data);
       return;
     }
     this.run(data, 0);
@@ -253,6 +258,7 @@ export class HttpParser {
   resume(): void {
     if (this.state !== State.Paused) return;
     this.state = State.Head;
+    this.joinPaused();
     const data = this.paused;
     this.paused = EMPTY;
     if (data.length > 0) this.run(data, 0);
@@ -280,6 +286,15 @@ export class HttpParser {
     );
   }
 
+  private joinPaused(): void {
+    const more = this.pausedMore;
+    if (more !== undefined) {
+      this.pausedMore = undefined;
+      more.unshift(this.paused);
+      this.paused = Buffer.concat(more);
+    }
+  }
+
   private fail(status: number, code: string, message: string): void {
     this.state = State.Dead;
     this.parts = [];
@@ -287,6 +302,7 @@ export class HttpParser {
     this.head = undefined;
     this.trailers = undefined;
     this.paused = EMPTY;
+    this.pausedMore = undefined;
     this.handler.onError(new HttpParseError(status, code, message));
   }
 
