@@ -758,6 +758,8 @@ export class HttpParser {
         head.keepAlive = false;
       } else {
         head.chunked = true;
+        // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; close after this message.
+        if (minor === 0) head.keepAlive = false;
       }
     }
 

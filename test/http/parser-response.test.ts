@@ -228,6 +228,13 @@ describe("response mode", () => {
         .keepAlive,
       true,
     );
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding is faulty framing; close after it.
+    const [te] = ok(
+      "response",
+      `${lines("HTTP/1.0 200 OK", "Connection: keep-alive", "Transfer-Encoding: chunked")}1\r\na\r\n0\r\n\r\n`,
+    );
+    assert.equal(te!.body, "a");
+    assert.equal(te!.head.keepAlive, false);
     const o = parse("response", `${lines("HTTP/1.1 200 OK", "Connection: close", "Content-Length: 0")}junk`);
     assert.equal(o.messages[0]!.head.keepAlive, false);
     assert.equal(o.error, undefined, "bytes after a closing response are ignored");
