@@ -284,24 +284,41 @@ describe("real sockets: a valid request followed by bad bytes in the same write"
   });
 });
 
-describe("real sockets: every feeding of a rejected request gets the same answer", () => {
-  test("byte-by-byte writes", { timeout: 5000 }, async () => {
+/** Writes `input` one byte per write (each waiting for the previous), then reads until the close. */
+async function bytewiseExchange(input: string): Promise<string> {
+  const sock = connect(port, "127.0.0.1");
+  sock.on("error", () => {});
+  await new Promise<void>((resolve) => sock.on("connect", resolve));
+  let got = "";
+  sock.on("data", (d) => {
+    got += d.toString("latin1");
+  });
+  const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
+  sock.on("end", () => sock.end());
+  for (const ch of input) {
+    if (sock.destroyed) break;
+    await new Promise<void>((resolve) => sock.write(ch, "latin1", () => resolve()));
+  }
+  await closed;
+  return got;
+}
+
+describe("real sockets: bytes one write at a time", () => {
+  test("a valid pipelined pair, the first chunked, is answered in order", { timeout: 10000 }, async () => {
+    const got = await bytewiseExchange(
+      `POST /c HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n` +
+        `GET /d HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    );
+    assert.deepEqual(statusLines(got), ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"]);
+    assert.ok(got.indexOf("POST /c 3") < got.indexOf("GET /d 0"), got);
+  });
+
+  test("a rejected request gets the same answer as when sent whole", { timeout: 5000 }, async () => {
     const input = `GET / HTTP/1.1\r\n${H}X: a\r\n b\r\n\r\n`;
-    const sock = connect(port, "127.0.0.1");
-    sock.on("error", () => {});
-    await new Promise<void>((resolve) => sock.on("connect", resolve));
-    let got = "";
-    sock.on("data", (d) => {
-      got += d.toString("latin1");
-    });
-    const closed = new Promise<void>((resolve) => sock.on("close", () => resolve()));
-    sock.on("end", () => sock.end());
-    for (const ch of input) {
-      if (sock.destroyed) break;
-      await new Promise<void>((resolve) => sock.write(ch, "latin1", () => resolve()));
-    }
-    await closed;
-    assert.equal(statusLines(got)[0], "HTTP/1.1 400 Bad Request");
+    const got = await bytewiseExchange(input);
+    const whole = await exchange(port, [input]);
+    assert.deepEqual(statusLines(got), ["HTTP/1.1 400 Bad Request"]);
+    assert.equal(got.slice(got.indexOf("\r\n\r\n")), whole.text.slice(whole.text.indexOf("\r\n\r\n")));
     assert.match(got, /folding/);
   });
 });
@@ -310,4 +327,75 @@ test("no handler error was reported for requests that never reached a handler", 
   // Requests refused by the parser before their head completed never reach the handler; the ones
   // whose body failed (bad chunk size after the head) reject req.body(), which the handler lets throw.
   for (const e of handlerErrors) assert.equal((e as Error).name, "RequestAbortedError", String(e));
+});
+
+describe("real sockets: every limit is a server option", () => {
+  let small: Server;
+  let smallPort: number;
+  before(async () => {
+    small = createServer(handler, {
+      maxRequestLineBytes: 64,
+      maxHeaderBytes: 512,
+      maxHeaderCount: 5,
+      maxBodyBytes: 16,
+      maxChunkLineBytes: 32,
+      maxTrailerBytes: 64,
+      lingerTimeout: 200,
+      onError: (e) => handlerErrors.push(e),
+    });
+    smallPort = (await small.listen(0, "127.0.0.1")).port;
+  });
+  after(async () => {
+    await small.close({ deadline: 1000 });
+  });
+
+  const cases: [string, string, string][] = [
+    ["maxRequestLineBytes", `GET /${"a".repeat(60)} HTTP/1.1\r\n${H}\r\n`, "414 URI Too Long"],
+    [
+      "maxHeaderBytes",
+      `GET / HTTP/1.1\r\n${H}X: ${"a".repeat(600)}\r\n\r\n`,
+      "431 Request Header Fields Too Large",
+    ],
+    [
+      "maxHeaderCount",
+      `GET / HTTP/1.1\r\n${H}A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n`,
+      "431 Request Header Fields Too Large",
+    ],
+    [
+      "maxBodyBytes (Content-Length)",
+      `POST / HTTP/1.1\r\n${H}Content-Length: 17\r\n\r\n`,
+      "413 Content Too Large",
+    ],
+    [
+      "maxBodyBytes (chunked)",
+      `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n1\r\n`,
+      "413 Content Too Large",
+    ],
+    [
+      "maxChunkLineBytes",
+      `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n1;${"e".repeat(40)}\r\n`,
+      "400 Bad Request",
+    ],
+    [
+      "maxTrailerBytes",
+      `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nX: ${"a".repeat(80)}\r\n\r\n`,
+      "431 Request Header Fields Too Large",
+    ],
+  ];
+  for (const [name, input, status] of cases) {
+    test(name, async () => {
+      const r = await exchange(smallPort, [input]);
+      assert.deepEqual(statusLines(r.text), [`HTTP/1.1 ${status}`], r.text);
+      assert.match(r.text, /\r\nConnection: close\r\n/);
+      assert.ok(r.fin);
+    });
+  }
+
+  test("within the limits, the same server answers", async () => {
+    const r = await exchange(smallPort, [
+      `POST /ok HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n10;a=b\r\n0123456789abcdef\r\n0\r\nX: y\r\n\r\n`,
+    ]);
+    assert.deepEqual(statusLines(r.text), ["HTTP/1.1 200 OK"]);
+    assert.ok(r.text.endsWith("POST /ok 16"), r.text);
+  });
 });
