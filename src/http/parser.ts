@@ -348,7 +348,11 @@ export class HttpParser {
           if (n > room) {
             if (room > 0) this.handler.onBody(buf.subarray(pos, pos + room));
             if ((this.state as State) === State.BodyUntilClose)
-              this.fail(413, "HPE_BODY_TOO_LARGE", "The body is larger than the limit (maxBodyBytes)");
+              this.fail(
+                413,
+                "HPE_BODY_TOO_LARGE",
+                `The body is larger than the limit of ${this.limits.maxBodyBytes} bytes (maxBodyBytes)`,
+              );
             return;
           }
           this.bodyBytes += n;
@@ -427,7 +431,13 @@ export class HttpParser {
         if (!trailers && this.lines === 0) {
           // Empty lines before a request line: RFC 9112 §2.2 lets a server skip a few.
           if (this.kind === "response" || ++this.leadingEmpty > 4) {
-            this.fail(400, "HPE_INVALID_CONSTANT", "Unexpected empty lines before the start line");
+            this.fail(
+              400,
+              "HPE_INVALID_CONSTANT",
+              this.kind === "response"
+                ? "A response must start with its status line, not an empty line"
+                : "Too many empty lines before the request line",
+            );
             return buf.length;
           }
           continue;
@@ -711,7 +721,11 @@ export class HttpParser {
         return input.length;
       }
       if (this.hosts === 1 && !isValidHost(this.hostField)) {
-        this.fail(400, "HPE_INVALID_HOST", "The Host field is not a valid host[:port]");
+        this.fail(
+          400,
+          "HPE_INVALID_HOST",
+          `The Host field ${JSON.stringify(this.hostField.slice(0, 60))} is not a valid host[:port]`,
+        );
         return input.length;
       }
       // RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host.
@@ -768,7 +782,7 @@ export class HttpParser {
       this.fail(
         413,
         "HPE_BODY_TOO_LARGE",
-        `The body (Content-Length: ${head.contentLength}) is larger than the limit of ${lim.maxBodyBytes} bytes`,
+        `The body (Content-Length: ${head.contentLength}) is larger than the limit of ${lim.maxBodyBytes} bytes (maxBodyBytes)`,
       );
       return input.length;
     }
@@ -921,7 +935,7 @@ export class HttpParser {
           if (d >= 0 && !this.chunkExtSpace) {
             // Leading zeros don't count: 13 significant hex digits stay below 2^53.
             if (this.remaining >= 0x1000000000000) {
-              this.fail(400, "HPE_INVALID_CHUNK_SIZE", "The chunk size is too large");
+              this.fail(400, "HPE_INVALID_CHUNK_SIZE", "The chunk size is too large (over 13 hex digits)");
               return len;
             }
             this.remaining = this.remaining * 16 + d;
@@ -976,7 +990,7 @@ export class HttpParser {
             this.fail(
               413,
               "HPE_BODY_TOO_LARGE",
-              `The chunked body is larger than the limit of ${this.limits.maxBodyBytes} bytes`,
+              `The chunked body is larger than the limit of ${this.limits.maxBodyBytes} bytes (maxBodyBytes)`,
             );
             return len;
           }
