@@ -98,6 +98,8 @@ export interface ParserHandler {
   /**
    * The message is complete. `trailers` holds the trailer fields of a chunked body (name, value, …).
    * Returning true pauses the parser: bytes after this message are kept until `resume()`.
+   * The parser also pauses by itself after a request that asks to switch protocols (`upgrade`) or a
+   * CONNECT: what follows may not be HTTP. Take `pending` to switch, or `resume()` to go on with HTTP.
    */
   onComplete(trailers: string[] | undefined): boolean | undefined;
   /** The input is malformed or over a limit. The parser is dead afterwards. */
@@ -188,6 +190,8 @@ export class HttpParser {
   private trailers: string[] | undefined;
   /** The current message is the last one on the connection. */
   private lastMessage = false;
+  /** The current request asks to switch protocols (Upgrade or CONNECT): pause after it. */
+  private switchAfter = false;
 
   private remaining = 0;
   private bodyBytes = 0;
@@ -802,6 +806,7 @@ export class HttpParser {
     }
 
     this.lastMessage = !head.keepAlive;
+    this.switchAfter = this.kind === "request" && (head.upgrade || head.method === "CONNECT");
     this.handler.onHead(head);
     if (this.state === State.Dead) return input.length;
 
@@ -1057,7 +1062,8 @@ export class HttpParser {
       this.state = State.Closed;
       return input.length;
     }
-    if (pause === true) {
+    if (pause === true || this.switchAfter) {
+      this.switchAfter = false;
       this.state = State.Paused;
       this.paused = next < input.length ? input.subarray(next) : EMPTY;
       return input.length;

@@ -656,6 +656,35 @@ describe("message sequences", () => {
     assert.equal(p.inMessage, false);
   });
 
+  test("after an Upgrade or CONNECT request the parser pauses: what follows may not be HTTP", () => {
+    const frames = "\x81\x85garbage that is not HTTP";
+    const up = parse("request", `${GET("/chat", "Connection: Upgrade", "Upgrade: websocket")}${frames}`);
+    assert.equal(up.error, undefined);
+    assert.equal(up.messages.length, 1);
+    assert.equal(up.messages[0]!.head.upgrade, true);
+    assert.equal(up.pending, frames);
+    const tunnel = "\x16\x03\x01 TLS hello";
+    const co = parse("request", `${lines("CONNECT a.example:443 HTTP/1.1", "Host: a.example:443")}${tunnel}`);
+    assert.equal(co.error, undefined);
+    assert.equal(co.pending, tunnel);
+    // Without a switch the server resumes, and the next request is read as HTTP.
+    const seen: string[] = [];
+    const p = new HttpParser("request", {
+      onHead: (h) => seen.push(h.target),
+      onBody: () => {},
+      onComplete: () => false,
+      onError: (e) => assert.fail(e),
+    });
+    p.execute(Buffer.from(GET("/a", "Connection: upgrade", "Upgrade: h2c") + GET("/b"), "latin1"));
+    assert.deepEqual(seen, ["/a"]);
+    assert.equal(p.isPaused, true);
+    p.resume();
+    assert.deepEqual(seen, ["/a", "/b"]);
+    // Upgrade without the Connection option is no upgrade: no pause.
+    const plain = parse("request", GET("/x", "Upgrade: websocket") + GET("/y"));
+    assert.equal(plain.messages.length, 2);
+  });
+
   test("after an error the parser is dead and reports nothing more", () => {
     let errors = 0;
     let heads = 0;
