@@ -399,3 +399,14 @@ describe("real sockets: every limit is a server option", () => {
     assert.ok(r.text.endsWith("POST /ok 16"), r.text);
   });
 });
+
+describe("real sockets: a request asking to upgrade", () => {
+  test("answered without switching, the pipelined request after it is still served", async () => {
+    const r = await exchange(port, [
+      `GET /up HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n` +
+        `GET /next HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    ]);
+    assert.deepEqual(statusLines(r.text), ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"]);
+    assert.ok(r.text.indexOf("GET /up 0") < r.text.indexOf("GET /next 0"), r.text);
+  });
+});
