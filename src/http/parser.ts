@@ -192,6 +192,8 @@ export class HttpParser {
   private lastMessage = false;
   /** The current request asks to switch protocols (Upgrade or CONNECT): pause after it. */
   private switchAfter = false;
+  /** Responses: an interim (1xx) response was read; the final one is still to come. */
+  private awaitingFinal = false;
 
   private remaining = 0;
   private bodyBytes = 0;
@@ -218,7 +220,9 @@ export class HttpParser {
 
   /** True while a message has started but not completed. */
   get inMessage(): boolean {
-    return this.state === State.Head ? this.seen > 0 || this.partBytes > 0 : this.state < State.Paused;
+    return this.state === State.Head
+      ? this.seen > 0 || this.partBytes > 0 || this.awaitingFinal
+      : this.state < State.Paused;
   }
 
   /** True while paused after a complete message (see `ParserHandler.onComplete`). */
@@ -279,14 +283,16 @@ export class HttpParser {
       this.complete(EMPTY, 0, undefined);
       return;
     }
-    if (st === State.Head && this.seen === 0 && this.partBytes === 0) return;
+    if (st === State.Head && this.seen === 0 && this.partBytes === 0 && !this.awaitingFinal) return;
     if (st >= State.Paused) return;
     this.fail(
       400,
       "HPE_INCOMPLETE",
-      st === State.Head
-        ? "The connection closed in the middle of a message head"
-        : "The connection closed before the whole body arrived",
+      st !== State.Head
+        ? "The connection closed before the whole body arrived"
+        : this.seen === 0 && this.partBytes === 0
+          ? "The connection closed after an interim (1xx) response, before the final response"
+          : "The connection closed in the middle of a message head",
     );
   }
 
@@ -811,6 +817,7 @@ export class HttpParser {
     if (this.state === State.Dead) return input.length;
 
     if (this.kind === "response") {
+      this.awaitingFinal = false;
       if (st < 200) {
         if (st === 101) {
           this.state = State.Upgraded;
@@ -818,6 +825,7 @@ export class HttpParser {
           return input.length;
         }
         // Interim response: the real one follows.
+        this.awaitingFinal = true;
         return next;
       }
       if (bodyless) return this.complete(input, next, undefined);

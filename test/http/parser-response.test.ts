@@ -130,6 +130,29 @@ describe("response mode", () => {
     assert.equal(ms[0]!.head.contentLength, 1000);
   });
 
+  test("expectNoBody holds across 1xx responses, for the final one", () => {
+    const ms = ok(
+      "response",
+      `${lines("HTTP/1.1 100 Continue")}${lines("HTTP/1.1 200 OK", "Content-Length: 50")}${lines("HTTP/1.1 204 No Content")}`,
+      { noBody: [0] },
+    );
+    assert.deepEqual(
+      ms.map((m) => [m.head.status, m.complete]),
+      [
+        [100, false],
+        [200, true],
+        [204, true],
+      ],
+    );
+    // Closing after an interim response: the final response never came.
+    const cut = parse("response", lines("HTTP/1.1 103 Early Hints"), { finish: true });
+    assert.equal(cut.error?.code, "HPE_INCOMPLETE");
+    assert.match(cut.error!.message, /interim/);
+    assert.equal(parse("response", lines("HTTP/1.1 100 Continue")).idle, false);
+    const mid = parse("response", `${lines("HTTP/1.1 100 Continue")}HTTP/1.1 2`, { finish: true });
+    assert.equal(mid.error?.code, "HPE_INCOMPLETE");
+  });
+
   test("no Content-Length and no chunked: the body runs until the connection closes", () => {
     const input = `${lines("HTTP/1.1 200 OK", "Content-Type: text/plain")}all of this\r\n\r\nHTTP/1.1 200 OK\r\n`;
     const open = parse("response", input);
