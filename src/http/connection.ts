@@ -49,6 +49,8 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   private destroyed = false;
   private peerEnded = false;
   private readPaused = false;
+  /** Reading stopped because the pipeline is full (the parser is paused). */
+  private queuePaused = false;
   private served = 0;
   /** @internal times (ms) for the server's sweep; 0 when not running. */
   headStartedAt = 0;
@@ -92,9 +94,9 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   // ---- bytes in -------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
-    if (this.closing) {
-      // Lingering close: read and drop what the client still sends, so our last response isn't lost
-      // to a reset.
+    if (this.ended || (this.closing && !this.parser.inMessage)) {
+      // No more requests are read (the body of the last one is, above). Lingering close: read and
+      // drop what the client still sends, so our last response isn't lost to a reset.
       return;
     }
     if (this.rx === undefined && this.headStartedAt === 0) this.headStartedAt = Date.now();
@@ -115,6 +117,11 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       this.maybeResumeParser();
     }
     if (this.rx === undefined && !this.parser.inMessage) this.headStartedAt = 0;
+    if (this.parser.isPaused && !this.closing && !this.queuePaused && !this.destroyed) {
+      // Too many requests in progress: stop reading (the parser keeps what it has) until one is answered.
+      this.queuePaused = true;
+      this.socket.pause();
+    }
   }
 
   onHead(head: MessageHead): void {
@@ -184,11 +191,15 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   /** The peer closed its side: finish what was asked, then close. */
   private onEnd(): void {
     this.peerEnded = true;
-    if (this.lingerUntil !== 0) {
-      this.destroy();
+    if (this.lingerUntil !== 0 || this.ended) {
+      if (this.lingerUntil !== 0) this.destroy();
       return;
     }
-    if (!this.closing) this.parser.finish();
+    if (this.parser.isPaused && this.parser.pending.length > 0 && !this.closing) {
+      // Pipelined requests are still kept back: they are answered first (maybeResumeParser finishes).
+      return;
+    }
+    this.parser.finish();
     this.closing = true;
     if (this.queue.length === 0) this.endSocket();
   }
@@ -256,7 +267,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     }
     if (this.readPaused && (this.rx === undefined || this.rx.buffered < BODY_HIGH_WATER)) {
       this.readPaused = false;
-      this.socket.resume();
+      if (!this.queuePaused) this.socket.resume();
     }
   }
 
@@ -330,10 +341,14 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
         s.uncork();
       }
     }
-    if (this.ended && !this.endCalled && !this.destroyed) {
-      this.endCalled = true;
-      this.socket.end();
-    }
+    if (this.ended && !this.endCalled && !this.destroyed) this.endNow();
+  }
+
+  /** Ends our side after what was written; once both sides ended the socket goes. */
+  private endNow(): void {
+    this.endCalled = true;
+    if (this.peerEnded) this.socket.destroySoon();
+    else this.socket.end();
   }
 
   /** `res` wrote its last bytes: move on to the next response, or close. */
@@ -387,12 +402,22 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     if (this.queue.length < this.host.opts.maxPipelinedRequests && this.parser.isPaused) {
       this.inData = true;
       this.parser.resume();
+      if (this.peerEnded && !this.parser.isPaused) {
+        // The client half-closed after these requests: a cut-short one is an error, then we close.
+        this.parser.finish();
+        this.closing = true;
+      }
       this.inData = false;
       this.flushBatch();
       if (this.needResume) {
         this.needResume = false;
         this.maybeResumeParser();
       }
+      if (this.queuePaused && !this.parser.isPaused && !this.destroyed) {
+        this.queuePaused = false;
+        if (!this.readPaused) this.socket.resume();
+      }
+      if (this.closing && this.queue.length === 0 && !this.parser.inMessage) this.endSocket();
     }
   }
 
@@ -409,15 +434,15 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     if (this.ended || this.destroyed) return;
     this.ended = true;
     this.closing = true;
+    if (this.queuePaused || this.readPaused) {
+      // Keep reading (and dropping) while lingering, so unread input doesn't turn our close into a reset.
+      this.queuePaused = false;
+      this.readPaused = false;
+      this.socket.resume();
+    }
     // Inside a data event, flushBatch ends the socket after writing the batch.
-    if (!this.inData) {
-      this.endCalled = true;
-      this.socket.end();
-    }
-    if (this.peerEnded) {
-      this.socket.destroySoon();
-      return;
-    }
+    if (!this.inData) this.endNow();
+    if (this.peerEnded) return;
     this.lingerUntil = Date.now() + this.host.opts.lingerTimeout;
   }
 
