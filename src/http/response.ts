@@ -151,8 +151,10 @@ export class ServerResponse {
       this.finishStream();
       return;
     }
-    this.phase = Phase.Done;
-    if (this.gone) return;
+    if (this.gone) {
+      this.phase = Phase.Done;
+      return;
+    }
     const req = this.request;
     const status = this.statusCode;
     const bodyless = req.method === "HEAD" || status === 204 || status === 304 || status < 200;
@@ -165,7 +167,9 @@ export class ServerResponse {
         len = body.byteLength;
       }
     }
+    // May throw (a bad status or reason): the response is then still open for an error page.
     let head = this.startHead();
+    this.phase = Phase.Done;
     if (status !== 204 && status >= 200 && !(status === 304 && body === undefined)) {
       if (body === undefined && req.method === "HEAD" && this.declaredLength >= 0) {
         head += `Content-Length: ${this.declaredLength}\r\n`;
@@ -237,7 +241,12 @@ export class ServerResponse {
       const n = name.length;
       // Framing fields are ours to write: an app's Content-Length is kept only as a declaration.
       if (n === 14 && name.toLowerCase() === "content-length") {
-        this.declaredLength = Number(f[i + 1]);
+        const v = f[i + 1]!;
+        const len = Number(v);
+        if (v.length === 0 || !Number.isSafeInteger(len) || len < 0 || v.charCodeAt(0) > 0x39) {
+          throw new TypeError(`Invalid Content-Length ${JSON.stringify(v)}: use a non-negative integer`);
+        }
+        this.declaredLength = len;
         continue;
       }
       if (n === 17 && name.toLowerCase() === "transfer-encoding") continue;
@@ -263,11 +272,14 @@ export class ServerResponse {
   }
 
   private startStream(): void {
-    this.phase = Phase.Streaming;
-    if (this.gone) return;
+    if (this.gone) {
+      this.phase = Phase.Streaming;
+      return;
+    }
     const req = this.request;
     const status = this.statusCode;
     let head = this.startHead();
+    this.phase = Phase.Streaming;
     const bodyless = req.method === "HEAD" || status === 204 || status === 304 || status < 200;
     if (!bodyless) {
       if (this.declaredLength >= 0) {
@@ -292,12 +304,12 @@ export class ServerResponse {
     const status = this.statusCode;
     if (req.method === "HEAD" || status === 204 || status === 304) return true;
     const data = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : toBuffer(chunk);
-    this.written += data.length;
-    if (this.declaredLength >= 0 && this.written > this.declaredLength) {
+    if (this.declaredLength >= 0 && this.written + data.length > this.declaredLength) {
       throw new Error(
         `The response body is longer than its Content-Length (${this.declaredLength}); remove the field or fix it`,
       );
     }
+    this.written += data.length;
     if (this.chunkedOut) {
       this.sink.send(this, `${data.length.toString(16)}${CRLF}`, false);
       this.sink.send(this, data, false);
