@@ -25,6 +25,8 @@ export interface ResolvedServerOptions {
   maxDrainBytes: number;
   lingerTimeout: number;
   limits: ParserLimits;
+  /** End of a kept-alive head, computed once: `Connection: keep-alive`, the `Keep-Alive` hint, CRLF. */
+  keepAliveFields: string;
 }
 
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
@@ -57,6 +59,8 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   requestStartedAt = 0;
   idleSince: number;
   lingerUntil = 0;
+  /** When the peer half-closed with responses still owed. */
+  peerEndedAt = 0;
 
   constructor(socket: Socket, host: ConnectionHost, encrypted: boolean) {
     this.socket = socket;
@@ -82,8 +86,8 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   get localPort(): number {
     return this.socket.localPort ?? 0;
   }
-  get keepAliveSeconds(): number {
-    return Math.max(1, Math.floor(this.host.opts.keepAliveTimeout / 1000));
+  get keepAliveFields(): string {
+    return this.host.opts.keepAliveFields;
   }
 
   /** True when no request is in progress (a graceful close may end it now). */
@@ -201,7 +205,15 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     }
     this.parser.finish();
     this.closing = true;
-    if (this.queue.length === 0) this.endSocket();
+    if (this.queue.length === 0) {
+      this.endSocket();
+      return;
+    }
+    // Most often the client is gone (a half-close looks the same as a closed socket): tell the
+    // handlers through req.signal, still send what they answer, and give up after requestTimeout.
+    this.peerEndedAt = Date.now();
+    const gone = new RequestAbortedError("The client closed its side of the connection");
+    for (const r of this.queue) r.request.cancel(gone);
   }
 
   // ---- the handler ----------------------------------------------------------------------------
@@ -482,6 +494,10 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     const o = this.host.opts;
     if (this.lingerUntil !== 0) {
       if (now >= this.lingerUntil) this.destroy();
+      return;
+    }
+    if (this.peerEndedAt !== 0) {
+      if (now - this.peerEndedAt >= o.requestTimeout) this.destroy();
       return;
     }
     if (this.headStartedAt !== 0 && now - this.headStartedAt >= o.headersTimeout) {

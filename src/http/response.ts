@@ -14,8 +14,8 @@ export interface ResponseSink {
   drain(res: ServerResponse): Promise<void>;
   /** Decides, as the head is written, whether the connection stays open after this response. */
   keepAliveAfter(res: ServerResponse): boolean;
-  /** The `Keep-Alive: timeout=N` hint, in seconds. */
-  readonly keepAliveSeconds: number;
+  /** The fields that end a kept-alive head: `Connection: keep-alive` (and the `Keep-Alive` hint), CRLF. */
+  readonly keepAliveFields: string;
 }
 
 /** A header value an app may give: numbers are written in decimal; arrays repeat the field. */
@@ -268,7 +268,7 @@ export class ServerResponse {
       this.closeAfter = true;
       return "Connection: close\r\n\r\n";
     }
-    return `Connection: keep-alive\r\nKeep-Alive: timeout=${this.sink.keepAliveSeconds}\r\n\r\n`;
+    return this.sink.keepAliveFields;
   }
 
   private startStream(): void {

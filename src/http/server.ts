@@ -77,10 +77,18 @@ export class Server implements ConnectionHost {
       maxChunkLineBytes: options.maxChunkLineBytes ?? DEFAULT_LIMITS.maxChunkLineBytes,
       maxTrailerBytes: options.maxTrailerBytes ?? DEFAULT_LIMITS.maxTrailerBytes,
     };
+    const keepAliveTimeout = options.keepAliveTimeout ?? 5_000;
+    // The hint is whole seconds, rounded down so clients give up on a socket before we close it; below
+    // a second there's no honest hint to give.
+    const hint = Math.floor(keepAliveTimeout / 1000);
     this.opts = {
       headersTimeout: options.headersTimeout ?? 20_000,
       requestTimeout: options.requestTimeout ?? 300_000,
-      keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
+      keepAliveTimeout,
+      keepAliveFields:
+        hint >= 1
+          ? `Connection: keep-alive\r\nKeep-Alive: timeout=${hint}\r\n\r\n`
+          : "Connection: keep-alive\r\n\r\n",
       maxRequestsPerSocket: options.maxRequestsPerSocket ?? 0,
       maxPipelinedRequests: options.maxPipelinedRequests ?? 32,
       maxDrainBytes: options.maxDrainBytes ?? 64 * 1024,
