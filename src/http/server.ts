@@ -61,6 +61,8 @@ export class Server implements ConnectionHost {
   readonly secure: boolean;
   private readonly net: NetServer;
   private readonly conns = new Set<Connection>();
+  /** TLS: TCP sockets still in their handshake, by remote address and port. */
+  private readonly handshaking = new Map<string, Socket>();
   private readonly onErrorOpt: (error: unknown, req: IncomingRequest | undefined) => void;
   private sweep: NodeJS.Timeout | undefined;
   private closingFlag = false;
@@ -99,10 +101,27 @@ export class Server implements ConnectionHost {
     this.secure = options.tls !== undefined;
     const netOpts = { allowHalfOpen: true, noDelay: true };
     if (options.tls !== undefined) {
-      const tlsServer = createTlsServer({ ...netOpts, ...options.tls });
-      tlsServer.on("secureConnection", (socket: Socket) => this.accept(socket, true));
-      tlsServer.on("tlsClientError", () => {
-        // A failed handshake is the client's problem; the socket is already gone.
+      // A handshake gets no longer than a request head would.
+      const tlsServer = createTlsServer({
+        handshakeTimeout: this.opts.headersTimeout,
+        ...netOpts,
+        ...options.tls,
+      });
+      tlsServer.on("connection", (raw: Socket) => {
+        // Until its handshake completes the socket isn't a Connection; close() must still reach it.
+        const key = `${raw.remoteAddress}|${raw.remotePort}`;
+        this.handshaking.set(key, raw);
+        raw.once("close", () => {
+          if (this.handshaking.get(key) === raw) this.handshaking.delete(key);
+        });
+      });
+      tlsServer.on("secureConnection", (socket: Socket) => {
+        this.handshaking.delete(`${socket.remoteAddress}|${socket.remotePort}`);
+        this.accept(socket, true);
+      });
+      tlsServer.on("tlsClientError", (_err: Error, socket: Socket) => {
+        // A failed handshake is the client's problem; make sure nothing of it stays open.
+        socket.destroy();
       });
       this.net = tlsServer;
     } else {
@@ -173,6 +192,9 @@ export class Server implements ConnectionHost {
           done();
         });
       }
+      // A socket still in its TLS handshake has no request in flight: it goes now.
+      for (const raw of this.handshaking.values()) raw.destroy();
+      this.handshaking.clear();
       for (const c of this.conns) c.shutdown();
       timer = setTimeout(() => {
         for (const c of this.conns) c.destroy();
