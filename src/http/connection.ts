@@ -233,7 +233,8 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
 
   private handlerFailed(res: ServerResponse, err: unknown): void {
     if (res.closed) return; // the client left; whatever failed, nobody is waiting
-    this.host.report(err, res.request);
+    // A handler passing on its own request's abort (a body cut short) is the client's doing, not a bug.
+    if (err !== res.request.error && err !== res.request.cancelled) this.host.report(err, res.request);
     if (res.finished) return;
     if (!res.headersSent) {
       this.endWithError(res, 500, "The server failed to answer this request");

@@ -34,6 +34,8 @@ const CRLF = "\r\n";
 const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
 /** Bodies up to this size are copied next to the head and sent in one write. */
 const ONE_WRITE_MAX = 64 * 1024;
+/** Streamed pieces up to this size are copied into one buffer with their chunk framing (and a held head). */
+const COALESCE_MAX = 16 * 1024;
 
 export class ServerResponse {
   statusCode = 200;
@@ -47,6 +49,8 @@ export class ServerResponse {
   private chunkedOut = false;
   private declaredLength = -1;
   private written = 0;
+  /** The head of a streamed response, held back to go out with the first body bytes. */
+  private pendingHead: string | undefined;
   /** @internal the connection closes after this response. */ closeAfter = false;
   /** @internal the client went away; writes are dropped. */ gone = false;
   /** @internal bytes waiting for this response's turn. */ queued: (Buffer | string)[] | undefined;
@@ -203,7 +207,14 @@ export class ServerResponse {
   write(chunk: string | Uint8Array): Promise<void> {
     if (this.phase === Phase.Done) throw new Error("write() after end()");
     if (this.phase === Phase.Idle) this.startStream();
-    if (chunk.length === 0 || this.gone) return RESOLVED;
+    if (this.gone) return RESOLVED;
+    if (chunk.length === 0) {
+      // An empty write sends the head now (e.g. to open an event stream before the first event).
+      const head = this.pendingHead;
+      if (head === undefined) return RESOLVED;
+      this.pendingHead = undefined;
+      return this.sink.send(this, head, false) ? RESOLVED : this.sink.drain(this);
+    }
     return this.writeChunk(chunk) ? RESOLVED : this.sink.drain(this);
   }
 
@@ -295,7 +306,8 @@ export class ServerResponse {
       head += `Content-Length: ${this.declaredLength}\r\n`;
     }
     head += this.closeAfter ? "Connection: close\r\n\r\n" : this.connectionFields();
-    this.sink.send(this, head, false);
+    // Held back to leave with the first body bytes, in one write.
+    this.pendingHead = head;
   }
 
   private writeChunk(chunk: string | Uint8Array): boolean {
@@ -309,20 +321,48 @@ export class ServerResponse {
         `The response body is longer than its Content-Length (${this.declaredLength}); remove the field or fix it`,
       );
     }
-    this.written += data.length;
+    const n = data.length;
+    this.written += n;
+    const head = this.pendingHead;
+    this.pendingHead = undefined;
     if (this.chunkedOut) {
-      this.sink.send(this, `${data.length.toString(16)}${CRLF}`, false);
+      const size = n.toString(16);
+      if (n <= COALESCE_MAX) {
+        // One buffer: [head] size CRLF data CRLF.
+        const hl = head === undefined ? 0 : head.length;
+        const out = Buffer.allocUnsafe(hl + size.length + n + 4);
+        let o = hl === 0 ? 0 : out.write(head!, 0, hl, "latin1");
+        o += out.write(size, o, size.length, "latin1");
+        out[o++] = 13;
+        out[o++] = 10;
+        o += data.copy(out, o);
+        out[o++] = 13;
+        out[o] = 10;
+        return this.sink.send(this, out, false);
+      }
+      this.sink.send(this, head === undefined ? `${size}${CRLF}` : `${head}${size}${CRLF}`, false);
       this.sink.send(this, data, false);
       return this.sink.send(this, CRLF, false);
     }
+    if (head === undefined) return this.sink.send(this, data, false);
+    if (n <= COALESCE_MAX) {
+      const hl = head.length;
+      const out = Buffer.allocUnsafe(hl + n);
+      out.write(head, 0, hl, "latin1");
+      data.copy(out, hl);
+      return this.sink.send(this, out, false);
+    }
+    this.sink.send(this, head, false);
     return this.sink.send(this, data, false);
   }
 
   private finishStream(): void {
     this.phase = Phase.Done;
     if (this.gone) return;
+    const head = this.pendingHead;
+    this.pendingHead = undefined;
     if (this.chunkedOut) {
-      this.sink.send(this, LAST_CHUNK, true);
+      this.sink.send(this, head === undefined ? LAST_CHUNK : `${head}0\r\n\r\n`, true);
       return;
     }
     if (
@@ -335,7 +375,7 @@ export class ServerResponse {
       // The body is shorter than announced: the framing is broken, so the connection must go.
       this.closeAfter = true;
     }
-    this.sink.send(this, "", true);
+    this.sink.send(this, head ?? "", true);
   }
 }
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Socket } from "node:net";
 import { test } from "node:test";
 import { httpDateNow } from "phial/http";
-import { GET, Raw, start } from "./_sock.ts";
+import { deferred, GET, Raw, start, until } from "./_sock.ts";
 
 /** Counts socket.write calls on the server's side of connections to `port`. */
 function countServerWrites(port: () => number): { calls: Buffer[]; restore(): void } {
@@ -319,6 +319,53 @@ test("an invalid Content-Length from the app is a clear error, not bad framing",
   const r = await c.response();
   assert.equal(r.status, 500);
   assert.match(String(s.errors[0]), /Invalid Content-Length "1.5"/);
+  c.destroy();
+  await s.close();
+});
+
+test("a streamed response: the head leaves with the first piece, each small piece in one write", async () => {
+  let port = 0;
+  const spy = countServerWrites(() => port);
+  try {
+    const s = await start(async (_req, res) => {
+      res.setHeader("Content-Type", "text/event-stream");
+      await res.write("data: 1\n\n");
+      await res.write("data: 2\n\n");
+      res.end();
+    });
+    port = s.port;
+    const c = await Raw.connect(s.port);
+    c.write(GET());
+    const r = await c.response();
+    assert.equal(r.body.toString(), "data: 1\n\ndata: 2\n\n");
+    assert.equal(spy.calls.length, 3, "head+piece, piece, last chunk");
+    assert.match(
+      spy.calls[0]!.toString("latin1"),
+      /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n9\r\ndata: 1\n\n\r\n$/,
+    );
+    assert.equal(spy.calls[1]!.toString("latin1"), "9\r\ndata: 2\n\n\r\n");
+    assert.equal(spy.calls[2]!.toString("latin1"), "0\r\n\r\n");
+    c.destroy();
+    await s.close();
+  } finally {
+    spy.restore();
+  }
+});
+
+test("an empty write() sends the head at once (an event stream opened before its first event)", async () => {
+  const gate = deferred();
+  const s = await start(async (_req, res) => {
+    res.setHeader("Content-Type", "text/event-stream");
+    await res.write("");
+    await gate.promise;
+    res.end("data: late\n\n");
+  });
+  const c = await Raw.connect(s.port);
+  c.write(GET());
+  await until(() => c.buf.includes("\r\n\r\n"), 2000, "the head");
+  assert.match(c.buf.toString("latin1"), /^HTTP\/1\.1 200 OK\r\n[\s\S]*Transfer-Encoding: chunked\r\n/);
+  gate.resolve();
+  assert.equal((await c.response()).body.toString(), "data: late\n\n");
   c.destroy();
   await s.close();
 });

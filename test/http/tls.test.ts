@@ -21,7 +21,7 @@ test("HTTPS: raw TLS client, keep-alive, pipelining, req.encrypted", async () =>
   );
   assert.equal(s.server.secure, true);
   const c = await Raw.connectTls(s.port, { ca, servername: "localhost" });
-  c.write(GET("/a") + "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody" + GET("/c"));
+  c.write(`${GET("/a")}POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody${GET("/c")}`);
   assert.equal((await c.response()).body.toString(), "tls /a ");
   assert.equal((await c.response()).body.toString(), "tls /b body");
   const r = await c.response();
