@@ -398,6 +398,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       res = next;
     }
     if (this.queue.length === 0) {
+      // Idle only between requests (check() skips a head that is arriving: headersTimeout times it).
       this.idleSince = Date.now();
       if (this.closing && !this.parser.inMessage) {
         this.endSocket();
@@ -415,6 +416,10 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     if (this.queue.length < this.host.opts.maxPipelinedRequests && this.parser.isPaused) {
       this.inData = true;
       this.parser.resume();
+      // A head kept back while the pipeline was full starts its clock now.
+      if (this.parser.inMessage && this.rx === undefined && this.headStartedAt === 0) {
+        this.headStartedAt = Date.now();
+      }
       if (this.peerEnded && !this.parser.isPaused) {
         // The client half-closed after these requests: a cut-short one is an error, then we close.
         this.parser.finish();
@@ -513,7 +518,12 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       this.timeout("The request took too long to arrive");
       return;
     }
-    if (this.idleSince !== 0 && this.queue.length === 0 && now - this.idleSince >= o.keepAliveTimeout) {
+    if (
+      this.idleSince !== 0 &&
+      this.queue.length === 0 &&
+      !this.parser.inMessage &&
+      now - this.idleSince >= o.keepAliveTimeout
+    ) {
       this.endSocket();
     }
   }

@@ -32,6 +32,8 @@ export interface ServerOptions extends Partial<ParserLimits> {
   maxDrainBytes?: number;
   /** How long to keep reading after sending a final response on a closing connection (ms). Default 2 s. */
   lingerTimeout?: number;
+  /** Most connections open at once; more are closed as they arrive. Default: no limit. */
+  maxConnections?: number;
   /** Where handler errors go. Default: `console.error`. */
   onError?: (error: unknown, req: IncomingRequest | undefined) => void;
 }
@@ -127,6 +129,7 @@ export class Server implements ConnectionHost {
     } else {
       this.net = createNetServer(netOpts, (socket) => this.accept(socket, false));
     }
+    if (options.maxConnections !== undefined) this.net.maxConnections = options.maxConnections;
   }
 
   /** True once `close()` was called. */

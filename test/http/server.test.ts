@@ -246,3 +246,25 @@ test("a socket that connects and closes at once, many times, leaves nothing behi
   await until(() => s.server.connections === 0, 3000);
   await s.close();
 });
+
+test("maxConnections: connections beyond the limit are closed at once, the others are served", async () => {
+  const s = await start((_req, res) => res.end("ok"), { maxConnections: 2 });
+  const a = await Raw.connect(s.port);
+  const b = await Raw.connect(s.port);
+  a.write(GET());
+  b.write(GET());
+  await a.response();
+  await b.response();
+  const c = await Raw.connect(s.port);
+  c.write(GET());
+  await c.waitClosed();
+  assert.equal(c.buf.length, 0, "the third connection got nothing");
+  a.destroy();
+  await until(() => s.server.connections === 1);
+  const d = await Raw.connect(s.port);
+  d.write(GET());
+  assert.equal((await d.response()).status, 200, "a slot freed up");
+  b.destroy();
+  d.destroy();
+  await s.close();
+});

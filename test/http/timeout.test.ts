@@ -148,3 +148,20 @@ test("Keep-Alive advertises the idle timeout in whole seconds, rounded down", as
   c.destroy();
   await s.close();
 });
+
+test("a head kept back while the pipeline was full is timed by headersTimeout, not the idle timer", async () => {
+  const s = await start(
+    async (_req, res) => {
+      await new Promise((r) => setTimeout(r, 10));
+      res.end("first");
+    },
+    { maxPipelinedRequests: 1, headersTimeout: 300, keepAliveTimeout: 100 },
+  );
+  const c = await Raw.connect(s.port);
+  c.write(`${GET("/a")}GET /b HTTP/1.1\r\nHo`);
+  assert.equal((await c.response()).body.toString(), "first");
+  const r = await c.response();
+  assert.equal(r.status, 408, "the half-sent head gets 408, not a silent idle close");
+  await c.waitClosed();
+  await s.close();
+});
