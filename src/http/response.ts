@@ -21,7 +21,10 @@ export interface ResponseSink {
 /** A header value an app may give: numbers are written in decimal; arrays repeat the field. */
 export type HeaderValue = string | number | readonly string[];
 /** Fields for `writeHead`: a record, a list of pairs, or a flat list name, value, name, value … */
-export type OutgoingHeaders = Readonly<Record<string, HeaderValue>> | readonly (readonly [string, string])[];
+export type OutgoingHeaders =
+  | Readonly<Record<string, HeaderValue>>
+  | readonly (readonly [string, string])[]
+  | readonly string[];
 
 enum Phase {
   Idle = 0,
@@ -134,8 +137,16 @@ export class ServerResponse {
     this.statusCode = status;
     if (headers !== undefined) {
       if (Array.isArray(headers)) {
-        for (const pair of headers as readonly (readonly [string, string])[])
-          this.appendHeader(pair[0], pair[1]);
+        if (headers.length > 0 && typeof headers[0] === "string") {
+          const flat = headers as readonly string[];
+          if (flat.length % 2 !== 0) {
+            throw new TypeError("writeHead(): a flat header list needs name, value pairs (odd length given)");
+          }
+          for (let i = 0; i < flat.length; i += 2) this.appendHeader(flat[i]!, flat[i + 1]!);
+        } else {
+          for (const pair of headers as readonly (readonly [string, string])[])
+            this.appendHeader(pair[0], pair[1]);
+        }
       } else {
         const rec = headers as Readonly<Record<string, HeaderValue>>;
         for (const k in rec) this.appendHeader(k, rec[k]!);

@@ -369,3 +369,38 @@ test("an empty write() sends the head at once (an event stream opened before its
   c.destroy();
   await s.close();
 });
+
+test("writeHead takes a record, a list of pairs or a flat list, keeping repeats and order", async () => {
+  const s = await start((req, res) => {
+    if (req.url === "/pairs")
+      res.writeHead(201, [
+        ["Set-Cookie", "a=1"],
+        ["Set-Cookie", "b=2"],
+      ]);
+    else if (req.url === "/flat") res.writeHead(202, ["X-One", "1", "X-Two", "2"]);
+    else if (req.url === "/odd") res.writeHead(200, ["X-One"]);
+    else res.writeHead(203, { "X-Num": 42, "X-List": ["a", "b"] });
+    res.end();
+  });
+  const c = await Raw.connect(s.port);
+  c.write(GET("/pairs") + GET("/flat") + GET("/rec") + GET("/odd"));
+  const a = await c.response();
+  assert.equal(a.status, 201);
+  assert.deepEqual(
+    a.fields.filter(([k]) => k === "Set-Cookie").map(([, v]) => v),
+    ["a=1", "b=2"],
+  );
+  const b = await c.response();
+  assert.equal(b.status, 202);
+  assert.deepEqual(b.fields.slice(0, 2), [
+    ["X-One", "1"],
+    ["X-Two", "2"],
+  ]);
+  const d = await c.response();
+  assert.equal(d.header("x-num"), "42");
+  assert.equal(d.fields.filter(([k]) => k === "X-List").length, 2);
+  assert.equal((await c.response()).status, 500);
+  assert.match(String(s.errors[0]), /flat header list/);
+  c.destroy();
+  await s.close();
+});
