@@ -271,7 +271,14 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   // ---- BodySource -----------------------------------------------------------------------------
 
   wantBody(req: IncomingRequest): void {
-    if (req.head.expectContinue && !req.continueSent && !req.complete && !this.destroyed) {
+    // RFC 9110 §10.1.1: an HTTP/1.0 client's 100-continue is ignored (it can't parse a 100).
+    if (
+      req.head.expectContinue &&
+      !req.continueSent &&
+      !req.complete &&
+      !this.destroyed &&
+      req.head.versionMinor === 1
+    ) {
       const res = this.queue[0];
       if (res !== undefined && res.request === req && !res.headersSent) {
         req.continueSent = true;
@@ -292,7 +299,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     if (!req.keepAlive) return false;
     if (req.complete) return true;
     // The body is still coming. Keep the connection only when what is left can be drained cheaply.
-    if (req.head.expectContinue && !req.continueSent) return false;
+    if (req.head.expectContinue && !req.continueSent && req.head.versionMinor === 1) return false;
     return req.contentLength >= 0 && req.contentLength - req.received <= this.host.opts.maxDrainBytes;
   }
 

@@ -208,6 +208,37 @@ test("Expect: 100-continue answered without reading: no 100, and the connection 
   await s.close();
 });
 
+test("HTTP/1.0 Expect: 100-continue is ignored: no 100, the body is read as it comes", async () => {
+  const s = await start(async (req, res) => res.end(`got ${await req.text()}`));
+  const c = await Raw.connect(s.port);
+  c.write("POST / HTTP/1.0\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+  await new Promise((r) => setTimeout(r, 20));
+  c.write("ok");
+  const r = await c.response();
+  assert.equal(r.status, 200, "the first response is the final one");
+  assert.equal(r.body.toString(), "got ok");
+  await c.waitClosed();
+  await s.close();
+});
+
+test("103 Early Hints go before the final response; not to HTTP/1.0 clients", async () => {
+  const s = await start((_req, res) => {
+    res.writeEarlyHints(["</style.css>; rel=preload; as=style"]);
+    res.end("page");
+  });
+  const c = await Raw.connect(s.port);
+  c.write(GET());
+  const hint = await c.response();
+  assert.equal(hint.status, 103);
+  assert.equal(hint.header("link"), "</style.css>; rel=preload; as=style");
+  assert.equal((await c.response()).body.toString(), "page");
+  c.destroy();
+  const old = await Raw.connect(s.port);
+  old.write("GET / HTTP/1.0\r\n\r\n");
+  assert.equal((await old.response()).status, 200);
+  await s.close();
+});
+
 test("an expectation other than 100-continue gets 417 and the handler never runs", async () => {
   let ran = false;
   const s = await start((_req, res) => {
