@@ -551,3 +551,52 @@ test("request fields reach the handler as sent", async () => {
   c.destroy();
   await s.close();
 });
+
+test("20 connections x 50 pipelined requests with random (seeded) delays and bodies stay in order", async () => {
+  let seed = 42;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const s = await start(
+    async (req, res) => {
+      const body = await req.text();
+      const d = Number(req.header("x-delay"));
+      if (d > 0) await new Promise((r) => setTimeout(r, d));
+      if (req.url.endsWith("s")) {
+        await res.write(`${req.url}:`);
+        res.end(body);
+      } else {
+        res.end(`${req.url}:${body}`);
+      }
+    },
+    { maxPipelinedRequests: 8 },
+  );
+  await Promise.all(
+    Array.from({ length: 20 }, async (_, ci) => {
+      const c = await Raw.connect(s.port);
+      let input = "";
+      const expected: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        const path = `/${ci}-${i}${rand() < 0.3 ? "s" : ""}`;
+        const body = rand() < 0.5 ? "b".repeat(Math.floor(rand() * 3000)) : "";
+        const delay = Math.floor(rand() * 4);
+        input +=
+          body.length > 0
+            ? `POST ${path} HTTP/1.1\r\nHost: x\r\nX-Delay: ${delay}\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+            : `GET ${path} HTTP/1.1\r\nHost: x\r\nX-Delay: ${delay}\r\n\r\n`;
+        expected.push(`${path}:${body}`);
+      }
+      // Random slices.
+      for (let p = 0; p < input.length; ) {
+        const n = 1 + Math.floor(rand() * 4000);
+        c.write(input.slice(p, p + n));
+        p += n;
+      }
+      for (const e of expected) assert.equal((await c.response()).body.toString(), e);
+      c.destroy();
+    }),
+  );
+  await until(() => s.server.connections === 0);
+  await s.close();
+});
