@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect } from "node:net";
 import { test } from "node:test";
-import { start, until } from "./_sock.ts";
+import { deferred, Raw, start, until } from "./_sock.ts";
 
 const GiB = 1024 * 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -87,3 +87,49 @@ for (const mode of ["content-length", "chunked"] as const) {
     await s.close();
   });
 }
+
+test("a 256 MiB upload to a handler that isn't reading yet is held back by TCP, then read in full", async () => {
+  const total = 256 * 1024 * 1024;
+  const gate = deferred();
+  let got = 0;
+  const s = await start(
+    async (req, res) => {
+      await gate.promise;
+      for await (const chunk of req) got += chunk.length;
+      res.end(String(got));
+    },
+    { maxBodyBytes: total },
+  );
+  const c = await Raw.connect(s.port);
+  c.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\n\r\n`);
+  const piece = Buffer.alloc(1024 * 1024, 0x62);
+  let sent = 0;
+  const rss0 = process.memoryUsage().rss;
+  // Write until the socket pushes back for good (the server stopped reading).
+  let drained = true;
+  const onDrain = () => {
+    drained = true;
+  };
+  c.socket.on("drain", onDrain);
+  while (sent < total) {
+    drained = c.socket.write(piece);
+    sent += piece.length;
+    if (!drained) {
+      await new Promise((r) => setTimeout(r, 200));
+      if (!drained) break;
+    }
+  }
+  c.socket.off("drain", onDrain);
+  assert.ok(sent < 64 * 1024 * 1024, `the server stopped reading after ${sent >> 20} MiB`);
+  assert.ok(got === 0);
+  assert.ok(process.memoryUsage().rss - rss0 < 64 * 1024 * 1024);
+  gate.resolve();
+  while (sent < total) {
+    if (!c.socket.write(piece)) await new Promise((r) => c.socket.once("drain", r));
+    sent += piece.length;
+  }
+  const r = await c.response();
+  assert.equal(r.body.toString(), String(total));
+  c.destroy();
+  await s.close();
+});
