@@ -209,8 +209,15 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       this.endSocket();
       return;
     }
-    // Most often the client is gone (a half-close looks the same as a closed socket): tell the
-    // handlers through req.signal, still send what they answer, and give up after requestTimeout.
+    this.owedAfterPeerEnd();
+  }
+
+  /**
+   * The peer sent its last request and responses are still owed. Most often the client is gone (a
+   * half-close looks the same as a closed socket): tell the handlers through req.signal, still send
+   * what they answer, and give up after requestTimeout.
+   */
+  private owedAfterPeerEnd(): void {
     this.peerEndedAt = Date.now();
     const gone = new RequestAbortedError("The client closed its side of the connection");
     for (const r of this.queue) r.request.cancel(gone);
@@ -427,10 +434,11 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       if (this.parser.inMessage && this.rx === undefined && this.headStartedAt === 0) {
         this.headStartedAt = Date.now();
       }
-      if (this.peerEnded && !this.parser.isPaused) {
+      if (this.peerEnded && (!this.parser.isPaused || this.parser.pending.length === 0)) {
         // The client half-closed after these requests: a cut-short one is an error, then we close.
         this.parser.finish();
         this.closing = true;
+        if (this.queue.length > 0 && this.peerEndedAt === 0) this.owedAfterPeerEnd();
       }
       this.inData = false;
       this.flushBatch();

@@ -266,3 +266,25 @@ test("random and mutated input never throws out of the server (seeded fuzz)", as
   assert.deepEqual(s.errors, []);
   await s.close();
 });
+
+test("requests kept back past a half-close: a handler that never answers doesn't pin the socket", async () => {
+  const aborted = deferred();
+  const s = await start(
+    (req, res) => {
+      if (req.url === "/0") {
+        setTimeout(() => res.end("zero"), 10);
+        return;
+      }
+      req.signal.addEventListener("abort", () => aborted.resolve());
+      // /1 never answers
+    },
+    { maxPipelinedRequests: 1, requestTimeout: 200 },
+  );
+  const c = await Raw.connect(s.port);
+  c.socket.end(GET("/0") + GET("/1"));
+  assert.equal((await c.response()).body.toString(), "zero");
+  await aborted.promise;
+  await c.waitClosed();
+  await until(() => s.server.connections === 0, 3000);
+  await s.close();
+});
