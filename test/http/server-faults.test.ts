@@ -288,3 +288,26 @@ test("requests kept back past a half-close: a handler that never answers doesn't
   await until(() => s.server.connections === 0, 3000);
   await s.close();
 });
+
+test("a handler failing before a big or chunked body arrives: 500, then the connection closes", async () => {
+  const s = await start(
+    () => {
+      throw new Error("early");
+    },
+    { maxDrainBytes: 1000 },
+  );
+  const big = await Raw.connect(s.port);
+  big.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n\r\nabc");
+  const a = await big.response();
+  assert.equal(a.status, 500);
+  assert.equal(a.header("connection"), "close");
+  await big.waitClosed();
+  const chunked = await Raw.connect(s.port);
+  chunked.write("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab");
+  const b = await chunked.response();
+  assert.equal(b.status, 500);
+  assert.equal(b.header("connection"), "close");
+  await chunked.waitClosed();
+  await until(() => s.server.connections === 0, 3000);
+  await s.close();
+});
