@@ -9,7 +9,14 @@ const page = `<!doctype html>
 <p>Served by phial/http, on node:net.</p>
 `;
 
-const server = createServer((req, res) => {
+const server = createServer(async (req, res) => {
+  if (req.url === "/echo" && (req.method === "POST" || req.method === "PUT")) {
+    // Reading the body is what sends `100 Continue` to a client that asked for it.
+    const body = await req.body();
+    res.setHeader("Content-Type", req.header("content-type") ?? "application/octet-stream");
+    res.end(body);
+    return;
+  }
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.writeHead(405, { Allow: "GET, HEAD", "Content-Type": "text/plain; charset=utf-8" });
     res.end("Method Not Allowed\n");

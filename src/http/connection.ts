@@ -25,6 +25,8 @@ export interface ResolvedServerOptions {
   maxDrainBytes: number;
   lingerTimeout: number;
   limits: ParserLimits;
+  /** End of a kept-alive head, computed once: `Connection: keep-alive`, the `Keep-Alive` hint, CRLF. */
+  keepAliveFields: string;
 }
 
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
@@ -49,12 +51,16 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   private destroyed = false;
   private peerEnded = false;
   private readPaused = false;
+  /** Reading stopped because the pipeline is full (the parser is paused). */
+  private queuePaused = false;
   private served = 0;
   /** @internal times (ms) for the server's sweep; 0 when not running. */
   headStartedAt = 0;
   requestStartedAt = 0;
   idleSince: number;
   lingerUntil = 0;
+  /** When the peer half-closed with responses still owed. */
+  peerEndedAt = 0;
 
   constructor(socket: Socket, host: ConnectionHost, encrypted: boolean) {
     this.socket = socket;
@@ -80,8 +86,8 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   get localPort(): number {
     return this.socket.localPort ?? 0;
   }
-  get keepAliveSeconds(): number {
-    return Math.max(1, Math.floor(this.host.opts.keepAliveTimeout / 1000));
+  get keepAliveFields(): string {
+    return this.host.opts.keepAliveFields;
   }
 
   /** True when no request is in progress (a graceful close may end it now). */
@@ -92,9 +98,9 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   // ---- bytes in -------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
-    if (this.closing) {
-      // Lingering close: read and drop what the client still sends, so our last response isn't lost
-      // to a reset.
+    if (this.ended || (this.closing && !this.parser.inMessage)) {
+      // No more requests are read (the body of the last one is, above). Lingering close: read and
+      // drop what the client still sends, so our last response isn't lost to a reset.
       return;
     }
     if (this.rx === undefined && this.headStartedAt === 0) this.headStartedAt = Date.now();
@@ -115,6 +121,11 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       this.maybeResumeParser();
     }
     if (this.rx === undefined && !this.parser.inMessage) this.headStartedAt = 0;
+    if (this.parser.isPaused && !this.closing && !this.queuePaused && !this.destroyed) {
+      // Too many requests in progress: stop reading (the parser keeps what it has) until one is answered.
+      this.queuePaused = true;
+      this.socket.pause();
+    }
   }
 
   onHead(head: MessageHead): void {
@@ -184,13 +195,32 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   /** The peer closed its side: finish what was asked, then close. */
   private onEnd(): void {
     this.peerEnded = true;
-    if (this.lingerUntil !== 0) {
-      this.destroy();
+    if (this.lingerUntil !== 0 || this.ended) {
+      if (this.lingerUntil !== 0) this.destroy();
       return;
     }
-    if (!this.closing) this.parser.finish();
+    if (this.parser.isPaused && this.parser.pending.length > 0 && !this.closing) {
+      // Pipelined requests are still kept back: they are answered first (maybeResumeParser finishes).
+      return;
+    }
+    this.parser.finish();
     this.closing = true;
-    if (this.queue.length === 0) this.endSocket();
+    if (this.queue.length === 0) {
+      this.endSocket();
+      return;
+    }
+    this.owedAfterPeerEnd();
+  }
+
+  /**
+   * The peer sent its last request and responses are still owed. Most often the client is gone (a
+   * half-close looks the same as a closed socket): tell the handlers through req.signal, still send
+   * what they answer, and give up after requestTimeout.
+   */
+  private owedAfterPeerEnd(): void {
+    this.peerEndedAt = Date.now();
+    const gone = new RequestAbortedError("The client closed its side of the connection");
+    for (const r of this.queue) r.request.cancel(gone);
   }
 
   // ---- the handler ----------------------------------------------------------------------------
@@ -210,7 +240,8 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
 
   private handlerFailed(res: ServerResponse, err: unknown): void {
     if (res.closed) return; // the client left; whatever failed, nobody is waiting
-    this.host.report(err, res.request);
+    // A handler passing on its own request's abort (a body cut short) is the client's doing, not a bug.
+    if (err !== res.request.error && err !== res.request.cancelled) this.host.report(err, res.request);
     if (res.finished) return;
     if (!res.headersSent) {
       this.endWithError(res, 500, "The server failed to answer this request");
@@ -247,7 +278,14 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   // ---- BodySource -----------------------------------------------------------------------------
 
   wantBody(req: IncomingRequest): void {
-    if (req.head.expectContinue && !req.continueSent && !req.complete && !this.destroyed) {
+    // RFC 9110 §10.1.1: an HTTP/1.0 client's 100-continue is ignored (it can't parse a 100).
+    if (
+      req.head.expectContinue &&
+      !req.continueSent &&
+      !req.complete &&
+      !this.destroyed &&
+      req.head.versionMinor === 1
+    ) {
       const res = this.queue[0];
       if (res !== undefined && res.request === req && !res.headersSent) {
         req.continueSent = true;
@@ -256,7 +294,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     }
     if (this.readPaused && (this.rx === undefined || this.rx.buffered < BODY_HIGH_WATER)) {
       this.readPaused = false;
-      this.socket.resume();
+      if (!this.queuePaused) this.socket.resume();
     }
   }
 
@@ -268,7 +306,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     if (!req.keepAlive) return false;
     if (req.complete) return true;
     // The body is still coming. Keep the connection only when what is left can be drained cheaply.
-    if (req.head.expectContinue && !req.continueSent) return false;
+    if (req.head.expectContinue && !req.continueSent && req.head.versionMinor === 1) return false;
     return req.contentLength >= 0 && req.contentLength - req.received <= this.host.opts.maxDrainBytes;
   }
 
@@ -330,10 +368,14 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
         s.uncork();
       }
     }
-    if (this.ended && !this.endCalled && !this.destroyed) {
-      this.endCalled = true;
-      this.socket.end();
-    }
+    if (this.ended && !this.endCalled && !this.destroyed) this.endNow();
+  }
+
+  /** Ends our side after what was written; once both sides ended the socket goes. */
+  private endNow(): void {
+    this.endCalled = true;
+    if (this.peerEnded) this.socket.destroySoon();
+    else this.socket.end();
   }
 
   /** `res` wrote its last bytes: move on to the next response, or close. */
@@ -370,6 +412,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       res = next;
     }
     if (this.queue.length === 0) {
+      // Idle only between requests (check() skips a head that is arriving: headersTimeout times it).
       this.idleSince = Date.now();
       if (this.closing && !this.parser.inMessage) {
         this.endSocket();
@@ -387,12 +430,27 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     if (this.queue.length < this.host.opts.maxPipelinedRequests && this.parser.isPaused) {
       this.inData = true;
       this.parser.resume();
+      // A head kept back while the pipeline was full starts its clock now.
+      if (this.parser.inMessage && this.rx === undefined && this.headStartedAt === 0) {
+        this.headStartedAt = Date.now();
+      }
+      if (this.peerEnded && (!this.parser.isPaused || this.parser.pending.length === 0)) {
+        // The client half-closed after these requests: a cut-short one is an error, then we close.
+        this.parser.finish();
+        this.closing = true;
+        if (this.queue.length > 0 && this.peerEndedAt === 0) this.owedAfterPeerEnd();
+      }
       this.inData = false;
       this.flushBatch();
       if (this.needResume) {
         this.needResume = false;
         this.maybeResumeParser();
       }
+      if (this.queuePaused && !this.parser.isPaused && !this.destroyed) {
+        this.queuePaused = false;
+        if (!this.readPaused) this.socket.resume();
+      }
+      if (this.closing && this.queue.length === 0 && !this.parser.inMessage) this.endSocket();
     }
   }
 
@@ -409,15 +467,15 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     if (this.ended || this.destroyed) return;
     this.ended = true;
     this.closing = true;
+    if (this.queuePaused || this.readPaused) {
+      // Keep reading (and dropping) while lingering, so unread input doesn't turn our close into a reset.
+      this.queuePaused = false;
+      this.readPaused = false;
+      this.socket.resume();
+    }
     // Inside a data event, flushBatch ends the socket after writing the batch.
-    if (!this.inData) {
-      this.endCalled = true;
-      this.socket.end();
-    }
-    if (this.peerEnded) {
-      this.socket.destroySoon();
-      return;
-    }
+    if (!this.inData) this.endNow();
+    if (this.peerEnded) return;
     this.lingerUntil = Date.now() + this.host.opts.lingerTimeout;
   }
 
@@ -459,6 +517,10 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       if (now >= this.lingerUntil) this.destroy();
       return;
     }
+    if (this.peerEndedAt !== 0) {
+      if (now - this.peerEndedAt >= o.requestTimeout) this.destroy();
+      return;
+    }
     if (this.headStartedAt !== 0 && now - this.headStartedAt >= o.headersTimeout) {
       this.timeout("The request headers took too long to arrive");
       return;
@@ -471,7 +533,12 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       this.timeout("The request took too long to arrive");
       return;
     }
-    if (this.idleSince !== 0 && this.queue.length === 0 && now - this.idleSince >= o.keepAliveTimeout) {
+    if (
+      this.idleSince !== 0 &&
+      this.queue.length === 0 &&
+      !this.parser.inMessage &&
+      now - this.idleSince >= o.keepAliveTimeout
+    ) {
       this.endSocket();
     }
   }

@@ -56,6 +56,7 @@ export class IncomingRequest implements AsyncIterable<Buffer> {
   /** @internal body bytes are discarded (the response is done). */ discard = false;
   /** @internal */ wanted = false;
   /** @internal `100 Continue` was sent. */ continueSent = false;
+  /** @internal why the signal aborted while the body itself is fine. */ cancelled: Error | undefined;
   private headerMap: Record<string, string> | undefined;
   private abort: AbortController | undefined;
 
@@ -107,11 +108,15 @@ export class IncomingRequest implements AsyncIterable<Buffer> {
     return this.source.encrypted;
   }
 
-  /** Aborted when the client goes away before the response is complete. */
+  /**
+   * Aborted when the client goes away before the response is complete: its connection closed, or it
+   * closed its sending side (as Go's request context does; a response may still be written then).
+   */
   get signal(): AbortSignal {
     if (this.abort === undefined) {
       this.abort = new AbortController();
-      if (this.error !== undefined) this.abort.abort(this.error);
+      const why = this.error ?? this.cancelled;
+      if (why !== undefined) this.abort.abort(why);
     }
     return this.abort.signal;
   }
@@ -178,6 +183,13 @@ export class IncomingRequest implements AsyncIterable<Buffer> {
     this.complete = true;
     this.trailers = trailers;
     this.wake();
+  }
+
+  /** @internal the client stopped sending (half-close): abort the signal, keep a complete body readable. */
+  cancel(error: Error): void {
+    if (this.cancelled !== undefined || this.error !== undefined) return;
+    this.cancelled = error;
+    this.abort?.abort(error);
   }
 
   /** @internal the body can't complete, or the client is gone. */

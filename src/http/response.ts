@@ -14,14 +14,17 @@ export interface ResponseSink {
   drain(res: ServerResponse): Promise<void>;
   /** Decides, as the head is written, whether the connection stays open after this response. */
   keepAliveAfter(res: ServerResponse): boolean;
-  /** The `Keep-Alive: timeout=N` hint, in seconds. */
-  readonly keepAliveSeconds: number;
+  /** The fields that end a kept-alive head: `Connection: keep-alive` (and the `Keep-Alive` hint), CRLF. */
+  readonly keepAliveFields: string;
 }
 
 /** A header value an app may give: numbers are written in decimal; arrays repeat the field. */
 export type HeaderValue = string | number | readonly string[];
 /** Fields for `writeHead`: a record, a list of pairs, or a flat list name, value, name, value … */
-export type OutgoingHeaders = Readonly<Record<string, HeaderValue>> | readonly (readonly [string, string])[];
+export type OutgoingHeaders =
+  | Readonly<Record<string, HeaderValue>>
+  | readonly (readonly [string, string])[]
+  | readonly string[];
 
 enum Phase {
   Idle = 0,
@@ -34,6 +37,8 @@ const CRLF = "\r\n";
 const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
 /** Bodies up to this size are copied next to the head and sent in one write. */
 const ONE_WRITE_MAX = 64 * 1024;
+/** Streamed pieces up to this size are copied into one buffer with their chunk framing (and a held head). */
+const COALESCE_MAX = 16 * 1024;
 
 export class ServerResponse {
   statusCode = 200;
@@ -47,6 +52,8 @@ export class ServerResponse {
   private chunkedOut = false;
   private declaredLength = -1;
   private written = 0;
+  /** The head of a streamed response, held back to go out with the first body bytes. */
+  private pendingHead: string | undefined;
   /** @internal the connection closes after this response. */ closeAfter = false;
   /** @internal the client went away; writes are dropped. */ gone = false;
   /** @internal bytes waiting for this response's turn. */ queued: (Buffer | string)[] | undefined;
@@ -130,8 +137,16 @@ export class ServerResponse {
     this.statusCode = status;
     if (headers !== undefined) {
       if (Array.isArray(headers)) {
-        for (const pair of headers as readonly (readonly [string, string])[])
-          this.appendHeader(pair[0], pair[1]);
+        if (headers.length > 0 && typeof headers[0] === "string") {
+          const flat = headers as readonly string[];
+          if (flat.length % 2 !== 0) {
+            throw new TypeError("writeHead(): a flat header list needs name, value pairs (odd length given)");
+          }
+          for (let i = 0; i < flat.length; i += 2) this.appendHeader(flat[i]!, flat[i + 1]!);
+        } else {
+          for (const pair of headers as readonly (readonly [string, string])[])
+            this.appendHeader(pair[0], pair[1]);
+        }
       } else {
         const rec = headers as Readonly<Record<string, HeaderValue>>;
         for (const k in rec) this.appendHeader(k, rec[k]!);
@@ -151,8 +166,10 @@ export class ServerResponse {
       this.finishStream();
       return;
     }
-    this.phase = Phase.Done;
-    if (this.gone) return;
+    if (this.gone) {
+      this.phase = Phase.Done;
+      return;
+    }
     const req = this.request;
     const status = this.statusCode;
     const bodyless = req.method === "HEAD" || status === 204 || status === 304 || status < 200;
@@ -165,7 +182,9 @@ export class ServerResponse {
         len = body.byteLength;
       }
     }
+    // May throw (a bad status or reason): the response is then still open for an error page.
     let head = this.startHead();
+    this.phase = Phase.Done;
     if (status !== 204 && status >= 200 && !(status === 304 && body === undefined)) {
       if (body === undefined && req.method === "HEAD" && this.declaredLength >= 0) {
         head += `Content-Length: ${this.declaredLength}\r\n`;
@@ -199,7 +218,14 @@ export class ServerResponse {
   write(chunk: string | Uint8Array): Promise<void> {
     if (this.phase === Phase.Done) throw new Error("write() after end()");
     if (this.phase === Phase.Idle) this.startStream();
-    if (chunk.length === 0 || this.gone) return RESOLVED;
+    if (this.gone) return RESOLVED;
+    if (chunk.length === 0) {
+      // An empty write sends the head now (e.g. to open an event stream before the first event).
+      const head = this.pendingHead;
+      if (head === undefined) return RESOLVED;
+      this.pendingHead = undefined;
+      return this.sink.send(this, head, false) ? RESOLVED : this.sink.drain(this);
+    }
     return this.writeChunk(chunk) ? RESOLVED : this.sink.drain(this);
   }
 
@@ -237,7 +263,12 @@ export class ServerResponse {
       const n = name.length;
       // Framing fields are ours to write: an app's Content-Length is kept only as a declaration.
       if (n === 14 && name.toLowerCase() === "content-length") {
-        this.declaredLength = Number(f[i + 1]);
+        const v = f[i + 1]!;
+        const len = Number(v);
+        if (v.length === 0 || !Number.isSafeInteger(len) || len < 0 || v.charCodeAt(0) > 0x39) {
+          throw new TypeError(`Invalid Content-Length ${JSON.stringify(v)}: use a non-negative integer`);
+        }
+        this.declaredLength = len;
         continue;
       }
       if (n === 17 && name.toLowerCase() === "transfer-encoding") continue;
@@ -259,15 +290,18 @@ export class ServerResponse {
       this.closeAfter = true;
       return "Connection: close\r\n\r\n";
     }
-    return `Connection: keep-alive\r\nKeep-Alive: timeout=${this.sink.keepAliveSeconds}\r\n\r\n`;
+    return this.sink.keepAliveFields;
   }
 
   private startStream(): void {
-    this.phase = Phase.Streaming;
-    if (this.gone) return;
+    if (this.gone) {
+      this.phase = Phase.Streaming;
+      return;
+    }
     const req = this.request;
     const status = this.statusCode;
     let head = this.startHead();
+    this.phase = Phase.Streaming;
     const bodyless = req.method === "HEAD" || status === 204 || status === 304 || status < 200;
     if (!bodyless) {
       if (this.declaredLength >= 0) {
@@ -283,7 +317,8 @@ export class ServerResponse {
       head += `Content-Length: ${this.declaredLength}\r\n`;
     }
     head += this.closeAfter ? "Connection: close\r\n\r\n" : this.connectionFields();
-    this.sink.send(this, head, false);
+    // Held back to leave with the first body bytes, in one write.
+    this.pendingHead = head;
   }
 
   private writeChunk(chunk: string | Uint8Array): boolean {
@@ -292,25 +327,53 @@ export class ServerResponse {
     const status = this.statusCode;
     if (req.method === "HEAD" || status === 204 || status === 304) return true;
     const data = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : toBuffer(chunk);
-    this.written += data.length;
-    if (this.declaredLength >= 0 && this.written > this.declaredLength) {
+    if (this.declaredLength >= 0 && this.written + data.length > this.declaredLength) {
       throw new Error(
         `The response body is longer than its Content-Length (${this.declaredLength}); remove the field or fix it`,
       );
     }
+    const n = data.length;
+    this.written += n;
+    const head = this.pendingHead;
+    this.pendingHead = undefined;
     if (this.chunkedOut) {
-      this.sink.send(this, `${data.length.toString(16)}${CRLF}`, false);
+      const size = n.toString(16);
+      if (n <= COALESCE_MAX) {
+        // One buffer: [head] size CRLF data CRLF.
+        const hl = head === undefined ? 0 : head.length;
+        const out = Buffer.allocUnsafe(hl + size.length + n + 4);
+        let o = hl === 0 ? 0 : out.write(head!, 0, hl, "latin1");
+        o += out.write(size, o, size.length, "latin1");
+        out[o++] = 13;
+        out[o++] = 10;
+        o += data.copy(out, o);
+        out[o++] = 13;
+        out[o] = 10;
+        return this.sink.send(this, out, false);
+      }
+      this.sink.send(this, head === undefined ? `${size}${CRLF}` : `${head}${size}${CRLF}`, false);
       this.sink.send(this, data, false);
       return this.sink.send(this, CRLF, false);
     }
+    if (head === undefined) return this.sink.send(this, data, false);
+    if (n <= COALESCE_MAX) {
+      const hl = head.length;
+      const out = Buffer.allocUnsafe(hl + n);
+      out.write(head, 0, hl, "latin1");
+      data.copy(out, hl);
+      return this.sink.send(this, out, false);
+    }
+    this.sink.send(this, head, false);
     return this.sink.send(this, data, false);
   }
 
   private finishStream(): void {
     this.phase = Phase.Done;
     if (this.gone) return;
+    const head = this.pendingHead;
+    this.pendingHead = undefined;
     if (this.chunkedOut) {
-      this.sink.send(this, LAST_CHUNK, true);
+      this.sink.send(this, head === undefined ? LAST_CHUNK : `${head}0\r\n\r\n`, true);
       return;
     }
     if (
@@ -323,7 +386,7 @@ export class ServerResponse {
       // The body is shorter than announced: the framing is broken, so the connection must go.
       this.closeAfter = true;
     }
-    this.sink.send(this, "", true);
+    this.sink.send(this, head ?? "", true);
   }
 }
 

@@ -32,6 +32,8 @@ export interface ServerOptions extends Partial<ParserLimits> {
   maxDrainBytes?: number;
   /** How long to keep reading after sending a final response on a closing connection (ms). Default 2 s. */
   lingerTimeout?: number;
+  /** Most connections open at once; more are closed as they arrive. Default: no limit. */
+  maxConnections?: number;
   /** Where handler errors go. Default: `console.error`. */
   onError?: (error: unknown, req: IncomingRequest | undefined) => void;
 }
@@ -61,6 +63,8 @@ export class Server implements ConnectionHost {
   readonly secure: boolean;
   private readonly net: NetServer;
   private readonly conns = new Set<Connection>();
+  /** TLS: TCP sockets still in their handshake, by remote address and port. */
+  private readonly handshaking = new Map<string, Socket>();
   private readonly onErrorOpt: (error: unknown, req: IncomingRequest | undefined) => void;
   private sweep: NodeJS.Timeout | undefined;
   private closingFlag = false;
@@ -77,10 +81,18 @@ export class Server implements ConnectionHost {
       maxChunkLineBytes: options.maxChunkLineBytes ?? DEFAULT_LIMITS.maxChunkLineBytes,
       maxTrailerBytes: options.maxTrailerBytes ?? DEFAULT_LIMITS.maxTrailerBytes,
     };
+    const keepAliveTimeout = options.keepAliveTimeout ?? 5_000;
+    // The hint is whole seconds, rounded down so clients give up on a socket before we close it; below
+    // a second there's no honest hint to give.
+    const hint = Math.floor(keepAliveTimeout / 1000);
     this.opts = {
       headersTimeout: options.headersTimeout ?? 20_000,
       requestTimeout: options.requestTimeout ?? 300_000,
-      keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
+      keepAliveTimeout,
+      keepAliveFields:
+        hint >= 1
+          ? `Connection: keep-alive\r\nKeep-Alive: timeout=${hint}\r\n\r\n`
+          : "Connection: keep-alive\r\n\r\n",
       maxRequestsPerSocket: options.maxRequestsPerSocket ?? 0,
       maxPipelinedRequests: options.maxPipelinedRequests ?? 32,
       maxDrainBytes: options.maxDrainBytes ?? 64 * 1024,
@@ -91,15 +103,33 @@ export class Server implements ConnectionHost {
     this.secure = options.tls !== undefined;
     const netOpts = { allowHalfOpen: true, noDelay: true };
     if (options.tls !== undefined) {
-      const tlsServer = createTlsServer({ ...netOpts, ...options.tls });
-      tlsServer.on("secureConnection", (socket: Socket) => this.accept(socket, true));
-      tlsServer.on("tlsClientError", () => {
-        // A failed handshake is the client's problem; the socket is already gone.
+      // A handshake gets no longer than a request head would.
+      const tlsServer = createTlsServer({
+        handshakeTimeout: this.opts.headersTimeout,
+        ...netOpts,
+        ...options.tls,
+      });
+      tlsServer.on("connection", (raw: Socket) => {
+        // Until its handshake completes the socket isn't a Connection; close() must still reach it.
+        const key = `${raw.remoteAddress}|${raw.remotePort}`;
+        this.handshaking.set(key, raw);
+        raw.once("close", () => {
+          if (this.handshaking.get(key) === raw) this.handshaking.delete(key);
+        });
+      });
+      tlsServer.on("secureConnection", (socket: Socket) => {
+        this.handshaking.delete(`${socket.remoteAddress}|${socket.remotePort}`);
+        this.accept(socket, true);
+      });
+      tlsServer.on("tlsClientError", (_err: Error, socket: Socket) => {
+        // A failed handshake is the client's problem; make sure nothing of it stays open.
+        socket.destroy();
       });
       this.net = tlsServer;
     } else {
       this.net = createNetServer(netOpts, (socket) => this.accept(socket, false));
     }
+    if (options.maxConnections !== undefined) this.net.maxConnections = options.maxConnections;
   }
 
   /** True once `close()` was called. */
@@ -165,6 +195,9 @@ export class Server implements ConnectionHost {
           done();
         });
       }
+      // A socket still in its TLS handshake has no request in flight: it goes now.
+      for (const raw of this.handshaking.values()) raw.destroy();
+      this.handshaking.clear();
       for (const c of this.conns) c.shutdown();
       timer = setTimeout(() => {
         for (const c of this.conns) c.destroy();
