@@ -577,7 +577,12 @@ function matchPieces(pieces: readonly (string | VariablePart)[], s: string, out:
       stop = at;
     }
     if (stop <= pos) return false;
-    const value = v.converter.parse(s.slice(pos, stop));
+    let value: unknown;
+    try {
+      value = v.converter.parse(s.slice(pos, stop));
+    } catch {
+      return false; // a custom converter that throws doesn't match (the server keeps serving)
+    }
     if (value === undefined) return false;
     out.push(value);
     if (k + 1 < last) {
@@ -612,10 +617,16 @@ function buildPath<T>(r: Entry<T>, values: Readonly<Record<string, unknown>>): s
         text = undefined;
       }
       if (text === undefined) {
+        const conv = p.converterName === "default" ? "string" : p.converterName;
+        const hint =
+          typeof v === "string" && v.indexOf("/") !== -1 && !p.converter.slashes
+            ? `; it contains "/", which only <path:${p.name}> matches`
+            : "";
         return {
           reason:
-            `rule ${JSON.stringify(r.rule)} can't take ${p.name}=${describeValue(v)}` +
-            ` (not accepted by the ${p.converterName === "default" ? "string" : p.converterName} converter)`,
+            v === undefined
+              ? `rule ${JSON.stringify(r.rule)} needs "${p.name}"`
+              : `rule ${JSON.stringify(r.rule)} can't take ${p.name}=${describeValue(v)} (not accepted by the ${conv} converter${hint})`,
         };
       }
       out += percentEncode(text, p.converter.slashes ? PATH_SAFE : SEGMENT_SAFE);
