@@ -190,7 +190,7 @@ type WalkResult<T> = Entry<T> | typeof SLASH | null;
 
 /** Per-request scratch state. */
 interface Walk {
-  segs: string[];
+  path: string;
   method: string;
   values: unknown[];
   /** Methods of rules whose path matched but not the method. */
@@ -334,7 +334,7 @@ export class Router<T> {
   allowedMethods(path: string): string[] {
     if (path.charCodeAt(0) !== 0x2f) return [];
     if (this.mergeSlashes && path.indexOf("//") !== -1) path = merge(path);
-    const w: Walk = { segs: path.split("/"), method: "", values: [], allowed: new Set(), collect: true };
+    const w: Walk = { path, method: "", values: [], allowed: new Set(), collect: true };
     this.walk(this.root, 1, w);
     return finishAllowed(w.allowed!);
   }
@@ -346,7 +346,7 @@ export class Router<T> {
       const r = pickRule(leaf.rules, method);
       if (r !== undefined) return this.found(r, EMPTY_VALUES, method, queryString);
     }
-    const w: Walk = { segs: path.split("/"), method, values: [], allowed: undefined, collect: false };
+    const w: Walk = { path, method, values: [], allowed: undefined, collect: false };
     const r = this.walk(this.root, 1, w);
     if (r === SLASH) return { kind: "redirect", location: locationFor(`${path}/`, queryString) };
     if (r !== null) return this.found(r, w.values, method, queryString);
@@ -378,10 +378,15 @@ export class Router<T> {
     return { kind: "match", rule: r, params };
   }
 
-  private walk(node: Node<T>, i: number, w: Walk): WalkResult<T> {
-    const segs = w.segs;
-    const n = segs.length;
-    if (i === n) {
+  /**
+   * Matches the segment starting at offset `pos` (just after a `/`) and the rest below `node`;
+   * `pos > path.length` means every segment is consumed. Segments are sliced as visited, not split
+   * up front, and a path converter takes its span with one slice.
+   */
+  private walk(node: Node<T>, pos: number, w: Walk): WalkResult<T> {
+    const path = w.path;
+    const len = path.length;
+    if (pos > len) {
       if (node.rules.length > 0) {
         const r = this.leaf(node.rules, w, false);
         if (r !== null) return r;
@@ -395,11 +400,13 @@ export class Router<T> {
       }
       return null;
     }
-    const seg = segs[i]!;
+    let stop = path.indexOf("/", pos);
+    if (stop === -1) stop = len;
+    const seg = pos === stop ? "" : path.slice(pos, stop);
     if (node.static !== undefined) {
       const next = node.static.get(seg);
       if (next !== undefined) {
-        const r = this.walk(next, i + 1, w);
+        const r = this.walk(next, stop + 1, w);
         if (r !== null) return r;
       }
     }
@@ -407,14 +414,20 @@ export class Router<T> {
     for (let k = 0; k < dyn.length; k++) {
       const edge = dyn[k]!;
       const mark = w.values.length;
-      let end = i + 1;
+      let end = stop;
       let ok: boolean;
       if (edge.seg.slashes) {
-        end = segs[n - 1] === "" ? n - 1 - edge.tail : n - edge.tail;
-        if (end <= i) continue;
-        ok = matchPieces(edge.seg.pieces, end === i + 1 ? seg : segs.slice(i, end).join("/"), w.values);
-      } else if (seg === "") {
-        continue;
+        // The span ends where exactly `tail` segments remain (plus the trailing empty one after a `/`).
+        let remain = edge.tail + (path.charCodeAt(len - 1) === 0x2f ? 1 : 0);
+        end = len;
+        while (remain > 0 && end > pos) {
+          end = path.lastIndexOf("/", end - 1);
+          remain--;
+        }
+        if (remain > 0 || end <= pos) continue;
+        ok = matchPieces(edge.seg.pieces, end === stop ? seg : path.slice(pos, end), w.values);
+      } else if (pos === stop) {
+        continue; // converters never match an empty segment
       } else if (edge.single !== undefined) {
         // The common segment: one converter alone.
         let v: unknown;
@@ -429,12 +442,12 @@ export class Router<T> {
         ok = matchPieces(edge.seg.pieces, seg, w.values);
       }
       if (ok) {
-        const r = this.walk(edge.node, end, w);
+        const r = this.walk(edge.node, end + 1, w);
         if (r !== null) return r;
       }
       w.values.length = mark;
     }
-    if (i === n - 1 && seg === "" && node.rules.length > 0) {
+    if (pos === len && node.rules.length > 0) {
       // `/x/` for a leaf rule `/x`: only rules with strictSlashes=false accept it.
       return this.leaf(node.rules, w, true);
     }
