@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import {
   type AddOptions,
   type MatchResult,
+  parseConverterArgs,
   patternConverter,
   Router,
   RuleSyntaxError,
@@ -438,4 +439,51 @@ test("paths that aren't absolute, or are odd, are 404s", () => {
   assert.equal(m(r, "x"), 404);
   assert.deepEqual(m(r, "/"), ["root", {}]);
   assert.deepEqual(m(r, "/%2F"), ["x", { x: "%2F" }], "the router never decodes: its input is req.path");
+});
+
+test("converter arguments parse like Python literals", () => {
+  const none = parseConverterArgs("");
+  assert.deepEqual([none.positional, none.rawPositional, { ...none.named }], [[], [], {}]);
+  const a = parseConverterArgs(` a, 'b, c', "d", 1.0, -2, True, None, x=False, y = 'z' `);
+  assert.deepEqual(a.positional, ["a", "b, c", "d", 1, -2, true, null]);
+  assert.deepEqual(a.rawPositional, ["a", "b, c", "d", "1.0", "-2", "True", "None"]);
+  assert.deepEqual({ ...a.named }, { x: false, y: "z" });
+  assert.throws(() => parseConverterArgs("x=1, 2"), /positional argument after a named one/);
+  assert.throws(() => parseConverterArgs("x=1, x=2"), /"x" given twice/);
+  assert.throws(() => parseConverterArgs("'abc"), /unterminated quote/);
+  assert.throws(() => parseConverterArgs("a,,b"), /empty value/);
+  const r = router([["/v/<any(1.0, 2):v>", "v"]]);
+  assert.deepEqual(m(r, "/v/1.0"), ["v", { v: "1.0" }], "any() keeps its choices as written");
+  assert.equal(m(r, "/v/1"), 404);
+});
+
+test("rules lists every rule in registration order, with its methods and defaults", () => {
+  const r = router([
+    ["/b", "b", { methods: ["POST"] }],
+    ["/a/<int:id>", "a", { defaults: { x: 1 } }],
+  ]);
+  assert.deepEqual(
+    r.rules.map((x) => [
+      x.rule,
+      x.endpoint,
+      [...x.methods],
+      x.arguments,
+      x.defaults,
+      x.strictSlashes,
+      x.data,
+    ]),
+    [
+      ["/b", "b", ["POST"], [], undefined, true, "b"],
+      ["/a/<int:id>", "a", ["GET", "HEAD"], ["id"], { x: 1 }, true, "a"],
+    ],
+  );
+});
+
+test("the defaults redirect only goes to a rule taking the request's method", () => {
+  const r = router([
+    ["/list/", "list", { defaults: { page: 1 }, methods: ["POST"] }],
+    ["/list/<int:page>", "list", { methods: ["GET", "POST"] }],
+  ]);
+  assert.deepEqual(m(r, "/list/1", "GET"), ["list", { page: 1 }]);
+  assert.equal(m(r, "/list/1", "POST"), "redirect /list/");
 });
