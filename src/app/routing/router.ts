@@ -186,7 +186,8 @@ class Node<T> {
 }
 
 const SLASH = 1; // walk result: the path matches with a trailing slash added (strict rule → redirect)
-type WalkResult<T> = Entry<T> | typeof SLASH | null;
+const MERGE = 2; // walk result: the path has `//` and mergeSlashes is on: match the merged path instead
+type WalkResult<T> = Entry<T> | typeof SLASH | typeof MERGE | null;
 
 /** Per-request scratch state. */
 interface Walk {
@@ -321,13 +322,15 @@ export class Router<T> {
    */
   match(path: string, method: string, queryString = ""): MatchResult<T> {
     if (path.charCodeAt(0) !== 0x2f) return NOT_FOUND;
-    if (this.mergeSlashes && path.length > 1 && path.indexOf("//") !== -1) {
-      const merged = merge(path);
-      const r = this.matchPath(merged, method, queryString);
-      if (r.kind === "match") return { kind: "redirect", location: locationFor(merged, queryString) };
-      return r;
-    }
     return this.matchPath(path, method, queryString);
+  }
+
+  /** A path with `//` under mergeSlashes: its merged form, as a redirect when that matches. */
+  private matchMerged(path: string, method: string, queryString: string): MatchResult<T> {
+    const merged = merge(path);
+    const r = this.matchPath(merged, method, queryString);
+    if (r.kind === "match") return { kind: "redirect", location: locationFor(merged, queryString) };
+    return r;
   }
 
   /** The methods the rules matching this decoded path accept (HEAD with GET, OPTIONS), sorted. */
@@ -348,7 +351,11 @@ export class Router<T> {
     }
     const w: Walk = { path, method, values: [], allowed: undefined, collect: false };
     const r = this.walk(this.root, 1, w);
+    if (r === MERGE) return this.matchMerged(path, method, queryString);
     if (r === SLASH) return { kind: "redirect", location: locationFor(`${path}/`, queryString) };
+    // The walk stops at `//` when it gets there; a failure before that point must look for it.
+    if (r === null && this.mergeSlashes && path.indexOf("//") !== -1)
+      return this.matchMerged(path, method, queryString);
     if (r !== null) return this.found(r, w.values, method, queryString);
     if (w.allowed !== undefined && w.allowed.size > 0) {
       return { kind: "methodNotAllowed", allowed: finishAllowed(w.allowed) };
@@ -402,6 +409,8 @@ export class Router<T> {
     }
     let stop = path.indexOf("/", pos);
     if (stop === -1) stop = len;
+    // An empty segment before the end is a `//`: checked here rather than by a scan of every path.
+    if (stop === pos && stop < len && this.mergeSlashes && !w.collect) return MERGE;
     const seg = pos === stop ? "" : path.slice(pos, stop);
     if (node.static !== undefined) {
       const next = node.static.get(seg);
@@ -425,6 +434,7 @@ export class Router<T> {
           remain--;
         }
         if (remain > 0 || end <= pos) continue;
+        if (this.mergeSlashes && !w.collect && path.lastIndexOf("//", end) >= pos) return MERGE;
         ok = matchPieces(edge.seg.pieces, end === stop ? seg : path.slice(pos, end), w.values);
       } else if (pos === stop) {
         continue; // converters never match an empty segment
