@@ -173,6 +173,10 @@ interface Edge<T> {
   /** For a slash-spanning segment: how many segments the rules below need after it (trailing `/` aside). */
   readonly tail: number;
   readonly order: number;
+  /** Identity: the segment, and for a slash-spanning one the shape of the rest of the rule. */
+  readonly key: string;
+  /** Slash-spanning edges: Werkzeug's weighting of the rest of the rule (to order them among themselves). */
+  readonly rest: readonly number[] | undefined;
   /** The converter when the segment is one converter alone (the fast case). */
   readonly single: Converter | undefined;
 }
@@ -184,6 +188,11 @@ class Node<T> {
   dynamic: Edge<T>[] = [];
   rules: Entry<T>[] = [];
 }
+
+/** `tail` of a slash-spanning edge followed by another one: its span is searched, not computed. */
+const VARIABLE_TAIL = -1;
+/** Span attempts per request for rules like `/<path:a>/x/<path:b>`. */
+const SPLIT_BUDGET = 1024;
 
 const SLASH = 1; // walk result: the path matches with a trailing slash added (strict rule → redirect)
 const MERGE = 2; // walk result: the path has `//` and mergeSlashes is on: match the merged path instead
@@ -198,6 +207,10 @@ interface Walk {
   allowed: Set<string> | undefined;
   /** allowedMethods(): visit every matching rule, never stop. */
   collect: boolean;
+  /** Span attempts left for rules with two slash-spanning parts (bounds the work per request). */
+  budget: number;
+  /** The path contains `//` (computed when first needed). */
+  double?: boolean;
 }
 
 // ---- the router -------------------------------------------------------------------------------
@@ -265,15 +278,20 @@ export class Router<T> {
       }
       isStatic = false;
       let tail = 0;
+      let key = seg.key;
+      let rest: number[] | undefined;
       if (seg.slashes) {
-        tail = segs.length - i - 1;
-        if (segs[segs.length - 1]!.text === "") tail--; // the trailing slash is handled by the state below
+        // The rest of the rule, without its trailing slash (handled by the state below).
+        const after = segs.slice(i + 1, segs[segs.length - 1]!.text === "" ? -1 : undefined);
+        tail = after.some((s) => s.slashes) ? VARIABLE_TAIL : after.length;
+        key = `${seg.key}\u0001${after.map((s) => s.key).join("\u0001")}`;
+        rest = restWeight(after);
       }
-      let edge = node.dynamic.find((e) => e.seg.key === seg.key && e.tail === tail);
+      let edge = node.dynamic.find((e) => e.key === key);
       if (edge === undefined) {
         const only =
           seg.pieces.length === 1 && !seg.slashes ? (seg.pieces[0] as VariablePart).converter : undefined;
-        edge = { seg, node: new Node<T>(), tail, order: this.edgeCount++, single: only };
+        edge = { seg, node: new Node<T>(), tail, order: this.edgeCount++, single: only, key, rest };
         node.dynamic.push(edge);
         node.dynamic.sort(compareEdges);
       }
@@ -337,7 +355,7 @@ export class Router<T> {
   allowedMethods(path: string): string[] {
     if (path.charCodeAt(0) !== 0x2f) return [];
     if (this.mergeSlashes && path.indexOf("//") !== -1) path = merge(path);
-    const w: Walk = { path, method: "", values: [], allowed: new Set(), collect: true };
+    const w: Walk = { path, method: "", values: [], allowed: new Set(), collect: true, budget: SPLIT_BUDGET };
     this.walk(this.root, 1, w);
     return finishAllowed(w.allowed!);
   }
@@ -349,7 +367,7 @@ export class Router<T> {
       const r = pickRule(leaf.rules, method);
       if (r !== undefined) return this.found(r, EMPTY_VALUES, method, queryString);
     }
-    const w: Walk = { path, method, values: [], allowed: undefined, collect: false };
+    const w: Walk = { path, method, values: [], allowed: undefined, collect: false, budget: SPLIT_BUDGET };
     const r = this.walk(this.root, 1, w);
     if (r === MERGE) return this.matchMerged(path, method, queryString);
     if (r === SLASH) return { kind: "redirect", location: locationFor(`${path}/`, queryString) };
@@ -425,6 +443,14 @@ export class Router<T> {
       const mark = w.values.length;
       let end = stop;
       let ok: boolean;
+      if (edge.tail === VARIABLE_TAIL) {
+        // Another slash-spanning part follows: like Werkzeug's non-greedy `.*?`, the shortest span
+        // first, within the request's split budget.
+        if (pos === stop) continue;
+        const r = this.walkSpans(edge, pos, stop, w);
+        if (r !== null) return r;
+        continue;
+      }
       if (edge.seg.slashes) {
         // The span ends where exactly `tail` segments remain (plus the trailing empty one after a `/`).
         let remain = edge.tail + (path.charCodeAt(len - 1) === 0x2f ? 1 : 0);
@@ -434,7 +460,12 @@ export class Router<T> {
           remain--;
         }
         if (remain > 0 || end <= pos) continue;
-        if (this.mergeSlashes && !w.collect && path.lastIndexOf("//", end) >= pos) return MERGE;
+        // A `//` before `pos` would have stopped the walk already, and one in the tail will: any `//`
+        // in the path means merging. Looked up once per request, and only for slash-spanning rules.
+        if (this.mergeSlashes && !w.collect) {
+          w.double ??= path.indexOf("//") !== -1;
+          if (w.double) return MERGE;
+        }
         ok = matchPieces(edge.seg.pieces, end === stop ? seg : path.slice(pos, end), w.values);
       } else if (pos === stop) {
         continue; // converters never match an empty segment
@@ -462,6 +493,25 @@ export class Router<T> {
       return this.leaf(node.rules, w, true);
     }
     return null;
+  }
+
+  /** Tries the spans pos..end for each `/` from `end` on, shortest first. */
+  private walkSpans(edge: Edge<T>, pos: number, end: number, w: Walk): WalkResult<T> {
+    const path = w.path;
+    const len = path.length;
+    const mark = w.values.length;
+    for (;;) {
+      if (matchPieces(edge.seg.pieces, path.slice(pos, end), w.values)) {
+        const r = this.walk(edge.node, end + 1, w);
+        if (r !== null) return r;
+      }
+      w.values.length = mark;
+      if (end >= len - 1 || --w.budget < 0) return null; // never take the trailing slash into the span
+      let next = path.indexOf("/", end + 1);
+      if (next === -1) next = len;
+      if (next === end + 1 && this.mergeSlashes && !w.collect) return MERGE;
+      end = next;
+    }
   }
 
   /** The rule of a state that takes the method; else records the methods for a 405. */
@@ -734,7 +784,37 @@ function compareEdges<T>(a: Edge<T>, b: Edge<T>): number {
     const d = (wa[i] ?? 0) - (wb[i] ?? 0);
     if (d !== 0) return d;
   }
-  return b.tail - a.tail || a.order - b.order;
+  if (a.rest !== undefined && b.rest !== undefined) {
+    for (let i = 0; i < a.rest.length || i < b.rest.length; i++) {
+      const d = (a.rest[i] ?? 0) - (b.rest[i] ?? 0);
+      if (d !== 0) return d;
+    }
+  }
+  return a.order - b.order;
+}
+
+/**
+ * Werkzeug's weighting of what follows a slash-spanning converter (its "final part"), smaller first:
+ * more runs of static text, longer runs, more converters, lighter converters. So `/<path:a>/silly/<path:b>/edit`
+ * is tried before `/<path:a>/silly/<path:b>`, before `/<path:a>/edit`, before `/<path:a>`.
+ */
+function restWeight(after: readonly Segment[]): number[] {
+  const runs: number[] = [];
+  const conv: number[] = [];
+  let run = 0;
+  for (const seg of after) {
+    run += 1; // the "/" before the segment
+    for (const p of seg.pieces) {
+      if (typeof p === "string") run += p.length;
+      else {
+        runs.push(run);
+        run = 0;
+        conv.push(p.converter.weight);
+      }
+    }
+  }
+  if (run > 0 && after.length > 0) runs.push(run);
+  return [-runs.length, ...runs.map((r) => -r), -conv.length, ...conv];
 }
 
 /** Werkzeug's weighting, smaller first: more static pieces, longer static text, more converters, lighter converters. */
