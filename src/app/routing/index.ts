@@ -8,10 +8,15 @@
 // - Rules: `<name>`, `<conv:name>`, `<conv(args):name>`; args like Python's (`length=3`, `signed=True`,
 //   `any(a, 'b c')`). Several converters in one segment need static text between them and split at
 //   the first occurrence of each separator (`<name>.<ext>`: `a.tar.gz` → `a` + `tar.gz`; a regex would
-//   take the last). One slash-spanning converter (`path`) per rule, alone in its segment (static
-//   prefix/suffix allowed). Converters never match an empty string. `//` in a rule is an error.
+//   take the last). A slash-spanning converter (`path`) is alone in its segment (static prefix/suffix
+//   allowed); with two in a rule the first takes the shortest span that lets the rest match
+//   (Werkzeug's non-greedy `.*?`), within 1,024 span attempts per request. Converters never match an
+//   empty string. `//` in a rule is an error.
 // - Priority: at each segment the static text first, then converters by weight (more static text in
-//   the segment, then int/float 50, string/uuid/any 100, path 200), backtracking on failure.
+//   the segment, then int/float 50, string/uuid/any 100, path 200), backtracking on failure. Among
+//   path converters at one position, Werkzeug's weighting of the rest of the rule decides
+//   (`/<path:a>/edit` before `/<path:a>`). Werkzeug would also put `/<path:a>/edit` before
+//   `/<name>/edit`; here one-segment converters always go first.
 // - Slashes: a rule ending in `/` redirects the path without it (308, query kept); a leaf rule is
 //   exact under strictSlashes; strictSlashes=false matches both forms. With mergeSlashes (default),
 //   a path containing `//` redirects to its merged form when that matches (Werkzeug first tries the

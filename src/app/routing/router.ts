@@ -3,10 +3,11 @@
 //
 // Matching walks the trie one path segment per level. At each state the static transition is tried
 // first (a Map lookup), then the dynamic ones in weight order (more static text first, then lighter
-// converters: int before string before path), backtracking to the next one when a subtree fails. Every
-// trie state sits at a fixed depth and a path converter's span is fixed by the length of the rule's
-// tail, so each state is visited at most once per request: the work is bounded by the path length and
-// the few states a path can reach, never by the number of routes. No regex runs per request.
+// converters: int before string before path), backtracking to the next one when a subtree fails. The
+// trie is a tree and a path converter's span is fixed by the length of the rule's tail, so each state
+// is visited at most once per request: the work is bounded by the path length and the few states a
+// path can reach, never by the number of routes. The one exception, a rule with two path converters,
+// searches the first one's span within a fixed budget. No regex runs per request.
 
 import { BUILTIN_CONVERTERS, type Converter, type ConverterFactory } from "./converters.ts";
 import {
