@@ -216,7 +216,7 @@ interface Walk {
   /** Span attempts left for rules with two slash-spanning parts (bounds the work per request). */
   budget: number;
   /** The path contains `//` (computed when first needed). */
-  double?: boolean;
+  double: boolean | undefined;
 }
 
 // ---- the router -------------------------------------------------------------------------------
@@ -361,7 +361,15 @@ export class Router<T> {
   allowedMethods(path: string): string[] {
     if (path.charCodeAt(0) !== 0x2f) return [];
     if (this.mergeSlashes && path.indexOf("//") !== -1) path = merge(path);
-    const w: Walk = { path, method: "", values: [], allowed: new Set(), collect: true, budget: SPLIT_BUDGET };
+    const w: Walk = {
+      path,
+      method: "",
+      values: [],
+      allowed: new Set(),
+      collect: true,
+      budget: SPLIT_BUDGET,
+      double: undefined,
+    };
     this.walk(this.root, 1, w);
     return finishAllowed(w.allowed!);
   }
@@ -373,7 +381,15 @@ export class Router<T> {
       const r = pickRule(leaf.rules, method);
       if (r !== undefined) return this.found(r, EMPTY_VALUES, method, queryString);
     }
-    const w: Walk = { path, method, values: [], allowed: undefined, collect: false, budget: SPLIT_BUDGET };
+    const w: Walk = {
+      path,
+      method,
+      values: [],
+      allowed: undefined,
+      collect: false,
+      budget: SPLIT_BUDGET,
+      double: undefined,
+    };
     const r = this.walk(this.root, 1, w);
     if (r === MERGE) return this.matchMerged(path, method, queryString);
     if (r === SLASH) return { kind: "redirect", location: locationFor(`${path}/`, queryString) };
