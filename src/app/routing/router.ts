@@ -189,12 +189,17 @@ interface Edge<T> {
 
 class Node<T> {
   static: Map<string, Node<T>> | undefined;
+  /** The static texts and their states when there are only a few: compared in place, no substring. */
+  few: string[] | undefined;
+  fewNodes: Node<T>[] | undefined;
   /** `static.get("")`: the state of the same path with a trailing slash. */
   slash: Node<T> | undefined;
   dynamic: Edge<T>[] = [];
   rules: Entry<T>[] = [];
 }
 
+/** Up to this many static children are compared in place rather than looked up in a Map. */
+const FEW_STATIC = 4;
 /** `tail` of a slash-spanning edge followed by another one: its span is searched, not computed. */
 const VARIABLE_TAIL = -1;
 /** Span attempts per request for rules like `/<path:a>/x/<path:b>`. */
@@ -278,6 +283,9 @@ export class Router<T> {
           next = new Node<T>();
           node.static.set(seg.text, next);
           if (seg.text === "") node.slash = next;
+          const small = node.static.size <= FEW_STATIC;
+          node.few = small ? [...node.static.keys()] : undefined;
+          node.fewNodes = small ? [...node.static.values()] : undefined;
         }
         node = next;
         continue;
@@ -451,15 +459,35 @@ export class Router<T> {
     if (stop === -1) stop = len;
     // An empty segment before the end is a `//`: checked here rather than by a scan of every path.
     if (stop === pos && stop < len && this.mergeSlashes && !w.collect) return MERGE;
-    const seg = pos === stop ? "" : path.slice(pos, stop);
-    if (node.static !== undefined) {
-      const next = node.static.get(seg);
+    let seg: string | undefined;
+    const st = node.static;
+    if (st !== undefined) {
+      let next: Node<T> | undefined;
+      const few = node.few;
+      if (few !== undefined) {
+        const n = stop - pos;
+        for (let k = 0; k < few.length; k++) {
+          const t = few[k]!;
+          if (t.length === n && path.startsWith(t, pos)) {
+            next = node.fewNodes![k];
+            break;
+          }
+        }
+      } else {
+        seg = path.slice(pos, stop);
+        next = st.get(seg);
+      }
       if (next !== undefined) {
         const r = this.walk(next, stop + 1, w);
         if (r !== null) return r;
       }
     }
     const dyn = node.dynamic;
+    if (dyn.length === 0) {
+      if (pos === len && node.rules.length > 0) return this.leaf(node.rules, w, true);
+      return null;
+    }
+    seg ??= pos === stop ? "" : path.slice(pos, stop);
     for (let k = 0; k < dyn.length; k++) {
       const edge = dyn[k]!;
       const mark = w.values.length;
