@@ -108,6 +108,8 @@ class Entry<T> implements Rule<T> {
   /** @internal */ readonly parsed: ParsedRule;
   /** @internal names of the parameters plus the keys of the defaults */ readonly argSet: ReadonlySet<string>;
   /** @internal registration order */ readonly order: number;
+  /** @internal the path to build: encoded static text (slashes included) and variables. */
+  readonly buildParts: readonly (string | VariablePart)[];
   /** @internal rules of the same endpoint that provide defaults for this one (redirect targets). */
   aliasTargets: Entry<T>[] = [];
 
@@ -144,6 +146,20 @@ class Entry<T> implements Rule<T> {
     this.argSet = argSet;
     this.data = options.data;
     this.order = order;
+    const parts: (string | VariablePart)[] = [];
+    let text = "";
+    for (const seg of parsed.segments) {
+      text += "/";
+      for (const p of seg.pieces) {
+        if (typeof p === "string") text += percentEncode(p, SEGMENT_SAFE);
+        else {
+          parts.push(text, p);
+          text = "";
+        }
+      }
+    }
+    if (text !== "") parts.push(text);
+    this.buildParts = parts;
   }
 
   /** Werkzeug's `suitable_for`: every argument given or defaulted, and given defaults agree. */
@@ -586,11 +602,7 @@ export class Router<T> {
    */
   build(endpoint: string, params: Readonly<Record<string, unknown>> = {}, opts: BuildOptions = {}): string {
     const list = this.byEndpoint.get(endpoint);
-    const values: Record<string, unknown> = {};
-    for (const k of Object.keys(params)) {
-      const v = params[k];
-      if (v !== undefined && v !== null) values[k] = v;
-    }
+    const values = withoutNulls(params);
     if (list === undefined) {
       const near = closeNames(endpoint, [...this.byEndpoint.keys()]);
       const known = [...this.byEndpoint.keys()];
@@ -606,27 +618,17 @@ export class Router<T> {
       );
     }
     const method = opts.method === undefined ? undefined : opts.method.toUpperCase();
-    let chosen: Entry<T> | undefined;
-    let path: string | undefined;
-    const reasons: string[] = [];
-    const tryRules = (m: string | undefined, record: boolean) => {
+    let built = method === undefined ? firstBuildable(list, values, "GET") : undefined;
+    built ??= firstBuildable(list, values, method);
+    if (built === undefined) {
+      const reasons: string[] = [];
       for (const r of list) {
-        if (!r.suitableFor(values, m)) {
-          if (record) reasons.push(unsuitableReason(r, values, m));
-          continue;
+        if (!r.suitableFor(values, method)) reasons.push(unsuitableReason(r, values, method));
+        else {
+          const b = buildPath(r, values);
+          if (typeof b !== "string") reasons.push(b.reason);
         }
-        const b = buildPath(r, values);
-        if (typeof b === "string") {
-          chosen = r;
-          path = b;
-          return;
-        }
-        if (record) reasons.push(b.reason);
       }
-    };
-    if (method === undefined) tryRules("GET", false);
-    if (chosen === undefined) tryRules(method, true);
-    if (chosen === undefined || path === undefined) {
       throw new BuildError(
         endpoint,
         values,
@@ -636,8 +638,10 @@ export class Router<T> {
           ` from ${describeValues(values)}: ${reasons.join("; ")}.`,
       );
     }
+    const chosen = built.rule;
+    const path = built.path;
     const rule: Entry<T> = chosen;
-    let url = path as string;
+    let url = path;
     let query = "";
     for (const k of Object.keys(values)) {
       if (rule.argSet.has(k)) continue;
@@ -741,44 +745,77 @@ interface Unbuildable {
 
 /** The rule's path for the values, or why it can't be built. */
 function buildPath<T>(r: Entry<T>, values: Readonly<Record<string, unknown>>): string | Unbuildable {
+  const parts = r.buildParts;
+  if (parts.length === 1 && typeof parts[0] === "string") return parts[0];
   let out = "";
-  for (const seg of r.parsed.segments) {
-    out += "/";
-    for (const p of seg.pieces) {
-      if (typeof p === "string") {
-        out += percentEncode(p, SEGMENT_SAFE);
-        continue;
-      }
-      const v = has(values, p.name)
-        ? values[p.name]
-        : r.defaults !== undefined && has(r.defaults, p.name)
-          ? r.defaults[p.name]
-          : undefined;
-      let text: string | undefined;
-      try {
-        text = p.converter.format(v);
-        if (text !== undefined && (text === "" || p.converter.parse(text) === undefined)) text = undefined;
-        if (text !== undefined && !p.converter.slashes && text.indexOf("/") !== -1) text = undefined;
-      } catch {
-        text = undefined;
-      }
-      if (text === undefined) {
-        const conv = p.converterName === "default" ? "string" : p.converterName;
-        const hint =
-          typeof v === "string" && v.indexOf("/") !== -1 && !p.converter.slashes
-            ? `; it contains "/", which only <path:${p.name}> matches`
-            : "";
-        return {
-          reason:
-            v === undefined
-              ? `rule ${JSON.stringify(r.rule)} needs "${p.name}"`
-              : `rule ${JSON.stringify(r.rule)} can't take ${p.name}=${describeValue(v)} (not accepted by the ${conv} converter${hint})`,
-        };
-      }
-      out += percentEncode(text, p.converter.slashes ? PATH_SAFE : SEGMENT_SAFE);
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (typeof p === "string") {
+      out += p;
+      continue;
     }
+    const v = has(values, p.name)
+      ? values[p.name]
+      : r.defaults !== undefined && has(r.defaults, p.name)
+        ? r.defaults[p.name]
+        : undefined;
+    let text: string | undefined;
+    try {
+      text = p.converter.format(v);
+      // Only what the converter matches back is built: the URL round-trips.
+      if (text !== undefined && (text === "" || p.converter.parse(text) === undefined)) text = undefined;
+      if (text !== undefined && !p.converter.slashes && text.indexOf("/") !== -1) text = undefined;
+    } catch {
+      text = undefined;
+    }
+    if (text === undefined) {
+      const conv = p.converterName === "default" ? "string" : p.converterName;
+      const hint =
+        typeof v === "string" && v.indexOf("/") !== -1 && !p.converter.slashes
+          ? `; it contains "/", which only <path:${p.name}> matches`
+          : "";
+      return {
+        reason:
+          v === undefined
+            ? `rule ${JSON.stringify(r.rule)} needs "${p.name}"`
+            : `rule ${JSON.stringify(r.rule)} can't take ${p.name}=${describeValue(v)} (not accepted by the ${conv} converter${hint})`,
+      };
+    }
+    out += percentEncode(text, p.converter.slashes ? PATH_SAFE : SEGMENT_SAFE);
   }
   return out;
+}
+
+/** The first rule of the list that is suitable and builds, with its path. */
+function firstBuildable<T>(
+  list: readonly Entry<T>[],
+  values: Readonly<Record<string, unknown>>,
+  method: string | undefined,
+): { rule: Entry<T>; path: string } | undefined {
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i]!;
+    if (!r.suitableFor(values, method)) continue;
+    const b = buildPath(r, values);
+    if (typeof b === "string") return { rule: r, path: b };
+  }
+  return undefined;
+}
+
+/** The values without `undefined` and `null` entries (the same object when there are none). */
+function withoutNulls(params: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const keys = Object.keys(params);
+  for (let i = 0; i < keys.length; i++) {
+    const v = params[keys[i]!];
+    if (v === undefined || v === null) {
+      const out: Record<string, unknown> = {};
+      for (const k of keys) {
+        const x = params[k];
+        if (x !== undefined && x !== null) out[k] = x;
+      }
+      return out;
+    }
+  }
+  return params;
 }
 
 function locationForBuilt(encodedPath: string, queryString: string): string {
