@@ -45,6 +45,14 @@ export interface AddOptions<T> {
   strictSlashes?: boolean | undefined;
   /** Answer OPTIONS for this rule when OPTIONS isn't among its methods (default true). */
   automaticOptions?: boolean | undefined;
+  /**
+   * Werkzeug's `redirect_to`: a match redirects (308) instead. A string in rule syntax
+   * (`/new/<id>`, `<name>` filled from the matched params, formatted by this rule's converters;
+   * relative references stay relative), or a function of the params returning the location.
+   */
+  redirectTo?: string | ((params: Readonly<Record<string, unknown>>) => string) | undefined;
+  /** Only for building URLs, never matched (Werkzeug's `build_only`). */
+  buildOnly?: boolean | undefined;
   data: T;
 }
 
@@ -105,6 +113,8 @@ class Entry<T> implements Rule<T> {
   readonly data: T;
   /** @internal */ readonly explicit: ReadonlySet<string>;
   /** @internal */ readonly autoOptions: boolean;
+  /** @internal */ readonly redirectTo: AddOptions<unknown>["redirectTo"];
+  /** @internal */ readonly buildOnly: boolean;
   /** @internal */ readonly parsed: ParsedRule;
   /** @internal names of the parameters plus the keys of the defaults */ readonly argSet: ReadonlySet<string>;
   /** @internal registration order */ readonly order: number;
@@ -136,6 +146,15 @@ class Entry<T> implements Rule<T> {
     this.methods = new Set(explicit);
     if (explicit.has("GET")) this.methods.add("HEAD");
     this.autoOptions = options.automaticOptions !== false;
+    this.redirectTo = options.redirectTo;
+    this.buildOnly = options.buildOnly === true;
+    if (
+      this.redirectTo !== undefined &&
+      typeof this.redirectTo !== "string" &&
+      typeof this.redirectTo !== "function"
+    ) {
+      throw new TypeError(`Rule ${JSON.stringify(parsed.rule)}: redirectTo must be a string or a function`);
+    }
     const defaults = options.defaults;
     this.defaults =
       defaults === undefined || Object.keys(defaults).length === 0 ? undefined : { ...defaults };
@@ -287,7 +306,35 @@ export class Router<T> {
       if (k === "__proto__")
         throw new TypeError(`Rule ${JSON.stringify(rule)}: "__proto__" can't be a default`);
     }
-    const segs = parsed.segments;
+    if (!entry.buildOnly) this.insert(entry);
+    this.all.push(entry);
+    let list = this.byEndpoint.get(entry.endpoint);
+    if (list === undefined) {
+      list = [];
+      this.byEndpoint.set(entry.endpoint, list);
+    }
+    list.push(entry);
+    // Werkzeug's build order: more arguments first, then more defaults, then registration order.
+    list.sort(
+      (a, b) =>
+        b.argSet.size - a.argSet.size ||
+        Object.keys(b.defaults ?? {}).length - Object.keys(a.defaults ?? {}).length ||
+        a.order - b.order,
+    );
+    for (const r of list) {
+      r.aliasTargets = [];
+      for (const o of list) {
+        if (o === r) break;
+        if (o.defaults !== undefined && sameSet(o.argSet, r.argSet)) r.aliasTargets.push(o);
+      }
+    }
+    return entry;
+  }
+
+  /** Puts a rule into the trie (and the static map when it has no converters). */
+  private insert(entry: Entry<T>): void {
+    const rule = entry.rule;
+    const segs = entry.parsed.segments;
     let node = this.root;
     let isStatic = true;
     for (let i = 0; i < segs.length; i++) {
@@ -340,33 +387,11 @@ export class Router<T> {
     }
     node.rules.push(entry);
     if (isStatic) this.staticPaths.set(`/${segs.map((s) => s.text).join("/")}`, node);
-    this.all.push(entry);
-    let list = this.byEndpoint.get(entry.endpoint);
-    if (list === undefined) {
-      list = [];
-      this.byEndpoint.set(entry.endpoint, list);
-    }
-    list.push(entry);
-    // Werkzeug's build order: more arguments first, then more defaults, then registration order.
-    list.sort(
-      (a, b) =>
-        b.argSet.size - a.argSet.size ||
-        Object.keys(b.defaults ?? {}).length - Object.keys(a.defaults ?? {}).length ||
-        a.order - b.order,
-    );
-    for (const r of list) {
-      r.aliasTargets = [];
-      for (const o of list) {
-        if (o === r) break;
-        if (o.defaults !== undefined && sameSet(o.argSet, r.argSet)) r.aliasTargets.push(o);
-      }
-    }
-    return entry;
   }
 
   /**
-   * Matches a decoded path (`req.path`). `queryString` (raw, without `?`) is kept in redirects.
-   * Never throws on any input.
+   * Matches a decoded path (`req.path`). `queryString` (raw, without `?`) is kept in the slash and
+   * defaults redirects. Never throws on any input (only a throwing `redirectTo` function can).
    */
   match(path: string, method: string, queryString = ""): MatchResult<T> {
     if (path.charCodeAt(0) !== 0x2f) return NOT_FOUND;
@@ -446,6 +471,7 @@ export class Router<T> {
           return { kind: "redirect", location: locationForBuilt(built, queryString) };
       }
     }
+    if (r.redirectTo !== undefined) return { kind: "redirect", location: redirectLocation(r, params) };
     return { kind: "match", rule: r, params };
   }
 
@@ -816,6 +842,34 @@ function withoutNulls(params: Readonly<Record<string, unknown>>): Readonly<Recor
     }
   }
   return params;
+}
+
+/** The location of a `redirectTo` rule for the matched params. */
+function redirectLocation<T>(r: Entry<T>, params: Readonly<Record<string, unknown>>): string {
+  const to = r.redirectTo!;
+  if (typeof to === "function") return to(params);
+  let out = "";
+  let i = 0;
+  for (;;) {
+    const open = to.indexOf("<", i);
+    const close = open === -1 ? -1 : to.indexOf(">", open);
+    if (close === -1) return out + to.slice(i);
+    out += to.slice(i, open);
+    const inner = to.slice(open + 1, close);
+    const name = inner.slice(inner.lastIndexOf(":") + 1).trim();
+    const part = r.parsed.segments
+      .flatMap((s) => s.pieces)
+      .find((p) => typeof p !== "string" && p.name === name);
+    const v = params[name];
+    let text: string | undefined;
+    if (part !== undefined && typeof part !== "string") text = part.converter.format(v);
+    text ??= v === undefined || v === null ? "" : String(v);
+    out += percentEncode(
+      text,
+      part !== undefined && typeof part !== "string" && part.converter.slashes ? PATH_SAFE : SEGMENT_SAFE,
+    );
+    i = close + 1;
+  }
 }
 
 function locationForBuilt(encodedPath: string, queryString: string): string {
