@@ -4,8 +4,10 @@
 export interface ConfigValues {
   /** Debug mode: detailed error pages, template reloading, request logging. Never in production. */
   debug: boolean;
-  /** Propagate exceptions to the test client instead of answering 500 (default: on in `testing`). */
+  /** Testing mode: unhandled exceptions propagate to the test client instead of answering 500. */
   testing: boolean;
+  /** Set to false to answer 500 even in testing mode. Default: follows `testing`. */
+  propagateExceptions: boolean | undefined;
   /** Signs session cookies. Required before the first session write. */
   secretKey: string | undefined;
   /** Older keys still accepted when reading sessions (key rotation); signing uses `secretKey`. */
@@ -46,6 +48,7 @@ export interface ConfigValues {
 export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   debug: false,
   testing: false,
+  propagateExceptions: undefined,
   secretKey: undefined,
   secretKeyFallbacks: [],
   maxContentLength: 16 * 1024 * 1024,
@@ -75,8 +78,10 @@ export interface ConfigMethods {
   /** Copies the keys of `obj` (camelCase, or Flask's UPPER_CASE which is converted). */
   fromObject(obj: Readonly<Record<string, unknown>>): Config;
   /**
-   * Reads `PREFIX_*` environment variables: `PHIAL_SECRET_KEY` → `secretKey`. Values are parsed as JSON
-   * when they are valid JSON (`true`, `42`, `["a"]`), else kept as strings.
+   * Reads `PREFIX_*` environment variables: `PHIAL_SECRET_KEY` → `secretKey`. A value takes the type of
+   * the setting it replaces: booleans accept `1/0/true/false/yes/no/on/off`, numbers must be numbers
+   * (else a clear error), strings stay strings (a secret key of digits stays a string). Unknown keys
+   * are parsed as JSON when they are valid JSON, else kept as strings.
    */
   fromEnv(prefix?: string, env?: NodeJS.ProcessEnv): Config;
 }
@@ -108,12 +113,7 @@ export function createConfig(initial?: Readonly<Record<string, unknown>>): Confi
           if (!k.startsWith(p) || v === undefined) continue;
           const key = camelKey(k.slice(p.length));
           if (key === "__proto__" || key === "constructor" || key === "prototype") continue;
-          let value: unknown = v;
-          try {
-            value = JSON.parse(v);
-          } catch {
-            // not JSON: keep the string
-          }
+          const value = coerceEnv(key, v, (this as Record<string, unknown>)[key]);
           (this as Record<string, unknown>)[key] = value;
         }
         return this;
@@ -122,4 +122,60 @@ export function createConfig(initial?: Readonly<Record<string, unknown>>): Confi
   });
   if (initial !== undefined) cfg.fromObject(initial);
   return cfg;
+}
+
+/** Keys whose values are strings even when they look like JSON. */
+const STRING_KEYS = new Set([
+  "secretKey",
+  "serverName",
+  "preferredUrlScheme",
+  "applicationRoot",
+  "sessionCookieName",
+  "sessionCookieDomain",
+  "sessionCookiePath",
+  "sessionCookieSameSite",
+]);
+
+const BOOLEAN_KEYS = new Set([
+  "debug",
+  "testing",
+  "propagateExceptions",
+  "templatesAutoReload",
+  "logRequests",
+]);
+
+function coerceEnv(key: string, raw: string, current: unknown): unknown {
+  if (STRING_KEYS.has(key)) return raw;
+  if (BOOLEAN_KEYS.has(key) || typeof current === "boolean") {
+    const v = raw.trim().toLowerCase();
+    if (v === "1" || v === "true" || v === "yes" || v === "on") return true;
+    if (v === "0" || v === "false" || v === "no" || v === "off" || v === "") return false;
+    throw new TypeError(
+      `The environment variable for "${key}" must be a boolean (1/0, true/false), not ${JSON.stringify(raw)}`,
+    );
+  }
+  if (typeof current === "number" || key === "sendFileMaxAgeDefault") {
+    const n = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(n)) {
+      throw new TypeError(
+        `The environment variable for "${key}" must be a number, not ${JSON.stringify(raw)}`,
+      );
+    }
+    return n;
+  }
+  if (Array.isArray(current)) {
+    try {
+      const v: unknown = JSON.parse(raw);
+      if (Array.isArray(v)) return v;
+    } catch {
+      // a single value
+    }
+    return [raw];
+  }
+  if (typeof current === "string") return raw;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
 }

@@ -3,11 +3,11 @@
 
 import { parseCookieHeader } from "../http/cookie.ts";
 import { isJsonMediaType, parseAccept, parseMediaType } from "../http/media-type.ts";
-import { parseQuery } from "../http/urlencoded.ts";
+import { parseQuery, percentDecode, TooManyFieldsError } from "../http/urlencoded.ts";
+import type { Phial } from "./app.ts";
 import { MultiDict } from "./datastructures.ts";
-import { BadRequest, UnsupportedMediaType } from "./exceptions.ts";
+import { BadRequest, RequestEntityTooLarge, UnsupportedMediaType } from "./exceptions.ts";
 import { Headers } from "./headers.ts";
-import { safeJsonParse } from "./response.ts";
 
 /** What the framework needs of an incoming request: the wire's `IncomingRequest`, or the test client's. */
 export interface RequestSource {
@@ -39,14 +39,23 @@ export interface FileStorage {
   save(path: string): Promise<void>;
 }
 
-export interface RequestConfig {
-  maxFormFields: number;
-  maxFormMemorySize: number;
+/**
+ * What `req.session` gives. The sessions module implements it (signed cookies); any access must mark
+ * the response `Vary: Cookie`.
+ */
+export interface SessionLike {
+  get(key: string): unknown;
+  set(key: string, value: unknown): unknown;
+  has(key: string): boolean;
+  delete(key: string): boolean;
+  clear(): void;
+  permanent: boolean;
+  modified: boolean;
 }
 
-const EMPTY_ARGS = Object.freeze(new MultiDict<string>());
-
 export class Request<P = Record<string, unknown>> {
+  /** The app handling this request (Flask's `current_app`). */
+  readonly app: Phial;
   readonly method: string;
   /** Route parameters, typed by the rule: `/user/<int:id>` gives `params.id: number`. Defaults included. */
   params: P;
@@ -55,23 +64,34 @@ export class Request<P = Record<string, unknown>> {
   /** The matched rule string. */
   urlRule: string | undefined;
   /** @internal */ readonly source: RequestSource;
-  /** @internal */ readonly config: RequestConfig;
-  /** The raw body, once read (small bodies are read before the handler). */
+  /** The raw body, once read (small bodies are read before the handler; undefined for streamed routes). */
   data: Buffer | undefined;
-  /** @internal parsed multipart data, set by the body loader. */ parsedForm: MultiDict<string> | undefined;
+  /**
+   * @internal Form fields and files set by a body loader (`app.bodyLoaders`, e.g. multipart); when left
+   * undefined, `form` parses an urlencoded `data`.
+   */
+  parsedForm: MultiDict<string> | undefined;
   /** @internal */ parsedFiles: MultiDict<FileStorage> | undefined;
+  /** @internal the session, once opened by `app.sessionInterface` (saved after the handler). */
+  sessionCache: SessionLike | undefined;
+  /** @internal the error that went unhandled (a 500), passed to the teardown hooks. */
+  unhandledError: unknown;
+  /** @internal functions run when the request ends (after teardown), e.g. deleting spooled uploads. */
+  cleanups: (() => void | Promise<void>)[] | undefined;
   private readonly target: string;
   private pathCache: string | undefined;
   private qIndex: number;
   private headersCache: Headers | undefined;
   private argsCache: MultiDict<string> | undefined;
   private cookiesCache: MultiDict<string> | undefined;
+  private valuesCache: MultiDict<string> | undefined;
   private jsonCache: unknown;
   private jsonDone = false;
+  private gStore: Record<string, unknown> | undefined;
 
-  constructor(source: RequestSource, config: RequestConfig) {
+  constructor(source: RequestSource, app: Phial) {
     this.source = source;
-    this.config = config;
+    this.app = app;
     this.method = source.method;
     let t = source.url;
     if (t.charCodeAt(0) !== 0x2f) {
@@ -90,19 +110,14 @@ export class Request<P = Record<string, unknown>> {
     this.params = Object.create(null) as P;
   }
 
-  /** The path, percent-decoded once (UTF-8), e.g. `/café/x`. Malformed escapes are a 400. */
+  /**
+   * The path, percent-decoded once as UTF-8, e.g. `/café/x`. As in Werkzeug, a malformed escape stays as
+   * written and invalid UTF-8 becomes U+FFFD.
+   */
   get path(): string {
     let p = this.pathCache;
     if (p === undefined) {
-      const raw = this.rawPath;
-      if (raw.indexOf("%") === -1) p = raw;
-      else {
-        try {
-          p = decodeURIComponent(raw);
-        } catch {
-          throw new BadRequest("The URL path has malformed percent-escapes");
-        }
-      }
+      p = percentDecode(this.rawPath);
       this.pathCache = p;
     }
     return p;
@@ -152,48 +167,55 @@ export class Request<P = Record<string, unknown>> {
     return `${this.scheme}://${this.host}${this.rawPath}`;
   }
 
-  /** The header fields (case-insensitive; `X_Custom` and `X-Custom` stay distinct). */
+  /**
+   * The header fields, read-only: `req.headers.get("x-token")` (case-insensitive), `getAll` for repeats.
+   * Names are never conflated: `X_Custom` is not `X-Custom`.
+   */
   get headers(): Headers {
     let h = this.headersCache;
     if (h === undefined) {
-      const raw = this.source.rawHeaders;
-      const pairs: [string, string][] = [];
-      for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
-      h = new Headers(pairs);
+      h = Headers.fromRaw(this.source.rawHeaders);
       this.headersCache = h;
     }
     return h;
   }
 
-  /** One header field's value without building the whole map. */
+  /** One header field's first value without building the whole map. */
   header(name: string): string | undefined {
     const raw = this.source.rawHeaders;
+    const n = name.length;
     const lower = name.toLowerCase();
-    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === lower) return raw[i + 1];
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!;
+      if (k.length === n && (k === lower || k.toLowerCase() === lower)) return raw[i + 1];
+    }
     return undefined;
   }
 
-  /** Query arguments (`?a=1&a=2`) as a MultiDict. */
+  /** Query arguments (`?a=1&a=2`) as a read-only MultiDict: `req.args.get("q")`, `getAll("a")`. */
   get args(): MultiDict<string> {
     let a = this.argsCache;
     if (a === undefined) {
       const q = this.queryString;
-      a = q.length === 0 ? EMPTY_ARGS : new MultiDict(this.parsePairs(q));
+      a = MultiDict.fromPairs(q.length === 0 ? [] : this.parsePairs(q, false)).freeze();
       this.argsCache = a;
     }
     return a;
   }
 
-  /** Cookies sent by the client. */
+  /** Cookies sent by the client, as a read-only MultiDict (`req.cookies.get("username")`). */
   get cookies(): MultiDict<string> {
     let c = this.cookiesCache;
     if (c === undefined) {
       const raw = this.source.rawHeaders;
-      const pairs: [string, string][] = [];
+      let pairs: [string, string][] = [];
       for (let i = 0; i < raw.length; i += 2) {
-        if (raw[i]!.length === 6 && raw[i]!.toLowerCase() === "cookie") pairs.push(...parseCookieHeader(raw[i + 1]!));
+        if (raw[i]!.length === 6 && raw[i]!.toLowerCase() === "cookie") {
+          const p = parseCookieHeader(raw[i + 1]!);
+          pairs = pairs.length === 0 ? p : pairs.concat(p);
+        }
       }
-      c = new MultiDict(pairs);
+      c = MultiDict.fromPairs(pairs).freeze();
       this.cookiesCache = c;
     }
     return c;
@@ -227,9 +249,62 @@ export class Request<P = Record<string, unknown>> {
     return this.header("user-agent") ?? "";
   }
 
-  /** The client's address (the socket peer; see `trustProxy` for proxies). */
+  /** The client's address: the socket peer (proxy headers are not trusted). */
   get remoteAddr(): string {
     return this.source.remoteAddress;
+  }
+
+  /** The addresses the request went through, client first (only the peer while proxies are not trusted). */
+  get accessRoute(): string[] {
+    return [this.source.remoteAddress];
+  }
+
+  /** The `Referer` field. */
+  get referrer(): string | undefined {
+    return this.header("referer");
+  }
+
+  /** The dotted name of the blueprint of the matched endpoint (`admin` for `admin.index`), else undefined. */
+  get blueprint(): string | undefined {
+    const e = this.endpoint;
+    if (e === undefined) return undefined;
+    const dot = e.lastIndexOf(".");
+    return dot === -1 ? undefined : e.slice(0, dot);
+  }
+
+  /**
+   * The session (signed cookie), opened on first use. Needs `app.config.secretKey`; the sessions module
+   * installs `app.sessionInterface`.
+   */
+  get session(): SessionLike {
+    let s = this.sessionCache;
+    if (s === undefined) {
+      const si = this.app.sessionInterface;
+      if (si === undefined) {
+        throw new Error(
+          "No session interface is installed: sessions are not available in this build of the app",
+        );
+      }
+      s = si.open(this.app, this as unknown as Request);
+      this.sessionCache = s;
+    }
+    return s;
+  }
+
+  /** Scratch space for this request (Flask's `g`); the global `g` is this object. */
+  get g(): Record<string, unknown> {
+    let g = this.gStore;
+    if (g === undefined) {
+      g = Object.create(null) as Record<string, unknown>;
+      this.gStore = g;
+    }
+    return g;
+  }
+
+  /** Runs `fn` when the request is over (after the teardown hooks); errors are logged. */
+  callOnClose(fn: () => void | Promise<void>): void {
+    if (this.cleanups === undefined) this.cleanups = [fn];
+    else this.cleanups.push(fn);
   }
 
   /** The accepted media types, best first, with `bestMatch(offers)`. */
@@ -252,32 +327,47 @@ export class Request<P = Record<string, unknown>> {
     return isJsonMediaType(this.mimetype);
   }
 
-  /** Form fields of an urlencoded or multipart body. */
+  /**
+   * Form fields of an urlencoded (or, with the multipart loader, multipart) body, read-only:
+   * `req.form.get("username")`, or `req.form.require("username")` for Flask's `request.form[...]` (400
+   * when missing).
+   */
   get form(): MultiDict<string> {
     let f = this.parsedForm;
     if (f === undefined) {
-      const mt = this.mimetype;
-      if (mt === "application/x-www-form-urlencoded" && this.data !== undefined && this.data.length > 0) {
-        f = new MultiDict(this.parsePairs(this.data.toString("latin1"), true));
+      const d = this.data;
+      if (d !== undefined && d.length > 0 && this.mimetype === "application/x-www-form-urlencoded") {
+        if (d.length > this.app.config.maxFormMemorySize) {
+          throw new RequestEntityTooLarge(
+            `The form is larger than maxFormMemorySize (${this.app.config.maxFormMemorySize} bytes).`,
+          );
+        }
+        f = MultiDict.fromPairs(this.parsePairs(d.toString("latin1"), true));
       } else {
         f = new MultiDict<string>();
       }
+      f.freeze();
       this.parsedForm = f;
     }
     return f;
   }
 
-  /** Uploaded files of a multipart body. */
+  /** Uploaded files of a multipart body (filled by the multipart loader), read-only. */
   get files(): MultiDict<FileStorage> {
-    if (this.parsedFiles === undefined) this.parsedFiles = new MultiDict<FileStorage>();
+    if (this.parsedFiles === undefined) this.parsedFiles = new MultiDict<FileStorage>().freeze();
     return this.parsedFiles;
   }
 
-  /** `args` and `form` together (args first). */
+  /** `args` and `form` together (args first), read-only. For GET requests only `args` (as Werkzeug). */
   get values(): MultiDict<string> {
-    const m = new MultiDict<string>([...this.args.entries()]);
-    for (const [k, v] of this.form.entries()) m.append(k, v);
-    return m;
+    let v = this.valuesCache;
+    if (v === undefined) {
+      const pairs = [...this.args.entries()];
+      if (this.method !== "GET") for (const p of this.form.entries()) pairs.push(p);
+      v = MultiDict.fromPairs(pairs).freeze();
+      this.valuesCache = v;
+    }
+    return v;
   }
 
   /**
@@ -300,7 +390,7 @@ export class Request<P = Record<string, unknown>> {
     const data = this.data;
     try {
       if (data === undefined || data.length === 0) throw new SyntaxError("empty body");
-      this.jsonCache = safeJsonParse(data.toString("utf8"));
+      this.jsonCache = this.app.json.loads(data.toString("utf8"));
     } catch {
       if (options.silent) return undefined;
       throw new BadRequest("Failed to decode JSON object: the body is not valid JSON.");
@@ -317,20 +407,39 @@ export class Request<P = Record<string, unknown>> {
     return options.asText ? d.toString("utf8") : d;
   }
 
-  /** The raw body as a stream (routes registered with `{ streamBody: true }`). */
-  stream(): AsyncIterable<Buffer> {
-    return this.source;
-  }
-
-  private parsePairs(s: string, form = false): [string, string][] {
-    try {
-      return parseQuery(s, { maxFields: this.config.maxFormFields });
-    } catch (err) {
-      throw new BadRequest(
-        form ? `The form is too large: ${(err as Error).message}` : `The query is too large: ${(err as Error).message}`,
-      );
+  /**
+   * The raw body as a stream, for routes registered with `{ streamBody: true }` (other routes have it in
+   * `data` already). More than `config.maxContentLength` bytes is a 413.
+   */
+  async *stream(): AsyncGenerator<Buffer, void, undefined> {
+    if (this.data !== undefined) {
+      if (this.data.length > 0) yield this.data;
+      return;
+    }
+    const max = this.app.config.maxContentLength;
+    if (this.source.contentLength > max) throw tooLarge(max);
+    let total = 0;
+    for await (const chunk of this.source) {
+      total += chunk.length;
+      if (total > max) throw tooLarge(max);
+      yield chunk;
     }
   }
+
+  private parsePairs(s: string, form: boolean): [string, string][] {
+    try {
+      return parseQuery(s, { maxFields: this.app.config.maxFormParts });
+    } catch (err) {
+      if (!(err instanceof TooManyFieldsError)) throw err;
+      if (form) throw new RequestEntityTooLarge(`The form has more than ${err.limit} fields (maxFormParts).`);
+      throw new BadRequest(`The query string has more than ${err.limit} arguments (maxFormParts).`);
+    }
+  }
+}
+
+/** @internal the 413 for a body over `maxContentLength`. */
+export function tooLarge(max: number): RequestEntityTooLarge {
+  return new RequestEntityTooLarge(`The request body is larger than maxContentLength (${max} bytes).`);
 }
 
 /** An Accept-style header, best first. */

@@ -1,6 +1,6 @@
 // Responses as a Flask user knows them: `Response`, `makeResponse`, `jsonify`, `redirect`.
 
-import { serializeSetCookie, type SetCookieOptions } from "../http/cookie.ts";
+import { type SetCookieOptions, serializeSetCookie } from "../http/cookie.ts";
 import { STATUS_TEXT } from "../http/status.ts";
 import { Headers, type HeadersInit } from "./headers.ts";
 import { escapeHtml } from "./html.ts";
@@ -56,6 +56,13 @@ export function parseStatus(status: StatusInit): [code: number, reason: string] 
   return [code, sp === -1 ? "" : s.slice(sp + 1).trim()];
 }
 
+/**
+ * A response: status, header fields and a body. Everything is mutable until it is sent, so hooks and
+ * error handlers can amend it. `new Response("<h1>Hi</h1>")` is `200 text/html; charset=utf-8`.
+ *
+ * A streamed body (an iterable, async iterable or web `ReadableStream`) is sent chunked, or with the
+ * length of a `Content-Length` field when one is set (e.g. a file of known size).
+ */
 export class Response {
   /** The status code. */
   status: number;
@@ -64,15 +71,47 @@ export class Response {
   readonly headers: Headers;
   body: ResponseBody;
 
-  constructor(body: ResponseBody = null, init: ResponseInit = {}) {
-    const [code, reason] = parseStatus(init.status ?? 200);
-    this.status = code;
-    this.statusText = reason;
-    this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
+  constructor(body: ResponseBody = null, init?: ResponseInit) {
     this.body = body;
+    if (init === undefined) {
+      // The common case, kept cheap: no parsing, no checks of a constant field.
+      this.status = 200;
+      this.statusText = "";
+      this.headers = new Headers();
+      if (body !== null) this.headers.pushUnchecked("Content-Type", TEXT_HTML);
+      return;
+    }
+    if (init.status === undefined || init.status === 200) {
+      this.status = 200;
+      this.statusText = "";
+    } else {
+      const [code, reason] = parseStatus(init.status);
+      this.status = code;
+      this.statusText = reason;
+    }
+    this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
     if (init.contentType !== undefined) this.headers.set("Content-Type", init.contentType);
     else if (init.mimetype !== undefined) this.mimetype = init.mimetype;
-    else if (!this.headers.has("content-type") && body !== null) this.headers.set("Content-Type", TEXT_HTML);
+    else if (body !== null && !this.headers.has("content-type"))
+      this.headers.pushUnchecked("Content-Type", TEXT_HTML);
+  }
+
+  /** The `Content-Length` field as a number, or undefined. Set it for a streamed body of known size. */
+  get contentLength(): number | undefined {
+    const v = this.headers.get("content-length");
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  }
+
+  set contentLength(value: number | undefined) {
+    if (value === undefined) this.headers.delete("content-length");
+    else {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new RangeError(`Invalid contentLength ${value}: use a non-negative integer`);
+      }
+      this.headers.set("Content-Length", value);
+    }
   }
 
   /** The reason phrase that will be sent. */
@@ -122,7 +161,13 @@ export class Response {
   }
 
   /** Asks the browser to remove a cookie (same path and domain as when it was set). */
-  deleteCookie(name: string, options: Pick<SetCookieOptions, "path" | "domain" | "secure" | "httpOnly" | "sameSite" | "partitioned"> = {}): this {
+  deleteCookie(
+    name: string,
+    options: Pick<
+      SetCookieOptions,
+      "path" | "domain" | "secure" | "httpOnly" | "sameSite" | "partitioned"
+    > = {},
+  ): this {
     this.headers.append(
       "Set-Cookie",
       serializeSetCookie(name, "", { path: "/", ...options, maxAge: 0, expires: new Date(0) }),
@@ -131,9 +176,81 @@ export class Response {
   }
 }
 
-/** Builds a response from a body, a status and headers, as Flask's `make_response`. */
-export function makeResponse(body: ResponseBody = "", status?: StatusInit, headers?: HeadersInit): Response {
-  return new Response(body, { status: status ?? 200, headers });
+/** What `makeResponse` and handlers may give as a body. */
+export type ResponseValue = ResponseBody | Response | { readonly [key: string]: unknown };
+
+function isPlainObjectLike(v: object): boolean {
+  const proto = Object.getPrototypeOf(v) as object | null;
+  return proto === null || proto === Object.prototype;
+}
+
+/** @internal true for bodies that are streamed: web streams, async iterables and iterators (generators). */
+export function isStreamBody(v: unknown): boolean {
+  if (v === null || typeof v !== "object") return false;
+  if (v instanceof ReadableStream) return true;
+  if (Symbol.asyncIterator in v) return true;
+  return Symbol.iterator in v && typeof (v as { next?: unknown }).next === "function";
+}
+
+/**
+ * @internal Turns a body value into a Response: strings and bytes as HTML, streams streamed, objects as
+ * JSON. Returns undefined for values that are none of these (the caller names the route in its error).
+ */
+export function valueToResponse(rv: unknown): Response | undefined {
+  if (typeof rv === "string" || rv instanceof Uint8Array) return new Response(rv);
+  if (rv instanceof Response) return rv;
+  if (rv === null || typeof rv !== "object") return undefined;
+  if (Array.isArray(rv)) return undefined;
+  if (isStreamBody(rv)) return new Response(rv as ResponseBody);
+  if (
+    isPlainObjectLike(rv) ||
+    rv instanceof Map ||
+    typeof (rv as { toJSON?: unknown }).toJSON === "function"
+  ) {
+    const p = currentJson();
+    return new Response(p.dumps(rv), { contentType: p.mimetype });
+  }
+  if (Symbol.iterator in rv) return undefined; // a Set or another collection: ambiguous, make them say
+  const p = currentJson();
+  return new Response(p.dumps(rv), { contentType: p.mimetype });
+}
+
+/**
+ * Replaces the fields named in `extra` by its values (repeats kept), as Flask's tuple headers and
+ * `make_response(..., headers)` do.
+ */
+export function updateHeaders(target: Headers, extra: HeadersInit): void {
+  const h = extra instanceof Headers ? extra : new Headers(extra);
+  const seen = new Set<string>();
+  for (const [k] of h) {
+    const lower = k.toLowerCase();
+    if (!seen.has(lower)) {
+      seen.add(lower);
+      target.delete(k);
+    }
+  }
+  for (const [k, v] of h) target.append(k, v);
+}
+
+/**
+ * Builds a response from a body, a status and headers, as Flask's `make_response`:
+ * `makeResponse("成功")`, `makeResponse({ ok: true }, 201)`, `makeResponse(body, 200, { token: "1" })`.
+ * A `Response` given as the body is amended.
+ */
+export function makeResponse(body: ResponseValue = "", status?: StatusInit, headers?: HeadersInit): Response {
+  const res = valueToResponse(body);
+  if (res === undefined) {
+    throw new TypeError(
+      `makeResponse() can't make a response of ${Array.isArray(body) ? "an array (wrap JSON arrays in jsonify())" : typeof body}`,
+    );
+  }
+  if (status !== undefined) {
+    const [code, reason] = parseStatus(status);
+    res.status = code;
+    res.statusText = reason;
+  }
+  if (headers !== undefined) updateHeaders(res.headers, headers);
+  return res;
 }
 
 /** How `jsonify` serializes; `app.json` replaces it. */
@@ -180,7 +297,12 @@ function scrub(v: unknown): unknown {
         delete o[k];
         continue;
       }
-      if (k === "constructor" && o[k] !== null && typeof o[k] === "object" && "prototype" in (o[k] as object)) {
+      if (
+        k === "constructor" &&
+        o[k] !== null &&
+        typeof o[k] === "object" &&
+        "prototype" in (o[k] as object)
+      ) {
         delete o[k];
         continue;
       }

@@ -27,7 +27,9 @@ export type HandlerResult =
   | readonly [ResultBody, StatusInit, HeadersInit];
 
 /** A view function. It may be async. Returning nothing is a type error (and a clear 500 at run time). */
-export type Handler<P = Record<string, unknown>> = (req: Request<P>) => HandlerResult | Promise<HandlerResult>;
+export type Handler<P = Record<string, unknown>> = (
+  req: Request<P>,
+) => HandlerResult | Promise<HandlerResult>;
 
 export interface RouteOptions {
   /** HTTP methods; GET when omitted. HEAD is implied by GET; OPTIONS is answered automatically. */
@@ -45,9 +47,14 @@ export interface RouteOptions {
 }
 
 /** May short-circuit the request by returning a value other than undefined. */
-export type BeforeRequestHook = (req: Request) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
+export type BeforeRequestHook = (
+  req: Request,
+) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
 /** May change or replace the response. Returning undefined keeps it. */
-export type AfterRequestHook = (res: Response, req: Request) => Response | undefined | Promise<Response | undefined>;
+export type AfterRequestHook = (
+  res: Response,
+  req: Request,
+) => Response | undefined | Promise<Response | undefined>;
 /** Always runs after the request, with the error if one was raised and not handled. */
 export type TeardownHook = (error: unknown, req: Request) => void | Promise<void>;
 /** Handles an error; returns a response value like a handler. */
@@ -63,6 +70,9 @@ export interface RouteRecord {
   options: RouteOptions;
   handler: Handler<never>;
 }
+
+/** @internal bumped on every hook registration, so apps can cache "has any hooks" for the fast path. */
+export const hookVersion = { value: 0 };
 
 export abstract class Scaffold {
   readonly name: string;
@@ -102,7 +112,11 @@ export abstract class Scaffold {
   }
 
   post<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  post<R extends string>(rule: R, options: Omit<RouteOptions, "methods">, handler: Handler<ParamsOf<R>>): this;
+  post<R extends string>(
+    rule: R,
+    options: Omit<RouteOptions, "methods">,
+    handler: Handler<ParamsOf<R>>,
+  ): this;
   post<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
     return this.method("POST", rule, a, b);
   }
@@ -114,13 +128,21 @@ export abstract class Scaffold {
   }
 
   patch<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  patch<R extends string>(rule: R, options: Omit<RouteOptions, "methods">, handler: Handler<ParamsOf<R>>): this;
+  patch<R extends string>(
+    rule: R,
+    options: Omit<RouteOptions, "methods">,
+    handler: Handler<ParamsOf<R>>,
+  ): this;
   patch<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
     return this.method("PATCH", rule, a, b);
   }
 
   delete<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  delete<R extends string>(rule: R, options: Omit<RouteOptions, "methods">, handler: Handler<ParamsOf<R>>): this;
+  delete<R extends string>(
+    rule: R,
+    options: Omit<RouteOptions, "methods">,
+    handler: Handler<ParamsOf<R>>,
+  ): this;
   delete<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
     return this.method("DELETE", rule, a, b);
   }
@@ -133,7 +155,9 @@ export abstract class Scaffold {
   ): this {
     const [options, handler] = splitArgs(a, b, rule);
     if (options.methods !== undefined) {
-      throw new TypeError(`${method.toLowerCase()}("${rule}") takes no \`methods\`; use route() for several methods`);
+      throw new TypeError(
+        `${method.toLowerCase()}("${rule}") takes no \`methods\`; use route() for several methods`,
+      );
     }
     this.addRoute(rule, { ...options, methods: [method] }, handler as Handler<never>);
     return this;
@@ -142,18 +166,21 @@ export abstract class Scaffold {
   /** Runs before each request (of this blueprint, for a blueprint); a returned value ends the request. */
   beforeRequest(fn: BeforeRequestHook): this {
     this.beforeRequestFuncs.push(fn);
+    hookVersion.value++;
     return this;
   }
 
   /** Runs after each request, error pages included; may change or replace the response. */
   afterRequest(fn: AfterRequestHook): this {
     this.afterRequestFuncs.push(fn);
+    hookVersion.value++;
     return this;
   }
 
   /** Always runs at the end of a request, with the unhandled error if any. */
   teardownRequest(fn: TeardownHook): this {
     this.teardownRequestFuncs.push(fn);
+    hookVersion.value++;
     return this;
   }
 

@@ -137,7 +137,11 @@ export class TestClient {
     }
   }
 
-  private async once(method: string, target: string, options: TestRequestOptions): Promise<{ res: Response; data: Buffer }> {
+  private async once(
+    method: string,
+    target: string,
+    options: TestRequestOptions,
+  ): Promise<{ res: Response; data: Buffer }> {
     const headers = new Headers(options.headers);
     let body: Buffer | undefined;
     if (options.json !== undefined) {
@@ -155,7 +159,8 @@ export class TestClient {
       body = typeof options.data === "string" ? Buffer.from(options.data, "utf8") : Buffer.from(options.data);
     }
     if (!headers.has("host")) headers.set("Host", "localhost");
-    if (body !== undefined && !headers.has("content-length")) headers.set("Content-Length", String(body.length));
+    if (body !== undefined && !headers.has("content-length"))
+      headers.set("Content-Length", String(body.length));
     const cookie = this.cookieHeader(target);
     if (cookie !== "" && !headers.has("cookie")) headers.set("Cookie", cookie);
 
@@ -177,7 +182,11 @@ export class TestClient {
         this.jar.delete(name);
         continue;
       }
-      if (path === c.path || path.startsWith(c.path.endsWith("/") ? c.path : `${c.path}/`) || c.path === "/") {
+      if (
+        path === c.path ||
+        path.startsWith(c.path.endsWith("/") ? c.path : `${c.path}/`) ||
+        c.path === "/"
+      ) {
         parts.push(`${name}=${c.value}`);
       }
     }
@@ -221,7 +230,14 @@ class TestSource implements RequestSource {
   readonly signal: AbortSignal = new AbortController().signal;
   private readonly payload: Buffer | undefined;
 
-  constructor(method: string, url: string, raw: string[], host: string, body: Buffer | undefined, o: TestRequestOptions) {
+  constructor(
+    method: string,
+    url: string,
+    raw: string[],
+    host: string,
+    body: Buffer | undefined,
+    o: TestRequestOptions,
+  ) {
     this.method = method;
     this.url = url;
     this.rawHeaders = raw;

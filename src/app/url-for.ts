@@ -9,7 +9,9 @@ import { currentApp } from "./app.ts";
 export function urlFor(endpoint: string, values: Readonly<Record<string, unknown>> = {}): string {
   const app = currentApp();
   if (app === undefined) {
-    throw new Error(`urlFor("${endpoint}"): no Phial app exists yet; create the app first or call app.urlFor()`);
+    throw new Error(
+      `urlFor("${endpoint}"): no Phial app exists yet; create the app first or call app.urlFor()`,
+    );
   }
   return app.urlFor(endpoint, values);
 }
