@@ -28,7 +28,8 @@ function exchange(port: number, data: string | Buffer, done: (text: string) => b
   });
 }
 
-const closed = (t: string) => false && t.length > 0;
+/** Waits for the server to close the connection. */
+const closed = (_t: string) => false;
 
 /** Splits a response stream into responses by counting `HTTP/1.1 ` status lines. */
 function countResponses(text: string): number {
@@ -63,7 +64,7 @@ describe("the app on the wire", () => {
   });
   app.get("/endless", async function* () {
     try {
-      for (let i = 0; ; i++) {
+      for (;;) {
         yield `${"x".repeat(16 * 1024)}\n`;
         await new Promise((r) => setImmediate(r));
       }
