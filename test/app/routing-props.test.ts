@@ -36,6 +36,7 @@ function bigRouter(): Router<number> {
     "/g/<any(x, y, z):k>/<path:rest>",
     "/<a>/<b>/<c>/<d>",
     "/<path:all>.json",
+    "/<path:a>/x/<path:b>/y",
   ];
   rules.forEach((rule, i) => {
     r.add(rule, { endpoint: `e${i}`, methods: i % 3 === 0 ? ["GET", "POST"] : ["GET"], data: i });
@@ -66,6 +67,9 @@ test("100k-character paths and pathological shapes match in linear time", () => 
     `/${"%".repeat(big)}`,
     `/${"\u0000".repeat(big)}`,
     `/${"\ud800".repeat(big)}/`,
+    `/${"x/".repeat(big / 2)}`,
+    `/${"x/".repeat(big / 2)}z`,
+    `/a/${"x/".repeat(big / 2)}y`,
   ];
   const start = process.hrtime.bigint();
   for (const p of inputs) {

@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import {
   type AddOptions,
   type MatchResult,
+  parseConverterArgs,
   patternConverter,
   Router,
   RuleSyntaxError,
@@ -393,7 +394,6 @@ describe("rule syntax errors name the rule and the fix", () => {
     ["/x/<int id>", /not closed by ">" after "int"/],
     ["/<a>/<a>", /"a" is used twice; rename one/],
     ["/<a><b>", /touches it.*"<a>-<other>"/],
-    ["/<path:a>/<path:b>", /only one slash-spanning parameter/],
     ["/<path:a>-<b>", /must be the only parameter in its segment/],
     ["/<__proto__>", /can't be a parameter name/],
   ];
@@ -438,4 +438,201 @@ test("paths that aren't absolute, or are odd, are 404s", () => {
   assert.equal(m(r, "x"), 404);
   assert.deepEqual(m(r, "/"), ["root", {}]);
   assert.deepEqual(m(r, "/%2F"), ["x", { x: "%2F" }], "the router never decodes: its input is req.path");
+});
+
+test("converter arguments parse like Python literals", () => {
+  const none = parseConverterArgs("");
+  assert.deepEqual([none.positional, none.rawPositional, { ...none.named }], [[], [], {}]);
+  const a = parseConverterArgs(` a, 'b, c', "d", 1.0, -2, True, None, x=False, y = 'z' `);
+  assert.deepEqual(a.positional, ["a", "b, c", "d", 1, -2, true, null]);
+  assert.deepEqual(a.rawPositional, ["a", "b, c", "d", "1.0", "-2", "True", "None"]);
+  assert.deepEqual({ ...a.named }, { x: false, y: "z" });
+  assert.throws(() => parseConverterArgs("x=1, 2"), /positional argument after a named one/);
+  assert.throws(() => parseConverterArgs("x=1, x=2"), /"x" given twice/);
+  assert.throws(() => parseConverterArgs("'abc"), /unterminated quote/);
+  assert.throws(() => parseConverterArgs("a,,b"), /empty value/);
+  const r = router([["/v/<any(1.0, 2):v>", "v"]]);
+  assert.deepEqual(m(r, "/v/1.0"), ["v", { v: "1.0" }], "any() keeps its choices as written");
+  assert.equal(m(r, "/v/1"), 404);
+});
+
+test("rules lists every rule in registration order, with its methods and defaults", () => {
+  const r = router([
+    ["/b", "b", { methods: ["POST"] }],
+    ["/a/<int:id>", "a", { defaults: { x: 1 } }],
+  ]);
+  assert.deepEqual(
+    r.rules.map((x) => [
+      x.rule,
+      x.endpoint,
+      [...x.methods],
+      x.arguments,
+      x.defaults,
+      x.strictSlashes,
+      x.data,
+    ]),
+    [
+      ["/b", "b", ["POST"], [], undefined, true, "b"],
+      ["/a/<int:id>", "a", ["GET", "HEAD"], ["id"], { x: 1 }, true, "a"],
+    ],
+  );
+});
+
+test("the defaults redirect only goes to a rule taking the request's method", () => {
+  const r = router([
+    ["/list/", "list", { defaults: { page: 1 }, methods: ["POST"] }],
+    ["/list/<int:page>", "list", { methods: ["GET", "POST"] }],
+  ]);
+  assert.deepEqual(m(r, "/list/1", "GET"), ["list", { page: 1 }]);
+  assert.equal(m(r, "/list/1", "POST"), "redirect /list/");
+});
+
+describe("Werkzeug's own routing cases", () => {
+  test("test_path: path converters with static text, edits, two path parts", () => {
+    const r = router([
+      ["/", "page", { defaults: { name: "FrontPage" } }],
+      ["/Special", "special"],
+      ["/<int:year>", "year"],
+      ["/<path:name>", "page"],
+      ["/<path:name>/edit", "editpage"],
+      ["/<path:name>/silly/<path:name2>", "sillypage"],
+      ["/<path:name>/silly/<path:name2>/edit", "editsillypage"],
+      ["/Talk:<path:name>", "talk"],
+      ["/User:<username>", "user"],
+      ["/User:<username>/<path:name>", "userpage"],
+      ["/Files/<path:file>", "files"],
+    ]);
+    assert.deepEqual(m(r, "/"), ["page", { name: "FrontPage" }]);
+    assert.equal(m(r, "/FrontPage"), "redirect /");
+    assert.deepEqual(m(r, "/Special"), ["special", {}]);
+    assert.deepEqual(m(r, "/2007"), ["year", { year: 2007 }]);
+    assert.deepEqual(m(r, "/Some/Page"), ["page", { name: "Some/Page" }]);
+    assert.deepEqual(m(r, "/Some/Page/edit"), ["editpage", { name: "Some/Page" }]);
+    assert.deepEqual(m(r, "/Foo/silly/bar"), ["sillypage", { name: "Foo", name2: "bar" }]);
+    assert.deepEqual(m(r, "/Foo/silly/bar/edit"), ["editsillypage", { name: "Foo", name2: "bar" }]);
+    assert.deepEqual(m(r, "/Talk:Foo/Bar"), ["talk", { name: "Foo/Bar" }]);
+    assert.deepEqual(m(r, "/User:thomas"), ["user", { username: "thomas" }]);
+    assert.deepEqual(m(r, "/User:thomas/projects/werkzeug"), [
+      "userpage",
+      { username: "thomas", name: "projects/werkzeug" },
+    ]);
+    assert.deepEqual(m(r, "/Files/downloads/werkzeug/0.2.zip"), [
+      "files",
+      { file: "downloads/werkzeug/0.2.zip" },
+    ]);
+    assert.deepEqual(
+      m(r, "/a/silly/b/silly/c"),
+      ["sillypage", { name: "a", name2: "b/silly/c" }],
+      "shortest first span",
+    );
+    assert.equal(m(r, "/a//silly/b"), "redirect /a/silly/b");
+  });
+
+  test("test_greedy: two path parts split at the first slash that works", () => {
+    const r = router([
+      ["/foo", "foo"],
+      ["/<path:bar>", "bar"],
+      ["/<path:bar>/<path:blub>", "bar"],
+    ]);
+    assert.deepEqual(m(r, "/foo"), ["foo", {}]);
+    assert.deepEqual(m(r, "/blub"), ["bar", { bar: "blub" }]);
+    assert.deepEqual(m(r, "/he/he"), ["bar", { bar: "he", blub: "he" }]);
+    assert.equal(r.build("bar", { bar: "blub" }), "/blub");
+    assert.equal(r.build("bar", { bar: "blub", blub: "bar" }), "/blub/bar");
+  });
+
+  test("test_complex_routing_rules", () => {
+    const r = router([
+      ["/", "index"],
+      ["/<int:blub>", "an_int"],
+      ["/<blub>", "a_string"],
+      ["/foo/", "nested"],
+      ["/foobar/", "nestedbar"],
+      ["/foo/<path:testing>/", "nested_show"],
+      ["/foo/<path:testing>/edit", "nested_edit"],
+      ["/users/", "users", { defaults: { page: 1 } }],
+      ["/users/page/<int:page>", "users"],
+      ["/foox", "foox"],
+      ["/<path:bar>/<path:blub>", "barx_path_path"],
+    ]);
+    assert.deepEqual(m(r, "/"), ["index", {}]);
+    assert.deepEqual(m(r, "/42"), ["an_int", { blub: 42 }]);
+    assert.deepEqual(m(r, "/blub"), ["a_string", { blub: "blub" }]);
+    assert.deepEqual(m(r, "/foo/"), ["nested", {}]);
+    assert.deepEqual(m(r, "/foobar/"), ["nestedbar", {}]);
+    assert.deepEqual(m(r, "/foo/1/2/3/"), ["nested_show", { testing: "1/2/3" }]);
+    assert.deepEqual(m(r, "/foo/1/2/3/edit"), ["nested_edit", { testing: "1/2/3" }]);
+    assert.deepEqual(m(r, "/users/"), ["users", { page: 1 }]);
+    assert.deepEqual(m(r, "/users/page/2"), ["users", { page: 2 }]);
+    assert.deepEqual(m(r, "/foox"), ["foox", {}]);
+    assert.deepEqual(m(r, "/1/2/3"), ["barx_path_path", { bar: "1", blub: "2/3" }]);
+    assert.equal(r.build("users", { page: 1 }), "/users/");
+    assert.equal(r.build("users", { page: 2 }), "/users/page/2");
+    assert.equal(r.build("foox"), "/foox");
+  });
+
+  for (const prefix of ["", "/aaa"]) {
+    test(`test_double_defaults (prefix "${prefix}")`, () => {
+      const r = router([
+        [`${prefix}/`, "x", { defaults: { foo: 1, bar: false } }],
+        [`${prefix}/<int:foo>`, "x", { defaults: { bar: false } }],
+        [`${prefix}/bar/`, "x", { defaults: { foo: 1, bar: true } }],
+        [`${prefix}/bar/<int:foo>`, "x", { defaults: { bar: true } }],
+      ]);
+      assert.deepEqual(m(r, `${prefix}/`), ["x", { foo: 1, bar: false }]);
+      assert.deepEqual(m(r, `${prefix}/2`), ["x", { foo: 2, bar: false }]);
+      assert.deepEqual(m(r, `${prefix}/bar/`), ["x", { foo: 1, bar: true }]);
+      assert.deepEqual(m(r, `${prefix}/bar/2`), ["x", { foo: 2, bar: true }]);
+      assert.equal(m(r, `${prefix}/bar/1`), `redirect ${prefix}/bar/`);
+      assert.equal(r.build("x", { foo: 1, bar: false }), `${prefix}/`);
+      assert.equal(r.build("x", { foo: 2, bar: false }), `${prefix}/2`);
+      assert.equal(r.build("x", { bar: false }), `${prefix}/`);
+      assert.equal(r.build("x", { foo: 1, bar: true }), `${prefix}/bar/`);
+      assert.equal(r.build("x", { foo: 2, bar: true }), `${prefix}/bar/2`);
+      assert.equal(r.build("x", { bar: true }), `${prefix}/bar/`);
+    });
+  }
+
+  test("test_redirect_path_quoting and test_unicode_rules", () => {
+    const r = router([
+      ["/<category>", "category", { defaults: { page: 1 } }],
+      ["/<category>/page/<int:page>", "category"],
+      ["/войти/", "enter"],
+      ["/foo+bar/", "foobar"],
+    ]);
+    assert.equal(m(r, "/foo bar/page/1"), "redirect /foo%20bar");
+    assert.equal(m(r, "/войти"), "redirect /%D0%B2%D0%BE%D0%B9%D1%82%D0%B8/");
+    assert.deepEqual(m(r, "/войти/"), ["enter", {}]);
+    assert.equal(m(r, "/foo+bar"), "redirect /foo+bar/");
+    assert.equal(r.build("enter"), "/%D0%B2%D0%BE%D0%B9%D1%82%D0%B8/");
+    assert.equal(r.build("foobar"), "/foo+bar/");
+  });
+
+  test("test_method_fallback, test_implicit_head, test_allowed_methods_querying", () => {
+    const r = router([
+      ["/", "index"],
+      ["/<name>", "hello_name"],
+      ["/select", "hello_select", { methods: ["POST"] }],
+      ["/search_get", "search"],
+      ["/search_post", "search", { methods: ["POST"] }],
+      ["/post", "b", { methods: ["POST"] }],
+    ]);
+    assert.equal(r.build("index", {}, { method: "GET" }), "/");
+    assert.equal(r.build("hello_name", { name: "foo" }), "/foo");
+    assert.equal(r.build("hello_select"), "/select");
+    assert.equal(r.build("search"), "/search_get");
+    assert.equal(r.build("search", {}, { method: "POST" }), "/search_post");
+    assert.deepEqual(
+      m(r, "/post", "HEAD"),
+      ["hello_name", { name: "post" }],
+      "POST-only /post: HEAD falls to /<name>",
+    );
+    assert.equal(m(r, "/select", "PUT"), "405 GET,HEAD,OPTIONS,POST");
+    const q = router([
+      ["/<foo>", "x", { methods: ["GET", "HEAD"] }],
+      ["/foo", "y", { methods: ["POST"] }],
+    ]);
+    assert.deepEqual(q.allowedMethods("/foo"), ["GET", "HEAD", "OPTIONS", "POST"]);
+    assert.deepEqual(m(q, "/foo", "HEAD"), ["x", { foo: "foo" }]);
+  });
 });

@@ -3,10 +3,11 @@
 //
 // Matching walks the trie one path segment per level. At each state the static transition is tried
 // first (a Map lookup), then the dynamic ones in weight order (more static text first, then lighter
-// converters: int before string before path), backtracking to the next one when a subtree fails. Every
-// trie state sits at a fixed depth and a path converter's span is fixed by the length of the rule's
-// tail, so each state is visited at most once per request: the work is bounded by the path length and
-// the few states a path can reach, never by the number of routes. No regex runs per request.
+// converters: int before string before path), backtracking to the next one when a subtree fails. The
+// trie is a tree and a path converter's span is fixed by the length of the rule's tail, so each state
+// is visited at most once per request: the work is bounded by the path length and the few states a
+// path can reach, never by the number of routes. The one exception, a rule with two path converters,
+// searches the first one's span within a fixed budget. No regex runs per request.
 
 import { BUILTIN_CONVERTERS, type Converter, type ConverterFactory } from "./converters.ts";
 import {
@@ -173,6 +174,10 @@ interface Edge<T> {
   /** For a slash-spanning segment: how many segments the rules below need after it (trailing `/` aside). */
   readonly tail: number;
   readonly order: number;
+  /** Identity: the segment, and for a slash-spanning one the shape of the rest of the rule. */
+  readonly key: string;
+  /** Slash-spanning edges: Werkzeug's weighting of the rest of the rule (to order them among themselves). */
+  readonly rest: readonly number[] | undefined;
   /** The converter when the segment is one converter alone (the fast case). */
   readonly single: Converter | undefined;
 }
@@ -185,18 +190,28 @@ class Node<T> {
   rules: Entry<T>[] = [];
 }
 
+/** `tail` of a slash-spanning edge followed by another one: its span is searched, not computed. */
+const VARIABLE_TAIL = -1;
+/** Span attempts per request for rules like `/<path:a>/x/<path:b>`. */
+const SPLIT_BUDGET = 1024;
+
 const SLASH = 1; // walk result: the path matches with a trailing slash added (strict rule → redirect)
-type WalkResult<T> = Entry<T> | typeof SLASH | null;
+const MERGE = 2; // walk result: the path has `//` and mergeSlashes is on: match the merged path instead
+type WalkResult<T> = Entry<T> | typeof SLASH | typeof MERGE | null;
 
 /** Per-request scratch state. */
 interface Walk {
-  segs: string[];
+  path: string;
   method: string;
   values: unknown[];
   /** Methods of rules whose path matched but not the method. */
   allowed: Set<string> | undefined;
   /** allowedMethods(): visit every matching rule, never stop. */
   collect: boolean;
+  /** Span attempts left for rules with two slash-spanning parts (bounds the work per request). */
+  budget: number;
+  /** The path contains `//` (computed when first needed). */
+  double?: boolean;
 }
 
 // ---- the router -------------------------------------------------------------------------------
@@ -264,15 +279,20 @@ export class Router<T> {
       }
       isStatic = false;
       let tail = 0;
+      let key = seg.key;
+      let rest: number[] | undefined;
       if (seg.slashes) {
-        tail = segs.length - i - 1;
-        if (segs[segs.length - 1]!.text === "") tail--; // the trailing slash is handled by the state below
+        // The rest of the rule, without its trailing slash (handled by the state below).
+        const after = segs.slice(i + 1, segs[segs.length - 1]!.text === "" ? -1 : undefined);
+        tail = after.some((s) => s.slashes) ? VARIABLE_TAIL : after.length;
+        key = `${seg.key}\u0001${after.map((s) => s.key).join("\u0001")}`;
+        rest = restWeight(after);
       }
-      let edge = node.dynamic.find((e) => e.seg.key === seg.key && e.tail === tail);
+      let edge = node.dynamic.find((e) => e.key === key);
       if (edge === undefined) {
         const only =
           seg.pieces.length === 1 && !seg.slashes ? (seg.pieces[0] as VariablePart).converter : undefined;
-        edge = { seg, node: new Node<T>(), tail, order: this.edgeCount++, single: only };
+        edge = { seg, node: new Node<T>(), tail, order: this.edgeCount++, single: only, key, rest };
         node.dynamic.push(edge);
         node.dynamic.sort(compareEdges);
       }
@@ -321,20 +341,22 @@ export class Router<T> {
    */
   match(path: string, method: string, queryString = ""): MatchResult<T> {
     if (path.charCodeAt(0) !== 0x2f) return NOT_FOUND;
-    if (this.mergeSlashes && path.length > 1 && path.indexOf("//") !== -1) {
-      const merged = merge(path);
-      const r = this.matchPath(merged, method, queryString);
-      if (r.kind === "match") return { kind: "redirect", location: locationFor(merged, queryString) };
-      return r;
-    }
     return this.matchPath(path, method, queryString);
+  }
+
+  /** A path with `//` under mergeSlashes: its merged form, as a redirect when that matches. */
+  private matchMerged(path: string, method: string, queryString: string): MatchResult<T> {
+    const merged = merge(path);
+    const r = this.matchPath(merged, method, queryString);
+    if (r.kind === "match") return { kind: "redirect", location: locationFor(merged, queryString) };
+    return r;
   }
 
   /** The methods the rules matching this decoded path accept (HEAD with GET, OPTIONS), sorted. */
   allowedMethods(path: string): string[] {
     if (path.charCodeAt(0) !== 0x2f) return [];
     if (this.mergeSlashes && path.indexOf("//") !== -1) path = merge(path);
-    const w: Walk = { segs: path.split("/"), method: "", values: [], allowed: new Set(), collect: true };
+    const w: Walk = { path, method: "", values: [], allowed: new Set(), collect: true, budget: SPLIT_BUDGET };
     this.walk(this.root, 1, w);
     return finishAllowed(w.allowed!);
   }
@@ -346,9 +368,13 @@ export class Router<T> {
       const r = pickRule(leaf.rules, method);
       if (r !== undefined) return this.found(r, EMPTY_VALUES, method, queryString);
     }
-    const w: Walk = { segs: path.split("/"), method, values: [], allowed: undefined, collect: false };
+    const w: Walk = { path, method, values: [], allowed: undefined, collect: false, budget: SPLIT_BUDGET };
     const r = this.walk(this.root, 1, w);
+    if (r === MERGE) return this.matchMerged(path, method, queryString);
     if (r === SLASH) return { kind: "redirect", location: locationFor(`${path}/`, queryString) };
+    // The walk stops at `//` when it gets there; a failure before that point must look for it.
+    if (r === null && this.mergeSlashes && path.indexOf("//") !== -1)
+      return this.matchMerged(path, method, queryString);
     if (r !== null) return this.found(r, w.values, method, queryString);
     if (w.allowed !== undefined && w.allowed.size > 0) {
       return { kind: "methodNotAllowed", allowed: finishAllowed(w.allowed) };
@@ -378,10 +404,15 @@ export class Router<T> {
     return { kind: "match", rule: r, params };
   }
 
-  private walk(node: Node<T>, i: number, w: Walk): WalkResult<T> {
-    const segs = w.segs;
-    const n = segs.length;
-    if (i === n) {
+  /**
+   * Matches the segment starting at offset `pos` (just after a `/`) and the rest below `node`;
+   * `pos > path.length` means every segment is consumed. Segments are sliced as visited, not split
+   * up front, and a path converter takes its span with one slice.
+   */
+  private walk(node: Node<T>, pos: number, w: Walk): WalkResult<T> {
+    const path = w.path;
+    const len = path.length;
+    if (pos > len) {
       if (node.rules.length > 0) {
         const r = this.leaf(node.rules, w, false);
         if (r !== null) return r;
@@ -395,11 +426,15 @@ export class Router<T> {
       }
       return null;
     }
-    const seg = segs[i]!;
+    let stop = path.indexOf("/", pos);
+    if (stop === -1) stop = len;
+    // An empty segment before the end is a `//`: checked here rather than by a scan of every path.
+    if (stop === pos && stop < len && this.mergeSlashes && !w.collect) return MERGE;
+    const seg = pos === stop ? "" : path.slice(pos, stop);
     if (node.static !== undefined) {
       const next = node.static.get(seg);
       if (next !== undefined) {
-        const r = this.walk(next, i + 1, w);
+        const r = this.walk(next, stop + 1, w);
         if (r !== null) return r;
       }
     }
@@ -407,14 +442,34 @@ export class Router<T> {
     for (let k = 0; k < dyn.length; k++) {
       const edge = dyn[k]!;
       const mark = w.values.length;
-      let end = i + 1;
+      let end = stop;
       let ok: boolean;
-      if (edge.seg.slashes) {
-        end = segs[n - 1] === "" ? n - 1 - edge.tail : n - edge.tail;
-        if (end <= i) continue;
-        ok = matchPieces(edge.seg.pieces, end === i + 1 ? seg : segs.slice(i, end).join("/"), w.values);
-      } else if (seg === "") {
+      if (edge.tail === VARIABLE_TAIL) {
+        // Another slash-spanning part follows: like Werkzeug's non-greedy `.*?`, the shortest span
+        // first, within the request's split budget.
+        if (pos === stop) continue;
+        const r = this.walkSpans(edge, pos, stop, w);
+        if (r !== null) return r;
         continue;
+      }
+      if (edge.seg.slashes) {
+        // The span ends where exactly `tail` segments remain (plus the trailing empty one after a `/`).
+        let remain = edge.tail + (path.charCodeAt(len - 1) === 0x2f ? 1 : 0);
+        end = len;
+        while (remain > 0 && end > pos) {
+          end = path.lastIndexOf("/", end - 1);
+          remain--;
+        }
+        if (remain > 0 || end <= pos) continue;
+        // A `//` before `pos` would have stopped the walk already, and one in the tail will: any `//`
+        // in the path means merging. Looked up once per request, and only for slash-spanning rules.
+        if (this.mergeSlashes && !w.collect) {
+          w.double ??= path.indexOf("//") !== -1;
+          if (w.double) return MERGE;
+        }
+        ok = matchPieces(edge.seg.pieces, end === stop ? seg : path.slice(pos, end), w.values);
+      } else if (pos === stop) {
+        continue; // converters never match an empty segment
       } else if (edge.single !== undefined) {
         // The common segment: one converter alone.
         let v: unknown;
@@ -429,16 +484,35 @@ export class Router<T> {
         ok = matchPieces(edge.seg.pieces, seg, w.values);
       }
       if (ok) {
-        const r = this.walk(edge.node, end, w);
+        const r = this.walk(edge.node, end + 1, w);
         if (r !== null) return r;
       }
       w.values.length = mark;
     }
-    if (i === n - 1 && seg === "" && node.rules.length > 0) {
+    if (pos === len && node.rules.length > 0) {
       // `/x/` for a leaf rule `/x`: only rules with strictSlashes=false accept it.
       return this.leaf(node.rules, w, true);
     }
     return null;
+  }
+
+  /** Tries the spans pos..end for each `/` from `end` on, shortest first. */
+  private walkSpans(edge: Edge<T>, pos: number, end: number, w: Walk): WalkResult<T> {
+    const path = w.path;
+    const len = path.length;
+    const mark = w.values.length;
+    for (;;) {
+      if (matchPieces(edge.seg.pieces, path.slice(pos, end), w.values)) {
+        const r = this.walk(edge.node, end + 1, w);
+        if (r !== null) return r;
+      }
+      w.values.length = mark;
+      if (end >= len - 1 || --w.budget < 0) return null; // never take the trailing slash into the span
+      let next = path.indexOf("/", end + 1);
+      if (next === -1) next = len;
+      if (next === end + 1 && this.mergeSlashes && !w.collect) return MERGE;
+      end = next;
+    }
   }
 
   /** The rule of a state that takes the method; else records the methods for a 405. */
@@ -711,7 +785,37 @@ function compareEdges<T>(a: Edge<T>, b: Edge<T>): number {
     const d = (wa[i] ?? 0) - (wb[i] ?? 0);
     if (d !== 0) return d;
   }
-  return b.tail - a.tail || a.order - b.order;
+  if (a.rest !== undefined && b.rest !== undefined) {
+    for (let i = 0; i < a.rest.length || i < b.rest.length; i++) {
+      const d = (a.rest[i] ?? 0) - (b.rest[i] ?? 0);
+      if (d !== 0) return d;
+    }
+  }
+  return a.order - b.order;
+}
+
+/**
+ * Werkzeug's weighting of what follows a slash-spanning converter (its "final part"), smaller first:
+ * more runs of static text, longer runs, more converters, lighter converters. So `/<path:a>/silly/<path:b>/edit`
+ * is tried before `/<path:a>/silly/<path:b>`, before `/<path:a>/edit`, before `/<path:a>`.
+ */
+function restWeight(after: readonly Segment[]): number[] {
+  const runs: number[] = [];
+  const conv: number[] = [];
+  let run = 0;
+  for (const seg of after) {
+    run += 1; // the "/" before the segment
+    for (const p of seg.pieces) {
+      if (typeof p === "string") run += p.length;
+      else {
+        runs.push(run);
+        run = 0;
+        conv.push(p.converter.weight);
+      }
+    }
+  }
+  if (run > 0 && after.length > 0) runs.push(run);
+  return [-runs.length, ...runs.map((r) => -r), -conv.length, ...conv];
 }
 
 /** Werkzeug's weighting, smaller first: more static pieces, longer static text, more converters, lighter converters. */
