@@ -124,8 +124,11 @@ describe("uncaught errors", () => {
     });
     const r = await app.testClient().get("/");
     assert.equal(r.status, 500);
-    assert.match(r.text, /visible in debug/);
+    assert.equal(r.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.match(r.text, /<h1>Error: visible in debug<\/h1>/);
     assert.match(r.text, /errors\.test\.ts/);
+    // the source line of the throw, escaped, is on the page
+    assert.match(r.text, /<span class="cur">.*throw new Error\(&quot;visible in debug&quot;\);<\/span>/);
   });
 
   test("in testing mode the error propagates to the test client", async () => {
