@@ -17,6 +17,7 @@ export { Headers, type HeadersInit } from "./app/headers.ts";
 export { escapeHtml } from "./app/html.ts";
 export { Accept, type FileStorage, Request, type RequestSource, type SessionLike } from "./app/request.ts";
 export {
+  checkRedirectTarget,
   DefaultJsonProvider,
   defaultJson,
   type JsonProvider,
@@ -27,7 +28,9 @@ export {
   type ResponseBody,
   type ResponseInit,
   redirect,
+  type SafeRedirectOptions,
   type StatusInit,
+  safeRedirect,
 } from "./app/response.ts";
 export { BuildError, type ParamsOf } from "./app/routing/index.ts";
 export type {

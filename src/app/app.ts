@@ -26,6 +26,7 @@ import {
   parseStatus,
   Response,
   type ResponseBody,
+  setCurrentHostLookup,
   setJsonProviderLookup,
   updateHeaders,
   valueToResponse,
@@ -115,6 +116,7 @@ export function currentApp(): Phial | undefined {
 }
 
 setJsonProviderLookup(() => currentApp()?.json ?? defaultJson);
+setCurrentHostLookup(() => currentRequest()?.host);
 
 function routeName(req: Request | undefined): string {
   if (req === undefined) return "?";

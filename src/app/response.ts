@@ -412,6 +412,65 @@ export function redirect(location: string, status: 301 | 302 | 303 | 307 | 308 |
   return res;
 }
 
+export interface SafeRedirectOptions {
+  /** Hosts (with port when not the default) an absolute target may point to, besides the request's own. */
+  allowHosts?: readonly string[];
+  /** Where to go when the target is refused. Default `/`. */
+  fallback?: string;
+  /** Default 302. */
+  status?: number;
+}
+
+/** `scheme:` at the start of a URL. */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * The target if it is safe to redirect to, else undefined: a path on this site (`/next`, not `//host`
+ * nor `/\host`), or an http(s) URL whose host is `ownHost` or in `allowHosts`. Control characters and
+ * backslashes are refused everywhere (browsers read `\` as `/`).
+ */
+export function checkRedirectTarget(
+  target: string,
+  ownHost: string | undefined,
+  allowHosts: readonly string[] = [],
+): string | undefined {
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c === 0x5c) return undefined;
+  }
+  if (target === "") return undefined;
+  const absolute = target.startsWith("//") || SCHEME.test(target);
+  if (!absolute) return target;
+  let url: URL;
+  try {
+    url = new URL(target, "http://invalid.invalid");
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  const host = url.host.toLowerCase();
+  if (ownHost !== undefined && host === ownHost.toLowerCase()) return target;
+  for (const h of allowHosts) if (h.toLowerCase() === host) return target;
+  return undefined;
+}
+
+/**
+ * A redirect that refuses open-redirect targets (`?next=//evil.com`): see `checkRedirectTarget`.
+ * Inside a request, the request's own host is allowed.
+ */
+export function safeRedirect(target: string, options: SafeRedirectOptions = {}): Response {
+  const own = currentHost();
+  const ok = checkRedirectTarget(target, own, options.allowHosts);
+  return redirect(ok ?? options.fallback ?? "/", options.status ?? 302);
+}
+
+let currentHost: () => string | undefined = () => undefined;
+
+/** @internal the app tells which host the current request is for. */
+export function setCurrentHostLookup(lookup: () => string | undefined): void {
+  currentHost = lookup;
+}
+
 /** Percent-encodes what can't go in a field value (non-ASCII), leaving the URL's structure alone. */
 function encodeLocation(location: string): string {
   for (let i = 0; i < location.length; i++) {

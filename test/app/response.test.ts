@@ -2,7 +2,16 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DefaultJsonProvider, Headers, jsonify, makeResponse, Response, redirect, request } from "phial";
+import {
+  DefaultJsonProvider,
+  Headers,
+  jsonify,
+  makeResponse,
+  Response,
+  redirect,
+  request,
+  safeRedirect,
+} from "phial";
 import { makeApp } from "./helpers.ts";
 
 describe("return values", () => {
@@ -279,5 +288,35 @@ describe("app.json", () => {
     const r = await app.testClient().post("/", { data: "raw", contentType: "application/json" });
     assert.equal(r.headers.get("content-type"), "application/vnd.x+json");
     assert.equal(r.text, 'X{"parsed":"raw"}');
+  });
+});
+
+describe("safeRedirect", () => {
+  test("refuses open-redirect targets, allows this site and listed hosts", async () => {
+    const { app } = makeApp();
+    app.get("/login", (req) =>
+      safeRedirect(req.args.get("next") ?? "/", { allowHosts: ["sso.example.com"] }),
+    );
+    const c = app.testClient();
+    const go = async (next: string) =>
+      (await c.get("/login", { query: { next }, headers: { Host: "shop.test" } })).headers.get("location");
+    assert.equal(await go("/account?tab=1"), "/account?tab=1");
+    assert.equal(await go("orders"), "orders");
+    assert.equal(await go("https://shop.test/x"), "https://shop.test/x");
+    assert.equal(await go("https://sso.example.com/cb"), "https://sso.example.com/cb");
+    for (const evil of [
+      "//evil.com",
+      "///evil.com",
+      "/\\evil.com",
+      "\\\\evil.com",
+      "https://evil.com/",
+      "javascript:alert(1)",
+      "data:text/html,x",
+      "/a\r\nSet-Cookie: x=1",
+      " //evil.com",
+      "https://shop.test.evil.com/",
+    ]) {
+      assert.equal(await go(evil), "/", JSON.stringify(evil));
+    }
   });
 });
