@@ -13,6 +13,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
 import { createServer, RequestAbortedError } from "../http/index.ts";
+import { type FetchOptions, handleFetch, nodeHandler } from "./adapters.ts";
 import type { Blueprint, RegisterOptions } from "./blueprint.ts";
 import { type Config, createConfig } from "./config.ts";
 import { currentRequest, invoke, isAsyncFunction, runWithRequest } from "./context.ts";
@@ -328,6 +329,19 @@ export class Phial extends Scaffold {
         bindStream(res, req);
       return res;
     });
+  }
+
+  /**
+   * Serves a web `Request` (fetch-style runtimes, or tests with `fetch` objects) and resolves with a web
+   * `Response`. Streamed bodies become a `ReadableStream`.
+   */
+  fetch(request: globalThis.Request, options?: FetchOptions): Promise<globalThis.Response> {
+    return handleFetch(this, request, options);
+  }
+
+  /** A handler for node:http (or node:https): `http.createServer(app.nodeHandler())`. */
+  nodeHandler(): ReturnType<typeof nodeHandler> {
+    return nodeHandler(this, (err) => this.logger.error("Error while serving through node:http", err));
   }
 
   /**
