@@ -168,3 +168,14 @@ test("BuildError names a missing param, a refused value, or close endpoint names
   assert.throws(() => new Router().build("x"), /no such endpoint\. No endpoints are registered\./);
   assert.throws(() => r.build("pages", {}), /Did you mean "page"/);
 });
+
+test("parameter names that are Object.prototype keys are not taken from the prototype", () => {
+  const r = new Router<null>();
+  r.add("/c/<constructor>", { endpoint: "c", methods: ["GET"], data: null });
+  r.add("/t/", { endpoint: "t", methods: ["GET"], defaults: { toString: "x" }, data: null });
+  assert.throws(() => r.build("c", {}), /rule "\/c\/<constructor>" needs "constructor"/);
+  assert.equal(r.build("c", { constructor: "k" }), "/c/k");
+  const res = r.match("/t/", "GET", "");
+  assert.equal(res.kind === "match" && res.params.toString, "x", "the default is applied");
+  assert.equal(r.build("t", { toString: "x" }), "/t/");
+});

@@ -150,9 +150,9 @@ class Entry<T> implements Rule<T> {
   suitableFor(values: Readonly<Record<string, unknown>>, method: string | undefined): boolean {
     if (method !== undefined && !this.allows(method)) return false;
     const d = this.defaults;
-    for (const k of this.parsed.names) if (!(k in values) && (d === undefined || !(k in d))) return false;
+    for (const k of this.parsed.names) if (!has(values, k) && (d === undefined || !has(d, k))) return false;
     if (d !== undefined) {
-      for (const k in d) if (k in values && !sameValue(values[k], d[k])) return false;
+      for (const k of Object.keys(d)) if (has(values, k) && !sameValue(values[k], d[k])) return false;
     }
     return true;
   }
@@ -160,6 +160,11 @@ class Entry<T> implements Rule<T> {
   allows(method: string): boolean {
     return this.methods.has(method) || (method === "OPTIONS" && this.autoOptions);
   }
+}
+
+/** An own key: `"constructor" in {}` is true, so `in` would see parameters nobody gave. */
+function has(o: object, k: string): boolean {
+  return Object.hasOwn(o, k);
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -211,7 +216,7 @@ interface Walk {
   /** Span attempts left for rules with two slash-spanning parts (bounds the work per request). */
   budget: number;
   /** The path contains `//` (computed when first needed). */
-  double?: boolean;
+  double: boolean | undefined;
 }
 
 // ---- the router -------------------------------------------------------------------------------
@@ -356,7 +361,15 @@ export class Router<T> {
   allowedMethods(path: string): string[] {
     if (path.charCodeAt(0) !== 0x2f) return [];
     if (this.mergeSlashes && path.indexOf("//") !== -1) path = merge(path);
-    const w: Walk = { path, method: "", values: [], allowed: new Set(), collect: true, budget: SPLIT_BUDGET };
+    const w: Walk = {
+      path,
+      method: "",
+      values: [],
+      allowed: new Set(),
+      collect: true,
+      budget: SPLIT_BUDGET,
+      double: undefined,
+    };
     this.walk(this.root, 1, w);
     return finishAllowed(w.allowed!);
   }
@@ -368,7 +381,15 @@ export class Router<T> {
       const r = pickRule(leaf.rules, method);
       if (r !== undefined) return this.found(r, EMPTY_VALUES, method, queryString);
     }
-    const w: Walk = { path, method, values: [], allowed: undefined, collect: false, budget: SPLIT_BUDGET };
+    const w: Walk = {
+      path,
+      method,
+      values: [],
+      allowed: undefined,
+      collect: false,
+      budget: SPLIT_BUDGET,
+      double: undefined,
+    };
     const r = this.walk(this.root, 1, w);
     if (r === MERGE) return this.matchMerged(path, method, queryString);
     if (r === SLASH) return { kind: "redirect", location: locationFor(`${path}/`, queryString) };
@@ -392,7 +413,7 @@ export class Router<T> {
     const params: Record<string, unknown> = {};
     for (let i = 0; i < names.length; i++) params[names[i]!] = values[i];
     const d = r.defaults;
-    if (d !== undefined) for (const k in d) if (!(k in params)) params[k] = d[k];
+    if (d !== undefined) for (const k of Object.keys(d)) if (!has(params, k)) params[k] = d[k];
     if (this.redirectDefaults && r.aliasTargets.length > 0) {
       for (const o of r.aliasTargets) {
         if (!o.suitableFor(params, method)) continue;
@@ -700,7 +721,11 @@ function buildPath<T>(r: Entry<T>, values: Readonly<Record<string, unknown>>): s
         out += percentEncode(p, SEGMENT_SAFE);
         continue;
       }
-      const v = p.name in values ? values[p.name] : r.defaults?.[p.name];
+      const v = has(values, p.name)
+        ? values[p.name]
+        : r.defaults !== undefined && has(r.defaults, p.name)
+          ? r.defaults[p.name]
+          : undefined;
       let text: string | undefined;
       try {
         text = p.converter.format(v);
@@ -741,13 +766,13 @@ function unsuitableReason<T>(
     return `rule ${JSON.stringify(r.rule)} takes ${[...r.methods].join(", ")}, not ${method}`;
   }
   const missing = r.parsed.names.filter(
-    (k) => !(k in values) && !(r.defaults !== undefined && k in r.defaults),
+    (k) => !has(values, k) && !(r.defaults !== undefined && has(r.defaults, k)),
   );
   if (missing.length > 0) {
     return `rule ${JSON.stringify(r.rule)} needs ${missing.map((m) => JSON.stringify(m)).join(", ")}`;
   }
   const d = r.defaults ?? {};
-  const clash = Object.keys(d).filter((k) => k in values && !sameValue(values[k], d[k]));
+  const clash = Object.keys(d).filter((k) => has(values, k) && !sameValue(values[k], d[k]));
   return `rule ${JSON.stringify(r.rule)} has defaults ${clash.map((k) => `${k}=${describeValue(d[k])}`).join(", ")}`;
 }
 
