@@ -1,10 +1,14 @@
 // The application: routing, dispatch, return values, errors and hooks, served by the wire.
 //
 // Seams for the other modules (keep them stable):
-// - `app.sessionInterface` ({ open, save }): `req.session` opens it lazily; it is saved after the
-//   afterRequest hooks of any request that touched it.
-// - `app.bodyLoaders` (media type → loader): a loader reads `req.stream()` itself and sets
-//   `req.parsedForm` / `req.parsedFiles` (multipart); other bodies are read into `req.data`.
+// - `app.sessionInterface` ({ open, save }), falling back to `Phial.defaultSessionInterface`:
+//   `req.session` opens it lazily; it is saved after the afterRequest hooks of any request that
+//   touched it (fast path included).
+// - `app.bodyLoaders` / `Phial.defaultBodyLoaders` (media type → loader): a loader reads
+//   `req.stream()` itself (limits enforced) and sets `req.parsedForm` / `req.parsedFiles`
+//   (multipart); other bodies are read into `req.data`.
+// - `currentRequest()` (context.ts): call it synchronously (e.g. first thing in renderTemplate)
+//   to get the request, its app, session and g; works in sync and async code.
 // - `req.callOnClose(fn)`: cleanup after the teardown hooks (spooled uploads, open files).
 // - `Response` with a streamed body and a `Content-Length` field is sent with that length (files).
 // - `app.addUrlRule(rule, options, handler, blueprintName)`: routes registered by modules (static files).
@@ -146,9 +150,15 @@ export class Phial extends Scaffold {
   /** How `jsonify`, object return values and `req.json` (de)serialize. */
   json: JsonProvider = defaultJson;
   logger: Logger = consoleLogger;
-  /** Opens and saves `req.session` (installed by the sessions module). */
-  sessionInterface: SessionInterface | undefined;
-  /** Body readers by media type (installed by e.g. the multipart module). */
+  /**
+   * What every new app uses unless it sets its own: modules install theirs here at import time
+   * (`Phial.defaultSessionInterface = signedCookieSessions`, `Phial.defaultBodyLoaders.set(...)`).
+   */
+  static defaultSessionInterface: SessionInterface | undefined;
+  /** Body readers by media type for every app (e.g. `multipart/form-data`); an app's own win. */
+  static readonly defaultBodyLoaders = new Map<string, BodyLoader>();
+  private ownSessionInterface: SessionInterface | undefined;
+  /** Body readers of this app by media type (e.g. `multipart/form-data`), before the defaults. */
   readonly bodyLoaders = new Map<string, BodyLoader>();
   /** @internal */ readonly router = new Router<RouteData>();
   /** @internal dotted name → blueprint */ readonly blueprints = new Map<string, Blueprint>();
@@ -174,6 +184,24 @@ export class Phial extends Scaffold {
     const tf = options.templateFolder ?? "templates";
     this.templateFolder = isAbsolute(tf) ? tf : resolve(root, tf);
     lastApp = this;
+  }
+
+  /** Opens and saves `req.session`: this app's, else `Phial.defaultSessionInterface`. */
+  get sessionInterface(): SessionInterface | undefined {
+    return this.ownSessionInterface ?? Phial.defaultSessionInterface;
+  }
+
+  set sessionInterface(value: SessionInterface | undefined) {
+    this.ownSessionInterface = value;
+  }
+
+  /** @internal the body loader for a media type: the app's, else the default. */
+  bodyLoaderFor(mimetype: string): BodyLoader | undefined {
+    if (this.bodyLoaders.size > 0) {
+      const own = this.bodyLoaders.get(mimetype);
+      if (own !== undefined) return own;
+    }
+    return Phial.defaultBodyLoaders.size === 0 ? undefined : Phial.defaultBodyLoaders.get(mimetype);
   }
 
   protected addRoute(rule: string, options: RouteOptions, handler: Handler<never>): void {
@@ -702,7 +730,7 @@ async function finishRequest(
 
 /** Reads the body before the handler, within `config.maxContentLength` (413 beyond). */
 async function loadBody(app: Phial, req: Request): Promise<void> {
-  const loader = app.bodyLoaders.size === 0 ? undefined : app.bodyLoaders.get(req.mimetype);
+  const loader = app.bodyLoaderFor(req.mimetype);
   if (loader !== undefined) {
     await loader(req);
     return;
