@@ -1,9 +1,8 @@
 // The application: routing, dispatch, return values, errors and hooks, served by the wire.
 //
 // Seams for the other modules (keep them stable):
-// - `app.sessionInterface` ({ open, save }), falling back to `Phial.defaultSessionInterface`:
-//   `req.session` opens it lazily; it is saved after the afterRequest hooks of any request that
-//   touched it (fast path included).
+// - `app.sessionInterface` ({ open, save }): `req.session` opens it lazily; it is saved after the
+//   afterRequest hooks of any request that touched it (fast path included).
 // - `app.bodyLoaders` / `Phial.defaultBodyLoaders` (media type → loader): a loader reads
 //   `req.stream()` itself (limits enforced) and sets `req.parsedForm` / `req.parsedFiles`
 //   (multipart); other bodies are read into `req.data`.
@@ -150,16 +149,15 @@ export class Phial extends Scaffold {
   /** How `jsonify`, object return values and `req.json` (de)serialize. */
   json: JsonProvider = defaultJson;
   logger: Logger = consoleLogger;
-  /**
-   * What every new app uses unless it sets its own: modules install theirs here at import time
-   * (`Phial.defaultSessionInterface = signedCookieSessions`, `Phial.defaultBodyLoaders.set(...)`).
-   */
-  static defaultSessionInterface: SessionInterface | undefined;
-  /** Body readers by media type for every app (e.g. `multipart/form-data`); an app's own win. */
-  static readonly defaultBodyLoaders = new Map<string, BodyLoader>();
-  private ownSessionInterface: SessionInterface | undefined;
-  /** Body readers of this app by media type (e.g. `multipart/form-data`), before the defaults. */
+  /** Opens and saves `req.session` (installed by the sessions module). */
+  sessionInterface: SessionInterface | undefined;
+  /** Body readers by media type (installed by e.g. the multipart module). */
   readonly bodyLoaders = new Map<string, BodyLoader>();
+  /**
+   * Body readers by media type for every app (a module installs its own at import time, e.g.
+   * `Phial.defaultBodyLoaders.set("multipart/form-data", loader)`); an app's `bodyLoaders` win.
+   */
+  static readonly defaultBodyLoaders = new Map<string, BodyLoader>();
   /** @internal */ readonly router = new Router<RouteData>();
   /** @internal dotted name → blueprint */ readonly blueprints = new Map<string, Blueprint>();
   private readonly endpoints = new Map<string, Handler<never>>();
@@ -184,15 +182,6 @@ export class Phial extends Scaffold {
     const tf = options.templateFolder ?? "templates";
     this.templateFolder = isAbsolute(tf) ? tf : resolve(root, tf);
     lastApp = this;
-  }
-
-  /** Opens and saves `req.session`: this app's, else `Phial.defaultSessionInterface`. */
-  get sessionInterface(): SessionInterface | undefined {
-    return this.ownSessionInterface ?? Phial.defaultSessionInterface;
-  }
-
-  set sessionInterface(value: SessionInterface | undefined) {
-    this.ownSessionInterface = value;
   }
 
   /** @internal the body loader for a media type: the app's, else the default. */

@@ -71,26 +71,23 @@ describe("sessionInterface", () => {
     ]);
   });
 
-  test("the fast path (no hooks) saves too; Phial.defaultSessionInterface applies to every app", async () => {
+  test("the fast path (no hooks) saves too", async () => {
     const log: string[] = [];
-    Phial.defaultSessionInterface = memorySessions(log);
-    try {
-      const { app } = makeApp();
-      app.get("/", async (req) => {
-        await null;
-        req.session.set("n", 1);
-        return "x";
-      });
-      const r = await app.testClient().get("/");
-      assert.match(r.headers.get("set-cookie") ?? "", /^mem=/);
-      assert.deepEqual(log, ["open /", "save / true"]);
-    } finally {
-      Phial.defaultSessionInterface = undefined;
-    }
+    const { app } = makeApp();
+    app.sessionInterface = memorySessions(log);
+    app.get("/", async (req) => {
+      await null;
+      req.session.set("n", 1);
+      return "x";
+    });
+    const r = await app.testClient().get("/");
+    assert.match(r.headers.get("set-cookie") ?? "", /^mem=/);
+    assert.deepEqual(log, ["open /", "save / true"]);
   });
 
   test("without a session interface, req.session says so", async () => {
     const { app, logs } = makeApp();
+    app.sessionInterface = undefined;
     app.get("/", (req) => String(req.session.get("x")));
     assert.equal((await app.testClient().get("/")).status, 500);
     assert.match(String(logs[0]?.error), /session/i);
@@ -128,6 +125,22 @@ describe("bodyLoaders", () => {
       .testClient()
       .post("/up", { data: "raw-bytes", contentType: "multipart/form-data; boundary=x" });
     assert.deepEqual(r.json, { field: "v", file: "a.txt", body: "raw-bytes", data: true });
+  });
+
+  test("Phial.defaultBodyLoaders apply to every app", async () => {
+    Phial.defaultBodyLoaders.set("application/x-test", async (req) => {
+      req.parsedForm = new MultiDict([["from", "default"]]).freeze();
+    });
+    try {
+      const { app } = makeApp();
+      app.post("/", (req) => req.form.get("from") ?? "none");
+      assert.equal(
+        (await app.testClient().post("/", { data: "x", contentType: "application/x-test" })).text,
+        "default",
+      );
+    } finally {
+      Phial.defaultBodyLoaders.delete("application/x-test");
+    }
   });
 
   test("the loader's stream still enforces maxContentLength", async () => {
