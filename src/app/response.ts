@@ -203,16 +203,29 @@ export function valueToResponse(rv: unknown): Response | undefined {
   if (Array.isArray(rv)) return undefined;
   if (isStreamBody(rv)) return new Response(rv as ResponseBody);
   if (
-    isPlainObjectLike(rv) ||
-    rv instanceof Map ||
-    typeof (rv as { toJSON?: unknown }).toJSON === "function"
+    !isPlainObjectLike(rv) &&
+    !(rv instanceof Map) &&
+    typeof (rv as { toJSON?: unknown }).toJSON !== "function"
   ) {
-    const p = currentJson();
-    return new Response(p.dumps(rv), { contentType: p.mimetype });
+    if (Symbol.iterator in rv) return undefined; // a Set or another collection: ambiguous, make them say
   }
-  if (Symbol.iterator in rv) return undefined; // a Set or another collection: ambiguous, make them say
-  const p = currentJson();
-  return new Response(p.dumps(rv), { contentType: p.mimetype });
+  return jsonResponse(currentJson(), rv);
+}
+
+let checkedMimetype = "";
+
+/** A JSON response through a provider; its media type is checked once, not per response. */
+function jsonResponse(p: JsonProvider, value: unknown): Response {
+  const body = p.dumps(value);
+  const ct = p.mimetype;
+  if (ct !== checkedMimetype) {
+    new Headers().set("Content-Type", ct); // throws for a bad media type, naming the header
+    checkedMimetype = ct;
+  }
+  const res = new Response(null);
+  res.body = body;
+  res.headers.pushUnchecked("Content-Type", ct);
+  return res;
 }
 
 /**
@@ -319,7 +332,9 @@ export class DefaultJsonProvider implements JsonProvider {
   }
 
   dumps(value: unknown): string {
-    let s = JSON.stringify(value, this.replacer, this.options.indent);
+    // A replacer costs a call per key (several times slower): use it only when the value needs it.
+    const replacer = this.replacer !== jsonReplacer || needsReplacer(value, 0) ? this.replacer : undefined;
+    let s = JSON.stringify(value, replacer, this.options.indent);
     if (s === undefined) throw new TypeError(`Can't serialize ${typeof value} as JSON`);
     if (this.options.ensureAscii) s = s.replace(NON_ASCII, escapeChar);
     return this.options.trailingNewline ? `${s}\n` : s;
@@ -338,6 +353,30 @@ function escapeChar(c: string): string {
 
 /** The default JSON provider: compact, insertion order, UTF-8; `__proto__` keys dropped on load. */
 export const defaultJson: JsonProvider = new DefaultJsonProvider();
+
+/** True when `value` holds something plain JSON.stringify gets wrong (bigint, Map, Set, custom toJSON). */
+function needsReplacer(value: unknown, depth: number): boolean {
+  if (typeof value === "bigint") return true;
+  if (value === null || typeof value !== "object") return false;
+  if (depth > 32) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v !== null && (typeof v === "object" || typeof v === "bigint") && needsReplacer(v, depth + 1))
+        return true;
+    }
+    return false;
+  }
+  if (value instanceof Date) return false;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto !== Object.prototype && proto !== null) return true; // Map, Set, class instances, toJSON
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== null && (typeof v === "object" || typeof v === "bigint") && needsReplacer(v, depth + 1))
+      return true;
+  }
+  return false;
+}
 
 function jsonReplacer(this: unknown, _key: string, value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
@@ -392,9 +431,7 @@ export function setJsonProviderLookup(lookup: () => JsonProvider): void {
  * Use it for arrays, which a handler can't return bare (arrays are tuples).
  */
 export function jsonify(...values: unknown[]): Response {
-  const p = currentJson();
-  const value = values.length === 1 ? values[0] : values.length === 0 ? null : values;
-  return new Response(p.dumps(value), { contentType: p.mimetype });
+  return jsonResponse(currentJson(), values.length === 1 ? values[0] : values.length === 0 ? null : values);
 }
 
 /**
