@@ -43,4 +43,10 @@ export type {
   RouteOptions,
   TeardownHook,
 } from "./app/scaffold.ts";
-export { urlFor } from "./app/url-for.ts";
+export {
+  type Endpoints,
+  type UrlForArgs,
+  type UrlForExtras,
+  type UrlForValues,
+  urlFor,
+} from "./app/url-for.ts";

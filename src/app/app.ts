@@ -48,6 +48,7 @@ import {
   type TeardownHook,
 } from "./scaffold.ts";
 import { TestClient } from "./testing.ts";
+import type { UrlForArgs } from "./url-for.ts";
 
 export interface PhialOptions {
   /** Name of the app (logs). Default `app`. */
@@ -262,12 +263,14 @@ export class Phial extends Scaffold {
    * query string; `_external`, `_anchor`, `_method`, `_scheme` as in Flask. `.view` is relative to the
    * current blueprint. Throws `BuildError` for an unknown endpoint or a missing parameter.
    */
-  urlFor(endpoint: string, values: Readonly<Record<string, unknown>> = {}): string {
+  urlFor<E extends string>(endpoint: E, ...args: UrlForArgs<E>): string {
+    const values: Readonly<Record<string, unknown>> = args[0] ?? {};
     const cur = currentRequest();
     const req = cur?.app === this ? cur : undefined;
-    if (endpoint.startsWith(".")) {
+    let name: string = endpoint;
+    if (name.startsWith(".")) {
       const bp = req?.blueprint;
-      endpoint = bp === undefined ? endpoint.slice(1) : `${bp}${endpoint}`;
+      name = bp === undefined ? name.slice(1) : `${bp}${name}`;
     }
     const { _external, _anchor, _method, _scheme, ...params } = values as Record<string, unknown>;
     // As Flask: inside a request URLs are relative unless asked; outside, external needs serverName.
@@ -285,7 +288,7 @@ export class Phial extends Scaffold {
         const sn = this.config.serverName;
         if (sn === undefined || sn === "") {
           throw new Error(
-            `urlFor("${endpoint}", { _external: true }) outside a request needs app.config.serverName ` +
+            `urlFor("${name}", { _external: true }) outside a request needs app.config.serverName ` +
               '(e.g. "example.com" or "localhost:5000")',
           );
         }
@@ -296,7 +299,7 @@ export class Phial extends Scaffold {
     }
     const root = this.config.applicationRoot;
     if (root !== "/" && root !== "") opts.scriptRoot = root.endsWith("/") ? root.slice(0, -1) : root;
-    return this.router.build(endpoint, params, opts);
+    return this.router.build(name, params, opts);
   }
 
   // ---- serving --------------------------------------------------------------------------------

@@ -262,6 +262,19 @@ describe("urlFor", () => {
     ]);
   });
 
+  test("_method picks the rule; applicationRoot prefixes every URL", () => {
+    const { app } = makeApp();
+    function item() {
+      return "";
+    }
+    app.get("/item/<int:id>", item);
+    app.post("/items", item);
+    assert.equal(app.urlFor("item", { id: 1 }), "/item/1");
+    assert.equal(app.urlFor("item", { _method: "POST" }), "/items");
+    app.config.applicationRoot = "/shop/";
+    assert.equal(app.urlFor("item", { id: 2 }), "/shop/item/2");
+  });
+
   test("an unknown endpoint or a missing param throws BuildError", () => {
     assert.throws(() => app.urlFor("nope"), BuildError);
     assert.throws(

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Blueprint, jsonify, type Request } from "phial";
+import { Blueprint, jsonify, type Request, urlFor } from "phial";
 import { makeApp } from "./helpers.ts";
 
 test("params are typed from the rule string", async () => {
@@ -48,4 +48,25 @@ test("what a handler may return", () => {
   const typed = (req: Request) => req.method;
   app.get("/l", typed);
   assert.ok(true);
+});
+
+declare module "phial" {
+  interface Endpoints {
+    typedProfile: "/typed/<int:id>";
+    typedHome: "/typed";
+  }
+}
+
+test("urlFor checks the parameters of declared endpoints", () => {
+  const { app } = makeApp();
+  app.get("/typed/<int:id>", { endpoint: "typedProfile" }, (req) => String(req.params.id));
+  app.get("/typed", { endpoint: "typedHome" }, () => "home");
+  assert.equal(app.urlFor("typedProfile", { id: 3, tab: "x" }), "/typed/3?tab=x");
+  assert.equal(urlFor("typedHome"), "/typed");
+  // @ts-expect-error: id is required
+  assert.throws(() => app.urlFor("typedProfile"));
+  // @ts-expect-error: id is a number
+  assert.equal(app.urlFor("typedProfile", { id: "4" }), "/typed/4");
+  // undeclared endpoints take anything
+  assert.throws(() => urlFor("undeclared", { anything: 1 }));
 });
