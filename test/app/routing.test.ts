@@ -636,3 +636,26 @@ describe("Werkzeug's own routing cases", () => {
     assert.deepEqual(m(q, "/foo", "HEAD"), ["x", { foo: "foo" }]);
   });
 });
+
+test("redirectTo (a rule-syntax template or a function) and buildOnly rules", () => {
+  const r = router([
+    ["/old/<int:id>", "old", { redirectTo: "/new/<id>" }],
+    ["/legacy/<path:p>", "legacy", { redirectTo: "/files/<path:p>" }],
+    ["/rel/<name>", "rel", { redirectTo: "../<name>/x" }],
+    ["/fn/<int:id>", "fn", { redirectTo: (p) => `/users/${(p.id as number) * 2}` }],
+    ["/external/<int:id>", "ext", { buildOnly: true }],
+    ["/new/<int:id>", "new"],
+  ]);
+  assert.equal(m(r, "/old/5", "GET", "q=1"), "redirect /new/5");
+  assert.equal(m(r, "/legacy/a b/c"), "redirect /files/a%20b/c");
+  assert.equal(m(r, "/rel/zé"), "redirect ../z%C3%A9/x");
+  assert.equal(m(r, "/fn/21"), "redirect /users/42");
+  assert.equal(m(r, "/external/1"), 404, "a build-only rule never matches");
+  assert.equal(r.build("ext", { id: 1 }), "/external/1");
+  assert.equal(r.build("old", { id: 2 }), "/old/2");
+  assert.throws(
+    () =>
+      new Router<null>().add("/x", { endpoint: "x", methods: ["GET"], data: null, redirectTo: 3 as never }),
+    /redirectTo must be a string or a function/,
+  );
+});

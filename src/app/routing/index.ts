@@ -27,6 +27,8 @@
 // - Defaults: a rule's defaults fill params (never overriding URL values); when a URL matches a rule
 //   whose values equal another rule's defaults for the same endpoint (`/page/1` vs `/page/` with
 //   `{page: 1}`), it redirects there (`redirectDefaults`, default true).
+// - `redirectTo` (template or function) makes a rule redirect when matched (no query kept, as in
+//   Werkzeug); `buildOnly` rules are only built, never matched.
 // - Building: Werkzeug's rule order (more arguments, then more defaults), GET first when no method is
 //   given; a value a converter refuses makes the rule unsuitable; unknown values become the query
 //   (arrays repeat, `null`/`undefined` dropped).

@@ -45,6 +45,14 @@ export interface AddOptions<T> {
   strictSlashes?: boolean | undefined;
   /** Answer OPTIONS for this rule when OPTIONS isn't among its methods (default true). */
   automaticOptions?: boolean | undefined;
+  /**
+   * Werkzeug's `redirect_to`: a match redirects (308) instead. A string in rule syntax
+   * (`/new/<id>`, `<name>` filled from the matched params, formatted by this rule's converters;
+   * relative references stay relative), or a function of the params returning the location.
+   */
+  redirectTo?: string | ((params: Readonly<Record<string, unknown>>) => string) | undefined;
+  /** Only for building URLs, never matched (Werkzeug's `build_only`). */
+  buildOnly?: boolean | undefined;
   data: T;
 }
 
@@ -105,9 +113,13 @@ class Entry<T> implements Rule<T> {
   readonly data: T;
   /** @internal */ readonly explicit: ReadonlySet<string>;
   /** @internal */ readonly autoOptions: boolean;
+  /** @internal */ readonly redirectTo: AddOptions<unknown>["redirectTo"];
+  /** @internal */ readonly buildOnly: boolean;
   /** @internal */ readonly parsed: ParsedRule;
   /** @internal names of the parameters plus the keys of the defaults */ readonly argSet: ReadonlySet<string>;
   /** @internal registration order */ readonly order: number;
+  /** @internal the path to build: encoded static text (slashes included) and variables. */
+  readonly buildParts: readonly (string | VariablePart)[];
   /** @internal rules of the same endpoint that provide defaults for this one (redirect targets). */
   aliasTargets: Entry<T>[] = [];
 
@@ -134,6 +146,15 @@ class Entry<T> implements Rule<T> {
     this.methods = new Set(explicit);
     if (explicit.has("GET")) this.methods.add("HEAD");
     this.autoOptions = options.automaticOptions !== false;
+    this.redirectTo = options.redirectTo;
+    this.buildOnly = options.buildOnly === true;
+    if (
+      this.redirectTo !== undefined &&
+      typeof this.redirectTo !== "string" &&
+      typeof this.redirectTo !== "function"
+    ) {
+      throw new TypeError(`Rule ${JSON.stringify(parsed.rule)}: redirectTo must be a string or a function`);
+    }
     const defaults = options.defaults;
     this.defaults =
       defaults === undefined || Object.keys(defaults).length === 0 ? undefined : { ...defaults };
@@ -144,6 +165,20 @@ class Entry<T> implements Rule<T> {
     this.argSet = argSet;
     this.data = options.data;
     this.order = order;
+    const parts: (string | VariablePart)[] = [];
+    let text = "";
+    for (const seg of parsed.segments) {
+      text += "/";
+      for (const p of seg.pieces) {
+        if (typeof p === "string") text += percentEncode(p, SEGMENT_SAFE);
+        else {
+          parts.push(text, p);
+          text = "";
+        }
+      }
+    }
+    if (text !== "") parts.push(text);
+    this.buildParts = parts;
   }
 
   /** Werkzeug's `suitable_for`: every argument given or defaulted, and given defaults agree. */
@@ -189,12 +224,17 @@ interface Edge<T> {
 
 class Node<T> {
   static: Map<string, Node<T>> | undefined;
+  /** The static texts and their states when there are only a few: compared in place, no substring. */
+  few: string[] | undefined;
+  fewNodes: Node<T>[] | undefined;
   /** `static.get("")`: the state of the same path with a trailing slash. */
   slash: Node<T> | undefined;
   dynamic: Edge<T>[] = [];
   rules: Entry<T>[] = [];
 }
 
+/** Up to this many static children are compared in place rather than looked up in a Map. */
+const FEW_STATIC = 4;
 /** `tail` of a slash-spanning edge followed by another one: its span is searched, not computed. */
 const VARIABLE_TAIL = -1;
 /** Span attempts per request for rules like `/<path:a>/x/<path:b>`. */
@@ -266,7 +306,35 @@ export class Router<T> {
       if (k === "__proto__")
         throw new TypeError(`Rule ${JSON.stringify(rule)}: "__proto__" can't be a default`);
     }
-    const segs = parsed.segments;
+    if (!entry.buildOnly) this.insert(entry);
+    this.all.push(entry);
+    let list = this.byEndpoint.get(entry.endpoint);
+    if (list === undefined) {
+      list = [];
+      this.byEndpoint.set(entry.endpoint, list);
+    }
+    list.push(entry);
+    // Werkzeug's build order: more arguments first, then more defaults, then registration order.
+    list.sort(
+      (a, b) =>
+        b.argSet.size - a.argSet.size ||
+        Object.keys(b.defaults ?? {}).length - Object.keys(a.defaults ?? {}).length ||
+        a.order - b.order,
+    );
+    for (const r of list) {
+      r.aliasTargets = [];
+      for (const o of list) {
+        if (o === r) break;
+        if (o.defaults !== undefined && sameSet(o.argSet, r.argSet)) r.aliasTargets.push(o);
+      }
+    }
+    return entry;
+  }
+
+  /** Puts a rule into the trie (and the static map when it has no converters). */
+  private insert(entry: Entry<T>): void {
+    const rule = entry.rule;
+    const segs = entry.parsed.segments;
     let node = this.root;
     let isStatic = true;
     for (let i = 0; i < segs.length; i++) {
@@ -278,6 +346,9 @@ export class Router<T> {
           next = new Node<T>();
           node.static.set(seg.text, next);
           if (seg.text === "") node.slash = next;
+          const small = node.static.size <= FEW_STATIC;
+          node.few = small ? [...node.static.keys()] : undefined;
+          node.fewNodes = small ? [...node.static.values()] : undefined;
         }
         node = next;
         continue;
@@ -316,33 +387,11 @@ export class Router<T> {
     }
     node.rules.push(entry);
     if (isStatic) this.staticPaths.set(`/${segs.map((s) => s.text).join("/")}`, node);
-    this.all.push(entry);
-    let list = this.byEndpoint.get(entry.endpoint);
-    if (list === undefined) {
-      list = [];
-      this.byEndpoint.set(entry.endpoint, list);
-    }
-    list.push(entry);
-    // Werkzeug's build order: more arguments first, then more defaults, then registration order.
-    list.sort(
-      (a, b) =>
-        b.argSet.size - a.argSet.size ||
-        Object.keys(b.defaults ?? {}).length - Object.keys(a.defaults ?? {}).length ||
-        a.order - b.order,
-    );
-    for (const r of list) {
-      r.aliasTargets = [];
-      for (const o of list) {
-        if (o === r) break;
-        if (o.defaults !== undefined && sameSet(o.argSet, r.argSet)) r.aliasTargets.push(o);
-      }
-    }
-    return entry;
   }
 
   /**
-   * Matches a decoded path (`req.path`). `queryString` (raw, without `?`) is kept in redirects.
-   * Never throws on any input.
+   * Matches a decoded path (`req.path`). `queryString` (raw, without `?`) is kept in the slash and
+   * defaults redirects. Never throws on any input (only a throwing `redirectTo` function can).
    */
   match(path: string, method: string, queryString = ""): MatchResult<T> {
     if (path.charCodeAt(0) !== 0x2f) return NOT_FOUND;
@@ -422,6 +471,7 @@ export class Router<T> {
           return { kind: "redirect", location: locationForBuilt(built, queryString) };
       }
     }
+    if (r.redirectTo !== undefined) return { kind: "redirect", location: redirectLocation(r, params) };
     return { kind: "match", rule: r, params };
   }
 
@@ -451,15 +501,35 @@ export class Router<T> {
     if (stop === -1) stop = len;
     // An empty segment before the end is a `//`: checked here rather than by a scan of every path.
     if (stop === pos && stop < len && this.mergeSlashes && !w.collect) return MERGE;
-    const seg = pos === stop ? "" : path.slice(pos, stop);
-    if (node.static !== undefined) {
-      const next = node.static.get(seg);
+    let seg: string | undefined;
+    const st = node.static;
+    if (st !== undefined) {
+      let next: Node<T> | undefined;
+      const few = node.few;
+      if (few !== undefined) {
+        const n = stop - pos;
+        for (let k = 0; k < few.length; k++) {
+          const t = few[k]!;
+          if (t.length === n && path.startsWith(t, pos)) {
+            next = node.fewNodes![k];
+            break;
+          }
+        }
+      } else {
+        seg = path.slice(pos, stop);
+        next = st.get(seg);
+      }
       if (next !== undefined) {
         const r = this.walk(next, stop + 1, w);
         if (r !== null) return r;
       }
     }
     const dyn = node.dynamic;
+    if (dyn.length === 0) {
+      if (pos === len && node.rules.length > 0) return this.leaf(node.rules, w, true);
+      return null;
+    }
+    seg ??= pos === stop ? "" : path.slice(pos, stop);
     for (let k = 0; k < dyn.length; k++) {
       const edge = dyn[k]!;
       const mark = w.values.length;
@@ -558,11 +628,7 @@ export class Router<T> {
    */
   build(endpoint: string, params: Readonly<Record<string, unknown>> = {}, opts: BuildOptions = {}): string {
     const list = this.byEndpoint.get(endpoint);
-    const values: Record<string, unknown> = {};
-    for (const k of Object.keys(params)) {
-      const v = params[k];
-      if (v !== undefined && v !== null) values[k] = v;
-    }
+    const values = withoutNulls(params);
     if (list === undefined) {
       const near = closeNames(endpoint, [...this.byEndpoint.keys()]);
       const known = [...this.byEndpoint.keys()];
@@ -578,27 +644,17 @@ export class Router<T> {
       );
     }
     const method = opts.method === undefined ? undefined : opts.method.toUpperCase();
-    let chosen: Entry<T> | undefined;
-    let path: string | undefined;
-    const reasons: string[] = [];
-    const tryRules = (m: string | undefined, record: boolean) => {
+    let built = method === undefined ? firstBuildable(list, values, "GET") : undefined;
+    built ??= firstBuildable(list, values, method);
+    if (built === undefined) {
+      const reasons: string[] = [];
       for (const r of list) {
-        if (!r.suitableFor(values, m)) {
-          if (record) reasons.push(unsuitableReason(r, values, m));
-          continue;
+        if (!r.suitableFor(values, method)) reasons.push(unsuitableReason(r, values, method));
+        else {
+          const b = buildPath(r, values);
+          if (typeof b !== "string") reasons.push(b.reason);
         }
-        const b = buildPath(r, values);
-        if (typeof b === "string") {
-          chosen = r;
-          path = b;
-          return;
-        }
-        if (record) reasons.push(b.reason);
       }
-    };
-    if (method === undefined) tryRules("GET", false);
-    if (chosen === undefined) tryRules(method, true);
-    if (chosen === undefined || path === undefined) {
       throw new BuildError(
         endpoint,
         values,
@@ -608,8 +664,10 @@ export class Router<T> {
           ` from ${describeValues(values)}: ${reasons.join("; ")}.`,
       );
     }
+    const chosen = built.rule;
+    const path = built.path;
     const rule: Entry<T> = chosen;
-    let url = path as string;
+    let url = path;
     let query = "";
     for (const k of Object.keys(values)) {
       if (rule.argSet.has(k)) continue;
@@ -713,44 +771,105 @@ interface Unbuildable {
 
 /** The rule's path for the values, or why it can't be built. */
 function buildPath<T>(r: Entry<T>, values: Readonly<Record<string, unknown>>): string | Unbuildable {
+  const parts = r.buildParts;
+  if (parts.length === 1 && typeof parts[0] === "string") return parts[0];
   let out = "";
-  for (const seg of r.parsed.segments) {
-    out += "/";
-    for (const p of seg.pieces) {
-      if (typeof p === "string") {
-        out += percentEncode(p, SEGMENT_SAFE);
-        continue;
-      }
-      const v = has(values, p.name)
-        ? values[p.name]
-        : r.defaults !== undefined && has(r.defaults, p.name)
-          ? r.defaults[p.name]
-          : undefined;
-      let text: string | undefined;
-      try {
-        text = p.converter.format(v);
-        if (text !== undefined && (text === "" || p.converter.parse(text) === undefined)) text = undefined;
-        if (text !== undefined && !p.converter.slashes && text.indexOf("/") !== -1) text = undefined;
-      } catch {
-        text = undefined;
-      }
-      if (text === undefined) {
-        const conv = p.converterName === "default" ? "string" : p.converterName;
-        const hint =
-          typeof v === "string" && v.indexOf("/") !== -1 && !p.converter.slashes
-            ? `; it contains "/", which only <path:${p.name}> matches`
-            : "";
-        return {
-          reason:
-            v === undefined
-              ? `rule ${JSON.stringify(r.rule)} needs "${p.name}"`
-              : `rule ${JSON.stringify(r.rule)} can't take ${p.name}=${describeValue(v)} (not accepted by the ${conv} converter${hint})`,
-        };
-      }
-      out += percentEncode(text, p.converter.slashes ? PATH_SAFE : SEGMENT_SAFE);
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (typeof p === "string") {
+      out += p;
+      continue;
     }
+    const v = has(values, p.name)
+      ? values[p.name]
+      : r.defaults !== undefined && has(r.defaults, p.name)
+        ? r.defaults[p.name]
+        : undefined;
+    let text: string | undefined;
+    try {
+      text = p.converter.format(v);
+      // Only what the converter matches back is built: the URL round-trips.
+      if (text !== undefined && (text === "" || p.converter.parse(text) === undefined)) text = undefined;
+      if (text !== undefined && !p.converter.slashes && text.indexOf("/") !== -1) text = undefined;
+    } catch {
+      text = undefined;
+    }
+    if (text === undefined) {
+      const conv = p.converterName === "default" ? "string" : p.converterName;
+      const hint =
+        typeof v === "string" && v.indexOf("/") !== -1 && !p.converter.slashes
+          ? `; it contains "/", which only <path:${p.name}> matches`
+          : "";
+      return {
+        reason:
+          v === undefined
+            ? `rule ${JSON.stringify(r.rule)} needs "${p.name}"`
+            : `rule ${JSON.stringify(r.rule)} can't take ${p.name}=${describeValue(v)} (not accepted by the ${conv} converter${hint})`,
+      };
+    }
+    out += percentEncode(text, p.converter.slashes ? PATH_SAFE : SEGMENT_SAFE);
   }
   return out;
+}
+
+/** The first rule of the list that is suitable and builds, with its path. */
+function firstBuildable<T>(
+  list: readonly Entry<T>[],
+  values: Readonly<Record<string, unknown>>,
+  method: string | undefined,
+): { rule: Entry<T>; path: string } | undefined {
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i]!;
+    if (!r.suitableFor(values, method)) continue;
+    const b = buildPath(r, values);
+    if (typeof b === "string") return { rule: r, path: b };
+  }
+  return undefined;
+}
+
+/** The values without `undefined` and `null` entries (the same object when there are none). */
+function withoutNulls(params: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const keys = Object.keys(params);
+  for (let i = 0; i < keys.length; i++) {
+    const v = params[keys[i]!];
+    if (v === undefined || v === null) {
+      const out: Record<string, unknown> = {};
+      for (const k of keys) {
+        const x = params[k];
+        if (x !== undefined && x !== null) out[k] = x;
+      }
+      return out;
+    }
+  }
+  return params;
+}
+
+/** The location of a `redirectTo` rule for the matched params. */
+function redirectLocation<T>(r: Entry<T>, params: Readonly<Record<string, unknown>>): string {
+  const to = r.redirectTo!;
+  if (typeof to === "function") return to(params);
+  let out = "";
+  let i = 0;
+  for (;;) {
+    const open = to.indexOf("<", i);
+    const close = open === -1 ? -1 : to.indexOf(">", open);
+    if (close === -1) return out + to.slice(i);
+    out += to.slice(i, open);
+    const inner = to.slice(open + 1, close);
+    const name = inner.slice(inner.lastIndexOf(":") + 1).trim();
+    const part = r.parsed.segments
+      .flatMap((s) => s.pieces)
+      .find((p) => typeof p !== "string" && p.name === name);
+    const v = params[name];
+    let text: string | undefined;
+    if (part !== undefined && typeof part !== "string") text = part.converter.format(v);
+    text ??= v === undefined || v === null ? "" : String(v);
+    out += percentEncode(
+      text,
+      part !== undefined && typeof part !== "string" && part.converter.slashes ? PATH_SAFE : SEGMENT_SAFE,
+    );
+    i = close + 1;
+  }
 }
 
 function locationForBuilt(encodedPath: string, queryString: string): string {
