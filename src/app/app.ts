@@ -220,6 +220,8 @@ export class Phial extends Scaffold {
       defaults: options.defaults,
       strictSlashes: options.strictSlashes,
       automaticOptions: options.provideAutomaticOptions ?? this.config.provideAutomaticOptions !== false,
+      redirectTo: options.redirectTo,
+      buildOnly: options.buildOnly,
       data: { handler, isAsync: isAsyncFunction(handler), blueprint: bpName, options },
     });
   }
@@ -552,7 +554,12 @@ function hasHooksOf(s: Scaffold): boolean {
 // ---- the request pipeline -----------------------------------------------------------------------
 
 function dispatch(app: Phial, req: Request): Response | Promise<Response> {
-  const m = app.router.match(req.path, req.method, req.queryString);
+  let m: ReturnType<Router<RouteData>["match"]>;
+  try {
+    m = app.router.match(req.path, req.method, req.queryString);
+  } catch (err) {
+    return failed(app, req, undefined, err); // only a throwing redirectTo function can get here
+  }
   if (m.kind !== "match") return routingError(app, req, m);
   req.endpoint = m.rule.endpoint;
   req.urlRule = m.rule.rule;

@@ -43,6 +43,13 @@ export interface RouteOptions<
   defaults?: D;
   /** Werkzeug's trailing-slash redirects (default true). */
   strictSlashes?: boolean;
+  /**
+   * Answer with a 308 to another URL instead of calling the handler (Werkzeug's `redirect_to`): a rule
+   * template (`"/new/<id>"`) or a function of the params.
+   */
+  redirectTo?: string | ((params: Readonly<Record<string, unknown>>) => string);
+  /** Only for building URLs (`urlFor`), never matched (Werkzeug's `build_only`). */
+  buildOnly?: boolean;
   /** Don't read the body before the handler; use `req.stream()`. */
   streamBody?: boolean;
   /** Answer OPTIONS for this rule automatically (default: `config.provideAutomaticOptions`). */

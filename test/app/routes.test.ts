@@ -299,3 +299,35 @@ describe("urlFor", () => {
     assert.equal(urlFor("onlyHere"), "/only-here");
   });
 });
+
+describe("redirectTo and buildOnly", () => {
+  test("redirectTo answers 308 to the new URL; buildOnly rules only build", async () => {
+    const { app } = makeApp();
+    app.get("/old/<int:id>", { redirectTo: "/new/<id>" }, () => "never");
+    app.get("/legacy/<name>", { redirectTo: (p) => `/new/${String(p.name).length}` }, () => "never");
+    app.get("/new/<int:id>", (req) => `new ${req.params.id}`);
+    app.get("/cdn/<path:f>", { endpoint: "cdn", buildOnly: true }, () => "never");
+    const c = app.testClient();
+    const r = await c.get("/old/5");
+    assert.equal(r.status, 308);
+    assert.equal(r.headers.get("location"), "/new/5");
+    assert.equal((await c.get("/legacy/abc", { followRedirects: true })).text, "new 3");
+    assert.equal(app.urlFor("cdn", { f: "a.js" }), "/cdn/a.js");
+    assert.equal((await c.get("/cdn/a.js")).status, 404);
+  });
+
+  test("a throwing redirectTo function is a logged 500", async () => {
+    const { app, logs } = makeApp();
+    app.get(
+      "/x",
+      {
+        redirectTo: () => {
+          throw new Error("bad target");
+        },
+      },
+      () => "never",
+    );
+    assert.equal((await app.testClient().get("/x")).status, 500);
+    assert.match(String(logs[0]?.error), /bad target/);
+  });
+});
