@@ -7,6 +7,7 @@ export {
   type PhialOptions,
   type RunOptions,
   type SessionInterface,
+  type UrlRule,
 } from "./app/app.ts";
 export { Blueprint, type BlueprintOptions, type RegisterOptions } from "./app/blueprint.ts";
 export { type Config, type ConfigValues, DEFAULT_CONFIG } from "./app/config.ts";
@@ -32,7 +33,15 @@ export {
   type StatusInit,
   safeRedirect,
 } from "./app/response.ts";
-export { BuildError, type ParamsOf } from "./app/routing/index.ts";
+export {
+  BuildError,
+  type Converter,
+  type ConverterFactory,
+  type ConverterTypes,
+  type ParamsOf,
+  patternConverter,
+  RuleSyntaxError,
+} from "./app/routing/index.ts";
 export type {
   AfterRequestHook,
   BeforeRequestHook,

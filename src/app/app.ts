@@ -35,7 +35,7 @@ import {
   updateHeaders,
   valueToResponse,
 } from "./response.ts";
-import { type BuildOptions, Router } from "./routing/index.ts";
+import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
 import {
   type AfterRequestHook,
   type BeforeRequestHook,
@@ -63,6 +63,17 @@ export interface PhialOptions {
   config?: Readonly<Record<string, unknown>>;
   /** Read `PHIAL_*` environment variables into `app.config` (default true). */
   fromEnv?: boolean;
+  /** `//a///b` redirects to `/a/b` (default true, as Werkzeug). */
+  mergeSlashes?: boolean;
+  /** Default of each route's `strictSlashes` (default true, as Werkzeug). */
+  strictSlashes?: boolean;
+}
+
+/** One registered rule, as `app.urlRules` lists it (for `phial routes`). */
+export interface UrlRule {
+  readonly rule: string;
+  readonly endpoint: string;
+  readonly methods: readonly string[];
 }
 
 export interface RunOptions {
@@ -159,7 +170,7 @@ export class Phial extends Scaffold {
    * `Phial.defaultBodyLoaders.set("multipart/form-data", loader)`); an app's `bodyLoaders` win.
    */
   static readonly defaultBodyLoaders = new Map<string, BodyLoader>();
-  /** @internal */ readonly router = new Router<RouteData>();
+  /** @internal */ readonly router: Router<RouteData>;
   /** @internal dotted name → blueprint */ readonly blueprints = new Map<string, Blueprint>();
   private readonly endpoints = new Map<string, Handler<never>>();
   private hooksSeen = -1;
@@ -175,6 +186,10 @@ export class Phial extends Scaffold {
       : resolve(importMetaUrl);
     super(options.name ?? "app");
     this.root = root;
+    this.router = new Router<RouteData>({
+      mergeSlashes: options.mergeSlashes,
+      strictSlashes: options.strictSlashes,
+    });
     this.config = createConfig(options.config);
     if (options.fromEnv !== false) this.config.fromEnv();
     const sf = options.staticFolder === undefined ? "static" : options.staticFolder;
@@ -196,6 +211,24 @@ export class Phial extends Scaffold {
 
   protected addRoute(rule: string, options: RouteOptions, handler: Handler<never>): void {
     this.addUrlRule(rule, options, handler, undefined);
+  }
+
+  /**
+   * Registers a converter for rules: `app.addConverter("hex", () => patternConverter({ pattern: /[0-9a-f]+/,
+   * parse: (s) => parseInt(s, 16) }))`, then `/color/<hex:c>`. Register before the rules that use it.
+   */
+  addConverter(name: string, factory: ConverterFactory): this {
+    this.router.addConverter(name, factory);
+    return this;
+  }
+
+  /** Every registered rule with its endpoint and methods, in registration order. */
+  get urlRules(): UrlRule[] {
+    return this.router.rules.map((r) => ({
+      rule: r.rule,
+      endpoint: r.endpoint,
+      methods: [...r.methods].sort(),
+    }));
   }
 
   /** Registers a rule for the app, or for a blueprint (`bpName` dotted, e.g. `admin.users`). */

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { BuildError, Phial, type Request, urlFor } from "phial";
+import { BuildError, Phial, patternConverter, type Request, urlFor } from "phial";
 import { makeApp } from "./helpers.ts";
 
 describe("registering routes", () => {
@@ -329,5 +329,29 @@ describe("redirectTo and buildOnly", () => {
     );
     assert.equal((await app.testClient().get("/x")).status, 500);
     assert.match(String(logs[0]?.error), /bad target/);
+  });
+});
+
+describe("app-level routing options", () => {
+  test("custom converters, urlRules, strictSlashes/mergeSlashes defaults", async () => {
+    const app = new Phial(import.meta.url, { fromEnv: false, strictSlashes: false, mergeSlashes: false });
+    app.addConverter("hexnum", () =>
+      patternConverter({ pattern: /[0-9a-f]+/, parse: (s) => Number.parseInt(s, 16) }),
+    );
+    app.get("/color/<hexnum:c>", function color(req) {
+      return { c: req.params.c as number };
+    });
+    app.get("/dir/", function dir() {
+      return "dir";
+    });
+    const c = app.testClient();
+    assert.deepEqual((await c.get("/color/ff")).json, { c: 255 });
+    assert.equal((await c.get("/color/zz")).status, 404);
+    assert.equal((await c.get("/dir")).text, "dir", "strictSlashes: false matches without the slash");
+    assert.equal((await c.get("//dir/")).status, 404, "mergeSlashes: false does not redirect");
+    assert.deepEqual(app.urlRules, [
+      { rule: "/color/<hexnum:c>", endpoint: "color", methods: ["GET", "HEAD"] },
+      { rule: "/dir/", endpoint: "dir", methods: ["GET", "HEAD"] },
+    ]);
   });
 });
