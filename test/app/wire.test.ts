@@ -73,6 +73,12 @@ describe("the app on the wire", () => {
     }
   });
 
+  app.post("/upload", { streamBody: true }, async (req) => {
+    const sizes: number[] = [];
+    for await (const chunk of req.stream()) sizes.push(chunk.length);
+    return { total: sizes.reduce((a, b) => a + b, 0), chunks: sizes.length > 0 };
+  });
+
   before(async () => {
     server = createServer(app.wireHandler);
     port = (await server.listen(0, "127.0.0.1")).port;
@@ -157,6 +163,23 @@ describe("the app on the wire", () => {
     assert.match(chunked, /^HTTP\/1\.1 413 /);
     const ok = await exchange(port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", closed);
     assert.match(ok, /^HTTP\/1\.1 200 /);
+  });
+
+  test("a streamBody route reads a chunked upload as it arrives, within maxContentLength", async () => {
+    const body = "a".repeat(40);
+    const ok = await exchange(
+      port,
+      `POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n14\r\n${body.slice(0, 20)}\r\n14\r\n${body.slice(20)}\r\n0\r\n\r\n`,
+      closed,
+    );
+    assert.match(ok, /^HTTP\/1\.1 200 /);
+    assert.ok(ok.endsWith('{"total":40,"chunks":true}'), ok);
+    const big = await exchange(
+      port,
+      `POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n64\r\n${"b".repeat(100)}\r\n1\r\nb\r\n0\r\n\r\n`,
+      closed,
+    );
+    assert.match(big, /^HTTP\/1\.1 413 /);
   });
 
   test("a client leaving mid-stream stops the generator (its finally runs)", async () => {
