@@ -53,6 +53,9 @@ export interface SessionLike {
   modified: boolean;
 }
 
+/** The params of a request that matched no rule (shared: frozen). */
+const NO_PARAMS: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null) as Record<string, unknown>);
+
 export class Request<P = Record<string, unknown>> {
   /** The app handling this request (Flask's `current_app`). */
   readonly app: Phial;
@@ -107,7 +110,7 @@ export class Request<P = Record<string, unknown>> {
     }
     this.target = t;
     this.qIndex = t.indexOf("?");
-    this.params = Object.create(null) as P;
+    this.params = NO_PARAMS as P;
   }
 
   /**
