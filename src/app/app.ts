@@ -861,8 +861,20 @@ function bindStream(res: Response, req: Request): void {
         return: (value?: unknown) =>
           runWithRequest(req, async () => {
             if (it === undefined) {
-              if (body instanceof ReadableStream) await body.cancel().catch(() => undefined);
-              return { done: true as const, value: undefined };
+              if (body instanceof ReadableStream) {
+                await body.cancel().catch(() => undefined);
+                return { done: true as const, value: undefined };
+              }
+              // Never read (HEAD, client gone): still close it, e.g. a file stream's descriptor.
+              const d = (source as { destroy?: unknown }).destroy;
+              if (typeof d === "function") {
+                (d as () => void).call(source);
+                return { done: true as const, value: undefined };
+              }
+              it =
+                Symbol.asyncIterator in source
+                  ? (source as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]()
+                  : (source as Iterable<string | Uint8Array>)[Symbol.iterator]();
             }
             if (typeof it.return === "function") await it.return(value as undefined);
             return { done: true as const, value: undefined };
@@ -921,6 +933,11 @@ function closeBody(body: ResponseBody): void {
   if (body === null || typeof body !== "object" || body instanceof Uint8Array) return;
   if (body instanceof ReadableStream) {
     void body.cancel().catch(() => undefined);
+    return;
+  }
+  const d = (body as { destroy?: unknown }).destroy;
+  if (typeof d === "function") {
+    (d as () => void).call(body); // a Node stream: release what it holds
     return;
   }
   try {

@@ -54,7 +54,9 @@ export interface SessionLike {
 }
 
 /** The params of a request that matched no rule (shared: frozen). */
-const NO_PARAMS: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null) as Record<string, unknown>);
+const NO_PARAMS: Readonly<Record<string, unknown>> = Object.freeze(
+  Object.create(null) as Record<string, unknown>,
+);
 
 export class Request<P = Record<string, unknown>> {
   /** The app handling this request (Flask's `current_app`). */

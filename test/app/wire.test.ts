@@ -206,3 +206,31 @@ describe("the app on the wire", () => {
     );
   });
 });
+
+describe("streams that are never read", () => {
+  test("HEAD closes a Node stream body (no leaked file descriptor)", async () => {
+    const { Readable } = await import("node:stream");
+    const { app } = makeApp();
+    let destroyed = false;
+    app.get("/file", () => {
+      const r = new Readable({ read() {} });
+      r.push("data");
+      r.on("close", () => {
+        destroyed = true;
+      });
+      const res = new Response(r, { mimetype: "text/plain" });
+      res.contentLength = 4;
+      return res;
+    });
+    const server = createServer(app.wireHandler);
+    const port = (await server.listen(0, "127.0.0.1")).port;
+    try {
+      const out = await exchange(port, "HEAD /file HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", closed);
+      assert.match(out, /\r\nContent-Length: 4\r\n/);
+      for (let i = 0; i < 20 && !destroyed; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(destroyed, true);
+    } finally {
+      await server.close();
+    }
+  });
+});
