@@ -384,8 +384,10 @@ export class Request<P = Record<string, unknown>> {
   }
 
   /** `force`: ignore the Content-Type; `silent`: undefined instead of an error. */
-  getJson(options: { force?: boolean; silent?: boolean } = {}): unknown {
-    if (this.jsonDone) return this.jsonCache;
+  getJson<T = unknown>(options?: { force?: boolean; silent?: false }): T;
+  getJson<T = unknown>(options: { force?: boolean; silent: boolean }): T | undefined;
+  getJson<T = unknown>(options: { force?: boolean; silent?: boolean } = {}): T | undefined {
+    if (this.jsonDone) return this.jsonCache as T;
     if (!options.force && !this.isJson) {
       if (options.silent) return undefined;
       throw new UnsupportedMediaType(
@@ -401,7 +403,7 @@ export class Request<P = Record<string, unknown>> {
       throw new BadRequest("Failed to decode JSON object: the body is not valid JSON.");
     }
     this.jsonDone = true;
-    return this.jsonCache;
+    return this.jsonCache as T;
   }
 
   /** The body as text (UTF-8). */
