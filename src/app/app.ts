@@ -489,7 +489,7 @@ export class Phial extends Scaffold {
     ise.originalError = err;
     const h500 = findHandler(chain, ise);
     if (h500 !== undefined) return this.callErrorHandler(h500, ise, req);
-    if (this.config.debug) return debugErrorResponse(err, req);
+    if (showDebugPage(this, req)) return debugErrorResponse(err, req);
     return ise.getResponse();
   }
 
@@ -502,7 +502,7 @@ export class Phial extends Scaffold {
       req.unhandledError ??= e;
       this.logger.error(`The error handler for ${describe(err)} on ${req.method} ${req.path} failed`, e);
       if (this.config.testing && this.config.propagateExceptions !== false) throw e;
-      return this.config.debug ? debugErrorResponse(e, req) : new InternalServerError().getResponse();
+      return showDebugPage(this, req) ? debugErrorResponse(e, req) : new InternalServerError().getResponse();
     }
   }
 
@@ -732,7 +732,7 @@ async function finishRequest(
       `Exception while finishing ${req.method} ${req.path} (afterRequest hook or session)`,
       err,
     );
-    res = app.config.debug ? debugErrorResponse(err, req) : new InternalServerError().getResponse();
+    res = showDebugPage(app, req) ? debugErrorResponse(err, req) : new InternalServerError().getResponse();
   } finally {
     for (let i = scaffolds.length - 1; i >= 0; i--) {
       const fns = scaffolds[i]!.teardownRequestFuncs as TeardownHook[];
@@ -784,6 +784,17 @@ function optionsResponse(app: Phial, req: Request): Response {
   const res = new Response(null);
   res.headers.set("Allow", app.router.allowedMethods(req.path).join(", "));
   return res;
+}
+
+/**
+ * The debug page shows source code, so only in debug mode and only to a client on this machine
+ * (loopback), unless `config.debugPageForRemote` says otherwise (e.g. a dev container).
+ */
+function showDebugPage(app: Phial, req: Request): boolean {
+  if (app.config.debug !== true) return false;
+  if (app.config.debugPageForRemote === true) return true;
+  const a = req.remoteAddr;
+  return a === "::1" || a.startsWith("127.") || a.startsWith("::ffff:127.");
 }
 
 /** Debug mode only: the exception, its stack and source lines. */

@@ -4,6 +4,11 @@
 export interface ConfigValues {
   /** Debug mode: detailed error pages, template reloading, request logging. Never in production. */
   debug: boolean;
+  /**
+   * Show the debug error page (source code!) to clients that are not on this machine too. Default false:
+   * remote clients get the plain 500 page even in debug mode.
+   */
+  debugPageForRemote: boolean;
   /** Testing mode: unhandled exceptions propagate to the test client instead of answering 500. */
   testing: boolean;
   /** Set to false to answer 500 even in testing mode. Default: follows `testing`. */
@@ -47,6 +52,7 @@ export interface ConfigValues {
 
 export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   debug: false,
+  debugPageForRemote: false,
   testing: false,
   propagateExceptions: undefined,
   secretKey: undefined,

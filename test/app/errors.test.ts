@@ -131,6 +131,22 @@ describe("uncaught errors", () => {
     assert.match(r.text, /<span class="cur">.*throw new Error\(&quot;visible in debug&quot;\);<\/span>/);
   });
 
+  test("the debug page is only for clients on this machine", async () => {
+    const { app } = makeApp({ config: { debug: true } });
+    app.get("/", () => {
+      throw new Error("source stays private");
+    });
+    const remote = await app.testClient().get("/", { remoteAddr: "203.0.113.9" });
+    assert.equal(remote.status, 500);
+    assert.doesNotMatch(remote.text, /source stays private/);
+    assert.match((await app.testClient().get("/", { remoteAddr: "::1" })).text, /source stays private/);
+    app.config.debugPageForRemote = true;
+    assert.match(
+      (await app.testClient().get("/", { remoteAddr: "203.0.113.9" })).text,
+      /source stays private/,
+    );
+  });
+
   test("in testing mode the error propagates to the test client", async () => {
     const { app } = makeApp({ config: { testing: true } });
     app.get("/", () => {
