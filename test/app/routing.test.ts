@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   type AddOptions,
+  decodePath,
   type MatchResult,
   parseConverterArgs,
   patternConverter,
@@ -658,4 +659,16 @@ test("redirectTo (a rule-syntax template or a function) and buildOnly rules", ()
       new Router<null>().add("/x", { endpoint: "x", methods: ["GET"], data: null, redirectTo: 3 as never }),
     /redirectTo must be a string or a function/,
   );
+});
+
+test("decodePath decodes once, UTF-8, and reports malformed input as undefined", () => {
+  assert.equal(decodePath("/a/b"), "/a/b");
+  assert.equal(
+    decodePath("/caf%C3%A9/%2F/%2525"),
+    "/café///%25",
+    "%2F is a slash; %2525 decodes once to %25",
+  );
+  for (const bad of ["/%", "/%2", "/%zz", "/%C3", "/%C3%28", "/%ED%A0%80", "/%C0%AF"]) {
+    assert.equal(decodePath(bad), undefined, bad);
+  }
 });

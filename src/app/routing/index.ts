@@ -33,6 +33,7 @@
 //   given; a value a converter refuses makes the rule unsuitable; unknown values become the query
 //   (arrays repeat, `null`/`undefined` dropped).
 
+export { BuildError, type BuildOptions } from "./build.ts";
 export {
   type Converter,
   type ConverterArg,
@@ -44,14 +45,7 @@ export {
   patternConverter,
 } from "./converters.ts";
 export { decodePath, percentEncode } from "./encoding.ts";
-export {
-  type AddOptions,
-  BuildError,
-  type BuildOptions,
-  type MatchResult,
-  Router,
-  type RouterOptions,
-  type Rule,
-} from "./router.ts";
+export type { AddOptions, Rule } from "./entry.ts";
+export { type MatchResult, Router, type RouterOptions } from "./router.ts";
 export { RuleSyntaxError } from "./rule.ts";
 export type { ConverterTypes, ParamsOf } from "./types.ts";

@@ -9,69 +9,20 @@
 // path can reach, never by the number of routes. The one exception, a rule with two path converters,
 // searches the first one's span within a fixed budget. No regex runs per request.
 
+import { type BuildOptions, buildPath, buildUrl, redirectLocation } from "./build.ts";
 import { BUILTIN_CONVERTERS, type Converter, type ConverterFactory } from "./converters.ts";
-import {
-  FRAGMENT_SAFE,
-  locationFor,
-  mergeSlashes as merge,
-  PATH_SAFE,
-  percentEncode,
-  QUERY_SAFE,
-  SEGMENT_SAFE,
-  safeQuery,
-} from "./encoding.ts";
-import { type ParsedRule, parseRule, type Segment, type VariablePart } from "./rule.ts";
+import { locationFor, mergeSlashes as merge, safeQuery } from "./encoding.ts";
+import { type AddOptions, Entry, has, type Rule } from "./entry.ts";
+import { parseRule, type Segment, type VariablePart } from "./rule.ts";
 
-/** A registered rule, as the matcher returns it. */
-export interface Rule<T> {
-  readonly endpoint: string;
-  /** The rule string as registered, e.g. `/user/<int:id>`. */
-  readonly rule: string;
-  /** The methods given, upper-case, plus HEAD when GET is there. OPTIONS only when given explicitly. */
-  readonly methods: ReadonlySet<string>;
-  readonly defaults: Readonly<Record<string, unknown>> | undefined;
-  readonly strictSlashes: boolean;
-  /** Parameter names, in order of appearance in the rule. */
-  readonly arguments: readonly string[];
-  readonly data: T;
-}
-
-export interface AddOptions<T> {
-  endpoint: string;
-  methods: Iterable<string>;
-  /** Values for parameters the rule lacks (one endpoint under several rules). */
-  defaults?: Readonly<Record<string, unknown>> | undefined;
-  /** Werkzeug's trailing-slash policy; default: the router's (true). */
-  strictSlashes?: boolean | undefined;
-  /** Answer OPTIONS for this rule when OPTIONS isn't among its methods (default true). */
-  automaticOptions?: boolean | undefined;
-  /**
-   * Werkzeug's `redirect_to`: a match redirects (308) instead. A string in rule syntax
-   * (`/new/<id>`, `<name>` filled from the matched params, formatted by this rule's converters;
-   * relative references stay relative), or a function of the params returning the location.
-   */
-  redirectTo?: string | ((params: Readonly<Record<string, unknown>>) => string) | undefined;
-  /** Only for building URLs, never matched (Werkzeug's `build_only`). */
-  buildOnly?: boolean | undefined;
-  data: T;
-}
+export { BuildError, type BuildOptions } from "./build.ts";
+export type { AddOptions, Rule } from "./entry.ts";
 
 export type MatchResult<T> =
   | { kind: "match"; rule: Rule<T>; params: Record<string, unknown> }
   | { kind: "redirect"; location: string }
   | { kind: "methodNotAllowed"; allowed: string[] }
   | { kind: "notFound" };
-
-export interface BuildOptions {
-  /** Choose among the endpoint's rules by method. */
-  method?: string;
-  /** Appended as `#anchor`, percent-encoded. */
-  anchor?: string;
-  /** Build `scheme://host/...`. */
-  external?: { scheme: string; host: string };
-  /** A prefix for the path (the app's mount point), without a trailing slash, e.g. `/app`. */
-  scriptRoot?: string;
-}
 
 export interface RouterOptions {
   /** `//a///b` redirects to `/a/b` (default true). */
@@ -82,131 +33,7 @@ export interface RouterOptions {
   redirectDefaults?: boolean;
 }
 
-/** `urlFor` could not build a URL; the message says which endpoint or parameter and what exists. */
-export class BuildError extends Error {
-  readonly endpoint: string;
-  readonly values: Readonly<Record<string, unknown>>;
-  readonly method: string | undefined;
-  constructor(
-    endpoint: string,
-    values: Readonly<Record<string, unknown>>,
-    method: string | undefined,
-    message: string,
-  ) {
-    super(message);
-    this.name = "BuildError";
-    this.endpoint = endpoint;
-    this.values = values;
-    this.method = method;
-  }
-}
-
 // ---- internal structures ----------------------------------------------------------------------
-
-class Entry<T> implements Rule<T> {
-  readonly endpoint: string;
-  readonly rule: string;
-  readonly methods: Set<string>;
-  readonly defaults: Readonly<Record<string, unknown>> | undefined;
-  readonly strictSlashes: boolean;
-  readonly arguments: readonly string[];
-  readonly data: T;
-  /** @internal */ readonly explicit: ReadonlySet<string>;
-  /** @internal */ readonly autoOptions: boolean;
-  /** @internal */ readonly redirectTo: AddOptions<unknown>["redirectTo"];
-  /** @internal */ readonly buildOnly: boolean;
-  /** @internal */ readonly parsed: ParsedRule;
-  /** @internal names of the parameters plus the keys of the defaults */ readonly argSet: ReadonlySet<string>;
-  /** @internal registration order */ readonly order: number;
-  /** @internal the path to build: encoded static text (slashes included) and variables. */
-  readonly buildParts: readonly (string | VariablePart)[];
-  /** @internal rules of the same endpoint that provide defaults for this one (redirect targets). */
-  aliasTargets: Entry<T>[] = [];
-
-  constructor(parsed: ParsedRule, options: AddOptions<T>, strict: boolean, order: number) {
-    this.parsed = parsed;
-    this.rule = parsed.rule;
-    this.endpoint = options.endpoint;
-    const explicit = new Set<string>();
-    for (const m of options.methods) {
-      const up = String(m).toUpperCase();
-      if (!/^[!#$%&'*+\-.^_`|~0-9A-Z]+$/.test(up)) {
-        throw new TypeError(
-          `Rule ${JSON.stringify(parsed.rule)}: ${JSON.stringify(m)} is not an HTTP method name`,
-        );
-      }
-      explicit.add(up);
-    }
-    if (explicit.size === 0) {
-      throw new TypeError(
-        `Rule ${JSON.stringify(parsed.rule)} has no methods; give at least one, e.g. ["GET"]`,
-      );
-    }
-    this.explicit = explicit;
-    this.methods = new Set(explicit);
-    if (explicit.has("GET")) this.methods.add("HEAD");
-    this.autoOptions = options.automaticOptions !== false;
-    this.redirectTo = options.redirectTo;
-    this.buildOnly = options.buildOnly === true;
-    if (
-      this.redirectTo !== undefined &&
-      typeof this.redirectTo !== "string" &&
-      typeof this.redirectTo !== "function"
-    ) {
-      throw new TypeError(`Rule ${JSON.stringify(parsed.rule)}: redirectTo must be a string or a function`);
-    }
-    const defaults = options.defaults;
-    this.defaults =
-      defaults === undefined || Object.keys(defaults).length === 0 ? undefined : { ...defaults };
-    this.strictSlashes = strict;
-    this.arguments = parsed.names;
-    const argSet = new Set(parsed.names);
-    if (this.defaults !== undefined) for (const k of Object.keys(this.defaults)) argSet.add(k);
-    this.argSet = argSet;
-    this.data = options.data;
-    this.order = order;
-    const parts: (string | VariablePart)[] = [];
-    let text = "";
-    for (const seg of parsed.segments) {
-      text += "/";
-      for (const p of seg.pieces) {
-        if (typeof p === "string") text += percentEncode(p, SEGMENT_SAFE);
-        else {
-          parts.push(text, p);
-          text = "";
-        }
-      }
-    }
-    if (text !== "") parts.push(text);
-    this.buildParts = parts;
-  }
-
-  /** Werkzeug's `suitable_for`: every argument given or defaulted, and given defaults agree. */
-  suitableFor(values: Readonly<Record<string, unknown>>, method: string | undefined): boolean {
-    if (method !== undefined && !this.allows(method)) return false;
-    const d = this.defaults;
-    for (const k of this.parsed.names) if (!has(values, k) && (d === undefined || !has(d, k))) return false;
-    if (d !== undefined) {
-      for (const k of Object.keys(d)) if (has(values, k) && !sameValue(values[k], d[k])) return false;
-    }
-    return true;
-  }
-
-  allows(method: string): boolean {
-    return this.methods.has(method) || (method === "OPTIONS" && this.autoOptions);
-  }
-}
-
-/** An own key: `"constructor" in {}` is true, so `in` would see parameters nobody gave. */
-function has(o: object, k: string): boolean {
-  return Object.hasOwn(o, k);
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  return (
-    a === b || (a !== null && b !== null && a !== undefined && b !== undefined && String(a) === String(b))
-  );
-}
 
 interface Edge<T> {
   readonly seg: Segment;
@@ -627,76 +454,7 @@ export class Router<T> {
    * `undefined` and `null` values are dropped.
    */
   build(endpoint: string, params: Readonly<Record<string, unknown>> = {}, opts: BuildOptions = {}): string {
-    const list = this.byEndpoint.get(endpoint);
-    const values = withoutNulls(params);
-    if (list === undefined) {
-      const near = closeNames(endpoint, [...this.byEndpoint.keys()]);
-      const known = [...this.byEndpoint.keys()];
-      throw new BuildError(
-        endpoint,
-        values,
-        opts.method,
-        `Could not build a URL for endpoint ${JSON.stringify(endpoint)}: no such endpoint.` +
-          (near.length > 0 ? ` Did you mean ${near.map((s) => JSON.stringify(s)).join(" or ")}?` : "") +
-          (known.length === 0
-            ? " No endpoints are registered."
-            : ` Endpoints: ${known.slice(0, 20).join(", ")}${known.length > 20 ? ", …" : ""}.`),
-      );
-    }
-    const method = opts.method === undefined ? undefined : opts.method.toUpperCase();
-    let built = method === undefined ? firstBuildable(list, values, "GET") : undefined;
-    built ??= firstBuildable(list, values, method);
-    if (built === undefined) {
-      const reasons: string[] = [];
-      for (const r of list) {
-        if (!r.suitableFor(values, method)) reasons.push(unsuitableReason(r, values, method));
-        else {
-          const b = buildPath(r, values);
-          if (typeof b !== "string") reasons.push(b.reason);
-        }
-      }
-      throw new BuildError(
-        endpoint,
-        values,
-        method,
-        `Could not build a URL for endpoint ${JSON.stringify(endpoint)}` +
-          (method === undefined ? "" : ` with method ${method}`) +
-          ` from ${describeValues(values)}: ${reasons.join("; ")}.`,
-      );
-    }
-    const chosen = built.rule;
-    const path = built.path;
-    const rule: Entry<T> = chosen;
-    let url = path;
-    let query = "";
-    for (const k of Object.keys(values)) {
-      if (rule.argSet.has(k)) continue;
-      const v = values[k];
-      const items = Array.isArray(v) ? v : [v];
-      const ek = percentEncode(k, QUERY_SAFE);
-      for (const item of items) {
-        if (item === undefined || item === null) continue;
-        const s = queryText(item);
-        if (s === undefined) {
-          throw new BuildError(
-            endpoint,
-            values,
-            method,
-            `Could not build a URL for endpoint ${JSON.stringify(endpoint)}: the query value "${k}" is ` +
-              `${item === null ? "null" : typeof item}; pass a string, number, boolean, or an array of them`,
-          );
-        }
-        query += `${query === "" ? "?" : "&"}${ek}=${percentEncode(s, QUERY_SAFE)}`;
-      }
-    }
-    url += query;
-    if (opts.anchor !== undefined) url += `#${percentEncode(opts.anchor, FRAGMENT_SAFE)}`;
-    if (opts.scriptRoot !== undefined && opts.scriptRoot !== "" && opts.scriptRoot !== "/") {
-      const root = opts.scriptRoot.endsWith("/") ? opts.scriptRoot.slice(0, -1) : opts.scriptRoot;
-      url = `${root.startsWith("/") ? "" : "/"}${root}${url}`;
-    }
-    if (opts.external !== undefined) url = `${opts.external.scheme}://${opts.external.host}${url}`;
-    return url;
+    return buildUrl(this.byEndpoint, endpoint, params, opts);
   }
 }
 
@@ -765,155 +523,8 @@ function matchPieces(pieces: readonly (string | VariablePart)[], s: string, out:
   return pos === end;
 }
 
-interface Unbuildable {
-  reason: string;
-}
-
-/** The rule's path for the values, or why it can't be built. */
-function buildPath<T>(r: Entry<T>, values: Readonly<Record<string, unknown>>): string | Unbuildable {
-  const parts = r.buildParts;
-  if (parts.length === 1 && typeof parts[0] === "string") return parts[0];
-  let out = "";
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!;
-    if (typeof p === "string") {
-      out += p;
-      continue;
-    }
-    const v = has(values, p.name)
-      ? values[p.name]
-      : r.defaults !== undefined && has(r.defaults, p.name)
-        ? r.defaults[p.name]
-        : undefined;
-    let text: string | undefined;
-    try {
-      text = p.converter.format(v);
-      // Only what the converter matches back is built: the URL round-trips.
-      if (text !== undefined && (text === "" || p.converter.parse(text) === undefined)) text = undefined;
-      if (text !== undefined && !p.converter.slashes && text.indexOf("/") !== -1) text = undefined;
-    } catch {
-      text = undefined;
-    }
-    if (text === undefined) {
-      const conv = p.converterName === "default" ? "string" : p.converterName;
-      const hint =
-        typeof v === "string" && v.indexOf("/") !== -1 && !p.converter.slashes
-          ? `; it contains "/", which only <path:${p.name}> matches`
-          : "";
-      return {
-        reason:
-          v === undefined
-            ? `rule ${JSON.stringify(r.rule)} needs "${p.name}"`
-            : `rule ${JSON.stringify(r.rule)} can't take ${p.name}=${describeValue(v)} (not accepted by the ${conv} converter${hint})`,
-      };
-    }
-    out += percentEncode(text, p.converter.slashes ? PATH_SAFE : SEGMENT_SAFE);
-  }
-  return out;
-}
-
-/** The first rule of the list that is suitable and builds, with its path. */
-function firstBuildable<T>(
-  list: readonly Entry<T>[],
-  values: Readonly<Record<string, unknown>>,
-  method: string | undefined,
-): { rule: Entry<T>; path: string } | undefined {
-  for (let i = 0; i < list.length; i++) {
-    const r = list[i]!;
-    if (!r.suitableFor(values, method)) continue;
-    const b = buildPath(r, values);
-    if (typeof b === "string") return { rule: r, path: b };
-  }
-  return undefined;
-}
-
-/** The values without `undefined` and `null` entries (the same object when there are none). */
-function withoutNulls(params: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
-  const keys = Object.keys(params);
-  for (let i = 0; i < keys.length; i++) {
-    const v = params[keys[i]!];
-    if (v === undefined || v === null) {
-      const out: Record<string, unknown> = {};
-      for (const k of keys) {
-        const x = params[k];
-        if (x !== undefined && x !== null) out[k] = x;
-      }
-      return out;
-    }
-  }
-  return params;
-}
-
-/** The location of a `redirectTo` rule for the matched params. */
-function redirectLocation<T>(r: Entry<T>, params: Readonly<Record<string, unknown>>): string {
-  const to = r.redirectTo!;
-  if (typeof to === "function") return to(params);
-  let out = "";
-  let i = 0;
-  for (;;) {
-    const open = to.indexOf("<", i);
-    const close = open === -1 ? -1 : to.indexOf(">", open);
-    if (close === -1) return out + to.slice(i);
-    out += to.slice(i, open);
-    const inner = to.slice(open + 1, close);
-    const name = inner.slice(inner.lastIndexOf(":") + 1).trim();
-    const part = r.parsed.segments
-      .flatMap((s) => s.pieces)
-      .find((p) => typeof p !== "string" && p.name === name);
-    const v = params[name];
-    let text: string | undefined;
-    if (part !== undefined && typeof part !== "string") text = part.converter.format(v);
-    text ??= v === undefined || v === null ? "" : String(v);
-    out += percentEncode(
-      text,
-      part !== undefined && typeof part !== "string" && part.converter.slashes ? PATH_SAFE : SEGMENT_SAFE,
-    );
-    i = close + 1;
-  }
-}
-
 function locationForBuilt(encodedPath: string, queryString: string): string {
   return queryString === "" ? encodedPath : `${encodedPath}?${safeQuery(queryString)}`;
-}
-
-function unsuitableReason<T>(
-  r: Entry<T>,
-  values: Readonly<Record<string, unknown>>,
-  method: string | undefined,
-): string {
-  if (method !== undefined && !r.allows(method)) {
-    return `rule ${JSON.stringify(r.rule)} takes ${[...r.methods].join(", ")}, not ${method}`;
-  }
-  const missing = r.parsed.names.filter(
-    (k) => !has(values, k) && !(r.defaults !== undefined && has(r.defaults, k)),
-  );
-  if (missing.length > 0) {
-    return `rule ${JSON.stringify(r.rule)} needs ${missing.map((m) => JSON.stringify(m)).join(", ")}`;
-  }
-  const d = r.defaults ?? {};
-  const clash = Object.keys(d).filter((k) => has(values, k) && !sameValue(values[k], d[k]));
-  return `rule ${JSON.stringify(r.rule)} has defaults ${clash.map((k) => `${k}=${describeValue(d[k])}`).join(", ")}`;
-}
-
-function queryText(v: unknown): string | undefined {
-  if (typeof v === "string") return v;
-  if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return String(v);
-  if (v instanceof Date) return v.toISOString();
-  return undefined;
-}
-
-function describeValue(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (v === undefined) return "undefined";
-  if (typeof v === "bigint") return `${v}n`;
-  if (typeof v === "object" && v !== null) return Array.isArray(v) ? "[array]" : "[object]";
-  return String(v);
-}
-
-function describeValues(values: Readonly<Record<string, unknown>>): string {
-  const keys = Object.keys(values);
-  if (keys.length === 0) return "no values";
-  return `{${keys.map((k) => `${k}: ${describeValue(values[k])}`).join(", ")}}`;
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
@@ -974,32 +585,4 @@ function edgeWeight(seg: Segment): number[] {
     } else conv.push(p.converter.weight);
   }
   return [-statics, -staticLen, -conv.length, ...conv];
-}
-
-/** Endpoint names close to a mistyped one: edit distance ≤ 1/3 of the length (at least 1), or the same last part. */
-function closeNames(name: string, names: string[]): string[] {
-  const lower = name.toLowerCase();
-  const scored: [number, string][] = [];
-  for (const k of names) {
-    const kl = k.toLowerCase();
-    let d = editDistance(lower, kl, 3);
-    if (d > 2 && (kl.endsWith(`.${lower}`) || lower.endsWith(`.${kl}`))) d = 2;
-    if (d <= Math.max(1, Math.floor(name.length / 3))) scored.push([d, k]);
-  }
-  scored.sort((a, b) => a[0] - b[0]);
-  return scored.slice(0, 3).map((s) => s[1]);
-}
-
-function editDistance(a: string, b: string, cap: number): number {
-  if (Math.abs(a.length - b.length) > cap) return cap + 1;
-  if (a.length > 100 || b.length > 100) return a === b ? 0 : cap + 1;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
