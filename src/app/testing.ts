@@ -43,7 +43,18 @@ export class TestResponse {
     this.response = res;
     this.status = res.status;
     this.statusText = res.reason;
-    this.headers = res.headers;
+    // A copy (the app may return the same Response again) with the Content-Length the wire would send.
+    const h = new Headers(res.headers);
+    const b = res.body;
+    const bodyless = res.status === 204 || res.status === 304 || res.status < 200;
+    if (
+      !bodyless &&
+      !h.has("content-length") &&
+      (b === null || typeof b === "string" || b instanceof Uint8Array)
+    ) {
+      h.set("Content-Length", b === null ? 0 : typeof b === "string" ? Buffer.byteLength(b) : b.byteLength);
+    }
+    this.headers = h;
     this.data = data;
     this.history = history;
   }
@@ -187,7 +198,13 @@ export class TestClient {
     );
     const res = await this.app.handle(source);
     this.storeCookies(res, target);
-    const data = method === "HEAD" ? Buffer.alloc(0) : await collect(res.body);
+    let data: Buffer;
+    if (method === "HEAD") {
+      data = Buffer.alloc(0);
+      await discard(res.body);
+    } else {
+      data = await collect(res.body);
+    }
     return { res, data };
   }
 
@@ -291,6 +308,20 @@ function withQuery(path: string, query: TestRequestOptions["query"]): string {
   }
   if (pairs.length === 0) return path;
   return `${path}${path.includes("?") ? "&" : "?"}${encodeQuery(pairs)}`;
+}
+
+/** Closes a streamed body without reading it (HEAD), as the wire does. */
+async function discard(body: Response["body"]): Promise<void> {
+  if (body === null || typeof body !== "object" || body instanceof Uint8Array) return;
+  if (body instanceof ReadableStream) {
+    await body.cancel().catch(() => undefined);
+    return;
+  }
+  const it =
+    Symbol.asyncIterator in body
+      ? (body as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+      : (body as Iterable<unknown>)[Symbol.iterator]();
+  await it.return?.();
 }
 
 async function collect(body: Response["body"]): Promise<Buffer> {

@@ -110,3 +110,44 @@ describe("TestClient", () => {
     assert.equal((await a.testClient().get("/echo")).status, 200);
   });
 });
+
+describe("TestResponse", () => {
+  test("has the Content-Length the wire would send; a reused Response is not changed", async () => {
+    const { app } = makeApp();
+    const cached = makeResponse("héllo");
+    app.get("/", () => cached);
+    const c = app.testClient();
+    const r = await c.get("/");
+    assert.equal(r.headers.get("content-length"), "6");
+    assert.equal(cached.headers.has("content-length"), false);
+    assert.equal((await c.head("/")).headers.get("content-length"), "6");
+  });
+
+  test("HEAD closes a streamed body without reading it", async () => {
+    const { app } = makeApp();
+    let started = false;
+    let closed = false;
+    app.get("/s", () => {
+      const r = makeResponse("");
+      r.body = {
+        [Symbol.asyncIterator]() {
+          return {
+            next: async () => {
+              started = true;
+              return { done: true as const, value: undefined };
+            },
+            return: async () => {
+              closed = true;
+              return { done: true as const, value: undefined };
+            },
+          };
+        },
+      };
+      return r;
+    });
+    const h = await app.testClient().head("/s");
+    assert.equal(h.status, 200);
+    assert.equal(started, false);
+    assert.equal(closed, true);
+  });
+});
