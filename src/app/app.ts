@@ -516,7 +516,7 @@ export class Phial extends Scaffold {
     if (rv === undefined || rv === null) throw new HandlerReturnedNothing(req);
     if (Array.isArray(rv)) return this.tupleResponse(rv as readonly unknown[], req);
     if (rv instanceof HTTPException) return rv.getResponse();
-    const res = valueToResponse(rv);
+    const res = valueToResponse(rv, this.json);
     if (res !== undefined) return res;
     throw new TypeError(
       `The view function for ${routeName(req)} returned ${describeValue(rv)}; ` +

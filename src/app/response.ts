@@ -196,7 +196,7 @@ export function isStreamBody(v: unknown): boolean {
  * @internal Turns a body value into a Response: strings and bytes as HTML, streams streamed, objects as
  * JSON. Returns undefined for values that are none of these (the caller names the route in its error).
  */
-export function valueToResponse(rv: unknown): Response | undefined {
+export function valueToResponse(rv: unknown, json?: JsonProvider): Response | undefined {
   if (typeof rv === "string" || rv instanceof Uint8Array) return new Response(rv);
   if (rv instanceof Response) return rv;
   if (rv === null || typeof rv !== "object") return undefined;
@@ -209,7 +209,7 @@ export function valueToResponse(rv: unknown): Response | undefined {
   ) {
     if (Symbol.iterator in rv) return undefined; // a Set or another collection: ambiguous, make them say
   }
-  return jsonResponse(currentJson(), rv);
+  return jsonResponse(json ?? currentJson(), rv);
 }
 
 let checkedMimetype = "";

@@ -320,3 +320,18 @@ describe("safeRedirect", () => {
     }
   });
 });
+
+describe("several apps in one process", () => {
+  test("each app's JSON provider serves its own object returns, async ones included", async () => {
+    const a = makeApp().app;
+    const b = makeApp().app;
+    a.json = new DefaultJsonProvider({ indent: 1 });
+    a.get("/", async () => {
+      await null;
+      return { x: 1 };
+    });
+    b.get("/", () => ({ x: 1 }));
+    assert.equal((await a.testClient().get("/")).text, '{\n "x": 1\n}');
+    assert.equal((await b.testClient().get("/")).text, '{"x":1}');
+  });
+});
