@@ -207,6 +207,37 @@ describe("the app on the wire", () => {
   });
 });
 
+describe("req.signal", () => {
+  test("aborts when the client goes away (connection reset) while the view is working", async () => {
+    const { app } = makeApp();
+    let aborted!: () => void;
+    const wasAborted = new Promise<void>((r) => {
+      aborted = r;
+    });
+    let started!: () => void;
+    const isStarted = new Promise<void>((r) => {
+      started = r;
+    });
+    app.get("/slow", async (req) => {
+      req.signal.addEventListener("abort", () => aborted());
+      started();
+      await wasAborted;
+      return "too late";
+    });
+    const server = createServer(app.wireHandler);
+    const port = (await server.listen(0, "127.0.0.1")).port;
+    try {
+      const s = connect(port, "127.0.0.1");
+      s.write("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+      await isStarted;
+      s.resetAndDestroy(); // a reset: the client is gone (a plain FIN is only a half-close)
+      await wasAborted;
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("streams that are never read", () => {
   test("HEAD closes a Node stream body (no leaked file descriptor)", async () => {
     const { Readable } = await import("node:stream");
