@@ -188,3 +188,37 @@ test("1,000 routes: every one matches its own URL and builds back", () => {
     assert.equal(res.kind === "match" && res.rule.data, i, url);
   }
 });
+
+test("the work per match doesn't grow with the number of routes (converter calls counted)", () => {
+  for (const n of [10, 1000]) {
+    let calls = 0;
+    const r = new Router<number>();
+    r.addConverter("counted", () => ({
+      parse: (s) => {
+        calls++;
+        return s;
+      },
+      format: (v) => String(v),
+      weight: 100,
+    }));
+    for (let i = 0; i < n; i++) {
+      r.add(`/r${i}/<counted:x>`, { endpoint: `a${i}`, methods: ["GET"], data: i });
+      r.add(`/<counted:y>/s${i}`, { endpoint: `b${i}`, methods: ["GET"], data: i });
+      r.add(`/static${i}`, { endpoint: `c${i}`, methods: ["GET"], data: i });
+    }
+    const last = n - 1;
+    const cases: [string, number | null, number][] = [
+      [`/r${last}/v`, last, 1], // static segment by Map, then one converter call
+      [`/anything/s${last}`, last, 1], // one shared converter state for all n rules
+      [`/static${last}`, last, 0], // the whole-path Map
+      ["/nothing/here", null, 1],
+      [`/r${last}/v/extra`, null, 2],
+    ];
+    for (const [path, data, expected] of cases) {
+      calls = 0;
+      const res = r.match(path, "GET", "");
+      assert.equal(res.kind === "match" ? res.rule.data : null, data, path);
+      assert.equal(calls, expected, `${n} routes, ${path}: ${calls} converter calls`);
+    }
+  }
+});

@@ -15,9 +15,6 @@ import { locationFor, mergeSlashes as merge, safeQuery } from "./encoding.ts";
 import { type AddOptions, Entry, has, type Rule } from "./entry.ts";
 import { parseRule, type Segment, type VariablePart } from "./rule.ts";
 
-export { BuildError, type BuildOptions } from "./build.ts";
-export type { AddOptions, Rule } from "./entry.ts";
-
 export type MatchResult<T> =
   | { kind: "match"; rule: Rule<T>; params: Record<string, unknown> }
   | { kind: "redirect"; location: string }
