@@ -23,7 +23,7 @@ import { currentRequest, invoke, isAsyncFunction, runWithRequest } from "./conte
 import { renderDebugPage } from "./debug.ts";
 import { HTTPException, InternalServerError, MethodNotAllowed, NotFound } from "./exceptions.ts";
 import type { Headers } from "./headers.ts";
-import { Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
+import { limit, Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
 import {
   defaultJson,
   type JsonProvider,
@@ -767,7 +767,7 @@ async function loadBody(app: Phial, req: Request): Promise<void> {
     await loader(req);
     return;
   }
-  const max = app.config.maxContentLength;
+  const max = limit(app.config.maxContentLength);
   const src = req.source;
   if (src.contentLength > max) throw tooLarge(max);
   const parts: Buffer[] = [];

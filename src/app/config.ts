@@ -17,11 +17,11 @@ export interface ConfigValues {
   secretKey: string | undefined;
   /** Older keys still accepted when reading sessions (key rotation); signing uses `secretKey`. */
   secretKeyFallbacks: string[];
-  /** Largest request body read before the handler, in bytes (413 beyond). */
+  /** Largest request body read before the handler, in bytes (413 beyond). `Infinity` for no limit. */
   maxContentLength: number;
-  /** Largest urlencoded or multipart form field kept in memory, in bytes. */
+  /** Largest urlencoded or multipart form field kept in memory, in bytes (413 beyond). */
   maxFormMemorySize: number;
-  /** Most form fields (and query arguments) parsed. */
+  /** Most form fields (and query arguments) parsed (413 / 400 beyond). */
   maxFormParts: number;
   /** `scheme://host` for `urlFor(..., { _external: true })` outside a request. */
   serverName: string | undefined;

@@ -342,7 +342,7 @@ export class Request<P = Record<string, unknown>> {
     if (f === undefined) {
       const d = this.data;
       if (d !== undefined && d.length > 0 && this.mimetype === "application/x-www-form-urlencoded") {
-        if (d.length > this.app.config.maxFormMemorySize) {
+        if (d.length > limit(this.app.config.maxFormMemorySize)) {
           throw new RequestEntityTooLarge(
             `The form is larger than maxFormMemorySize (${this.app.config.maxFormMemorySize} bytes).`,
           );
@@ -423,7 +423,7 @@ export class Request<P = Record<string, unknown>> {
       if (this.data.length > 0) yield this.data;
       return;
     }
-    const max = this.app.config.maxContentLength;
+    const max = limit(this.app.config.maxContentLength);
     if (this.source.contentLength > max) throw tooLarge(max);
     let total = 0;
     for await (const chunk of this.source) {
@@ -435,13 +435,18 @@ export class Request<P = Record<string, unknown>> {
 
   private parsePairs(s: string, form: boolean): [string, string][] {
     try {
-      return parseQuery(s, { maxFields: this.app.config.maxFormParts });
+      return parseQuery(s, { maxFields: limit(this.app.config.maxFormParts) });
     } catch (err) {
       if (!(err instanceof TooManyFieldsError)) throw err;
       if (form) throw new RequestEntityTooLarge(`The form has more than ${err.limit} fields (maxFormParts).`);
       throw new BadRequest(`The query string has more than ${err.limit} arguments (maxFormParts).`);
     }
   }
+}
+
+/** @internal a size setting; `null`/`undefined` (Flask's None) mean no limit. */
+export function limit(v: number | null | undefined): number {
+  return v === null || v === undefined ? Number.POSITIVE_INFINITY : v;
 }
 
 /** @internal the 413 for a body over `maxContentLength`. */
