@@ -375,15 +375,25 @@ export class Phial extends Scaffold {
     const req = new Request(source, this);
     const r = dispatch(this, req);
     if (r instanceof Response) {
-      if (r.body !== null && typeof r.body === "object" && !(r.body instanceof Uint8Array))
-        bindStream(r, req);
+      // The fast path: no cleanups can be pending here (they take the slow path).
+      if (isStreamed(r)) bindStream(r, req, undefined);
       return r;
     }
-    return r.then((res) => {
-      if (res.body !== null && typeof res.body === "object" && !(res.body instanceof Uint8Array))
-        bindStream(res, req);
-      return res;
-    });
+    return r.then(
+      (res) => {
+        if (isStreamed(res)) {
+          // callOnClose functions run once the body is sent (or abandoned), as in Flask.
+          bindStream(res, req, req.cleanups === undefined ? undefined : () => runCleanups(this, req));
+          return res;
+        }
+        if (req.cleanups === undefined) return res;
+        return runCleanups(this, req).then(() => res);
+      },
+      async (err: unknown) => {
+        await runCleanups(this, req);
+        throw err;
+      },
+    );
   }
 
   /**
@@ -689,7 +699,7 @@ async function runView(
   for (const s of scaffolds) {
     for (const fn of s.beforeRequestFuncs as BeforeRequestHook[]) {
       const rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
-      if (rv !== undefined) return app.makeResponse(rv, req);
+      if (rv !== undefined && rv !== null) return app.makeResponse(rv, req);
     }
   }
   if (early !== undefined) {
@@ -745,19 +755,27 @@ async function finishRequest(
         }
       }
     }
-    const cleanups = req.cleanups;
-    if (cleanups !== undefined) {
-      req.cleanups = undefined;
-      for (const fn of cleanups) {
-        try {
-          await fn();
-        } catch (err) {
-          app.logger.error("Exception in a callOnClose function", err);
-        }
-      }
-    }
   }
   return res;
+}
+
+/** The request's callOnClose functions, each once; errors logged. */
+async function runCleanups(app: Phial, req: Request): Promise<void> {
+  const cleanups = req.cleanups;
+  if (cleanups === undefined) return;
+  req.cleanups = undefined;
+  for (const fn of cleanups) {
+    try {
+      await fn();
+    } catch (err) {
+      app.logger.error("Exception in a callOnClose function", err);
+    }
+  }
+}
+
+function isStreamed(res: Response): boolean {
+  const b = res.body;
+  return b !== null && typeof b === "object" && !(b instanceof Uint8Array);
 }
 
 /** Reads the body before the handler, within `config.maxContentLength` (413 beyond). */
@@ -852,43 +870,59 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 type StreamBody = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
 
 /** Makes a streamed body run inside the request's context (Flask's stream_with_context, always on). */
-function bindStream(res: Response, req: Request): void {
+function bindStream(res: Response, req: Request, onEnd: (() => Promise<void>) | undefined): void {
   const body = res.body as StreamBody | ReadableStream<Uint8Array | string>;
   const source: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array> =
     body instanceof ReadableStream ? (body as unknown as AsyncIterable<string | Uint8Array>) : body;
   let it: AsyncIterator<string | Uint8Array> | Iterator<string | Uint8Array> | undefined;
+  let ended = false;
+  const end = async () => {
+    if (ended) return;
+    ended = true;
+    if (onEnd !== undefined) await onEnd();
+  };
+  const open = () =>
+    Symbol.asyncIterator in source
+      ? (source as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]()
+      : (source as Iterable<string | Uint8Array>)[Symbol.iterator]();
   const bound: AsyncIterable<string | Uint8Array> & { [BOUND]: true } = {
     [BOUND]: true,
     [Symbol.asyncIterator]() {
       return {
         next: () =>
-          runWithRequest(req, () => {
-            it ??=
-              Symbol.asyncIterator in source
-                ? (source as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]()
-                : (source as Iterable<string | Uint8Array>)[Symbol.iterator]();
-            return Promise.resolve(it.next());
+          runWithRequest(req, async () => {
+            it ??= open();
+            let r: IteratorResult<string | Uint8Array>;
+            try {
+              r = await it.next();
+            } catch (err) {
+              await end();
+              throw err;
+            }
+            if (r.done) await end();
+            return r;
           }),
         return: (value?: unknown) =>
           runWithRequest(req, async () => {
-            if (it === undefined) {
-              if (body instanceof ReadableStream) {
-                await body.cancel().catch(() => undefined);
-                return { done: true as const, value: undefined };
+            try {
+              if (it === undefined) {
+                if (body instanceof ReadableStream) {
+                  await body.cancel().catch(() => undefined);
+                  return { done: true as const, value: undefined };
+                }
+                // Never read (HEAD, client gone): still close it, e.g. a file stream's descriptor.
+                const d = (source as { destroy?: unknown }).destroy;
+                if (typeof d === "function") {
+                  (d as () => void).call(source);
+                  return { done: true as const, value: undefined };
+                }
+                it = open();
               }
-              // Never read (HEAD, client gone): still close it, e.g. a file stream's descriptor.
-              const d = (source as { destroy?: unknown }).destroy;
-              if (typeof d === "function") {
-                (d as () => void).call(source);
-                return { done: true as const, value: undefined };
-              }
-              it =
-                Symbol.asyncIterator in source
-                  ? (source as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]()
-                  : (source as Iterable<string | Uint8Array>)[Symbol.iterator]();
+              if (typeof it.return === "function") await it.return(value as undefined);
+              return { done: true as const, value: undefined };
+            } finally {
+              await end();
             }
-            if (typeof it.return === "function") await it.return(value as undefined);
-            return { done: true as const, value: undefined };
           }),
       };
     },
