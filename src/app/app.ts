@@ -8,7 +8,8 @@
 //   (multipart); other bodies are read into `req.data`.
 // - `currentRequest()` (context.ts): call it synchronously (e.g. first thing in renderTemplate)
 //   to get the request, its app, session and g; works in sync and async code.
-// - `req.callOnClose(fn)`: cleanup after the teardown hooks (spooled uploads, open files).
+// - `req.callOnClose(fn)`: cleanup once the response is done: after the teardown hooks, and for a
+//   streamed body after it was sent or abandoned (spooled uploads, open files).
 // - `Response` with a streamed body and a `Content-Length` field is sent with that length (files).
 // - `app.addUrlRule(rule, options, handler, blueprintName)`: routes registered by modules (static files).
 

@@ -306,7 +306,10 @@ export class Request<P = Record<string, unknown>> {
     return g;
   }
 
-  /** Runs `fn` when the request is over (after the teardown hooks); errors are logged. */
+  /**
+   * Runs `fn` when the request is over: after the teardown hooks, and for a streamed body once it was sent
+   * or abandoned (Flask's `call_on_close`). Errors are logged.
+   */
   callOnClose(fn: () => void | Promise<void>): void {
     if (this.cleanups === undefined) this.cleanups = [fn];
     else this.cleanups.push(fn);
