@@ -609,6 +609,7 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
   req.urlRule = m.rule.rule;
   req.params = m.params as Record<string, unknown>;
   const data = m.rule.data;
+  if (data.options.maxContentLength !== undefined) req.bodyLimit = data.options.maxContentLength;
   if (req.method === "OPTIONS" && !m.rule.methods.has("OPTIONS")) {
     return fullDispatch(app, req, data, false, optionsResponse(app, req));
   }
@@ -786,7 +787,7 @@ async function loadBody(app: Phial, req: Request): Promise<void> {
     await loader(req);
     return;
   }
-  const max = limit(app.config.maxContentLength);
+  const max = limit(req.bodyLimit ?? app.config.maxContentLength);
   const src = req.source;
   if (src.contentLength > max) throw tooLarge(max);
   const parts: Buffer[] = [];

@@ -79,6 +79,8 @@ export class Request<P = Record<string, unknown>> {
   /** @internal */ parsedFiles: MultiDict<FileStorage> | undefined;
   /** @internal the session, once opened by `app.sessionInterface` (saved after the handler). */
   sessionCache: SessionLike | undefined;
+  /** @internal the matched route's own body limit, if it has one. */
+  bodyLimit: number | undefined;
   /** @internal the error that went unhandled (a 500), passed to the teardown hooks. */
   unhandledError: unknown;
   /** @internal functions run when the request ends (after teardown), e.g. deleting spooled uploads. */
@@ -426,7 +428,7 @@ export class Request<P = Record<string, unknown>> {
       if (this.data.length > 0) yield this.data;
       return;
     }
-    const max = limit(this.app.config.maxContentLength);
+    const max = limit(this.bodyLimit ?? this.app.config.maxContentLength);
     if (this.source.contentLength > max) throw tooLarge(max);
     let total = 0;
     for await (const chunk of this.source) {

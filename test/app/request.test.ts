@@ -334,6 +334,16 @@ describe("body", () => {
     assert.equal(called, 1);
   });
 
+  test("a route's own maxContentLength replaces the app's", async () => {
+    const { app } = makeApp({ config: { maxContentLength: 4 } });
+    app.post("/small", (req) => String(req.data?.length));
+    app.post("/big", { maxContentLength: 10 }, (req) => String(req.data?.length));
+    const c = app.testClient();
+    assert.equal((await c.post("/small", { data: "12345" })).status, 413);
+    assert.equal((await c.post("/big", { data: "1234567890" })).text, "10");
+    assert.equal((await c.post("/big", { data: "12345678901" })).status, 413);
+  });
+
   test("streamBody routes read req.stream() themselves, within the limit", async () => {
     const { app } = makeApp({ config: { maxContentLength: 10 } });
     app.post("/up", { streamBody: true }, async (req) => {
