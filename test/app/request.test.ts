@@ -423,6 +423,17 @@ describe("the global request and g", () => {
     );
   });
 
+  test("a sync view returning a promise chain keeps the context in its callbacks", async () => {
+    const { app } = makeApp();
+    app.get("/warm", async () => "async views switch AsyncLocalStorage on");
+    app.get("/chain", () =>
+      new Promise<void>((r) => setTimeout(r, 1)).then(() => `chained ${request.args.get("q") ?? ""}`),
+    );
+    const c = app.testClient();
+    await c.get("/warm");
+    assert.equal((await c.get("/chain?q=1")).text, "chained 1");
+  });
+
   test("outside a request the globals throw a clear error", () => {
     assert.throws(() => request.path, /outside of request context/);
     assert.throws(() => g.x, /outside of request context/);
