@@ -16,7 +16,14 @@ export { type GetOptions, MultiDict } from "./app/datastructures.ts";
 export * from "./app/exceptions.ts";
 export { Headers, type HeadersInit } from "./app/headers.ts";
 export { escapeHtml } from "./app/html.ts";
-export { Accept, type FileStorage, Request, type RequestSource, type SessionLike } from "./app/request.ts";
+export {
+  Accept,
+  type Authorization,
+  type FileStorage,
+  Request,
+  type RequestSource,
+  type SessionLike,
+} from "./app/request.ts";
 export {
   checkRedirectTarget,
   DefaultJsonProvider,

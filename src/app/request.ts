@@ -27,6 +27,16 @@ export interface RequestSource {
   [Symbol.asyncIterator](): AsyncIterator<Buffer>;
 }
 
+/** `req.authorization`: Basic credentials, or another scheme's token. */
+export type Authorization =
+  | { readonly type: "basic"; readonly username: string; readonly password: string }
+  | {
+      readonly type: string;
+      readonly token: string;
+      readonly username?: undefined;
+      readonly password?: undefined;
+    };
+
 /** An uploaded file (filled in by the multipart parser). */
 export interface FileStorage {
   readonly name: string;
@@ -264,6 +274,28 @@ export class Request<P = Record<string, unknown>> {
   /** The addresses the request went through, client first (only the peer while proxies are not trusted). */
   get accessRoute(): string[] {
     return [this.source.remoteAddress];
+  }
+
+  /**
+   * The `Authorization` field parsed: `{ type: "basic", username, password }` for Basic (UTF-8),
+   * `{ type: "bearer", token }` for Bearer, `{ type, token }` for other schemes; undefined when absent or
+   * malformed.
+   */
+  get authorization(): Authorization | undefined {
+    const v = this.header("authorization");
+    if (v === undefined) return undefined;
+    const sp = v.indexOf(" ");
+    const scheme = (sp === -1 ? v : v.slice(0, sp)).toLowerCase();
+    const rest = sp === -1 ? "" : v.slice(sp + 1).trim();
+    if (scheme === "") return undefined;
+    if (scheme === "basic") {
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(rest)) return undefined;
+      const decoded = Buffer.from(rest, "base64").toString("utf8");
+      const colon = decoded.indexOf(":");
+      if (colon === -1) return undefined;
+      return { type: "basic", username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    }
+    return { type: scheme, token: rest };
   }
 
   /** The `Referer` field. */

@@ -365,6 +365,23 @@ describe("body", () => {
   });
 });
 
+describe("authorization", () => {
+  test("Basic credentials (UTF-8), Bearer tokens, malformed values", async () => {
+    const { client } = echoApp((req) => ({ auth: req.authorization ?? null }));
+    const basic = Buffer.from("ünïcode:pa:ss", "utf8").toString("base64");
+    assert.deepEqual((await client.get("/", { headers: { Authorization: `Basic ${basic}` } })).json, {
+      auth: { type: "basic", username: "ünïcode", password: "pa:ss" },
+    });
+    assert.deepEqual((await client.get("/", { headers: { Authorization: "Bearer abc.def" } })).json, {
+      auth: { type: "bearer", token: "abc.def" },
+    });
+    assert.deepEqual((await client.get("/", { headers: { Authorization: "Basic !!!" } })).json, {
+      auth: null,
+    });
+    assert.deepEqual((await client.get("/")).json, { auth: null });
+  });
+});
+
 describe("content negotiation", () => {
   test("mimetype, mimetypeParams, acceptMimetypes.bestMatch, acceptLanguages", async () => {
     const { client } = echoApp((req) => ({
