@@ -99,6 +99,10 @@ function contextProxy<T extends object>(what: string, pick: (req: Request) => T)
     ownKeys() {
       return Reflect.ownKeys(current());
     },
+    getPrototypeOf() {
+      const req = currentRequest();
+      return req === undefined ? null : (Object.getPrototypeOf(pick(req)) as object | null);
+    },
     getOwnPropertyDescriptor(_t, key) {
       const d = Reflect.getOwnPropertyDescriptor(current(), key);
       if (d !== undefined) d.configurable = true;

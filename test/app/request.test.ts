@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { g, MultiDict, type Request, request } from "phial";
+import { g, MultiDict, Request, request } from "phial";
 import { makeApp } from "./helpers.ts";
 
 function echoApp(view: (req: Request) => unknown) {
@@ -454,6 +454,12 @@ describe("the global request and g", () => {
   test("outside a request the globals throw a clear error", () => {
     assert.throws(() => request.path, /outside of request context/);
     assert.throws(() => g.x, /outside of request context/);
+  });
+
+  test("request instanceof Request inside a request", async () => {
+    const { app } = makeApp();
+    app.get("/", () => String(request instanceof Request));
+    assert.equal((await app.testClient().get("/")).text, "true");
   });
 
   test("g is per request", async () => {
