@@ -415,3 +415,33 @@ export function selectFlashes(flashes: readonly Flash[], options: FlashedOptions
     filter === undefined || filter.length === 0 ? flashes : flashes.filter((f) => filter.includes(f[0]));
   return options.withCategories ? list.map((f) => [f[0], f[1]] as Flash) : list.map((f) => f[1]);
 }
+
+// ---- the session as templates see it ----------------------------------------------------------
+
+/**
+ * A view of the session for templates, where Jinja code writes `session.user` or `session["user"]`:
+ * names the session has (`get`, `has`, `permanent`, `size`, …) are its own; any other name reads that
+ * key. `open` is only called on first use, so a template that never looks doesn't open the session
+ * (and the response doesn't vary on Cookie).
+ */
+export function sessionView(open: () => SecureCookieSession): SecureCookieSession & Readonly<SessionData> {
+  let s: SecureCookieSession | undefined;
+  const session = () => (s ??= open());
+  return new Proxy(Object.create(null) as SecureCookieSession & SessionData, {
+    get(_t, key) {
+      const target = session();
+      if (typeof key === "symbol" || key in target) {
+        const v = Reflect.get(target, key, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      }
+      return target.get(key);
+    },
+    has(_t, key) {
+      const target = session();
+      return typeof key === "symbol" || key in target ? true : target.has(key);
+    },
+    set() {
+      throw new TypeError("Templates can't change the session; do it in the view");
+    },
+  });
+}

@@ -7,6 +7,7 @@ import {
   SecureCookieSessionInterface,
   type SessionConfig,
   selectFlashes,
+  sessionView,
   takeFlashes,
 } from "../../src/app/sessions.ts";
 import { TimedSerializer, TimestampSigner } from "../../src/app/signing.ts";
@@ -335,4 +336,30 @@ test("the session is Map-like", () => {
   assert.equal(s.delete("a"), false);
   assert.equal(s.pop("zz", 9), 9);
   assert.equal(String(s), "[object SecureCookieSession]");
+});
+
+test("the template view reads keys as properties, lazily", () => {
+  const si = new SecureCookieSessionInterface();
+  let opened = 0;
+  const value = cookieFor({ user: "alice", size: "key named like a member" });
+  const inner = si.open(value, config());
+  const view = sessionView(() => {
+    opened++;
+    return inner;
+  });
+  assert.equal(opened, 0);
+  assert.equal(inner.accessed, false);
+  assert.equal((view as unknown as Record<string, unknown>).user, "alice");
+  assert.equal(opened, 1);
+  assert.equal(inner.accessed, true);
+  assert.equal(view.get("user"), "alice");
+  assert.equal(view.size, 2, "members win over keys");
+  assert.equal(view.get("size"), "key named like a member");
+  assert.equal((view as unknown as Record<string, unknown>).missing, undefined);
+  assert.equal(view.permanent, false);
+  assert.deepEqual([...view.keys()].sort(), ["size", "user"]);
+  assert.throws(() => {
+    (view as unknown as Record<string, unknown>).user = "x";
+  }, /can't change the session/);
+  assert.equal(opened, 1);
 });
