@@ -47,10 +47,41 @@ function noSecretKey(): Error {
 }
 
 /**
+ * What `req.session` and the global `session` are: a Map-like store (Flask's session dict).
+ * Implement it (or extend `SecureCookieSession`) for a custom `app.sessionInterface`.
+ */
+export interface Session extends Iterable<[string, unknown]> {
+  get<K extends keyof SessionData & string>(key: K): SessionData[K] | undefined;
+  get<K extends keyof SessionData & string, D>(key: K, fallback: D): NonNullable<SessionData[K]> | D;
+  set<K extends keyof SessionData & string>(key: K, value: SessionData[K]): this;
+  has(key: string): boolean;
+  delete(key: string): boolean;
+  pop<K extends keyof SessionData & string>(key: K): SessionData[K] | undefined;
+  pop<K extends keyof SessionData & string, D>(key: K, fallback: D): NonNullable<SessionData[K]> | D;
+  setDefault<K extends keyof SessionData & string>(key: K, value: SessionData[K]): SessionData[K];
+  update(values: Readonly<Partial<SessionData>>): this;
+  clear(): void;
+  readonly size: number;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<unknown>;
+  entries(): IterableIterator<[string, unknown]>;
+  forEach(fn: (value: unknown, key: string, session: this) => void): void;
+  toJSON(): Record<string, unknown>;
+  /** Kept `permanentSessionLifetime` seconds; else until the browser closes. */
+  permanent: boolean;
+  /** Set it after changing a nested value in place (not noticed otherwise). */
+  modified: boolean;
+  /** True once read or written: the response then gets `Vary: Cookie`. */
+  readonly accessed: boolean;
+  /** True when the request carried no valid session. */
+  readonly new: boolean;
+}
+
+/**
  * The session: a Map-like store of JSON values (plus `Date` and bytes) kept in a signed cookie.
  * Changing a nested value in place is not noticed: set `session.modified = true` then.
  */
-export class SecureCookieSession {
+export class SecureCookieSession implements Session {
   /** True once anything was read or written (the response then varies on Cookie). */
   accessed = false;
   /** True once the data changed (the cookie is then sent again). */
@@ -376,7 +407,10 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 export type Flash = [category: string, message: string];
 
 /** Stores a message for the next request that reads the flashes (Flask's `flash`). */
-export function addFlash(session: SecureCookieSession, message: string, category = "message"): void {
+/** The little of a session the flash helpers use. */
+type FlashStore = Pick<Session, "get" | "set" | "has" | "delete">;
+
+export function addFlash(session: FlashStore, message: string, category = "message"): void {
   const prev = session.get(FLASHES_KEY);
   const list: Flash[] = Array.isArray(prev) ? [...(prev as Flash[])] : [];
   list.push([String(category), String(message)]);
@@ -384,10 +418,11 @@ export function addFlash(session: SecureCookieSession, message: string, category
 }
 
 /** Removes and returns the flashed messages (the first read in a request; cache the result per request). */
-export function takeFlashes(session: SecureCookieSession): Flash[] {
+export function takeFlashes(session: FlashStore): Flash[] {
   // `has` first: a session without flashes is read, not modified, so no cookie is sent for it.
   if (!session.has(FLASHES_KEY)) return [];
-  const v = session.pop(FLASHES_KEY);
+  const v = session.get(FLASHES_KEY);
+  session.delete(FLASHES_KEY);
   if (!Array.isArray(v)) return [];
   const out: Flash[] = [];
   for (const f of v) {
@@ -424,10 +459,10 @@ export function selectFlashes(flashes: readonly Flash[], options: FlashedOptions
  * key. `open` is only called on first use, so a template that never looks doesn't open the session
  * (and the response doesn't vary on Cookie).
  */
-export function sessionView(open: () => SecureCookieSession): SecureCookieSession & Readonly<SessionData> {
-  let s: SecureCookieSession | undefined;
+export function sessionView(open: () => Session): Session & Readonly<SessionData> {
+  let s: Session | undefined;
   const session = () => (s ??= open());
-  return new Proxy(Object.create(null) as SecureCookieSession & SessionData, {
+  return new Proxy(Object.create(null) as Session & SessionData, {
     get(_t, key) {
       const target = session();
       if (typeof key === "symbol" || key in target) {
