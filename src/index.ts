@@ -8,6 +8,8 @@ export {
   type RunOptions,
   type SessionInterface,
 } from "./app/app.ts";
+export { CookieSessionInterface, flash, getFlashedMessages } from "./app/app-sessions.ts";
+export { renderTemplate, renderTemplateString } from "./app/app-templates.ts";
 export { Blueprint, type BlueprintOptions, type RegisterOptions } from "./app/blueprint.ts";
 export { type Config, type ConfigValues, DEFAULT_CONFIG } from "./app/config.ts";
 export { type G, g, request, session } from "./app/context.ts";
@@ -38,4 +40,23 @@ export type {
   RouteOptions,
   TeardownHook,
 } from "./app/scaffold.ts";
+export {
+  type Flash,
+  type FlashedOptions,
+  SecureCookieSession,
+  SecureCookieSessionInterface,
+  type Session,
+  type SessionConfig,
+  type SessionData,
+} from "./app/sessions.ts";
+export { BadSignature, SignatureExpired, TimedSerializer, TimestampSigner } from "./app/signing.ts";
+export {
+  htmlSafeJson,
+  markSafe,
+  type SafeString,
+  selectAutoescape,
+  type TemplateContext,
+  TemplateEnvironment,
+  TemplateNotFound,
+} from "./app/templating.ts";
 export { urlFor } from "./app/url-for.ts";
