@@ -104,3 +104,33 @@ export function flashesOf(req: Request, options: FlashedOptions = {}): string[] 
   }
   return selectFlashes(list, options);
 }
+
+/** The little of the test client `sessionTransaction` needs. */
+interface CookieJarClient {
+  readonly app: Phial;
+  getCookie(name: string): string | undefined;
+  setCookie(name: string, value: string, path?: string): void;
+  deleteCookie(name: string): void;
+}
+
+/**
+ * Reads and changes the test client's session outside a request (Flask's `session_transaction`):
+ * `await sessionTransaction(client, (s) => s.set("userId", 1))`. Needs the cookie session interface.
+ */
+export async function sessionTransaction(
+  client: CookieJarClient,
+  fn: (session: Session) => void | Promise<void>,
+): Promise<void> {
+  const app = client.app;
+  const si = app.sessionInterface;
+  if (!(si instanceof CookieSessionInterface)) {
+    throw new TypeError("sessionTransaction() works with the signed-cookie session interface only");
+  }
+  const name = app.config.sessionCookieName;
+  const value = client.getCookie(name);
+  const session = si.cookies.open(value, app.config);
+  await fn(session);
+  const r = si.cookies.save(session, app.config);
+  if (r.cookie?.action === "set") client.setCookie(name, r.cookie.value, r.cookie.options.path);
+  else if (r.cookie?.action === "delete") client.deleteCookie(name);
+}

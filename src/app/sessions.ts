@@ -86,10 +86,11 @@ export class SecureCookieSession implements Session {
   accessed = false;
   /** True once the data changed (the cookie is then sent again). */
   modified = false;
-  private data: Record<string, unknown> | undefined;
-  private loader: (() => Record<string, unknown>) | undefined;
-  private readonly writable: boolean;
-  private isNew = true;
+  // Real private fields: `Object.keys(session)` and spreads show no internals.
+  #data: Record<string, unknown> | undefined;
+  #loader: (() => Record<string, unknown>) | undefined;
+  readonly #writable: boolean;
+  #isNew = true;
   /** @internal true when the request carried a session cookie (so an emptied session deletes it). */
   hadCookie = false;
 
@@ -98,65 +99,65 @@ export class SecureCookieSession implements Session {
    * @param writable false when no secret key is set: reads see an empty session, writes throw.
    */
   constructor(load?: Record<string, unknown> | (() => Record<string, unknown> | undefined), writable = true) {
-    this.writable = writable;
+    this.#writable = writable;
     if (typeof load === "function") {
-      this.loader = () => {
+      this.#loader = () => {
         const d = load();
-        if (d !== undefined) this.isNew = false;
+        if (d !== undefined) this.#isNew = false;
         return d ?? nullObject();
       };
     } else {
-      this.data = Object.assign(nullObject(), load);
-      this.isNew = load === undefined;
+      this.#data = Object.assign(nullObject(), load);
+      this.#isNew = load === undefined;
     }
   }
 
-  private read(): Record<string, unknown> {
+  #read(): Record<string, unknown> {
     this.accessed = true;
-    let d = this.data;
+    let d = this.#data;
     if (d === undefined) {
-      d = this.loader!();
-      this.data = d;
-      this.loader = undefined;
+      d = this.#loader!();
+      this.#data = d;
+      this.#loader = undefined;
     }
     return d;
   }
 
-  private write(): Record<string, unknown> {
-    if (!this.writable) throw noSecretKey();
-    const d = this.read();
+  #write(): Record<string, unknown> {
+    if (!this.#writable) throw noSecretKey();
+    const d = this.#read();
     this.modified = true;
     return d;
   }
 
   /** True when the request carried no valid session cookie. Reading it counts as an access. */
   get new(): boolean {
-    this.read();
-    return this.isNew;
+    this.#read();
+    return this.#isNew;
   }
 
   /** The value under `key`, or undefined. */
   get<K extends keyof SessionData & string>(key: K): SessionData[K] | undefined;
   get<K extends keyof SessionData & string, D>(key: K, fallback: D): NonNullable<SessionData[K]> | D;
   get(key: string, fallback?: unknown): unknown {
-    const d = this.read();
+    const d = this.#read();
     return Object.hasOwn(d, key) ? d[key] : fallback;
   }
 
   set<K extends keyof SessionData & string>(key: K, value: SessionData[K]): this {
-    this.write()[key] = value;
+    this.#write()[key] = value;
     return this;
   }
 
   has(key: string): boolean {
-    return Object.hasOwn(this.read(), key);
+    return Object.hasOwn(this.#read(), key);
   }
 
   /** Removes a key; true when it was there. */
   delete(key: string): boolean {
-    const d = this.read();
+    const d = this.#read();
     if (!Object.hasOwn(d, key)) return false;
-    delete this.write()[key];
+    delete this.#write()[key];
     return true;
   }
 
@@ -164,24 +165,24 @@ export class SecureCookieSession implements Session {
   pop<K extends keyof SessionData & string>(key: K): SessionData[K] | undefined;
   pop<K extends keyof SessionData & string, D>(key: K, fallback: D): NonNullable<SessionData[K]> | D;
   pop(key: string, fallback?: unknown): unknown {
-    const d = this.read();
+    const d = this.#read();
     if (!Object.hasOwn(d, key)) return fallback;
     const v = d[key];
-    delete this.write()[key];
+    delete this.#write()[key];
     return v;
   }
 
   /** Sets `key` to `value` unless present; returns the stored value. */
   setDefault<K extends keyof SessionData & string>(key: K, value: SessionData[K]): SessionData[K] {
-    const d = this.read();
+    const d = this.#read();
     if (Object.hasOwn(d, key)) return d[key] as SessionData[K];
-    this.write()[key] = value;
+    this.#write()[key] = value;
     return value;
   }
 
   /** Copies every key of `values` into the session. */
   update(values: Readonly<Partial<SessionData>>): this {
-    const d = this.write();
+    const d = this.#write();
     for (const k of Object.keys(values)) {
       if (k === "__proto__") continue;
       d[k] = values[k];
@@ -191,26 +192,26 @@ export class SecureCookieSession implements Session {
 
   /** Empties the session, `permanent` included (as in Flask); the cookie is then deleted. */
   clear(): void {
-    const d = this.read();
+    const d = this.#read();
     if (Object.keys(d).length === 0) return;
-    this.write();
-    this.data = nullObject();
+    this.#write();
+    this.#data = nullObject();
   }
 
   get size(): number {
-    return Object.keys(this.read()).length;
+    return Object.keys(this.#read()).length;
   }
 
   keys(): IterableIterator<string> {
-    return Object.keys(this.read())[Symbol.iterator]();
+    return Object.keys(this.#read())[Symbol.iterator]();
   }
 
   values(): IterableIterator<unknown> {
-    return Object.values(this.read())[Symbol.iterator]();
+    return Object.values(this.#read())[Symbol.iterator]();
   }
 
   entries(): IterableIterator<[string, unknown]> {
-    return Object.entries(this.read())[Symbol.iterator]();
+    return Object.entries(this.#read())[Symbol.iterator]();
   }
 
   [Symbol.iterator](): IterableIterator<[string, unknown]> {
@@ -218,12 +219,12 @@ export class SecureCookieSession implements Session {
   }
 
   forEach(fn: (value: unknown, key: string, session: this) => void): void {
-    for (const [k, v] of Object.entries(this.read())) fn(v, k, this);
+    for (const [k, v] of Object.entries(this.#read())) fn(v, k, this);
   }
 
   /** A copy of the data as a plain object. */
   toJSON(): Record<string, unknown> {
-    return { ...this.read() };
+    return { ...this.#read() };
   }
 
   /**
@@ -231,14 +232,14 @@ export class SecureCookieSession implements Session {
    * otherwise the cookie ends with the browser session.
    */
   get permanent(): boolean {
-    return this.read()[PERMANENT_KEY] === true;
+    return this.#read()[PERMANENT_KEY] === true;
   }
 
   set permanent(value: boolean) {
-    const d = this.read();
+    const d = this.#read();
     if ((d[PERMANENT_KEY] === true) === value) return;
-    if (value) this.write()[PERMANENT_KEY] = true;
-    else delete this.write()[PERMANENT_KEY];
+    if (value) this.#write()[PERMANENT_KEY] = true;
+    else delete this.#write()[PERMANENT_KEY];
   }
 
   get [Symbol.toStringTag](): string {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { TimedSerializer } from "../../src/app/signing.ts";
 import { flash, getFlashedMessages, Phial, type Request, redirect, session } from "../../src/index.ts";
+import { sessionTransaction } from "../../src/testing.ts";
 
 function makeApp(secretKey: string | null = "s3cret") {
   const app = new Phial(import.meta.url, { name: "sessions-test" });
@@ -258,4 +259,44 @@ test("flash: shown once, with categories", async () => {
 test("flash outside a request is a clear error", () => {
   assert.throws(() => flash("x"), /only available while a request is handled/);
   assert.throws(() => getFlashedMessages(), /only available while a request is handled/);
+});
+
+test("sessionTransaction reads and changes the test client's session", async () => {
+  const app = makeApp();
+  const c = app.testClient();
+  await sessionTransaction(c, (s) => {
+    assert.equal(s.get("user"), undefined);
+    s.set("user", "carol");
+  });
+  assert.deepEqual((await c.get("/me")).json, { user: "carol" });
+  await sessionTransaction(c, (s) => {
+    assert.equal(s.get("user"), "carol");
+    s.clear();
+  });
+  assert.equal(c.getCookie("session"), undefined);
+  assert.deepEqual((await c.get("/me")).json, { user: null });
+});
+
+test("over a real socket: Set-Cookie, Vary and the session round-trip through the wire", async (t) => {
+  const app = makeApp();
+  const server = app.listen();
+  const addr = await server.listen(0, "127.0.0.1");
+  t.after(() => server.close({ deadline: 1000 }));
+  const base = `http://127.0.0.1:${addr.port}`;
+  const login = await fetch(`${base}/login`, {
+    method: "POST",
+    body: new URLSearchParams({ user: "dave" }),
+    redirect: "manual",
+  });
+  assert.equal(login.status, 302);
+  const set = login.headers.getSetCookie();
+  assert.equal(set.length, 1);
+  assert.equal(login.headers.get("vary"), "Cookie");
+  const cookie = set[0]!.split(";")[0]!;
+  const me = await fetch(`${base}/me`, { headers: { cookie } });
+  assert.deepEqual(await me.json(), { user: "dave" });
+  assert.equal(me.headers.get("cache-control"), "private");
+  const forged = await fetch(`${base}/me`, { headers: { cookie: `${cookie.slice(0, -2)}xx` } });
+  assert.equal(forged.status, 200);
+  assert.deepEqual(await forged.json(), { user: null });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, test } from "node:test";
 import {
+  abort,
   Blueprint,
   flash,
   markSafe,
@@ -178,4 +179,19 @@ test("a template that never reads the session doesn't open it (no Vary)", async 
   await c.post("/login", { form: { user: "a" } });
   const r = await c.get("/note", { query: { name: "a" } });
   assert.equal(r.headers.get("vary"), undefined);
+});
+
+test("abort() inside a template answers its status; other template errors are a 500", async () => {
+  const app = makeApp(tree(FILES));
+  app.templates.addGlobal("mustExist", (v: unknown) => (v === undefined ? abort(404) : v));
+  app.get("/item", function item(req: Request) {
+    return renderTemplateString("item {{ mustExist(id) }}", { id: req.args.get("id") });
+  });
+  app.get("/broken", function broken() {
+    return renderTemplateString("{{ nope() }}");
+  });
+  const c = app.testClient();
+  assert.equal((await c.get("/item", { query: { id: "7" } })).text, "item 7");
+  assert.equal((await c.get("/item")).status, 404);
+  assert.equal((await c.get("/broken")).status, 500);
 });
