@@ -52,42 +52,6 @@ export function markSafe(html: string): SafeString {
   return new nunjucks.runtime.SafeString(html);
 }
 
-/** Escapes `& < > " ' \` for HTML text and attributes; a `SafeString` passes unchanged. */
-export function escapeHtml(value: unknown): string {
-  if (value instanceof nunjucks.runtime.SafeString) return value.toString();
-  const s = value === undefined || value === null ? "" : String(value);
-  let out = "";
-  let last = 0;
-  for (let i = 0; i < s.length; i++) {
-    let rep: string;
-    switch (s.charCodeAt(i)) {
-      case 0x26:
-        rep = "&amp;";
-        break;
-      case 0x3c:
-        rep = "&lt;";
-        break;
-      case 0x3e:
-        rep = "&gt;";
-        break;
-      case 0x22:
-        rep = "&#34;";
-        break;
-      case 0x27:
-        rep = "&#39;";
-        break;
-      case 0x5c:
-        rep = "&#92;";
-        break;
-      default:
-        continue;
-    }
-    out += s.slice(last, i) + rep;
-    last = i + 1;
-  }
-  return last === 0 ? s : out + s.slice(last);
-}
-
 /**
  * JSON safe to put inside HTML, `<script>` included (Flask's `tojson`): `<`, `>`, `&` and `'` are
  * written as `\u003c`-style escapes, so the text can't close a tag or an attribute.

@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, test } from "node:test";
 import {
-  escapeHtml,
   htmlSafeJson,
   markSafe,
   selectAutoescape,
@@ -104,14 +103,6 @@ test("XSS cases: attributes, safe, markSafe, macros, tojson inside <script>", as
     await t.renderString("<div data-x='{{ d | tojson }}'>", { d: "'" }),
     `<div data-x='"\\u0027"'>`,
   );
-});
-
-test("escapeHtml escapes the same characters as templates", async () => {
-  assert.equal(escapeHtml(XSS), "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;&#39;");
-  assert.equal(escapeHtml("plain"), "plain");
-  assert.equal(escapeHtml(null), "");
-  assert.equal(escapeHtml(markSafe("<b>")), "<b>");
-  assert.equal(escapeHtml("a\\b"), "a&#92;b");
 });
 
 test("a missing template names itself and every folder searched", async () => {
