@@ -10,7 +10,11 @@ import type { Request } from "./request.ts";
 import { type FlashedOptions, sessionView } from "./sessions.ts";
 import { splitKeywords, type TemplateContext, TemplateEnvironment } from "./templating.ts";
 
-/** The template folders of an app: its own, then each blueprint's in registration order. */
+/**
+ * The template folders of an app: its own, then each blueprint's in registration order (so the app
+ * can override a blueprint's template). A blueprint's relative `templateFolder` resolves against its
+ * `root` (`import.meta.url` or a directory), else against the app's folder.
+ */
 export function templateFolders(app: Phial): string[] {
   const out = [app.templateFolder];
   for (const bp of app.blueprints.values()) {

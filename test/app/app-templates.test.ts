@@ -195,3 +195,22 @@ test("abort() inside a template answers its status; other template errors are a 
   assert.equal((await c.get("/item")).status, 404);
   assert.equal((await c.get("/broken")).status, 500);
 });
+
+test("Flask-style flashed messages with categories in a template", async () => {
+  const app = makeApp(tree(FILES));
+  app.post("/warn", function warn() {
+    flash("Low disk", "warning");
+    flash("Saved");
+    return redirect("/flashes");
+  });
+  app.get("/flashes", function flashes() {
+    return renderTemplateString(
+      "{% for cat, msg in get_flashed_messages(with_categories=true) %}[{{ cat }}:{{ msg }}]{% endfor %}" +
+        "{% for msg in getFlashedMessages({categoryFilter: ['warning']}) %}({{ msg }}){% endfor %}",
+    );
+  });
+  const c = app.testClient();
+  const r = await c.post("/warn", { followRedirects: true });
+  assert.equal(r.text, "[warning:Low disk][message:Saved](Low disk)");
+  assert.equal((await c.get("/flashes")).text, "");
+});
