@@ -467,13 +467,17 @@ export class Phial extends Scaffold {
   }
 
   private tupleResponse(t: readonly unknown[], req: Request | undefined): Response {
-    if (t.length < 2 || t.length > 3 || Array.isArray(t[0])) {
-      throw new TypeError(
-        `The view function for ${routeName(req)} returned an array${t.length < 2 || t.length > 3 ? ` of length ${t.length}` : " in an array"}. ` +
-          "Arrays are tuples: [body, status], [body, headers] or [body, status, headers]. " +
-          "Wrap JSON arrays in jsonify().",
+    const tupleError = (what: string) =>
+      new TypeError(
+        `The view function for ${routeName(req)} returned an array ${what}. Arrays are tuples: ` +
+          "[body, status], [body, headers] or [body, status, headers]. Wrap JSON arrays in jsonify().",
       );
+    if (t.length < 2 || t.length > 3) throw tupleError(`of length ${t.length}`);
+    const body = t[0];
+    if (body === undefined || body === null || (typeof body !== "string" && typeof body !== "object")) {
+      throw tupleError(`whose first item (the body) is ${describeValue(body)}`);
     }
+    if (Array.isArray(body)) throw tupleError("whose first item (the body) is an array");
     let status: unknown;
     let headers: unknown;
     if (t.length === 3) {
@@ -484,26 +488,29 @@ export class Phial extends Scaffold {
     } else {
       headers = t[1];
     }
-    const res = this.makeResponse(t[0] as HandlerResult, req);
+    if (status !== undefined && status !== null && typeof status !== "number" && typeof status !== "string") {
+      throw tupleError(`whose status is ${describeValue(status)}`);
+    }
+    if (headers !== undefined && headers !== null && typeof headers !== "object") {
+      throw tupleError(
+        `whose headers are ${describeValue(headers)} (give an object, [name, value] pairs or a Headers)`,
+      );
+    }
+    let code = 0;
+    let reason = "";
     if (status !== undefined && status !== null) {
-      if (typeof status !== "number" && typeof status !== "string") {
-        throw new TypeError(
-          `The view function for ${routeName(req)} returned a status that is ${describeValue(status)}`,
-        );
+      try {
+        [code, reason] = parseStatus(status as number | string);
+      } catch (err) {
+        throw tupleError(`whose status is invalid: ${(err as Error).message}`);
       }
-      const [code, reason] = parseStatus(status);
+    }
+    const res = this.makeResponse(body as HandlerResult, req);
+    if (code !== 0) {
       res.status = code;
       res.statusText = reason;
     }
-    if (headers !== undefined && headers !== null) {
-      if (typeof headers !== "object") {
-        throw new TypeError(
-          `The view function for ${routeName(req)} returned headers that are ${describeValue(headers)}; ` +
-            "give an object, a list of [name, value] pairs or a Headers",
-        );
-      }
-      updateHeaders(res.headers, headers as Headers);
-    }
+    if (headers !== undefined && headers !== null) updateHeaders(res.headers, headers as Headers);
     return res;
   }
 

@@ -14,8 +14,10 @@ export interface TestRequestOptions {
   form?: Readonly<Record<string, string | number | readonly (string | number)[]>>;
   /** A JSON body. */
   json?: unknown;
-  /** A raw body. */
-  data?: string | Uint8Array;
+  /** A raw body; an async iterable is sent as a stream of unknown length (like a chunked upload). */
+  data?: string | Uint8Array | AsyncIterable<Uint8Array>;
+  /** Content-Type of `data` (a `headers` entry works too). */
+  contentType?: string;
   /** Follow redirects (GET for 301/302/303, same method for 307/308). Default false. */
   followRedirects?: boolean;
   /** Pretend the request came over TLS. */
@@ -144,6 +146,7 @@ export class TestClient {
   ): Promise<{ res: Response; data: Buffer }> {
     const headers = new Headers(options.headers);
     let body: Buffer | undefined;
+    let stream: AsyncIterable<Uint8Array> | undefined;
     if (options.json !== undefined) {
       body = Buffer.from(JSON.stringify(options.json), "utf8");
       if (!headers.has("content-type")) headers.set("Content-Type", "application/json");
@@ -156,7 +159,13 @@ export class TestClient {
       body = Buffer.from(encodeQuery(pairs), "latin1");
       if (!headers.has("content-type")) headers.set("Content-Type", "application/x-www-form-urlencoded");
     } else if (options.data !== undefined) {
-      body = typeof options.data === "string" ? Buffer.from(options.data, "utf8") : Buffer.from(options.data);
+      const d = options.data;
+      if (typeof d === "string") body = Buffer.from(d, "utf8");
+      else if (d instanceof Uint8Array) body = Buffer.from(d);
+      else stream = d;
+    }
+    if (options.contentType !== undefined && !headers.has("content-type")) {
+      headers.set("Content-Type", options.contentType);
     }
     if (!headers.has("host")) headers.set("Host", "localhost");
     if (body !== undefined && !headers.has("content-length"))
@@ -166,7 +175,15 @@ export class TestClient {
 
     const raw: string[] = [];
     for (const [k, v] of headers) raw.push(k, v);
-    const source = new TestSource(method, target, raw, headers.get("host") ?? "localhost", body, options);
+    const source = new TestSource(
+      method,
+      target,
+      raw,
+      headers.get("host") ?? "localhost",
+      body,
+      stream,
+      options,
+    );
     const res = await this.app.handle(source);
     this.storeCookies(res, target);
     const data = method === "HEAD" ? Buffer.alloc(0) : await collect(res.body);
@@ -229,6 +246,7 @@ class TestSource implements RequestSource {
   readonly bodyComplete: boolean;
   readonly signal: AbortSignal = new AbortController().signal;
   private readonly payload: Buffer | undefined;
+  private readonly stream: AsyncIterable<Uint8Array> | undefined;
 
   constructor(
     method: string,
@@ -236,6 +254,7 @@ class TestSource implements RequestSource {
     raw: string[],
     host: string,
     body: Buffer | undefined,
+    stream: AsyncIterable<Uint8Array> | undefined,
     o: TestRequestOptions,
   ) {
     this.method = method;
@@ -245,16 +264,20 @@ class TestSource implements RequestSource {
     this.remoteAddress = o.remoteAddr ?? "127.0.0.1";
     this.encrypted = o.secure === true;
     this.payload = body;
+    this.stream = stream;
     this.contentLength = body === undefined ? -1 : body.length;
-    this.bodyComplete = body === undefined || body.length === 0;
+    this.bodyComplete = stream === undefined && (body === undefined || body.length === 0);
   }
 
   async body(): Promise<Buffer> {
-    return this.payload ?? Buffer.alloc(0);
+    const parts: Buffer[] = [];
+    for await (const c of this) parts.push(c);
+    return Buffer.concat(parts);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
     if (this.payload !== undefined && this.payload.length > 0) yield this.payload;
+    if (this.stream !== undefined) for await (const c of this.stream) yield Buffer.from(c);
   }
 }
 

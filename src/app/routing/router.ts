@@ -8,7 +8,7 @@
 // tail, so each state is visited at most once per request: the work is bounded by the path length and
 // the few states a path can reach, never by the number of routes. No regex runs per request.
 
-import { BUILTIN_CONVERTERS, type ConverterFactory } from "./converters.ts";
+import { BUILTIN_CONVERTERS, type Converter, type ConverterFactory } from "./converters.ts";
 import {
   FRAGMENT_SAFE,
   locationFor,
@@ -173,10 +173,14 @@ interface Edge<T> {
   /** For a slash-spanning segment: how many segments the rules below need after it (trailing `/` aside). */
   readonly tail: number;
   readonly order: number;
+  /** The converter when the segment is one converter alone (the fast case). */
+  readonly single: Converter | undefined;
 }
 
 class Node<T> {
   static: Map<string, Node<T>> | undefined;
+  /** `static.get("")`: the state of the same path with a trailing slash. */
+  slash: Node<T> | undefined;
   dynamic: Edge<T>[] = [];
   rules: Entry<T>[] = [];
 }
@@ -253,6 +257,7 @@ export class Router<T> {
         if (next === undefined) {
           next = new Node<T>();
           node.static.set(seg.text, next);
+          if (seg.text === "") node.slash = next;
         }
         node = next;
         continue;
@@ -265,7 +270,9 @@ export class Router<T> {
       }
       let edge = node.dynamic.find((e) => e.seg.key === seg.key && e.tail === tail);
       if (edge === undefined) {
-        edge = { seg, node: new Node<T>(), tail, order: this.edgeCount++ };
+        const only =
+          seg.pieces.length === 1 && !seg.slashes ? (seg.pieces[0] as VariablePart).converter : undefined;
+        edge = { seg, node: new Node<T>(), tail, order: this.edgeCount++, single: only };
         node.dynamic.push(edge);
         node.dynamic.sort(compareEdges);
       }
@@ -379,7 +386,7 @@ export class Router<T> {
         const r = this.leaf(node.rules, w, false);
         if (r !== null) return r;
       }
-      const slash = node.static?.get("");
+      const slash = node.slash;
       if (slash !== undefined && !w.collect) {
         const r = pickRule(slash.rules, w.method);
         if (r !== undefined) return r.strictSlashes ? SLASH : r;
@@ -406,8 +413,20 @@ export class Router<T> {
         end = segs[n - 1] === "" ? n - 1 - edge.tail : n - edge.tail;
         if (end <= i) continue;
         ok = matchPieces(edge.seg.pieces, end === i + 1 ? seg : segs.slice(i, end).join("/"), w.values);
+      } else if (seg === "") {
+        continue;
+      } else if (edge.single !== undefined) {
+        // The common segment: one converter alone.
+        let v: unknown;
+        try {
+          v = edge.single.parse(seg);
+        } catch {
+          v = undefined; // a custom converter that throws doesn't match (the server keeps serving)
+        }
+        ok = v !== undefined;
+        if (ok) w.values.push(v);
       } else {
-        ok = seg !== "" && matchPieces(edge.seg.pieces, seg, w.values);
+        ok = matchPieces(edge.seg.pieces, seg, w.values);
       }
       if (ok) {
         const r = this.walk(edge.node, end, w);
@@ -577,7 +596,12 @@ function matchPieces(pieces: readonly (string | VariablePart)[], s: string, out:
       stop = at;
     }
     if (stop <= pos) return false;
-    const value = v.converter.parse(s.slice(pos, stop));
+    let value: unknown;
+    try {
+      value = v.converter.parse(s.slice(pos, stop));
+    } catch {
+      return false; // a custom converter that throws doesn't match (the server keeps serving)
+    }
     if (value === undefined) return false;
     out.push(value);
     if (k + 1 < last) {
@@ -612,10 +636,16 @@ function buildPath<T>(r: Entry<T>, values: Readonly<Record<string, unknown>>): s
         text = undefined;
       }
       if (text === undefined) {
+        const conv = p.converterName === "default" ? "string" : p.converterName;
+        const hint =
+          typeof v === "string" && v.indexOf("/") !== -1 && !p.converter.slashes
+            ? `; it contains "/", which only <path:${p.name}> matches`
+            : "";
         return {
           reason:
-            `rule ${JSON.stringify(r.rule)} can't take ${p.name}=${describeValue(v)}` +
-            ` (not accepted by the ${p.converterName === "default" ? "string" : p.converterName} converter)`,
+            v === undefined
+              ? `rule ${JSON.stringify(r.rule)} needs "${p.name}"`
+              : `rule ${JSON.stringify(r.rule)} can't take ${p.name}=${describeValue(v)} (not accepted by the ${conv} converter${hint})`,
         };
       }
       out += percentEncode(text, p.converter.slashes ? PATH_SAFE : SEGMENT_SAFE);
