@@ -465,6 +465,8 @@ export function sessionView(open: () => Session): Session & Readonly<SessionData
   const session = () => (s ??= open());
   return new Proxy(Object.create(null) as Session & SessionData, {
     get(_t, key) {
+      // A plain object to Nunjucks (`'user' in session`, `session | length`, `for k, v in session`).
+      if (key === Symbol.toStringTag) return undefined;
       const target = session();
       if (typeof key === "symbol" || key in target) {
         const v = Reflect.get(target, key, target);
@@ -475,6 +477,14 @@ export function sessionView(open: () => Session): Session & Readonly<SessionData
     has(_t, key) {
       const target = session();
       return typeof key === "symbol" || key in target ? true : target.has(key);
+    },
+    ownKeys() {
+      return [...session().keys()];
+    },
+    getOwnPropertyDescriptor(_t, key) {
+      const target = session();
+      if (typeof key !== "string" || !target.has(key)) return undefined;
+      return { value: target.get(key), writable: false, enumerable: true, configurable: true };
     },
     set() {
       throw new TypeError("Templates can't change the session; do it in the view");

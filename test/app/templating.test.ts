@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, test } from "node:test";
+import { SecureCookieSession, sessionView } from "../../src/app/sessions.ts";
 import {
   htmlSafeJson,
   markSafe,
@@ -269,4 +270,15 @@ test("template strings are compiled once and cached (bounded)", async () => {
   const t = new TemplateEnvironment({ searchPath: [], stringCacheSize: 2 });
   for (let i = 0; i < 5; i++) assert.equal(await t.renderString(`{{ ${i} }}`), String(i));
   assert.equal(await t.renderString("{{ 4 }}"), "4");
+});
+
+test("the session view behaves like Jinja's session dict in templates", async () => {
+  const s = new SecureCookieSession({ a: 1, b: "x" });
+  const t = new TemplateEnvironment({ searchPath: [] });
+  const out = await t.renderString(
+    "{% for k, v in session %}{{ k }}={{ v }};{% endfor %}|{{ session.size }}|{{ session | length }}|" +
+      "{% if session.a %}A{% endif %}|{{ session['b'] }}|{{ session.get('b') }}|{{ 'a' in session }}|{{ 'zz' in session }}",
+    { session: sessionView(() => s) },
+  );
+  assert.equal(out, "a=1;b=x;|2|2|A|x|x|true|false");
 });
