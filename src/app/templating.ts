@@ -258,9 +258,11 @@ export class TemplateEnvironment {
     });
     this.nunjucks = env;
     this.env = env as unknown as NjEnv;
-    this.rawEnv = Object.create(env, {
-      opts: { value: { ...this.env.opts, autoescape: false }, enumerable: true },
-    }) as NjEnv;
+    // The other options stay shared (inherited), only `autoescape` differs.
+    const rawOpts = Object.create(this.env.opts, {
+      autoescape: { value: false, enumerable: true },
+    }) as NjEnv["opts"];
+    this.rawEnv = Object.create(env, { opts: { value: rawOpts, enumerable: true } }) as NjEnv;
     this.installGetTemplate();
     this.installJinjaBits();
   }
@@ -295,7 +297,8 @@ export class TemplateEnvironment {
       }
       const bind = (tmpl: NjTemplate): NjTemplate => {
         if (tmpl.path !== undefined && tmpl.path !== "") {
-          tmpl.env = self.autoescape(tmpl.path) ? self.env : self.rawEnv;
+          const templateName = loader.names.get(tmpl.path) ?? tmpl.path;
+          tmpl.env = self.autoescape(templateName) ? self.env : self.rawEnv;
         }
         return tmpl;
       };

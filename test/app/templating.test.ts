@@ -282,3 +282,18 @@ test("the session view behaves like Jinja's session dict in templates", async ()
   );
   assert.equal(out, "a=1;b=x;|2|2|A|x|x|true|false");
 });
+
+test("a custom autoescape rule gets the template's name", async () => {
+  const dir = folder({ "mail/a.txt": "{{ v }}", "page.txt": "{{ v }}" });
+  const seen: (string | undefined)[] = [];
+  const t = new TemplateEnvironment({
+    searchPath: [dir],
+    autoescape: (name) => {
+      seen.push(name);
+      return name === undefined || name.startsWith("mail/");
+    },
+  });
+  assert.equal(await t.render("mail/a.txt", { v: "<" }), "&lt;");
+  assert.equal(await t.render("page.txt", { v: "<" }), "<");
+  assert.deepEqual(seen, ["mail/a.txt", "page.txt"]);
+});
