@@ -300,3 +300,32 @@ test("over a real socket: Set-Cookie, Vary and the session round-trip through th
   assert.equal(forged.status, 200);
   assert.deepEqual(await forged.json(), { user: null });
 });
+
+test("every way of reading the session adds Vary: Cookie (also through the global)", async () => {
+  const app = makeApp();
+  const reads: Record<string, () => unknown> = {
+    get: () => session.get("user"),
+    has: () => session.has("user"),
+    size: () => session.size,
+    iterate: () => [...session],
+    keys: () => [...session.keys()],
+    permanent: () => session.permanent,
+    toJSON: () => JSON.stringify(session),
+  };
+  for (const [name, read] of Object.entries(reads)) {
+    app.get(`/read-${name}`, { endpoint: `read-${name}` }, () => {
+      read();
+      return "ok";
+    });
+  }
+  const c = app.testClient();
+  await c.post("/login", { form: { user: "alice" } });
+  for (const name of Object.keys(reads)) {
+    const r = await c.get(`/read-${name}`);
+    assert.equal(r.status, 200, name);
+    assert.equal(r.headers.get("vary"), "Cookie", name);
+    assert.equal(sessionCookie(r), undefined, `${name}: read only, no cookie`);
+  }
+  // Without any cookie too: the (empty) session was consulted.
+  assert.equal((await app.testClient().get("/read-has")).headers.get("vary"), "Cookie");
+});
