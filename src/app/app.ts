@@ -366,13 +366,22 @@ export class Phial extends Scaffold {
     if (this.config.debug)
       this.logger.info(" * Debug mode: on (shows stack traces: never use it in production)");
     this.logger.info(` * Running on http://${shown}:${addr.port} (Ctrl-C to quit)`);
+    // Ctrl-C and SIGTERM close gracefully; the listeners go away with the server.
     const stop = () => {
+      unhook();
+      void server.close({ deadline: 10_000 }).then(() => process.exit(0));
+    };
+    const unhook = () => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
-      void server.close({ deadline: 10_000 }).then(() => process.exit(0));
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    const close = server.close.bind(server);
+    server.close = (o) => {
+      unhook();
+      return close(o);
+    };
     return server;
   }
 

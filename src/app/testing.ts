@@ -1,5 +1,6 @@
 // The test client: requests handled in-process (no socket), cookies kept between requests.
 
+import { decodeCookieValue, encodeCookieValue } from "../http/cookie.ts";
 import { encodeQuery } from "../http/urlencoded.ts";
 import type { Phial } from "./app.ts";
 import { Headers, type HeadersInit } from "./headers.ts";
@@ -100,16 +101,16 @@ export class TestClient {
     return this.open("OPTIONS", path, options);
   }
 
-  /** A cookie's current value in the client's jar. */
+  /** A cookie's current value in the client's jar (decoded as `req.cookies` would see it). */
   getCookie(name: string): string | undefined {
     const c = this.jar.get(name);
     if (c === undefined || c.expires <= Date.now()) return undefined;
-    return c.value;
+    return decodeCookieValue(c.value);
   }
 
   /** Sets a cookie as if the app had set it. */
   setCookie(name: string, value: string, path = "/"): void {
-    this.jar.set(name, { value, path, expires: Number.POSITIVE_INFINITY });
+    this.jar.set(name, { value: encodeCookieValue(value, name), path, expires: Number.POSITIVE_INFINITY });
   }
 
   deleteCookie(name: string): void {
