@@ -70,6 +70,58 @@ export function htmlSafeJson(value: unknown, indent?: number): string {
   return last === 0 ? json : out + json.slice(last);
 }
 
+// ---- Python's dict methods on plain objects --------------------------------------------------
+//
+// Jinja templates call `d.items()`, `d.keys()`, `d.values()`, `d.get(k, default)` on dicts all the
+// time. Nunjucks has no hook per environment for member lookup, and its own `installJinjaCompat()`
+// is too broad (it shadows `get`/`keys` of every object, our session and MultiDicts included). So the
+// lookup is extended narrowly, process-wide: only plain objects and Maps, only names they don't
+// have themselves. Where this applies, stock Nunjucks would have returned undefined.
+
+interface NjRuntime {
+  memberLookup(obj: unknown, val: unknown): unknown;
+  __phialDictMethods?: true;
+}
+
+function dictMethod(obj: object, name: string): ((...args: unknown[]) => unknown) | undefined {
+  if (obj instanceof Map) {
+    return name === "items" ? () => [...obj.entries()] : undefined;
+  }
+  const proto = Object.getPrototypeOf(obj) as unknown;
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const o = obj as Record<string, unknown>;
+  switch (name) {
+    case "items":
+      return () => Object.entries(o);
+    case "keys":
+      return () => Object.keys(o);
+    case "values":
+      return () => Object.values(o);
+    case "get":
+      return (key: unknown, fallback: unknown = null) => {
+        const k = String(key);
+        return Object.hasOwn(o, k) && o[k] !== undefined ? o[k] : fallback;
+      };
+    default:
+      return undefined;
+  }
+}
+
+function installDictMethods(): void {
+  const runtime = (nunjucks as unknown as { runtime: NjRuntime }).runtime;
+  if (runtime.__phialDictMethods) return;
+  const original = runtime.memberLookup;
+  runtime.memberLookup = function memberLookup(obj: unknown, val: unknown): unknown {
+    if (obj !== null && typeof obj === "object" && typeof val === "string" && !(val in obj)) {
+      const m = dictMethod(obj, val);
+      if (m !== undefined) return m;
+    }
+    return original.call(this, obj, val);
+  };
+  runtime.__phialDictMethods = true;
+}
+installDictMethods();
+
 /** Values given to every render; later sources win: globals, then context processors, then the call's context. */
 export type TemplateContext = Record<string, unknown>;
 

@@ -297,3 +297,30 @@ test("a custom autoescape rule gets the template's name", async () => {
   assert.equal(await t.render("page.txt", { v: "<" }), "<");
   assert.deepEqual(seen, ["mail/a.txt", "page.txt"]);
 });
+
+test("Python's dict methods work on plain objects, without shadowing real members", async () => {
+  const t = new TemplateEnvironment({ searchPath: [] });
+  const d = { a: 1, b: 2 };
+  assert.equal(await t.renderString("{% for k, v in d.items() %}{{ k }}{{ v }}{% endfor %}", { d }), "a1b2");
+  assert.equal(
+    await t.renderString("{{ d.keys() | join(',') }}|{{ d.values() | join(',') }}", { d }),
+    "a,b|1,2",
+  );
+  assert.equal(
+    await t.renderString("{{ d.get('a') }}{{ d.get('zz', 'none') }}{{ d.get('zz') }}", { d }),
+    "1none",
+  );
+  assert.equal(
+    await t.renderString("{% for k, v in m.items() %}{{ k }}{{ v }}{% endfor %}", { m: new Map([["x", 1]]) }),
+    "x1",
+  );
+  // Objects with their own members keep them; class instances are left alone.
+  const own = { items: () => "own", get: "field" };
+  assert.equal(await t.renderString("{{ o.items() }} {{ o.get }}", { o: own }), "own field");
+  class Thing {
+    get(k: string) {
+      return `thing:${k}`;
+    }
+  }
+  assert.equal(await t.renderString("{{ t.get('x') }}|{{ t.items }}", { t: new Thing() }), "thing:x|");
+});
