@@ -11,8 +11,20 @@
 // - Never render a template *source* that came from a user: Nunjucks templates run JavaScript.
 
 import { readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { extname, join, posix } from "node:path";
-import nunjucks from "nunjucks";
+import type * as Nunjucks from "nunjucks";
+
+let loaded: typeof Nunjucks | undefined;
+
+/** Nunjucks, loaded on first use: it costs ~70 ms at start-up, which apps without templates shouldn't pay. */
+function nj(): typeof Nunjucks {
+  if (loaded === undefined) {
+    loaded = createRequire(import.meta.url)("nunjucks") as typeof Nunjucks;
+    installDictMethods(loaded);
+  }
+  return loaded;
+}
 
 /** A template name is missing from every folder searched. */
 export class TemplateNotFound extends Error {
@@ -45,11 +57,11 @@ export function selectAutoescape(name: string | undefined): boolean {
 }
 
 /** A string that is inserted without escaping (Jinja's `Markup`). Only wrap text you trust or escaped. */
-export type SafeString = nunjucks.runtime.SafeString;
+export type SafeString = Nunjucks.runtime.SafeString;
 
 /** Marks trusted HTML so templates don't escape it. */
 export function markSafe(html: string): SafeString {
-  return new nunjucks.runtime.SafeString(html);
+  return new (nj().runtime.SafeString)(html);
 }
 
 /**
@@ -107,8 +119,8 @@ function dictMethod(obj: object, name: string): ((...args: unknown[]) => unknown
   }
 }
 
-function installDictMethods(): void {
-  const runtime = (nunjucks as unknown as { runtime: NjRuntime }).runtime;
+function installDictMethods(lib: typeof Nunjucks): void {
+  const runtime = (lib as unknown as { runtime: NjRuntime }).runtime;
   if (runtime.__phialDictMethods) return;
   const original = runtime.memberLookup;
   runtime.memberLookup = function memberLookup(obj: unknown, val: unknown): unknown {
@@ -120,7 +132,6 @@ function installDictMethods(): void {
   };
   runtime.__phialDictMethods = true;
 }
-installDictMethods();
 
 /** Values given to every render; later sources win: globals, then context processors, then the call's context. */
 export type TemplateContext = Record<string, unknown>;
@@ -282,7 +293,7 @@ export function splitKeywords(args: readonly unknown[]): [unknown[], Record<stri
  */
 export class TemplateEnvironment {
   /** The Nunjucks environment (escaping view), for extensions. */
-  readonly nunjucks: nunjucks.Environment;
+  readonly nunjucks: Nunjucks.Environment;
   private readonly env: NjEnv;
   private readonly rawEnv: NjEnv;
   private readonly loader: FolderLoader;
@@ -301,7 +312,7 @@ export class TemplateEnvironment {
     this.autoescape = options.autoescape ?? selectAutoescape;
     this.stringCacheSize = options.stringCacheSize ?? 100;
     this.loader = new FolderLoader(this.searchPath);
-    const env = new nunjucks.Environment(this.loader as unknown as nunjucks.ILoader, {
+    const env = new (nj().Environment)(this.loader as unknown as Nunjucks.ILoader, {
       autoescape: true,
       // Keep the original error as `cause` (so `abort()` in a template still answers its status).
       dev: true,
@@ -324,7 +335,7 @@ export class TemplateEnvironment {
    * non-escaping view by its name, and turn "template not found" into `TemplateNotFound`.
    */
   private installGetTemplate(): void {
-    const original = nunjucks.Environment.prototype.getTemplate as unknown as NjEnv["getTemplate"];
+    const original = nj().Environment.prototype.getTemplate as unknown as NjEnv["getTemplate"];
     const self = this;
     const loader = this.loader;
     // An own property of the main environment, so the raw view (whose prototype it is) uses it too.
@@ -481,7 +492,7 @@ export class TemplateEnvironment {
   renderString(source: string, context?: TemplateContext): Promise<string> {
     let tmpl = this.strings.get(source);
     if (tmpl === undefined) {
-      tmpl = new nunjucks.Template(source, this.nunjucks) as unknown as NjTemplate;
+      tmpl = new (nj().Template)(source, this.nunjucks) as unknown as NjTemplate;
       if (!this.autoescape(undefined)) tmpl.env = this.rawEnv;
       if (this.strings.size >= this.stringCacheSize) {
         const oldest = this.strings.keys().next().value;
