@@ -329,3 +329,22 @@ test("every way of reading the session adds Vary: Cookie (also through the globa
   // Without any cookie too: the (empty) session was consulted.
   assert.equal((await app.testClient().get("/read-has")).headers.get("vary"), "Cookie");
 });
+
+test("a session cookie name or domain that would inject attributes is refused, not sent", async () => {
+  for (const [key, value] of [
+    ["sessionCookieName", "sess\r\nX-Injected: 1"],
+    ["sessionCookieName", "a=b; Domain=evil.test"],
+    ["sessionCookieDomain", "example.test; SameSite=None"],
+    ["sessionCookiePath", "/\r\nX-Injected: 1"],
+  ] as const) {
+    const app = makeApp();
+    const logged: unknown[] = [];
+    app.logger = { info() {}, warn() {}, error: (_m, e) => logged.push(e) };
+    (app.config as Record<string, unknown>)[key] = value;
+    const r = await app.testClient().post("/login", { form: { user: "a" } });
+    assert.equal(r.status, 500, `${key}=${JSON.stringify(value)}`);
+    assert.equal(r.headers.getSetCookie().length, 0);
+    assert.equal(r.headers.get("x-injected"), undefined);
+    assert.ok(logged.some((e) => e instanceof Error));
+  }
+});
