@@ -19,8 +19,10 @@ export { Headers, type HeadersInit } from "./app/headers.ts";
 export { escapeHtml } from "./app/html.ts";
 export { Accept, type FileStorage, Request, type RequestSource, type SessionLike } from "./app/request.ts";
 export {
+  DefaultJsonProvider,
   defaultJson,
   type JsonProvider,
+  type JsonProviderOptions,
   jsonify,
   makeResponse,
   Response,

@@ -260,16 +260,84 @@ export interface JsonProvider {
   mimetype: string;
 }
 
-/** The default JSON provider: compact `JSON.stringify`, `__proto__` keys dropped on load. */
-export const defaultJson: JsonProvider = {
-  dumps(value) {
-    const s = JSON.stringify(value, jsonReplacer);
+export interface JsonProviderOptions {
+  /** Sort object keys (Flask does). Default false: insertion order, faster. */
+  sortKeys?: boolean;
+  /** Escape every non-ASCII character as `\uXXXX` (Flask does). Default false: UTF-8 as is. */
+  ensureAscii?: boolean;
+  /** Dates as ISO 8601 (default, `Date#toJSON`) or as HTTP dates (`Tue, 01 Dec 2026 13:25:31 GMT`, Flask). */
+  dateFormat?: "iso" | "http";
+  /** Indent nested values by this many spaces (pretty output). Default: compact. */
+  indent?: number;
+  /** Add a newline after the document (Flask's jsonify does). Default false. */
+  trailingNewline?: boolean;
+  /** Media type of JSON responses. Default `application/json`. */
+  mimetype?: string;
+}
+
+/**
+ * The JSON provider: `app.json = new DefaultJsonProvider({ sortKeys: true })`. BigInts become strings,
+ * Maps objects and Sets arrays; `loads` drops `__proto__` keys. `DefaultJsonProvider.flask()` writes
+ * what Flask's jsonify writes (sorted keys, ASCII only, HTTP dates, trailing newline).
+ */
+export class DefaultJsonProvider implements JsonProvider {
+  readonly mimetype: string;
+  readonly options: Readonly<JsonProviderOptions>;
+  private readonly replacer: (this: unknown, key: string, value: unknown) => unknown;
+
+  constructor(options: JsonProviderOptions = {}) {
+    this.options = { ...options };
+    this.mimetype = options.mimetype ?? "application/json";
+    const sort = options.sortKeys === true;
+    const http = options.dateFormat === "http";
+    this.replacer =
+      !sort && !http
+        ? jsonReplacer
+        : function (this: unknown, key: string, value: unknown): unknown {
+            if (http) {
+              const raw = (this as Record<string, unknown>)[key];
+              if (raw instanceof Date) return raw.toUTCString();
+            }
+            const v = jsonReplacer.call(this, key, value);
+            if (sort && v !== null && typeof v === "object" && !Array.isArray(v)) {
+              const out: Record<string, unknown> = {};
+              for (const k of Object.keys(v).sort()) out[k] = (v as Record<string, unknown>)[k];
+              return out;
+            }
+            return v;
+          };
+  }
+
+  /** Flask's output: sorted keys, ASCII only, HTTP dates, a trailing newline. */
+  static flask(): DefaultJsonProvider {
+    return new DefaultJsonProvider({
+      sortKeys: true,
+      ensureAscii: true,
+      dateFormat: "http",
+      trailingNewline: true,
+    });
+  }
+
+  dumps(value: unknown): string {
+    let s = JSON.stringify(value, this.replacer, this.options.indent);
     if (s === undefined) throw new TypeError(`Can't serialize ${typeof value} as JSON`);
-    return s;
-  },
-  loads: safeJsonParse,
-  mimetype: "application/json",
-};
+    if (this.options.ensureAscii) s = s.replace(NON_ASCII, escapeChar);
+    return this.options.trailingNewline ? `${s}\n` : s;
+  }
+
+  loads(text: string): unknown {
+    return safeJsonParse(text);
+  }
+}
+
+const NON_ASCII = /[\u007f-\uffff]/g;
+
+function escapeChar(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+/** The default JSON provider: compact, insertion order, UTF-8; `__proto__` keys dropped on load. */
+export const defaultJson: JsonProvider = new DefaultJsonProvider();
 
 function jsonReplacer(this: unknown, _key: string, value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Headers, jsonify, makeResponse, Response, redirect, request } from "phial";
+import { DefaultJsonProvider, Headers, jsonify, makeResponse, Response, redirect, request } from "phial";
 import { makeApp } from "./helpers.ts";
 
 describe("return values", () => {
@@ -237,5 +237,47 @@ describe("streamed bodies", () => {
     assert.equal(r.headers.get("content-length"), "5");
     assert.equal(r.text, "12345");
     assert.equal(r.response.isStreamed, true);
+  });
+});
+
+describe("app.json", () => {
+  test("the default: compact, insertion order, UTF-8, ISO dates, bigint as string, Map and Set", async () => {
+    const { app } = makeApp();
+    app.get("/", () => ({
+      z: 1,
+      a: "深圳",
+      d: new Date(Date.UTC(2026, 11, 1, 13, 25, 31)),
+      big: 2n ** 64n,
+      m: new Map([["k", 1]]),
+      s: new Set([1, 2]),
+    }));
+    const r = await app.testClient().get("/");
+    assert.equal(
+      r.text,
+      '{"z":1,"a":"深圳","d":"2026-12-01T13:25:31.000Z","big":"18446744073709551616","m":{"k":1},"s":[1,2]}',
+    );
+  });
+
+  test("a Flask-exact provider: sorted keys, ASCII only, HTTP dates, trailing newline", async () => {
+    const { app } = makeApp();
+    app.json = DefaultJsonProvider.flask();
+    app.get("/", () =>
+      jsonify({ z: { y: 1, b: 2 }, a: "深圳", d: new Date(Date.UTC(2026, 11, 1, 13, 25, 31)) }),
+    );
+    const r = await app.testClient().get("/");
+    assert.equal(r.text, '{"a":"\\u6df1\\u5733","d":"Tue, 01 Dec 2026 13:25:31 GMT","z":{"b":2,"y":1}}\n');
+  });
+
+  test("a custom provider is used by jsonify, object returns and req.json", async () => {
+    const { app } = makeApp();
+    app.json = {
+      mimetype: "application/vnd.x+json",
+      dumps: (v) => `X${JSON.stringify(v)}`,
+      loads: (t) => ({ parsed: t }),
+    };
+    app.post("/", (req) => req.json as Record<string, unknown>);
+    const r = await app.testClient().post("/", { data: "raw", contentType: "application/json" });
+    assert.equal(r.headers.get("content-type"), "application/vnd.x+json");
+    assert.equal(r.text, 'X{"parsed":"raw"}');
   });
 });
