@@ -9,6 +9,8 @@ export {
   type SessionInterface,
   type UrlRule,
 } from "./app/app.ts";
+export { CookieSessionInterface, flash, getFlashedMessages } from "./app/app-sessions.ts";
+export { renderTemplate, renderTemplateString } from "./app/app-templates.ts";
 export { Blueprint, type BlueprintOptions, type RegisterOptions } from "./app/blueprint.ts";
 export { type Config, type ConfigValues, DEFAULT_CONFIG } from "./app/config.ts";
 export { type G, g, request, session } from "./app/context.ts";
@@ -59,6 +61,25 @@ export type {
   RouteOptions,
   TeardownHook,
 } from "./app/scaffold.ts";
+export {
+  type Flash,
+  type FlashedOptions,
+  SecureCookieSession,
+  SecureCookieSessionInterface,
+  type Session,
+  type SessionConfig,
+  type SessionData,
+} from "./app/sessions.ts";
+export { BadSignature, SignatureExpired, TimedSerializer, TimestampSigner } from "./app/signing.ts";
+export {
+  htmlSafeJson,
+  markSafe,
+  type SafeString,
+  selectAutoescape,
+  type TemplateContext,
+  TemplateEnvironment,
+  TemplateNotFound,
+} from "./app/templating.ts";
 export {
   type Endpoints,
   type UrlForArgs,

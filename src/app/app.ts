@@ -18,6 +18,8 @@ import { fileURLToPath } from "node:url";
 import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
 import { createServer, RequestAbortedError } from "../http/index.ts";
 import { type FetchOptions, handleFetch, nodeHandler } from "./adapters.ts";
+import { CookieSessionInterface } from "./app-sessions.ts";
+import { createTemplates } from "./app-templates.ts";
 import type { Blueprint, RegisterOptions } from "./blueprint.ts";
 import { type Config, createConfig } from "./config.ts";
 import { currentRequest, invoke, isAsyncFunction, runWithRequest } from "./context.ts";
@@ -48,6 +50,7 @@ import {
   Scaffold,
   type TeardownHook,
 } from "./scaffold.ts";
+import type { TemplateContext, TemplateEnvironment } from "./templating.ts";
 import { TestClient } from "./testing.ts";
 import type { UrlForArgs } from "./url-for.ts";
 
@@ -162,8 +165,9 @@ export class Phial extends Scaffold {
   /** How `jsonify`, object return values and `req.json` (de)serialize. */
   json: JsonProvider = defaultJson;
   logger: Logger = consoleLogger;
-  /** Opens and saves `req.session` (installed by the sessions module). */
-  sessionInterface: SessionInterface | undefined;
+  /** Opens and saves `req.session`: signed cookies by default (`CookieSessionInterface`). */
+  sessionInterface: SessionInterface | undefined = new CookieSessionInterface();
+  private templateEnv: TemplateEnvironment | undefined;
   /** Body readers by media type (installed by e.g. the multipart module). */
   readonly bodyLoaders = new Map<string, BodyLoader>();
   /**
@@ -292,6 +296,25 @@ export class Phial extends Scaffold {
     }
     for (const c of bp.children) this.registerNested(c.blueprint, c.options, name, prefix);
     this.hooksSeen = -1;
+  }
+
+  /**
+   * The template engine (Nunjucks, Jinja syntax) over `templates/` and the blueprints' folders:
+   * `app.templates.addFilter(...)`, `.addGlobal(...)`, `.contextProcessor(...)`.
+   */
+  get templates(): TemplateEnvironment {
+    this.templateEnv ??= createTemplates(this);
+    return this.templateEnv;
+  }
+
+  /** Renders a template; works outside a request too (then `request`/`session` are undefined). */
+  renderTemplate(name: string | readonly string[], context?: TemplateContext): Promise<string> {
+    return this.templates.render(name, context);
+  }
+
+  /** Renders template source (autoescaped). Never pass source that came from a user. */
+  renderTemplateString(source: string, context?: TemplateContext): Promise<string> {
+    return this.templates.renderString(source, context);
   }
 
   /**

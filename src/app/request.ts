@@ -8,6 +8,7 @@ import type { Phial } from "./app.ts";
 import { MultiDict } from "./datastructures.ts";
 import { BadRequest, RequestEntityTooLarge, UnsupportedMediaType } from "./exceptions.ts";
 import { Headers } from "./headers.ts";
+import type { Session } from "./sessions.ts";
 
 /** What the framework needs of an incoming request: the wire's `IncomingRequest`, or the test client's. */
 export interface RequestSource {
@@ -50,18 +51,10 @@ export interface FileStorage {
 }
 
 /**
- * What `req.session` gives. The sessions module implements it (signed cookies); any access must mark
- * the response `Vary: Cookie`.
+ * What `req.session` gives: the Map-like `Session` of the sessions module (signed cookies by default);
+ * any access marks the response `Vary: Cookie`.
  */
-export interface SessionLike {
-  get(key: string): unknown;
-  set(key: string, value: unknown): unknown;
-  has(key: string): boolean;
-  delete(key: string): boolean;
-  clear(): void;
-  permanent: boolean;
-  modified: boolean;
-}
+export type SessionLike = Session;
 
 /** The params of a request that matched no rule (shared: frozen). */
 const NO_PARAMS: Readonly<Record<string, unknown>> = Object.freeze(
