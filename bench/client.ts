@@ -111,7 +111,9 @@ async function main(): Promise<void> {
   const base = best["phial/client"]!;
   console.log(`\nbest of ${rounds} × ${seconds}s, ${INFLIGHT} in flight, node ${process.version}`);
   for (const [name, rps] of Object.entries(best))
-    console.log(`${name.padEnd(22)} ${rps.toFixed(0).padStart(8)} req/s   phial/client is ${(base / rps).toFixed(2)}×`);
+    console.log(
+      `${name.padEnd(22)} ${rps.toFixed(0).padStart(8)} req/s   phial/client is ${(base / rps).toFixed(2)}×`,
+    );
   phial.close();
   await pool.close();
   agent.destroy();
