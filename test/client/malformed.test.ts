@@ -175,12 +175,7 @@ test("maxResponseBytes stops a chunked or close-delimited body that grows past i
     { maxResponseBytes: 1000 },
   );
   await against(
-    (s) =>
-      s.write(
-        `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${"400\r\n" + "a".repeat(1024) + "\r\n"}`.repeat(
-          1,
-        ),
-      ),
+    (s) => s.write(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n${"a".repeat(1024)}\r\n`),
     async (c, url) => {
       const r = await c.get(url);
       await assert.rejects(r.text(), ResponseTooLargeError);
