@@ -78,6 +78,8 @@ export interface RequestOptions {
   maxRedirects?: number;
   decompress?: boolean;
   maxResponseBytes?: number;
+  /** Called with each request head exactly as written (redirect hops included), e.g. for `-v` output. */
+  trace?: (head: string, url: URL) => void;
 }
 
 /** Per-request options without the method, for the verb shortcuts. */
@@ -212,6 +214,7 @@ export class Client {
       for (let hops = 0; ; hops++) {
         const ex = this.exchange(method, url, user, body, stripCredentials, bodyDropped, decode, maxBytes);
         if (ctl !== undefined) ctl.current = ex;
+        options.trace?.(ex.head, url);
         this.pool(url).dispatch(ex);
         const res = await ex.promise;
         if (ctl?.error !== undefined) throw ctl.error;
