@@ -380,6 +380,23 @@ describe("framing and pooling with a raw server", () => {
     }
   });
 
+  test("the stale-socket retry happens once only", async () => {
+    const srv = await rawServer((_h, s, i) => {
+      if (i === 0) s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      else s.destroy();
+    });
+    const c = new Client();
+    try {
+      assert.equal(await (await c.get(srv.url)).text(), "ok");
+      await assert.rejects(c.get(srv.url), { name: "ConnectionClosedError" });
+      // The first request, the GET on the reused socket, and one retry on a fresh socket.
+      assert.equal(srv.requests.length, 3);
+    } finally {
+      c.close();
+      await srv.close();
+    }
+  });
+
   test("a POST on a socket that dies is not retried (not idempotent)", async () => {
     const srv = await rawServer((_h, s, i) => {
       if (i === 0) s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
@@ -420,8 +437,12 @@ describe("framing and pooling with a raw server", () => {
     try {
       assert.equal(await (await c.get(srv.url)).text(), "ok");
       assert.equal(c.stats(srv.url).idle, 1);
-      // timeout=1 s → the client keeps it for 500 ms at most.
-      await new Promise((r) => setTimeout(r, 700));
+      const t0 = Date.now();
+      // timeout=1 s → the client keeps the socket for 500 ms, then closes it (the server sees the close).
+      const [sock] = [...srv.sockets];
+      await new Promise((r) => sock!.once("close", r));
+      const waited = Date.now() - t0;
+      assert.ok(waited >= 400 && waited < 1000, `closed after ${waited} ms`);
       assert.deepEqual(c.stats(srv.url), { open: 0, idle: 0 });
     } finally {
       c.close();

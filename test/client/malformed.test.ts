@@ -192,7 +192,8 @@ test("bytes sent on an idle pooled socket make the client drop it", async () => 
   const c = new Client();
   try {
     assert.equal(await (await c.get(srv.url)).text(), "ok");
-    await new Promise((r) => setTimeout(r, 50));
+    const [sock] = [...srv.sockets];
+    await new Promise((r) => sock!.once("close", r));
     assert.equal(c.stats(srv.url).open, 0);
     assert.equal(await (await c.get(srv.url)).text(), "ok");
   } finally {

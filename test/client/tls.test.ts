@@ -52,3 +52,30 @@ test("an untrusted certificate is a ConnectError, unless verification is turned 
     await srv.close();
   }
 });
+
+test("an https → http redirect drops Authorization, Cookie and Proxy-Authorization", async () => {
+  const plain = await phialServer((req, res) =>
+    res.end(
+      JSON.stringify([req.header("authorization"), req.header("cookie"), req.header("proxy-authorization")]),
+    ),
+  );
+  const secure = await phialServer(
+    (_req, res) => {
+      res.writeHead(302, { location: `${plain.url}/landed` });
+      res.end();
+    },
+    { tls: { key, cert } },
+  );
+  const c = new Client({ tls: { ca } });
+  try {
+    const r = await c.get(`${secure.url}/`, {
+      headers: { Authorization: "Bearer t", Cookie: "s=1", "Proxy-Authorization": "Basic x" },
+    });
+    assert.equal(r.url, `${plain.url}/landed`);
+    assert.deepEqual(await r.json(), [null, null, null]);
+  } finally {
+    c.close();
+    await secure.close();
+    await plain.close();
+  }
+});
