@@ -2,9 +2,10 @@
 // keep-alive Agent, 50 requests in flight each, against the same canned node:net responder running
 // in a child process (so the responder's cost is the same for every client and off our event loop).
 //
-//   npx tsx --conditions=phial-source bench/client.ts [seconds-per-run=4] [rounds=2]
+//   npx tsx --conditions=phial-source bench/client.ts [seconds-per-run=2] [rounds=5]
 //
-// Not a unit test: it prints req/s per client and the ratios; the best round of each counts.
+// Not a unit test: it prints req/s per client per round (clients interleaved, so a noisy machine
+// hurts them alike) and the median and best of each, with phial/client's ratio to each.
 
 import { fork } from "node:child_process";
 import http from "node:http";
@@ -47,8 +48,8 @@ if (process.argv[2] === "--responder") {
 }
 
 async function main(): Promise<void> {
-  const seconds = Number(process.argv[2] ?? 4);
-  const rounds = Number(process.argv[3] ?? 2);
+  const seconds = Number(process.argv[2] ?? 2);
+  const rounds = Number(process.argv[3] ?? 5);
   const child = fork(new URL(import.meta.url).pathname, ["--responder"], {
     execArgv: ["--import", "tsx", "--conditions=phial-source"],
   });
@@ -99,21 +100,28 @@ async function main(): Promise<void> {
     return (count * 1000) / (performance.now() - t0);
   }
 
-  const best: Record<string, number> = {};
+  const all: Record<string, number[]> = {};
   for (const name of Object.keys(clients)) await run(clients[name]!, 500); // warm up every client first
   for (let r = 0; r < rounds; r++) {
     for (const [name, fn] of Object.entries(clients)) {
       const rps = await run(fn, seconds * 1000);
-      best[name] = Math.max(best[name] ?? 0, rps);
+      (all[name] ??= []).push(rps);
       console.log(`round ${r + 1}  ${name.padEnd(22)} ${rps.toFixed(0).padStart(8)} req/s`);
     }
   }
-  const base = best["phial/client"]!;
-  console.log(`\nbest of ${rounds} × ${seconds}s, ${INFLIGHT} in flight, node ${process.version}`);
-  for (const [name, rps] of Object.entries(best))
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const mine = all["phial/client"]!;
+  console.log(`\n${rounds} rounds × ${seconds}s, ${INFLIGHT} in flight, node ${process.version}`);
+  console.log(
+    `${"".padEnd(22)} ${"median".padStart(8)} ${"best".padStart(8)}   phial/client is (median, best)`,
+  );
+  for (const [name, xs] of Object.entries(all)) {
+    const m = median(xs);
+    const b = Math.max(...xs);
     console.log(
-      `${name.padEnd(22)} ${rps.toFixed(0).padStart(8)} req/s   phial/client is ${(base / rps).toFixed(2)}×`,
+      `${name.padEnd(22)} ${m.toFixed(0).padStart(8)} ${b.toFixed(0).padStart(8)}   ${(median(mine) / m).toFixed(2)}×  ${(Math.max(...mine) / b).toFixed(2)}×`,
     );
+  }
   phial.close();
   await pool.close();
   agent.destroy();

@@ -261,7 +261,20 @@ export class ClientResponse implements AsyncIterable<Buffer> {
     this.claim(Mode.Stream);
     const coding = this.decode ? codingOf(this.headers) : undefined;
     const raw = this.rawChunks();
-    return coding === undefined ? raw : decodeStream(raw, coding, this.maxBytes);
+    return coding === undefined ? raw : decodeStream(raw, coding, this.maxBytes, () => this.abandon());
+  }
+
+  /** The reader stopped early (break or throw): the rest of the body is unwanted. */
+  private abandon(): void {
+    if (!this.done) {
+      this.mode = Mode.None;
+      const c = this.control;
+      this.control = undefined;
+      this.done = true;
+      this.settle();
+      c?.cancel();
+    }
+    this.wake();
   }
 
   private async *rawChunks(): AsyncGenerator<Buffer, void, undefined> {
@@ -283,15 +296,7 @@ export class ClientResponse implements AsyncIterable<Buffer> {
         await this.wait();
       }
     } finally {
-      if (!this.done) {
-        // The reader stopped early (break or throw): the rest of the body is unwanted.
-        this.mode = Mode.None;
-        const c = this.control;
-        this.control = undefined;
-        this.done = true;
-        this.settle();
-        c?.cancel();
-      }
+      this.abandon();
     }
   }
 }
@@ -323,6 +328,7 @@ async function* decodeStream(
   raw: AsyncGenerator<Buffer, void, undefined>,
   coding: "gzip" | "deflate" | "br",
   max: number,
+  stop: () => void,
 ): AsyncGenerator<Buffer, void, undefined> {
   const first = await raw.next();
   if (first.done === true) return;
@@ -355,7 +361,8 @@ async function* decodeStream(
     if (e instanceof ClientError) throw e;
     throw new DecodeError(`The ${coding} response body could not be decoded: ${(e as Error).message}`, e);
   } finally {
+    // Not `await raw.return()`: the pipeline may be waiting in raw.next() for bytes that never come.
     z.destroy();
-    await raw.return(undefined);
+    stop();
   }
 }

@@ -116,3 +116,40 @@ test("json() on a body that is not JSON is a DecodeError quoting it", async () =
     c.close();
   }
 });
+
+test("breaking out of a decoded stream early returns at once and closes that socket", async () => {
+  const { createServer } = await import("node:net");
+  // Sends half of a gzip body and then nothing: the rest never comes.
+  const gz = gzipSync(Buffer.from(TEXT));
+  const half = gz.subarray(0, gz.length >> 1);
+  const sockets = new Set<import("node:net").Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on("error", () => {});
+    s.once("data", () =>
+      s.write(
+        Buffer.concat([
+          Buffer.from(`HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}\r\n\r\n`),
+          half,
+        ]),
+      ),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  const c = new Client({ readTimeout: 10_000 });
+  try {
+    const r = await c.get(`http://127.0.0.1:${port}/`);
+    const t0 = Date.now();
+    for await (const chunk of r) {
+      assert.ok(chunk.length > 0);
+      break;
+    }
+    assert.ok(Date.now() - t0 < 2000, "break did not return promptly");
+    assert.equal(c.stats(`http://127.0.0.1:${port}`).open, 0);
+  } finally {
+    c.destroy();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  }
+});
