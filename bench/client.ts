@@ -105,7 +105,8 @@ async function main(): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     for (const [name, fn] of Object.entries(clients)) {
       const rps = await run(fn, seconds * 1000);
-      (all[name] ??= []).push(rps);
+      if (all[name] === undefined) all[name] = [];
+      all[name].push(rps);
       console.log(`round ${r + 1}  ${name.padEnd(22)} ${rps.toFixed(0).padStart(8)} req/s`);
     }
   }
