@@ -31,6 +31,8 @@ export interface ClientOptions {
   connectTimeout?: number;
   /** Longest silence from the server while a response is awaited or read, in ms. Default 30 000. */
   readTimeout?: number;
+  /** Longest wait for a response head, however slowly it trickles in, in ms. Default 60 000. */
+  headersTimeout?: number;
   /** Most sockets per origin; more requests wait in a queue. Default 128. */
   connections?: number;
   /** How long an idle keep-alive socket is kept, in ms (shortened to the server's `Keep-Alive: timeout`). Default 4 000. */
@@ -184,6 +186,7 @@ export class Client {
       idleTimeout: options.idleTimeout ?? 4_000,
       connectTimeout: options.connectTimeout ?? 10_000,
       readTimeout: options.readTimeout ?? 30_000,
+      headersTimeout: options.headersTimeout ?? 60_000,
       tls: options.tls,
       // Body size is checked per request (maxResponseBytes may differ per request), not by the parser.
       limits: { maxBodyBytes: Number.POSITIVE_INFINITY, ...options.limits },
@@ -243,6 +246,7 @@ export class Client {
             `More than ${maxRedirects} redirects, the last from ${url.href}; is there a loop?`,
           );
         await discard(res);
+        if (ctl?.error !== undefined) throw ctl.error;
         let next: URL;
         try {
           next = new URL(location, url);

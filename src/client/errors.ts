@@ -35,6 +35,16 @@ export class ReadTimeoutError extends ClientError {
   }
 }
 
+/** The response head did not arrive within `headersTimeout`, however slowly bytes trickled in. */
+export class HeadersTimeoutError extends ClientError {
+  constructor(origin: string, ms: number) {
+    super(
+      "PHIAL_HEADERS_TIMEOUT",
+      `${origin} did not send a complete response head within ${ms} ms (headersTimeout)`,
+    );
+  }
+}
+
 /** The whole request, redirects and body included, took longer than `timeout`. */
 export class RequestTimeoutError extends ClientError {
   constructor(ms: number) {

@@ -13,6 +13,7 @@ export {
   ConnectionClosedError,
   ConnectTimeoutError,
   DecodeError,
+  HeadersTimeoutError,
   MalformedResponseError,
   ReadTimeoutError,
   RedirectError,

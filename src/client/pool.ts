@@ -19,6 +19,7 @@ import {
   ConnectError,
   ConnectionClosedError,
   ConnectTimeoutError,
+  HeadersTimeoutError,
   MalformedResponseError,
   ReadTimeoutError,
   ResponseTooLargeError,
@@ -44,6 +45,7 @@ export interface PoolSettings {
   idleTimeout: number;
   connectTimeout: number;
   readTimeout: number;
+  headersTimeout: number;
   tls: TlsSettings | undefined;
   limits: Partial<ParserLimits>;
 }
@@ -159,6 +161,8 @@ export class Conn implements ParserHandler, BodyControl {
   served = 0;
   /** Bytes of the current response have arrived. */
   private gotBytes = false;
+  /** When the current request was sent (for headersTimeout), 0 once its head arrived. */
+  private sentAt = 0;
   private keepAlive = true;
   private requestDone = false;
   private connected = false;
@@ -214,6 +218,7 @@ export class Conn implements ParserHandler, BodyControl {
     this.gotBytes = false;
     this.requestDone = false;
     this.keepAlive = !ex.closeAfter;
+    this.sentAt = Date.now();
     if (this.state === ConnState.Idle) {
       this.socket.ref();
       this.socket.setTimeout(this.pool.settings.readTimeout);
@@ -305,6 +310,15 @@ export class Conn implements ParserHandler, BodyControl {
 
   private onData(d: Buffer): void {
     this.gotBytes = true;
+    // Silence is readTimeout's; a head trickling in forever is this check's (slowloris in reverse).
+    if (
+      this.sentAt !== 0 &&
+      this.ex !== undefined &&
+      Date.now() - this.sentAt > this.pool.settings.headersTimeout
+    ) {
+      this.ex.fail(new HeadersTimeoutError(this.pool.origin, this.pool.settings.headersTimeout));
+      return;
+    }
     if (this.ex === undefined && !this.parser.inMessage) {
       // Bytes nobody asked for (on an idle socket): the stream is out of step; drop the socket.
       this.destroy();
@@ -396,6 +410,7 @@ export class Conn implements ParserHandler, BodyControl {
       const m = keepAliveParam(ka, "max");
       if (m >= 0) this.kaMax = m;
     }
+    this.sentAt = 0;
     const res = new ClientResponse(head, ex.url.href, this, ex.maxBytes, ex.decode);
     ex.resolve(res);
   }

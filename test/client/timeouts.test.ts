@@ -122,3 +122,22 @@ test("a completed request leaves no timer behind (the deadline is cleared)", asy
     await srv.close();
   }
 });
+
+test("headersTimeout stops a head that trickles in forever", async () => {
+  const { HeadersTimeoutError } = await import("phial/client");
+  const srv = await rawServer((_h, s) => {
+    s.write("HTTP/1.1 200 OK\r\n");
+    const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write("X-Slow: 1\r\n")), 20);
+    s.on("close", () => clearInterval(t));
+  });
+  const c = new Client({ readTimeout: 1000, headersTimeout: 150, limits: { maxHeaderCount: 10_000 } });
+  try {
+    await assert.rejects(
+      c.get(srv.url),
+      (e: unknown) => e instanceof HeadersTimeoutError && /within 150 ms/.test(e.message),
+    );
+  } finally {
+    c.destroy();
+    await srv.close();
+  }
+});
