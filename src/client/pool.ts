@@ -195,7 +195,12 @@ export class Conn implements ParserHandler, BodyControl {
       if (t?.ca !== undefined) opts.ca = t.ca;
       if (t?.cert !== undefined) opts.cert = t.cert;
       if (t?.key !== undefined) opts.key = t.key;
+      // Resume the last TLS session with this origin: a new socket skips the full handshake.
+      if (pool.tlsSession !== undefined) opts.session = pool.tlsSession;
       this.socket = tlsConnect(opts, onConnect);
+      this.socket.on("session", (session: Buffer) => {
+        pool.tlsSession = session;
+      });
     } else {
       this.socket = netConnect({ host: pool.hostname, port: pool.port, noDelay: true }, onConnect);
     }
@@ -523,6 +528,8 @@ export class Pool {
   private readonly queue: Exchange[] = [];
   private queueHead = 0;
   closed = false;
+  /** The latest TLS session ticket from this origin. */
+  tlsSession: Buffer | undefined;
 
   constructor(url: URL, settings: PoolSettings) {
     this.secure = url.protocol === "https:";

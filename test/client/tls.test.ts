@@ -79,3 +79,24 @@ test("an https → http redirect drops Authorization, Cookie and Proxy-Authoriza
     await plain.close();
   }
 });
+
+test("a new socket to the same https origin resumes the TLS session", async () => {
+  const { createServer } = await import("node:https");
+  const reused: boolean[] = [];
+  const server = createServer({ key, cert }, (_req, res) => {
+    res.setHeader("connection", "close");
+    res.end("ok");
+  });
+  server.on("secureConnection", (s) => s.once("data", () => reused.push(s.isSessionReused())));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  const c = new Client({ tls: { ca } });
+  try {
+    for (let i = 0; i < 3; i++) assert.equal(await (await c.get(`https://127.0.0.1:${port}/`)).text(), "ok");
+    assert.deepEqual(reused, [false, true, true]);
+  } finally {
+    c.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
