@@ -86,8 +86,10 @@ async function main(): Promise<void> {
       }),
   };
 
-  async function run(fn: () => Promise<unknown>, ms: number): Promise<number> {
+  /** req/s over wall time, and this process's CPU µs per request (steadier on a busy machine). */
+  async function run(fn: () => Promise<unknown>, ms: number): Promise<[number, number]> {
     let count = 0;
+    const cpu0 = process.cpuUsage();
     const end = performance.now() + ms;
     const loop = async () => {
       while (performance.now() < end) {
@@ -97,30 +99,39 @@ async function main(): Promise<void> {
     };
     const t0 = performance.now();
     await Promise.all(Array.from({ length: INFLIGHT }, loop));
-    return (count * 1000) / (performance.now() - t0);
+    const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    return [(count * 1000) / wall, (cpu.user + cpu.system) / count];
   }
 
   const all: Record<string, number[]> = {};
+  const cpus: Record<string, number[]> = {};
   for (const name of Object.keys(clients)) await run(clients[name]!, 500); // warm up every client first
   for (let r = 0; r < rounds; r++) {
     for (const [name, fn] of Object.entries(clients)) {
-      const rps = await run(fn, seconds * 1000);
+      const [rps, us] = await run(fn, seconds * 1000);
       if (all[name] === undefined) all[name] = [];
       all[name].push(rps);
-      console.log(`round ${r + 1}  ${name.padEnd(22)} ${rps.toFixed(0).padStart(8)} req/s`);
+      if (cpus[name] === undefined) cpus[name] = [];
+      cpus[name].push(us);
+      console.log(
+        `round ${r + 1}  ${name.padEnd(22)} ${rps.toFixed(0).padStart(8)} req/s  ${us.toFixed(1).padStart(6)} CPU µs/req`,
+      );
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const mine = all["phial/client"]!;
+  const mineCpu = cpus["phial/client"]!;
   console.log(`\n${rounds} rounds × ${seconds}s, ${INFLIGHT} in flight, node ${process.version}`);
   console.log(
-    `${"".padEnd(22)} ${"median".padStart(8)} ${"best".padStart(8)}   phial/client is (median, best)`,
+    `${"".padEnd(22)} ${"median".padStart(8)} ${"best".padStart(8)}  req/s ratio (median, best)   CPU µs/req (median)  ratio`,
   );
   for (const [name, xs] of Object.entries(all)) {
     const m = median(xs);
     const b = Math.max(...xs);
+    const cm = median(cpus[name]!);
     console.log(
-      `${name.padEnd(22)} ${m.toFixed(0).padStart(8)} ${b.toFixed(0).padStart(8)}   ${(median(mine) / m).toFixed(2)}×  ${(Math.max(...mine) / b).toFixed(2)}×`,
+      `${name.padEnd(22)} ${m.toFixed(0).padStart(8)} ${b.toFixed(0).padStart(8)}  ${(median(mine) / m).toFixed(2).padStart(5)}×  ${(Math.max(...mine) / b).toFixed(2).padStart(5)}×        ${cm.toFixed(1).padStart(8)}        ${(cm / median(mineCpu)).toFixed(2)}×`,
     );
   }
   phial.close();
