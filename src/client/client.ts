@@ -33,6 +33,8 @@ export interface ClientOptions {
   readTimeout?: number;
   /** Longest wait for a response head, however slowly it trickles in, in ms. Default 60 000. */
   headersTimeout?: number;
+  /** With `Expect: 100-continue`, how long to wait for `100 Continue` before sending the body anyway (ms). Default 1 000. */
+  expectContinueTimeout?: number;
   /** Most sockets per origin; more requests wait in a queue. Default 128. */
   connections?: number;
   /** How long an idle keep-alive socket is kept, in ms (shortened to the server's `Keep-Alive: timeout`). Default 4 000. */
@@ -187,6 +189,7 @@ export class Client {
       connectTimeout: options.connectTimeout ?? 10_000,
       readTimeout: options.readTimeout ?? 30_000,
       headersTimeout: options.headersTimeout ?? 60_000,
+      expectContinueTimeout: options.expectContinueTimeout ?? 1_000,
       tls: options.tls,
       // Body size is checked per request (maxResponseBytes may differ per request), not by the parser.
       limits: { maxBodyBytes: Number.POSITIVE_INFINITY, ...options.limits },
@@ -405,6 +408,7 @@ export class Client {
     let hasAe = false;
     let hasAccept = false;
     let close = false;
+    let expectContinue = false;
     let cookie = this.jar?.cookieHeader(url);
     const d = this.defaults;
     const dl = this.defaultsLower;
@@ -440,6 +444,7 @@ export class Client {
         else if (lower === "accept-encoding") hasAe = true;
         else if (lower === "accept") hasAccept = true;
         else if (lower === "connection") close ||= user[i + 1]!.toLowerCase().includes("close");
+        else if (lower === "expect") expectContinue = user[i + 1]!.toLowerCase() === "100-continue";
       }
     }
     let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\n${hostLine === "" ? `Host: ${url.host}\r\n` : hostLine}${rest}`;
@@ -454,7 +459,9 @@ export class Client {
       head += "Content-Length: 0\r\n";
     }
     head += "\r\n";
-    return new Exchange(method, url, head, body, maxBytes, decode, close);
+    const ex = new Exchange(method, url, head, body, maxBytes, decode, close);
+    if (expectContinue && body !== undefined) ex.expectContinue = true;
+    return ex;
   }
 
   /** One header line, or 1 for Host (which goes first). Refuses fields the client owns. */

@@ -46,6 +46,7 @@ export interface PoolSettings {
   connectTimeout: number;
   readTimeout: number;
   headersTimeout: number;
+  expectContinueTimeout: number;
   tls: TlsSettings | undefined;
   limits: Partial<ParserLimits>;
 }
@@ -63,6 +64,8 @@ export class Exchange {
   readonly decode: boolean;
   /** Sent with `Connection: close`: don't reuse the socket. */
   readonly closeAfter: boolean;
+  /** Sent with `Expect: 100-continue`: hold the body until `100 Continue` (or a short wait). */
+  expectContinue = false;
   /** May be sent again after a stale-socket failure. */
   readonly retriable: boolean;
   retried = false;
@@ -167,6 +170,10 @@ export class Conn implements ParserHandler, BodyControl {
   private requestDone = false;
   private connected = false;
   private lastError: Error | undefined;
+  /** Waiting for `100 Continue` before sending the body. */
+  private continueTimer: NodeJS.Timeout | undefined;
+  /** A streamed body is being written. */
+  private pumping = false;
   /** Server's Keep-Alive hints. */
   private kaTimeoutMs = -1;
   private kaMax = -1;
@@ -242,6 +249,12 @@ export class Conn implements ParserHandler, BodyControl {
       this.requestDone = true;
       return;
     }
+    if (ex.expectContinue) {
+      sock.write(head, "latin1");
+      // RFC 9110 §10.1.1: don't wait for 100 Continue indefinitely; servers may not send it.
+      this.continueTimer = setTimeout(() => this.sendBody(ex), this.pool.settings.expectContinueTimeout);
+      return;
+    }
     if (b.text !== undefined || b.bytes !== undefined) {
       const n = b.length;
       if (n <= ONE_WRITE_MAX) {
@@ -261,9 +274,33 @@ export class Conn implements ParserHandler, BodyControl {
       return;
     }
     sock.write(head, "latin1");
-    this.pump(ex, b).catch((e: unknown) => {
-      if (this.ex === ex && !ex.settled) ex.fail(e instanceof Error ? e : new Error(String(e)));
-    });
+    this.startPump(ex, b);
+  }
+
+  private startPump(ex: Exchange, b: PreparedBody): void {
+    this.pumping = true;
+    this.pump(ex, b)
+      .catch((e: unknown) => {
+        if (this.ex === ex && !ex.settled) ex.fail(e instanceof Error ? e : new Error(String(e)));
+      })
+      .finally(() => {
+        this.pumping = false;
+      });
+  }
+
+  /** Sends the held body of an `Expect: 100-continue` request. */
+  private sendBody(ex: Exchange): void {
+    if (this.continueTimer !== undefined) clearTimeout(this.continueTimer);
+    this.continueTimer = undefined;
+    const b = ex.body;
+    if (this.ex !== ex || b === undefined || this.socket.destroyed) return;
+    if (b.text !== undefined) this.socket.write(b.text, "utf8");
+    else if (b.bytes !== undefined) this.socket.write(b.bytes);
+    else {
+      this.startPump(ex, b);
+      return;
+    }
+    this.requestDone = true;
   }
 
   /** Streams a body that is not in memory: chunked when its length is unknown, with backpressure. */
@@ -339,6 +376,8 @@ export class Conn implements ParserHandler, BodyControl {
   }
 
   private onClose(): void {
+    if (this.continueTimer !== undefined) clearTimeout(this.continueTimer);
+    this.continueTimer = undefined;
     const wasConnected = this.connected;
     this.state = ConnState.Closed;
     this.pool.forget(this);
@@ -392,6 +431,18 @@ export class Conn implements ParserHandler, BodyControl {
       return;
     }
     const st = head.status;
+    if (this.continueTimer !== undefined) {
+      if (st === 100) {
+        this.sendBody(ex);
+        return;
+      }
+      if (st >= 200) {
+        // A final answer before the body: it is never sent, so the socket can't be reused.
+        clearTimeout(this.continueTimer);
+        this.continueTimer = undefined;
+        this.keepAlive = false;
+      }
+    }
     if (st < 200) {
       if (st === 101)
         ex.fail(
@@ -434,7 +485,9 @@ export class Conn implements ParserHandler, BodyControl {
     this.served++;
     ex.response?.end(trailers);
     if (this.requestDone) this.afterResponse();
-    else this.keepAlive = false; // the server answered before the body was sent; don't reuse
+    else if (this.pumping)
+      this.keepAlive = false; // answered mid-upload: the pump closes the socket when done
+    else this.destroy(); // answered before a held (100-continue) body was sent
     return undefined;
   }
 
@@ -504,6 +557,8 @@ export class Conn implements ParserHandler, BodyControl {
   }
 
   destroy(): void {
+    if (this.continueTimer !== undefined) clearTimeout(this.continueTimer);
+    this.continueTimer = undefined;
     if (this.state === ConnState.Closed) return;
     this.state = ConnState.Closed;
     this.socket.destroy();
