@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Client, CookieJar } from "phial/client";
+import { phialServer } from "./helpers.ts";
+
+const u = (s: string) => new URL(s);
+const NOW = Date.UTC(2026, 0, 1);
+
+test("host-only cookies go to exactly that host", () => {
+  const jar = new CookieJar();
+  jar.setCookie("a=1", u("http://example.test/x/y"), NOW);
+  assert.equal(jar.cookieHeader(u("http://example.test/x/z"), NOW), "a=1");
+  assert.equal(jar.cookieHeader(u("http://sub.example.test/x/z"), NOW), undefined);
+  // Default path is the directory of the request path.
+  assert.equal(jar.cookieHeader(u("http://example.test/other"), NOW), undefined);
+});
+
+test("Domain cookies go to subdomains; a foreign or bare-TLD Domain is refused", () => {
+  const jar = new CookieJar();
+  assert.ok(jar.setCookie("a=1; Domain=.example.test; Path=/", u("http://www.example.test/"), NOW));
+  assert.equal(jar.cookieHeader(u("http://api.example.test/"), NOW), "a=1");
+  assert.equal(jar.cookieHeader(u("http://example.test/"), NOW), "a=1");
+  assert.equal(jar.cookieHeader(u("http://notexample.test/"), NOW), undefined);
+  assert.equal(jar.setCookie("b=1; Domain=other.test", u("http://www.example.test/"), NOW), undefined);
+  assert.equal(jar.setCookie("c=1; Domain=test", u("http://www.example.test/"), NOW), undefined);
+  assert.equal(jar.setCookie("d=1; Domain=0.0.1", u("http://127.0.0.1/"), NOW), undefined);
+});
+
+test("path matching follows RFC 6265 §5.1.4 and longer paths come first", () => {
+  const jar = new CookieJar();
+  jar.setCookie("root=1; Path=/", u("http://h.test/"), NOW);
+  jar.setCookie("docs=2; Path=/docs", u("http://h.test/"), NOW + 1);
+  assert.equal(jar.cookieHeader(u("http://h.test/docs/a"), NOW + 2), "docs=2; root=1");
+  assert.equal(jar.cookieHeader(u("http://h.test/docs"), NOW + 2), "docs=2; root=1");
+  assert.equal(jar.cookieHeader(u("http://h.test/docsx"), NOW + 2), "root=1");
+});
+
+test("Max-Age wins over Expires; expired and Max-Age=0 cookies are removed", () => {
+  const jar = new CookieJar();
+  jar.setCookie("a=1; Max-Age=10; Expires=Thu, 01 Jan 1970 00:00:00 GMT", u("http://h.test/"), NOW);
+  assert.equal(jar.cookieHeader(u("http://h.test/"), NOW + 9_000), "a=1");
+  assert.equal(jar.cookieHeader(u("http://h.test/"), NOW + 11_000), undefined);
+  jar.setCookie("b=1; Expires=Wed, 21 Oct 2099 07:28:00 GMT", u("http://h.test/"), NOW);
+  assert.equal(jar.cookieHeader(u("http://h.test/"), NOW), "b=1");
+  jar.setCookie("b=1; Max-Age=0", u("http://h.test/"), NOW);
+  assert.equal(jar.cookieHeader(u("http://h.test/"), NOW), undefined);
+  jar.setCookie("c=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT", u("http://h.test/"), NOW);
+  assert.equal(jar.size, 0);
+});
+
+test("Secure cookies: only set from secure origins and only sent over https", () => {
+  const jar = new CookieJar();
+  assert.equal(jar.setCookie("s=1; Secure", u("http://h.test/"), NOW), undefined);
+  assert.ok(jar.setCookie("s=1; Secure; Path=/", u("https://h.test/"), NOW));
+  assert.equal(jar.cookieHeader(u("http://h.test/"), NOW), undefined);
+  assert.equal(jar.cookieHeader(u("https://h.test/"), NOW), "s=1");
+});
+
+test("__Host- and __Secure- prefixes are enforced; nameless and control-char cookies ignored", () => {
+  const jar = new CookieJar();
+  assert.equal(jar.setCookie("__Secure-a=1", u("https://h.test/"), NOW), undefined);
+  assert.ok(jar.setCookie("__Secure-a=1; Secure", u("https://h.test/"), NOW));
+  assert.equal(
+    jar.setCookie("__Host-b=1; Secure; Path=/; Domain=h.test", u("https://h.test/"), NOW),
+    undefined,
+  );
+  assert.equal(jar.setCookie("__Host-b=1; Secure; Path=/x", u("https://h.test/"), NOW), undefined);
+  assert.ok(jar.setCookie("__Host-b=1; Secure; Path=/", u("https://h.test/"), NOW));
+  assert.equal(jar.setCookie("=__Host-c=1", u("https://h.test/"), NOW), undefined);
+  assert.equal(jar.setCookie("d=1\x01", u("https://h.test/"), NOW), undefined);
+});
+
+test("a later Set-Cookie replaces the value but keeps the creation order", () => {
+  const jar = new CookieJar();
+  jar.setCookie("a=1; Path=/", u("http://h.test/"), NOW);
+  jar.setCookie("b=1; Path=/", u("http://h.test/"), NOW + 1);
+  jar.setCookie("a=2; Path=/", u("http://h.test/"), NOW + 2);
+  assert.equal(jar.cookieHeader(u("http://h.test/"), NOW + 3), "a=2; b=1");
+});
+
+test("a client with cookies: true keeps them between requests and merges with an explicit Cookie", async () => {
+  const srv = await phialServer((req, res) => {
+    if (req.url === "/login") res.setHeader("set-cookie", ["sid=s1; Path=/; HttpOnly", "theme=dark; Path=/"]);
+    res.end(req.header("cookie") ?? "");
+  });
+  const c = new Client({ cookies: true, baseUrl: srv.url });
+  const plain = new Client({ baseUrl: srv.url });
+  try {
+    await (await c.get("/login")).text();
+    assert.equal(await (await c.get("/me")).text(), "sid=s1; theme=dark");
+    assert.equal(
+      await (await c.get("/me", { headers: { cookie: "extra=1" } })).text(),
+      "extra=1; sid=s1; theme=dark",
+    );
+    await (await plain.get("/login")).text();
+    assert.equal(await (await plain.get("/me")).text(), "");
+  } finally {
+    c.close();
+    plain.close();
+    await srv.close();
+  }
+});
