@@ -16,6 +16,7 @@ import { createServer, RequestAbortedError } from "../http/index.ts";
 import type { Blueprint, RegisterOptions } from "./blueprint.ts";
 import { type Config, createConfig } from "./config.ts";
 import { currentRequest, invoke, isAsyncFunction, runWithRequest } from "./context.ts";
+import { renderDebugHtml, renderDebugText, wantsHtml } from "./debug-page.ts";
 import { HTTPException, InternalServerError, MethodNotAllowed, NotFound } from "./exceptions.ts";
 import type { Headers } from "./headers.ts";
 import { Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
@@ -408,7 +409,7 @@ export class Phial extends Scaffold {
     ise.originalError = err;
     const h500 = findHandler(chain, ise);
     if (h500 !== undefined) return this.callErrorHandler(h500, ise, req);
-    if (this.config.debug) return debugErrorResponse(err);
+    if (this.config.debug) return debugErrorResponse(err, req);
     return ise.getResponse();
   }
 
@@ -421,7 +422,7 @@ export class Phial extends Scaffold {
       req.unhandledError ??= e;
       this.logger.error(`The error handler for ${describe(err)} on ${req.method} ${req.path} failed`, e);
       if (this.config.testing && this.config.propagateExceptions !== false) throw e;
-      return this.config.debug ? debugErrorResponse(e) : new InternalServerError().getResponse();
+      return this.config.debug ? debugErrorResponse(e, req) : new InternalServerError().getResponse();
     }
   }
 
@@ -646,7 +647,7 @@ async function finishRequest(
       `Exception while finishing ${req.method} ${req.path} (afterRequest hook or session)`,
       err,
     );
-    res = app.config.debug ? debugErrorResponse(err) : new InternalServerError().getResponse();
+    res = app.config.debug ? debugErrorResponse(err, req) : new InternalServerError().getResponse();
   } finally {
     for (let i = scaffolds.length - 1; i >= 0; i--) {
       const fns = scaffolds[i]!.teardownRequestFuncs as TeardownHook[];
@@ -700,10 +701,16 @@ function optionsResponse(app: Phial, req: Request): Response {
   return res;
 }
 
-/** Debug mode only: the stack as plain text. */
-function debugErrorResponse(err: unknown): Response {
-  const stack = err instanceof Error ? (err.stack ?? String(err)) : String(err);
-  return new Response(`500 Internal Server Error (debug mode)\n\n${stack}\n`, {
+/** Debug mode only: the exception, the stack with the app's source lines, the request. */
+function debugErrorResponse(err: unknown, req: Request): Response {
+  const summary = { method: req.method, url: req.url, headers: req.headers, remoteAddr: req.remoteAddr };
+  if (wantsHtml(req.header("accept"))) {
+    return new Response(renderDebugHtml(err, summary), {
+      status: 500,
+      contentType: "text/html; charset=utf-8",
+    });
+  }
+  return new Response(renderDebugText(err, summary), {
     status: 500,
     contentType: "text/plain; charset=utf-8",
   });

@@ -5,6 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { escapeHtml as esc } from "./html.ts";
 
 /** One frame of a V8 stack trace. */
 export interface StackFrame {
@@ -91,26 +92,6 @@ export function parseStack(err: unknown, around = 3): StackFrame[] {
     frames.push({ fn: m[1] ?? "<anonymous>", file, line, column: Number(m[4]), own, context });
   }
   return frames;
-}
-
-function esc(s: string): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    out +=
-      c === "&"
-        ? "&amp;"
-        : c === "<"
-          ? "&lt;"
-          : c === ">"
-            ? "&gt;"
-            : c === '"'
-              ? "&quot;"
-              : c === "'"
-                ? "&#39;"
-                : c;
-  }
-  return out;
 }
 
 function title(err: unknown): string {

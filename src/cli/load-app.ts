@@ -47,7 +47,9 @@ export function parseAppSpec(spec: string | undefined, cwd: string): AppSpec {
   }
   const abs = isAbsolute(file) ? file : resolve(cwd, file);
   if (!existsSync(abs)) {
-    throw new AppNotFoundError(`Can't find "${file}" (looked at ${abs}). Check the path, or run from its folder.`);
+    throw new AppNotFoundError(
+      `Can't find "${file}" (looked at ${abs}). Check the path, or run from its folder.`,
+    );
   }
   return { file: abs, name };
 }
@@ -57,7 +59,9 @@ export function isApp(v: unknown): v is Phial {
   if (v instanceof Phial) return true;
   if (typeof v !== "object" || v === null) return false;
   const o = v as { listen?: unknown; wireHandler?: unknown; config?: unknown };
-  return typeof o.listen === "function" && typeof o.wireHandler === "function" && typeof o.config === "object";
+  return (
+    typeof o.listen === "function" && typeof o.wireHandler === "function" && typeof o.config === "object"
+  );
 }
 
 let tsRegistered = false;

@@ -78,7 +78,8 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
     throw new UsageError((err as Error).message);
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
-  if (parsed.positionals.length > 1) throw new UsageError(`One app at a time: got ${parsed.positionals.join(" ")}`);
+  if (parsed.positionals.length > 1)
+    throw new UsageError(`One app at a time: got ${parsed.positionals.join(" ")}`);
   const debug = v.debug === true || env.PHIAL_DEBUG === "1" || env.PHIAL_DEBUG === "true";
   const host = (v.host as string | undefined) ?? env.PHIAL_RUN_HOST ?? "127.0.0.1";
   const portText = (v.port as string | undefined) ?? env.PHIAL_RUN_PORT ?? env.PORT ?? "5000";
@@ -252,7 +253,8 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
 
     if (settings.reload) {
       let timer: NodeJS.Timeout | undefined;
-      const root = settings.app === undefined ? process.cwd() : dirname(parseAppSpec(settings.app, process.cwd()).file);
+      const root =
+        settings.app === undefined ? process.cwd() : dirname(parseAppSpec(settings.app, process.cwd()).file);
       const watcher = watch(root, { recursive: true }, (_event, name) => {
         if (name === null || IGNORED.test(name) || !WATCHED.has(extname(name))) return;
         if (timer !== undefined) clearTimeout(timer);
