@@ -78,6 +78,8 @@ export interface RequestOptions {
   maxRedirects?: number;
   decompress?: boolean;
   maxResponseBytes?: number;
+  /** Called with each request head exactly as written (redirect hops included), e.g. for `-v` output. */
+  trace?: (head: string, url: URL) => void;
 }
 
 /** Per-request options without the method, for the verb shortcuts. */
@@ -183,7 +185,8 @@ export class Client {
       connectTimeout: options.connectTimeout ?? 10_000,
       readTimeout: options.readTimeout ?? 30_000,
       tls: options.tls,
-      limits: { maxBodyBytes: this.maxResponseBytes, ...options.limits },
+      // Body size is checked per request (maxResponseBytes may differ per request), not by the parser.
+      limits: { maxBodyBytes: Number.POSITIVE_INFINITY, ...options.limits },
     };
   }
 
@@ -212,6 +215,7 @@ export class Client {
       for (let hops = 0; ; hops++) {
         const ex = this.exchange(method, url, user, body, stripCredentials, bodyDropped, decode, maxBytes);
         if (ctl !== undefined) ctl.current = ex;
+        options.trace?.(ex.head, url);
         this.pool(url).dispatch(ex);
         const res = await ex.promise;
         if (ctl?.error !== undefined) throw ctl.error;
@@ -453,6 +457,8 @@ export class Client {
   private field(name: string, value: string, lower: string, jarCookie: string | undefined): string | 1 {
     switch (lower) {
       case "host":
+        if (!isValidHostValue(value))
+          throw new TypeError(`Invalid Host header ${JSON.stringify(value)}: give host[:port] only`);
         return 1;
       case "content-length":
       case "transfer-encoding":
@@ -468,6 +474,25 @@ export class Client {
 }
 
 const GET: RequestOptions = Object.freeze({ method: "GET" });
+
+/** Bytes allowed in a Host value (reg-name, IPv4, IP-literal, port), as the server's parser checks. */
+const HOST_CHAR: Uint8Array = (() => {
+  const t = new Uint8Array(128);
+  for (const c of "-._~!$&'()*+,;=:[]%") t[c.charCodeAt(0)] = 1;
+  for (let c = 0x30; c <= 0x39; c++) t[c] = 1;
+  for (let c = 0x41; c <= 0x5a; c++) t[c] = 1;
+  for (let c = 0x61; c <= 0x7a; c++) t[c] = 1;
+  return t;
+})();
+
+function isValidHostValue(v: string): boolean {
+  if (v.length === 0) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c > 0x7f || HOST_CHAR[c] !== 1) return false;
+  }
+  return true;
+}
 
 /** "scheme://…" (checked without a regex: this runs for every request). */
 function hasScheme(s: string): boolean {

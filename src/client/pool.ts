@@ -384,6 +384,10 @@ export class Conn implements ParserHandler, BodyControl {
         );
       return; // 1xx interim responses are skipped
     }
+    if (head.contentLength > ex.maxBytes) {
+      ex.fail(new ResponseTooLargeError(ex.maxBytes));
+      return;
+    }
     if (!head.keepAlive) this.keepAlive = false;
     const ka = head.get("keep-alive");
     if (ka !== undefined) {
@@ -434,10 +438,13 @@ export class Conn implements ParserHandler, BodyControl {
   // --- body control ----------------------------------------------------------------------------
 
   pause(): void {
+    // The reader is behind, not the server: no read timeout while we don't read.
     this.socket.pause();
+    this.socket.setTimeout(0);
   }
 
   resume(): void {
+    this.socket.setTimeout(this.pool.settings.readTimeout);
     this.socket.resume();
   }
 

@@ -211,6 +211,9 @@ describe("against phial's own server", () => {
   test("header names and values are validated, Host included", async () => {
     await assert.rejects(client.get("/x", { headers: { "X-A": "a\r\nInjected: 1" } }), /CR or LF/);
     await assert.rejects(client.get("/x", { headers: { Host: "evil\r\nX: 1" } }), /CR or LF/);
+    await assert.rejects(client.get("/x", { headers: { Host: "a b/c" } }), /Invalid Host header/);
+    const e = await (await client.get("/x", { headers: { host: "example.test:81" } })).json<Echo>();
+    assert.equal(header(e, "host"), "example.test:81");
     await assert.rejects(client.get("/x", { headers: { "Bad Name": "v" } }), /Invalid header name/);
     await assert.rejects(client.get("/x", { headers: { "X-U": "深圳" } }), /Latin-1/);
     await assert.rejects(client.get("/x", { headers: { "content-length": "5" } }), /frames the body/);
@@ -425,4 +428,19 @@ describe("framing and pooling with a raw server", () => {
       await srv.close();
     }
   });
+});
+
+test("a client-wide maxResponseBytes can be raised per request; a slow reader does not trip readTimeout", async () => {
+  const srv = await phialServer((_req, res) => res.end(Buffer.alloc(2 * 1024 * 1024, 1)));
+  const c = new Client({ maxResponseBytes: 1024, readTimeout: 100 });
+  try {
+    await assert.rejects(c.get(srv.url), /larger than maxResponseBytes \(1024 bytes\)/);
+    const r = await c.get(srv.url, { maxResponseBytes: 4 * 1024 * 1024 });
+    // Don't read for longer than readTimeout: the socket is paused, which is our doing, not the server's.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal((await r.bytes()).length, 2 * 1024 * 1024);
+  } finally {
+    c.close();
+    await srv.close();
+  }
 });

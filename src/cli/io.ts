@@ -1,0 +1,55 @@
+// What a command needs from the process, so tests can run commands in-process.
+
+/** An output stream: process.stdout or a test double. */
+export interface Output {
+  write(chunk: string | Uint8Array): boolean;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface Io {
+  stdout: Output;
+  stderr: Output;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Directory relative paths (`-o FILE`, `field@file`) resolve against. */
+  cwd: string;
+}
+
+export function processIo(): Io {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}
+
+/** Colours only on a TTY, never with NO_COLOR set (https://no-color.org); FORCE_COLOR forces them. */
+export function useColor(out: Output, env: Io["env"]): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0" && env.FORCE_COLOR !== "") return true;
+  return out.isTTY === true && env.TERM !== "dumb";
+}
+
+export interface Palette {
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  blue(s: string): string;
+  magenta(s: string): string;
+  cyan(s: string): string;
+}
+
+const sgr = (code: number) => (s: string) => `\x1b[${code}m${s}\x1b[0m`;
+const id = (s: string) => s;
+
+export function palette(on: boolean): Palette {
+  if (!on) return { bold: id, dim: id, red: id, green: id, yellow: id, blue: id, magenta: id, cyan: id };
+  return {
+    bold: sgr(1),
+    dim: sgr(2),
+    red: sgr(31),
+    green: sgr(32),
+    yellow: sgr(33),
+    blue: sgr(34),
+    magenta: sgr(35),
+    cyan: sgr(36),
+  };
+}

@@ -1,0 +1,77 @@
+// The `phial` command line: a small dispatcher. Each subcommand is a module with `run(args, io)`
+// returning the exit code; `phial run` and `phial routes` will join the table below.
+
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { HTTP_HELP, runHttp } from "./http.ts";
+import { type Io, processIo } from "./io.ts";
+
+interface Command {
+  summary: string;
+  run(args: string[], io: Io): Promise<number>;
+}
+
+const verb =
+  (method: string): Command["run"] =>
+  (args, io) =>
+    runHttp(method, args, io);
+
+const COMMANDS: Record<string, Command> = {
+  get: { summary: "GET a URL and print the response", run: verb("GET") },
+  post: { summary: "POST data (JSON by default, -f for a form)", run: verb("POST") },
+  put: { summary: "PUT data", run: verb("PUT") },
+  patch: { summary: "PATCH data", run: verb("PATCH") },
+  delete: { summary: "DELETE a URL", run: verb("DELETE") },
+  head: { summary: "HEAD a URL (headers only)", run: verb("HEAD") },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const lines = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`);
+  return `Usage: phial <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun "phial <command> --help" for a command's options.\n`;
+}
+
+/** Runs the command line; resolves with the exit code. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    const topic = name === "help" ? rest[0] : undefined;
+    if (topic !== undefined && topic in COMMANDS) return COMMANDS[topic]!.run(["--help"], io);
+    io.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-V") {
+    io.stdout.write("phial 0.1.0\n");
+    return 0;
+  }
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (cmd === undefined) {
+    io.stderr.write(`phial: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return 2;
+  }
+  return cmd.run(rest, io);
+}
+
+export { HTTP_HELP };
+
+function isEntry(): boolean {
+  const arg = process.argv[1];
+  if (arg === undefined) return false;
+  try {
+    return pathToFileURL(realpathSync(arg)).href === import.meta.url || /[\\/]phial(\.js)?$/.test(arg);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`phial: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
