@@ -10,11 +10,11 @@ const built = join(root, "dist", "cli", "main.js");
 if (existsSync(built)) {
   await import(pathToFileURL(built).href);
 } else {
-  const { spawnSync } = await import("node:child_process");
+  const { spawn } = await import("node:child_process");
   const { createRequire } = await import("node:module");
   const require = createRequire(import.meta.url);
   const tsx = pathToFileURL(require.resolve("tsx")).href;
-  const r = spawnSync(
+  const child = spawn(
     process.execPath,
     [
       "--import",
@@ -25,5 +25,19 @@ if (existsSync(built)) {
     ],
     { stdio: "inherit" },
   );
-  process.exit(r.status ?? 1);
+  // Signals sent to this process (systemd, `kill`, a test) reach the real one, which shuts down
+  // gracefully; this one then exits the way it did.
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.on(sig, () => {
+      if (child.exitCode === null) child.kill(sig);
+    });
+  }
+  child.on("exit", (code, signal) => {
+    if (signal !== null) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    } else {
+      process.exit(code ?? 1);
+    }
+  });
 }

@@ -23,7 +23,7 @@ import { createTemplates } from "./app-templates.ts";
 import type { Blueprint, RegisterOptions } from "./blueprint.ts";
 import { type Config, createConfig } from "./config.ts";
 import { currentRequest, invoke, isAsyncFunction, runWithRequest } from "./context.ts";
-import { renderDebugPage } from "./debug.ts";
+import { renderDebugHtml, renderDebugText, wantsHtml } from "./debug-page.ts";
 import { HTTPException, InternalServerError, MethodNotAllowed, NotFound } from "./exceptions.ts";
 import type { Headers } from "./headers.ts";
 import { limit, Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
@@ -840,11 +840,18 @@ function showDebugPage(app: Phial, req: Request): boolean {
   return a === "::1" || a.startsWith("127.") || a.startsWith("::ffff:127.");
 }
 
-/** Debug mode only: the exception, its stack and source lines. */
+/** Debug mode only: the exception, the stack with the app's source lines, the request. */
 function debugErrorResponse(err: unknown, req: Request): Response {
-  return new Response(renderDebugPage(err, `${req.method} ${req.path} [${req.endpoint ?? "no endpoint"}]`), {
+  const summary = { method: req.method, url: req.url, headers: req.headers, remoteAddr: req.remoteAddr };
+  if (wantsHtml(req.header("accept"))) {
+    return new Response(renderDebugHtml(err, summary), {
+      status: 500,
+      contentType: "text/html; charset=utf-8",
+    });
+  }
+  return new Response(renderDebugText(err, summary), {
     status: 500,
-    contentType: "text/html; charset=utf-8",
+    contentType: "text/plain; charset=utf-8",
   });
 }
 

@@ -1,0 +1,320 @@
+// `phial run`: serve an app. One process by default; `--workers N` forks N through node:cluster (the
+// primary restarts a crashed worker); `--debug` turns on debug mode and reloads on source changes by
+// rolling the workers over (the new one listens before the old one stops, and the old one finishes
+// what it is serving). SIGTERM / SIGINT close gracefully within a deadline.
+
+import cluster, { type Worker } from "node:cluster";
+import { readFileSync, watch } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, extname } from "node:path";
+import { parseArgs } from "node:util";
+import type { Phial } from "../app/app.ts";
+import { loadApp, parseAppSpec } from "./load-app.ts";
+
+export const RUN_HELP = `Usage: phial run [APP] [options]
+
+Serves a Phial app. APP is a file (app.ts, app.js) optionally followed by :name to pick an export
+(:app, :createApp()). Without APP, $PHIAL_APP is used, else app.ts / app.js in this folder.
+
+Options:
+  --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface)
+  --port PORT        port (default 5000, or $PORT)
+  --debug            debug mode: error pages with the stack, reload on change. Never in production.
+  --no-reload        with --debug, don't reload on source changes
+  --workers N        run N processes (default 1; "auto" for one per core)
+  --cert FILE        serve HTTPS with this certificate (PEM) ...
+  --key FILE         ... and this private key (PEM)
+  --allow-remote-debug
+                     let --debug listen on a non-loopback address (anyone who can reach it sees your
+                     stack traces and source)
+  --shutdown-timeout MS
+                     how long in-flight requests get on SIGTERM (default 10000)
+  -h, --help         this help
+`;
+
+export interface RunSettings {
+  app: string | undefined;
+  host: string;
+  port: number;
+  debug: boolean;
+  reload: boolean;
+  workers: number;
+  cert: string | undefined;
+  key: string | undefined;
+  shutdownTimeout: number;
+}
+
+/** A command-line mistake: print the message and the help hint, exit 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|\[::1\])$/;
+
+export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): RunSettings {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        debug: { type: "boolean" },
+        "no-reload": { type: "boolean" },
+        reload: { type: "boolean" },
+        workers: { type: "string" },
+        cert: { type: "string" },
+        key: { type: "string" },
+        "allow-remote-debug": { type: "boolean" },
+        "shutdown-timeout": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (parsed.positionals.length > 1)
+    throw new UsageError(`One app at a time: got ${parsed.positionals.join(" ")}`);
+  const debug = v.debug === true || env.PHIAL_DEBUG === "1" || env.PHIAL_DEBUG === "true";
+  const host = (v.host as string | undefined) ?? env.PHIAL_RUN_HOST ?? "127.0.0.1";
+  const portText = (v.port as string | undefined) ?? env.PHIAL_RUN_PORT ?? env.PORT ?? "5000";
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port must be a number from 0 to 65535, not "${portText}"`);
+  }
+  const w = (v.workers as string | undefined) ?? env.PHIAL_WORKERS ?? "1";
+  const workers = w === "auto" ? availableParallelism() : Number(w);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 1024) {
+    throw new UsageError(`--workers must be a whole number from 1 (or "auto"), not "${w}"`);
+  }
+  const cert = v.cert as string | undefined;
+  const key = v.key as string | undefined;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new UsageError("HTTPS needs both --cert and --key");
+  }
+  if (debug && !LOOPBACK.test(host) && v["allow-remote-debug"] !== true) {
+    throw new UsageError(
+      `Debug mode shows stack traces and source code, so it only listens on loopback; --host ${host} ` +
+        "needs --allow-remote-debug (only on a network you trust), or drop --debug.",
+    );
+  }
+  const st = Number((v["shutdown-timeout"] as string | undefined) ?? "10000");
+  if (!Number.isFinite(st) || st < 0) throw new UsageError("--shutdown-timeout must be milliseconds");
+  return {
+    app: parsed.positionals[0],
+    host,
+    port,
+    debug,
+    reload: debug && v["no-reload"] !== true && v.reload !== false,
+    workers,
+    cert,
+    key,
+    shutdownTimeout: st,
+  };
+}
+
+// ---- a worker (or the only process): load the app and serve it ------------------------------------
+
+interface Serving {
+  port: number;
+  close(): Promise<void>;
+}
+
+async function serve(settings: RunSettings, announce: boolean): Promise<Serving> {
+  // `app.run()` in the user's module does nothing under the CLI: the CLI serves.
+  process.env.PHIAL_RUN_FROM_CLI = "1";
+  const app: Phial = await loadApp(parseAppSpec(settings.app, process.cwd()));
+  if (settings.debug) app.config.debug = true;
+  const tls =
+    settings.cert === undefined
+      ? undefined
+      : { cert: readFileSync(settings.cert), key: readFileSync(settings.key!) };
+  const server = app.listen(tls === undefined ? {} : { tls });
+  const addr = await server.listen(settings.port, settings.host);
+  if (announce) {
+    const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+    const scheme = tls === undefined ? "http" : "https";
+    console.error(
+      ` * Serving Phial app "${app.name}"${settings.debug ? " in debug mode (never use it in production)" : ""}`,
+    );
+    console.error(` * Running on ${scheme}://${shown}:${addr.port}/ (Ctrl-C to quit)`);
+  }
+  return { port: addr.port, close: () => server.close({ deadline: settings.shutdownTimeout }) };
+}
+
+/** Runs in a cluster worker: serve, tell the primary, close gracefully when told to. */
+async function workerMain(settings: RunSettings): Promise<void> {
+  let serving: Serving;
+  try {
+    serving = await serve(settings, false);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(3); // the primary reads 3 as "the app can't start", not a crash to retry at once
+  }
+  let closing = false;
+  const stop = () => {
+    if (closing) return;
+    closing = true;
+    void serving.close().then(() => process.exit(0));
+  };
+  process.on("message", (m) => {
+    if (m === "phial:shutdown") stop();
+  });
+  // The primary forwards signals as messages; a signal sent straight to a worker is handled the same.
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", () => {});
+  process.send?.({ type: "phial:ready", port: serving.port });
+}
+
+// ---- the primary: workers, restarts, reload, signals ----------------------------------------------
+
+const WATCHED = new Set([".ts", ".mts", ".cts", ".tsx", ".js", ".mjs", ".cjs", ".json", ".env"]);
+const IGNORED = /(^|[\\/])(node_modules|\.git|dist|coverage|\.artifacts|data)([\\/]|$)/;
+
+function primaryMain(settings: RunSettings, announceUrl: (port: number) => void): Promise<number> {
+  return new Promise((resolveExit) => {
+    cluster.setupPrimary({ execArgv: process.execArgv, args: process.argv.slice(2), silent: false });
+    process.env.PHIAL_CLUSTER_WORKER = "1";
+    let generation = 0;
+    let shuttingDown = false;
+    const current = new Set<Worker>();
+    const retiring = new Set<Worker>();
+    const started = new Map<Worker, number>();
+    const generationOf = new Map<Worker, number>();
+    let quickDeaths = 0;
+    let announced = 0;
+
+    const fork = (gen: number): Worker => {
+      const w = cluster.fork({ PHIAL_CLUSTER_WORKER: "1", PHIAL_GENERATION: String(gen) });
+      started.set(w, Date.now());
+      generationOf.set(w, gen);
+      w.on("message", (m: { type?: string; port?: number }) => {
+        if (m?.type !== "phial:ready") return;
+        if (gen !== generation) {
+          w.send("phial:shutdown");
+          return;
+        }
+        current.add(w);
+        if (current.size === settings.workers && announced < gen) {
+          announced = gen;
+          // The new generation serves: retire the old one (it finishes in-flight requests first).
+          for (const old of retiring) old.send("phial:shutdown");
+          if (gen === 1) announceUrl(m.port ?? settings.port);
+          else console.error(` * Reloaded (${settings.workers} worker${settings.workers > 1 ? "s" : ""})`);
+        }
+      });
+      return w;
+    };
+
+    cluster.on("exit", (w, code, signal) => {
+      const wasCurrent = current.delete(w);
+      retiring.delete(w);
+      const life = Date.now() - (started.get(w) ?? 0);
+      started.delete(w);
+      if (shuttingDown) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolveExit(0);
+        return;
+      }
+      const gen = generationOf.get(w) ?? generation;
+      generationOf.delete(w);
+      if (code === 3) {
+        // The app failed to load. In debug mode wait for the next edit; otherwise give up.
+        if (settings.reload) {
+          console.error(" * The app failed to start; fix it and save to reload.");
+          return;
+        }
+        shuttingDown = true;
+        for (const other of Object.values(cluster.workers ?? {})) other?.kill();
+        resolveExit(3);
+        return;
+      }
+      if (!wasCurrent && code === 0) return; // a retired worker finished
+      console.error(` * Worker ${w.process.pid} died (${signal ?? `code ${code}`}); starting another`);
+      quickDeaths = life < 1000 ? quickDeaths + 1 : 0;
+      const delay = Math.min(5000, quickDeaths * 250);
+      setTimeout(() => {
+        // A worker of a generation that has since been replaced is not brought back.
+        if (!shuttingDown && gen === generation) fork(gen);
+      }, delay).unref();
+    });
+
+    const startGeneration = () => {
+      generation++;
+      for (const w of current) retiring.add(w);
+      current.clear();
+      for (let i = 0; i < settings.workers; i++) fork(generation);
+    };
+    startGeneration();
+
+    if (settings.reload) {
+      let timer: NodeJS.Timeout | undefined;
+      const root =
+        settings.app === undefined ? process.cwd() : dirname(parseAppSpec(settings.app, process.cwd()).file);
+      const watcher = watch(root, { recursive: true }, (_event, name) => {
+        if (name === null || IGNORED.test(name) || !WATCHED.has(extname(name))) return;
+        if (timer !== undefined) clearTimeout(timer);
+        timer = setTimeout(() => {
+          console.error(` * ${name} changed, reloading`);
+          startGeneration();
+        }, 50);
+      });
+      watcher.unref();
+    }
+
+    const shutdown = () => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      const ws = Object.values(cluster.workers ?? {});
+      if (ws.length === 0) resolveExit(0);
+      for (const w of ws) w?.send("phial:shutdown");
+      setTimeout(() => {
+        for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGKILL");
+        resolveExit(1);
+      }, settings.shutdownTimeout + 2000).unref();
+    };
+    process.on("SIGTERM", shutdown);
+    process.on("SIGINT", shutdown);
+  });
+}
+
+/** `phial run ...`; resolves with the exit code. */
+export async function runCommand(argv: readonly string[]): Promise<number> {
+  if (argv.includes("-h") || argv.includes("--help")) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  const settings = parseRunArgs(argv);
+  if (cluster.isWorker && process.env.PHIAL_CLUSTER_WORKER === "1") {
+    await workerMain(settings);
+    return new Promise<number>(() => {}); // the worker exits on its own
+  }
+  if (settings.workers === 1 && !settings.reload) {
+    const serving = await serve(settings, true);
+    return new Promise<number>((resolveExit) => {
+      let closing = false;
+      const stop = () => {
+        if (closing) return;
+        closing = true;
+        void serving.close().then(() => resolveExit(0));
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+    });
+  }
+  // Check the app loads before forking (clear errors once, not once per worker).
+  const spec = parseAppSpec(settings.app, process.cwd());
+  const scheme = settings.cert === undefined ? "http" : "https";
+  const shownHost = settings.host.includes(":") ? `[${settings.host}]` : settings.host;
+  return primaryMain(settings, (port) => {
+    console.error(
+      ` * Serving ${spec.file}${settings.debug ? " in debug mode (never use it in production)" : ""} with ` +
+        `${settings.workers} worker${settings.workers > 1 ? "s" : ""}`,
+    );
+    console.error(` * Running on ${scheme}://${shownHost}:${port}/ (Ctrl-C to quit)`);
+  });
+}

@@ -1,0 +1,265 @@
+// `phial run` and `phial routes`, run as a user runs them: `node bin/phial.js ...` in a child process.
+
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const bin = join(root, "bin", "phial.js");
+const fixtures = join(root, "test", "cli", "fixtures");
+
+interface Proc {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  /** Resolves with the first match of `re` in stderr+stdout, waiting for more output as needed. */
+  waitFor(re: RegExp, ms?: number): Promise<RegExpExecArray>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+function phial(args: string[], env: NodeJS.ProcessEnv = {}, cwd = root): Proc {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout!.setEncoding("utf8").on("data", (c: string) => {
+    out += c;
+  });
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => {
+    err += c;
+  });
+  const exited = once(child, "exit");
+  return {
+    child,
+    out: () => out,
+    err: () => err,
+    async waitFor(re, ms = 15_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const m = re.exec(err + out);
+        if (m !== null) return m;
+        if (child.exitCode !== null)
+          throw new Error(`phial exited (${child.exitCode}) before ${re}:\n${err}${out}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${err}${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null) child.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
+
+async function finished(p: Proc): Promise<number | null> {
+  if (p.child.exitCode !== null) return p.child.exitCode;
+  const [code] = (await once(p.child, "exit")) as [number | null];
+  return code;
+}
+
+async function get(url: string, init?: RequestInit): Promise<{ status: number; text: string; type: string }> {
+  const r = await fetch(url, init);
+  return { status: r.status, text: await r.text(), type: r.headers.get("content-type") ?? "" };
+}
+
+const LISTEN = /Running on (https?):\/\/127\.0\.0\.1:(\d+)\//;
+
+/** A scratch folder inside the repository, so that `import "phial"` in it resolves to this package. */
+function scratch(): string {
+  const base = join(root, ".artifacts");
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, "cli-"));
+}
+
+describe("phial run", () => {
+  test("serves the app, prints where, ignores app.run() in the module, stops on SIGTERM", async () => {
+    const p = phial(["run", "test/cli/fixtures/hello.ts", "--port", "0"]);
+    const m = await p.waitFor(LISTEN);
+    const base = `http://127.0.0.1:${m[2]}`;
+    assert.match((await get(`${base}/`)).text, /^hello from \d+$/);
+    assert.deepEqual(JSON.parse((await get(`${base}/user/42`)).text), { id: 42 });
+    assert.doesNotMatch(p.err() + p.out(), /5999/, "app.run() did not start a second server");
+    assert.equal(await p.stop(), 0);
+  });
+
+  test("finds a createApp() factory, and the app named by PHIAL_APP", async () => {
+    const p = phial(["run", "--port", "0"], { PHIAL_APP: "test/cli/fixtures/factory.ts" });
+    const m = await p.waitFor(LISTEN);
+    assert.equal((await get(`http://127.0.0.1:${m[2]}/`)).text, "made by a factory");
+    assert.equal(await p.stop(), 0);
+    const q = phial(["run", "test/cli/fixtures/factory.ts:createApp()", "--port", "0"]);
+    await q.waitFor(LISTEN);
+    assert.equal(await q.stop(), 0);
+  });
+
+  test("explains what is wrong when there is no app, and exits non-zero", async () => {
+    const p = phial(["run", "test/cli/fixtures/no-app.ts", "--port", "0"]);
+    assert.notEqual(await finished(p), 0);
+    assert.match(p.err(), /exports no Phial app.*export const app = new Phial/s);
+    const q = phial(["run", "test/cli/fixtures/missing.ts"]);
+    assert.notEqual(await finished(q), 0);
+    assert.match(q.err(), /Can't find "test\/cli\/fixtures\/missing\.ts"/);
+    const dir = scratch();
+    try {
+      const r = phial(["run"], { PHIAL_APP: "" }, dir);
+      assert.notEqual(await finished(r), 0);
+      assert.match(r.err(), /No app to serve: name one/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("debug mode refuses a non-loopback address unless told", async () => {
+    const p = phial(["run", "test/cli/fixtures/hello.ts", "--debug", "--host", "0.0.0.0"]);
+    assert.equal(await finished(p), 2);
+    assert.match(p.err(), /only listens on loopback.*--allow-remote-debug/s);
+  });
+
+  test("debug mode: the error page shows the exception and the app's source, HTML or text", async () => {
+    const p = phial(["run", "test/cli/fixtures/hello.ts", "--port", "0", "--debug", "--no-reload"]);
+    const m = await p.waitFor(LISTEN);
+    const base = `http://127.0.0.1:${m[2]}`;
+    const html = await get(`${base}/boom`, { headers: { accept: "text/html" } });
+    assert.equal(html.status, 500);
+    assert.match(html.type, /text\/html/);
+    assert.match(html.text, /Error: the view blew up/);
+    assert.match(html.text, /throw new Error\(&quot;the view blew up&quot;\)/);
+    const text = await get(`${base}/boom`);
+    assert.match(text.type, /text\/plain/);
+    assert.match(text.text, /hello\.ts:\d+/);
+    assert.equal(await p.stop(), 0);
+    // Without --debug the client learns nothing of the exception.
+    const q = phial(["run", "test/cli/fixtures/hello.ts", "--port", "0"]);
+    const n = await q.waitFor(LISTEN);
+    const prod = await get(`http://127.0.0.1:${n[2]}/boom`, { headers: { accept: "text/html" } });
+    assert.equal(prod.status, 500);
+    assert.doesNotMatch(prod.text, /blew up|hello\.ts/);
+    assert.equal(await q.stop(), 0);
+  });
+
+  test("--debug reloads on a source change: the new code serves, the in-flight request finishes", async () => {
+    const dir = scratch();
+    try {
+      const file = join(dir, "app.ts");
+      cpSync(join(fixtures, "hello.ts"), file);
+      const p = phial(["run", file, "--port", "0", "--debug"]);
+      const m = await p.waitFor(LISTEN);
+      const base = `http://127.0.0.1:${m[2]}`;
+      const inFlight = get(`${base}/slow`);
+      await new Promise((r) => setTimeout(r, 50));
+      writeFileSync(file, readFileSync(file, "utf8").replace("hello from", "reloaded from"));
+      const edited = Date.now();
+      await p.waitFor(/Reloaded/);
+      let text = "";
+      while (!text.startsWith("reloaded") && Date.now() - edited < 5000) text = (await get(`${base}/`)).text;
+      assert.match(text, /^reloaded from \d+$/);
+      assert.ok(Date.now() - edited < 5000);
+      assert.equal((await inFlight).text, "slow done");
+      assert.equal(await p.stop(), 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--workers 2 serves from two processes and replaces one that dies", async () => {
+    const p = phial(["run", "test/cli/fixtures/hello.ts", "--port", "0", "--workers", "2"]);
+    const m = await p.waitFor(LISTEN);
+    const base = `http://127.0.0.1:${m[2]}`;
+    const pids = new Set<string>();
+    for (let i = 0; i < 40 && pids.size < 2; i++) {
+      pids.add((await get(`${base}/`, { headers: { connection: "close" } })).text);
+    }
+    assert.equal(pids.size, 2, "both workers answer");
+    await get(`${base}/exit`, { headers: { connection: "close" } });
+    await p.waitFor(/died .*starting another/);
+    const after = new Set<string>();
+    for (let i = 0; i < 60 && after.size < 2; i++) {
+      const r = await get(`${base}/`, { headers: { connection: "close" } }).catch(() => undefined);
+      if (r !== undefined) after.add(r.text);
+    }
+    assert.equal(after.size, 2, "two workers again");
+    assert.equal(await p.stop(), 0);
+  });
+
+  test("SIGTERM under a steady stream of requests: every accepted request is answered", async () => {
+    const p = phial(["run", "test/cli/fixtures/hello.ts", "--port", "0"]);
+    const m = await p.waitFor(LISTEN);
+    const base = `http://127.0.0.1:${m[2]}`;
+    let ok = 0;
+    let refused = 0;
+    const failures: string[] = [];
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        try {
+          const r = await get(`${base}/slow`);
+          if (r.status === 200 && r.text === "slow done") ok++;
+          else failures.push(`${r.status} ${r.text}`);
+        } catch (err) {
+          // After the listener closed, new connections are refused: that is not a dropped request.
+          const code = (err as { cause?: { code?: string } }).cause?.code;
+          if (code === "ECONNREFUSED") {
+            refused++;
+            stop = true;
+          } else failures.push(String((err as Error).cause ?? err));
+        }
+      }
+    };
+    const workers = Array.from({ length: 8 }, worker);
+    await new Promise((r) => setTimeout(r, 700));
+    p.child.kill("SIGTERM");
+    const code = await finished(p);
+    stop = true;
+    await Promise.all(workers);
+    assert.equal(code, 0);
+    assert.deepEqual(failures, [], "no accepted request failed");
+    assert.ok(ok >= 8, `requests were served (${ok}; refused after close: ${refused})`);
+  });
+});
+
+describe("phial routes", () => {
+  test("lists endpoints, methods and rules as a table", async () => {
+    const p = phial(["routes", "test/cli/fixtures/hello.ts"]);
+    assert.equal(await finished(p), 0);
+    const lines = p.out().trimEnd().split("\n");
+    assert.match(lines[0]!, /^Endpoint\s+Methods\s+Rule$/);
+    assert.match(lines[1]!, /^-+\s+-+\s+-+$/);
+    assert.ok(
+      lines.some((l) => /^boom\s+GET\s+\/boom$/.test(l)),
+      p.out(),
+    );
+    assert.ok(
+      lines.some((l) => /\s+POST\s+\/echo$/.test(l)),
+      p.out(),
+    );
+    const sorted = phial(["routes", "test/cli/fixtures/hello.ts", "--sort", "rule"]);
+    assert.equal(await finished(sorted), 0);
+    const rules = sorted
+      .out()
+      .trimEnd()
+      .split("\n")
+      .slice(2)
+      .map((l) => l.split(/\s+/).at(-1)!);
+    assert.deepEqual(rules, [...rules].sort());
+  });
+
+  test("help for each command", async () => {
+    const p = phial(["run", "--help"]);
+    assert.equal(await finished(p), 0);
+    assert.match(p.out(), /Usage: phial run \[APP\]/);
+    const q = phial(["routes", "--help"]);
+    assert.equal(await finished(q), 0);
+    assert.match(q.out(), /Usage: phial routes/);
+    const r = phial(["--help"]);
+    assert.equal(await finished(r), 0);
+    assert.match(r.out(), /run\s+.*\n/);
+  });
+});
