@@ -5,6 +5,9 @@ import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { HTTP_HELP, runHttp } from "./http.ts";
 import { type Io, processIo } from "./io.ts";
+import { AppNotFoundError } from "./load-app.ts";
+import { routesCommand } from "./routes.ts";
+import { runCommand, UsageError } from "./run.ts";
 
 interface Command {
   summary: string;
@@ -16,7 +19,28 @@ const verb =
   (args, io) =>
     runHttp(method, args, io);
 
+/** Runs `fn`, turning the mistakes a user can fix into a message and exit code 2. */
+async function friendly(io: Io, fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof AppNotFoundError) {
+      io.stderr.write(`phial: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
 const COMMANDS: Record<string, Command> = {
+  run: {
+    summary: "serve an app (--debug, --workers N, --cert/--key)",
+    run: (a, io) => friendly(io, () => runCommand(a)),
+  },
+  routes: {
+    summary: "list an app's URL rules",
+    run: (a, io) => friendly(io, () => routesCommand(a, io.stdout)),
+  },
   get: { summary: "GET a URL and print the response", run: verb("GET") },
   post: { summary: "POST data (JSON by default, -f for a form)", run: verb("POST") },
   put: { summary: "PUT data", run: verb("PUT") },

@@ -1,6 +1,7 @@
 // `phial routes`: the app's URL rules as a table, like `flask routes`.
 
 import { parseArgs } from "node:util";
+import type { Output } from "./io.ts";
 import { loadApp, parseAppSpec } from "./load-app.ts";
 import { UsageError } from "./run.ts";
 
@@ -28,7 +29,7 @@ export function formatTable(rows: readonly RouteRow[]): string {
   return `${[line(head), `${"-".repeat(w1)}  ${"-".repeat(w2)}  ${"-".repeat(w3)}`, ...rows.map(line)].join("\n")}\n`;
 }
 
-export async function routesCommand(argv: readonly string[], out: NodeJS.WritableStream): Promise<number> {
+export async function routesCommand(argv: readonly string[], out: Output): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({

@@ -178,6 +178,11 @@ const IGNORED = /(^|[\\/])(node_modules|\.git|dist|coverage|\.artifacts|data)([\
 
 function primaryMain(settings: RunSettings, announceUrl: (port: number) => void): Promise<number> {
   return new Promise((resolveExit) => {
+    let watcher: ReturnType<typeof watch> | undefined;
+    const done = (code: number) => {
+      watcher?.close();
+      resolveExit(code);
+    };
     cluster.setupPrimary({ execArgv: process.execArgv, args: process.argv.slice(2), silent: false });
     process.env.PHIAL_CLUSTER_WORKER = "1";
     let generation = 0;
@@ -200,6 +205,7 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
           return;
         }
         current.add(w);
+        if (announced >= gen) console.error(` * Worker ${w.process.pid} is serving (replaced one that died)`);
         if (current.size === settings.workers && announced < gen) {
           announced = gen;
           // The new generation serves: retire the old one (it finishes in-flight requests first).
@@ -217,7 +223,7 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
       const life = Date.now() - (started.get(w) ?? 0);
       started.delete(w);
       if (shuttingDown) {
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolveExit(0);
+        if (Object.keys(cluster.workers ?? {}).length === 0) done(0);
         return;
       }
       const gen = generationOf.get(w) ?? generation;
@@ -230,7 +236,7 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
         }
         shuttingDown = true;
         for (const other of Object.values(cluster.workers ?? {})) other?.kill();
-        resolveExit(3);
+        done(3);
         return;
       }
       if (!wasCurrent && code === 0) return; // a retired worker finished
@@ -255,7 +261,7 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
       let timer: NodeJS.Timeout | undefined;
       const root =
         settings.app === undefined ? process.cwd() : dirname(parseAppSpec(settings.app, process.cwd()).file);
-      const watcher = watch(root, { recursive: true }, (_event, name) => {
+      watcher = watch(root, { recursive: true }, (_event, name) => {
         if (name === null || IGNORED.test(name) || !WATCHED.has(extname(name))) return;
         if (timer !== undefined) clearTimeout(timer);
         timer = setTimeout(() => {
@@ -263,18 +269,17 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
           startGeneration();
         }, 50);
       });
-      watcher.unref();
     }
 
     const shutdown = () => {
       if (shuttingDown) return;
       shuttingDown = true;
       const ws = Object.values(cluster.workers ?? {});
-      if (ws.length === 0) resolveExit(0);
+      if (ws.length === 0) done(0);
       for (const w of ws) w?.send("phial:shutdown");
       setTimeout(() => {
         for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGKILL");
-        resolveExit(1);
+        done(1);
       }, settings.shutdownTimeout + 2000).unref();
     };
     process.on("SIGTERM", shutdown);

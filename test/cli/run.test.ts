@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -63,6 +64,20 @@ async function finished(p: Proc): Promise<number | null> {
   if (p.child.exitCode !== null) return p.child.exitCode;
   const [code] = (await once(p.child, "exit")) as [number | null];
   return code;
+}
+
+/** One request on a fresh connection (fetch would reuse one, and so one worker). */
+function getFresh(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => {
+        body += c;
+      });
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
 }
 
 async function get(url: string, init?: RequestInit): Promise<{ status: number; text: string; type: string }> {
@@ -175,15 +190,16 @@ describe("phial run", () => {
     const base = `http://127.0.0.1:${m[2]}`;
     const pids = new Set<string>();
     for (let i = 0; i < 40 && pids.size < 2; i++) {
-      pids.add((await get(`${base}/`, { headers: { connection: "close" } })).text);
+      pids.add(await getFresh(`${base}/`));
     }
     assert.equal(pids.size, 2, "both workers answer");
-    await get(`${base}/exit`, { headers: { connection: "close" } });
+    await getFresh(`${base}/exit`);
     await p.waitFor(/died .*starting another/);
+    await p.waitFor(/is serving \(replaced one that died\)/);
     const after = new Set<string>();
     for (let i = 0; i < 60 && after.size < 2; i++) {
-      const r = await get(`${base}/`, { headers: { connection: "close" } }).catch(() => undefined);
-      if (r !== undefined) after.add(r.text);
+      const r = await getFresh(`${base}/`).catch(() => undefined);
+      if (r !== undefined) after.add(r);
     }
     assert.equal(after.size, 2, "two workers again");
     assert.equal(await p.stop(), 0);
