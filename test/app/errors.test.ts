@@ -117,18 +117,25 @@ describe("uncaught errors", () => {
     assert.equal(logs.length, 1);
   });
 
-  test("in debug mode the stack is shown", async () => {
+  test("in debug mode the stack is shown: HTML for browsers, text for other clients", async () => {
     const { app } = makeApp({ config: { debug: true } });
     app.get("/", () => {
       throw new Error("visible in debug");
     });
-    const r = await app.testClient().get("/");
+    const r = await app.testClient().get("/", { headers: { accept: "text/html,*/*;q=0.8" } });
     assert.equal(r.status, 500);
     assert.equal(r.headers.get("content-type"), "text/html; charset=utf-8");
     assert.match(r.text, /<h1>Error: visible in debug<\/h1>/);
     assert.match(r.text, /errors\.test\.ts/);
     // the source line of the throw, escaped, is on the page
-    assert.match(r.text, /<span class="cur">.*throw new Error\(&quot;visible in debug&quot;\);<\/span>/);
+    assert.match(
+      r.text,
+      /<span class="hit"><i>\d+<\/i>.*throw new Error\(&quot;visible in debug&quot;\);<\/span>/,
+    );
+    const t = await app.testClient().get("/");
+    assert.equal(t.headers.get("content-type"), "text/plain; charset=utf-8");
+    assert.match(t.text, /^Error: visible in debug/);
+    assert.match(t.text, / {2}>\s+\d+ \| .*throw new Error\("visible in debug"\);/);
   });
 
   test("the debug page is only for clients on this machine", async () => {
