@@ -172,11 +172,15 @@ describe("phial run", () => {
       await new Promise((r) => setTimeout(r, 50));
       writeFileSync(file, readFileSync(file, "utf8").replace("hello from", "reloaded from"));
       const edited = Date.now();
-      await p.waitFor(/Reloaded/);
+      await p.waitFor(/Reloaded/, 20_000);
+      // Once the new worker says it serves, new connections reach it (a kept-alive one may still
+      // reach the old worker until it closes, which it does as soon as it is idle).
       let text = "";
-      while (!text.startsWith("reloaded") && Date.now() - edited < 5000) text = (await get(`${base}/`)).text;
+      const reloaded = Date.now();
+      while (!text.startsWith("reloaded") && Date.now() - reloaded < 2000) text = await getFresh(`${base}/`);
       assert.match(text, /^reloaded from \d+$/);
-      assert.ok(Date.now() - edited < 5000);
+      // Typically ~1 s on an idle machine (a new worker compiles the app); generous for a loaded CI box.
+      assert.ok(Date.now() - edited < 20_000, `reloaded in ${Date.now() - edited} ms`);
       assert.equal((await inFlight).text, "slow done");
       assert.equal(await p.stop(), 0);
     } finally {
