@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { isWindowsDeviceName, safeJoin, safeResolveFile } from "../../src/app/safe-join.ts";
+
+const ROOT = "/srv/static";
+
+describe("safeJoin (lexical)", () => {
+  test("joins plain relative names", () => {
+    assert.equal(safeJoin(ROOT, "a.txt"), "/srv/static/a.txt");
+    assert.equal(safeJoin(ROOT, "css/site.css"), "/srv/static/css/site.css");
+    assert.equal(safeJoin(ROOT, "./css//site.css"), "/srv/static/css/site.css");
+    assert.equal(safeJoin(ROOT, "dir/"), "/srv/static/dir");
+    assert.equal(safeJoin(ROOT, "café/ünï.txt"), "/srv/static/café/ünï.txt");
+    assert.equal(safeJoin(ROOT, ".well-known/x"), "/srv/static/.well-known/x");
+    assert.equal(safeJoin(ROOT, "a..b"), "/srv/static/a..b");
+    assert.equal(safeJoin(ROOT, "%2e%2e/x"), "/srv/static/%2e%2e/x", "never decoded a second time");
+  });
+
+  const refused: [string, string][] = [
+    ["empty", ""],
+    ["only dots and slashes", "./"],
+    ["parent", ".."],
+    ["parent first", "../etc/passwd"],
+    ["parent inside", "css/../../etc/passwd"],
+    ["parent that would stay inside", "css/../a.txt"],
+    ["parent last", "css/.."],
+    ["triple dot", ".../x"],
+    ["absolute", "/etc/passwd"],
+    ["backslash traversal", "..\\..\\etc\\passwd"],
+    ["backslash", "css\\site.css"],
+    ["NUL", "a.txt\0.png"],
+    ["control character", "a\nb"],
+    ["DEL", "a\x7fb"],
+    ["drive letter", "C:/Windows/win.ini"],
+    ["drive-relative", "c:secret.txt"],
+    ["drive letter later", "x/C:/y"],
+    ["NTFS stream", "a.txt::$DATA"],
+    ["device name", "NUL"],
+    ["device name with extension", "con.txt"],
+    ["device name nested", "x/aux.js"],
+    ["device name lower case with digit", "com1"],
+    ["device name with superscript digit", "LPT¹.log"],
+    ["trailing dot", "secret.txt."],
+    ["trailing space", "secret.txt "],
+    ["UNC", "//server/share/x"],
+  ];
+  for (const [what, name] of refused) {
+    test(`refuses ${what}: ${JSON.stringify(name)}`, () => {
+      assert.equal(safeJoin(ROOT, name), undefined);
+    });
+  }
+
+  test("device names are recognised only as whole stems", () => {
+    assert.equal(isWindowsDeviceName("CON"), true);
+    assert.equal(isWindowsDeviceName("con .txt"), true);
+    assert.equal(isWindowsDeviceName("console.txt"), false);
+    assert.equal(isWindowsDeviceName("com10"), false);
+    assert.equal(isWindowsDeviceName("icon.png"), false);
+    assert.equal(safeJoin(ROOT, "console.log"), "/srv/static/console.log");
+  });
+});
+
+describe("safeResolveFile (real paths)", () => {
+  let base: string;
+  let root: string;
+  before(() => {
+    base = mkdtempSync(join(tmpdir(), "phial-safejoin-"));
+    root = join(base, "static");
+    mkdirSync(join(root, "sub"), { recursive: true });
+    writeFileSync(join(root, "a.txt"), "a");
+    writeFileSync(join(root, "sub", "b.txt"), "b");
+    writeFileSync(join(base, "secret.txt"), "secret");
+    symlinkSync(join(base, "secret.txt"), join(root, "leak.txt"));
+    symlinkSync(base, join(root, "updir"));
+    symlinkSync(join(root, "a.txt"), join(root, "alias.txt"));
+    symlinkSync("sub", join(root, "subalias"));
+    symlinkSync(join(root, "loop"), join(root, "loop"));
+  });
+  after(() => rmSync(base, { recursive: true, force: true }));
+
+  test("finds regular files, through symlinks that stay inside", async () => {
+    assert.equal(await safeResolveFile(root, "a.txt"), join(root, "a.txt"));
+    assert.equal(await safeResolveFile(root, "sub/b.txt"), join(root, "sub", "b.txt"));
+    assert.equal(await safeResolveFile(root, "alias.txt"), join(root, "a.txt"));
+    assert.equal(await safeResolveFile(root, "subalias/b.txt"), join(root, "sub", "b.txt"));
+  });
+
+  test("refuses symlinks escaping the folder", async () => {
+    assert.equal(await safeResolveFile(root, "leak.txt"), undefined);
+    assert.equal(await safeResolveFile(root, "updir/secret.txt"), undefined);
+  });
+
+  test("refuses directories, missing files, loops and traversal", async () => {
+    assert.equal(await safeResolveFile(root, "sub"), undefined);
+    assert.equal(await safeResolveFile(root, "missing.txt"), undefined);
+    assert.equal(await safeResolveFile(root, "loop"), undefined);
+    assert.equal(await safeResolveFile(root, "../secret.txt"), undefined);
+    assert.equal(await safeResolveFile(join(base, "nope"), "a.txt"), undefined);
+  });
+
+  test("works when the folder itself is reached through a symlink", async () => {
+    const link = join(base, "static-link");
+    symlinkSync(root, link);
+    assert.equal(await safeResolveFile(link, "a.txt"), join(root, "a.txt"));
+    assert.equal(await safeResolveFile(link, "leak.txt"), undefined);
+  });
+});
