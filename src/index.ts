@@ -1,2 +1,41 @@
-// phial — the framework.
-export {};
+// phial — a Flask-style web framework on phial's own HTTP/1.1 engine.
+
+export {
+  type BodyLoader,
+  type Logger,
+  Phial,
+  type PhialOptions,
+  type RunOptions,
+  type SessionInterface,
+} from "./app/app.ts";
+export { Blueprint, type BlueprintOptions, type RegisterOptions } from "./app/blueprint.ts";
+export { type Config, type ConfigValues, DEFAULT_CONFIG } from "./app/config.ts";
+export { type G, g, request, session } from "./app/context.ts";
+export { type GetOptions, MultiDict } from "./app/datastructures.ts";
+export * from "./app/exceptions.ts";
+export { Headers, type HeadersInit } from "./app/headers.ts";
+export { escapeHtml } from "./app/html.ts";
+export { Accept, type FileStorage, Request, type RequestSource, type SessionLike } from "./app/request.ts";
+export {
+  defaultJson,
+  type JsonProvider,
+  jsonify,
+  makeResponse,
+  Response,
+  type ResponseBody,
+  type ResponseInit,
+  redirect,
+  type StatusInit,
+} from "./app/response.ts";
+export { BuildError, type ParamsOf } from "./app/routing/index.ts";
+export type {
+  AfterRequestHook,
+  BeforeRequestHook,
+  ErrorHandler,
+  Handler,
+  HandlerResult,
+  JsonObject,
+  RouteOptions,
+  TeardownHook,
+} from "./app/scaffold.ts";
+export { urlFor } from "./app/url-for.ts";

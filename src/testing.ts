@@ -1,2 +1,2 @@
 // phial/testing — the in-process test client.
-export {};
+export { TestClient, type TestRequestOptions, TestResponse } from "./app/testing.ts";

@@ -1,0 +1,851 @@
+// The application: routing, dispatch, return values, errors and hooks, served by the wire.
+//
+// Seams for the other modules (keep them stable):
+// - `app.sessionInterface` ({ open, save }): `req.session` opens it lazily; it is saved after the
+//   afterRequest hooks of any request that touched it.
+// - `app.bodyLoaders` (media type → loader): a loader reads `req.stream()` itself and sets
+//   `req.parsedForm` / `req.parsedFiles` (multipart); other bodies are read into `req.data`.
+// - `req.callOnClose(fn)`: cleanup after the teardown hooks (spooled uploads, open files).
+// - `Response` with a streamed body and a `Content-Length` field is sent with that length (files).
+// - `app.addUrlRule(rule, options, handler, blueprintName)`: routes registered by modules (static files).
+
+import { dirname, isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
+import { createServer, RequestAbortedError } from "../http/index.ts";
+import type { Blueprint, RegisterOptions } from "./blueprint.ts";
+import { type Config, createConfig } from "./config.ts";
+import { currentRequest, invoke, isAsyncFunction, runWithRequest } from "./context.ts";
+import { HTTPException, InternalServerError, MethodNotAllowed, NotFound } from "./exceptions.ts";
+import type { Headers } from "./headers.ts";
+import { Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
+import {
+  defaultJson,
+  type JsonProvider,
+  parseStatus,
+  Response,
+  type ResponseBody,
+  setJsonProviderLookup,
+  updateHeaders,
+  valueToResponse,
+} from "./response.ts";
+import { type BuildOptions, Router } from "./routing/index.ts";
+import {
+  type AfterRequestHook,
+  type BeforeRequestHook,
+  type ErrorHandler,
+  type Handler,
+  type HandlerResult,
+  hookVersion,
+  type RouteOptions,
+  Scaffold,
+  type TeardownHook,
+} from "./scaffold.ts";
+import { TestClient } from "./testing.ts";
+
+export interface PhialOptions {
+  /** Name of the app (logs). Default `app`. */
+  name?: string;
+  /** Folder of static files, relative to the app's file; `null` for none. Default `static`. */
+  staticFolder?: string | null;
+  /** URL path of the static files. Default `/static`. */
+  staticUrlPath?: string;
+  /** Folder of templates, relative to the app's file. Default `templates`. */
+  templateFolder?: string;
+  /** Initial settings (merged into `app.config` after the defaults, before `PHIAL_*` variables). */
+  config?: Readonly<Record<string, unknown>>;
+  /** Read `PHIAL_*` environment variables into `app.config` (default true). */
+  fromEnv?: boolean;
+}
+
+export interface RunOptions {
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** Default 5000. */
+  port?: number;
+  /** Debug mode: stack traces on error pages and request logging. Never in production. */
+  debug?: boolean;
+  /** Options for the wire server (timeouts, limits, TLS). */
+  server?: ServerOptions;
+}
+
+/** Opens and saves sessions (the sessions module provides the signed-cookie one). */
+export interface SessionInterface {
+  /** Called on first access to `req.session`; must be sync (cookies are already there). */
+  open(app: Phial, req: Request): SessionLike;
+  /** Called after the afterRequest hooks when the request touched its session. */
+  save(app: Phial, session: SessionLike, req: Request, res: Response): void | Promise<void>;
+}
+
+/**
+ * Reads a request body of one media type before the handler (e.g. multipart). It consumes
+ * `req.stream()` (which enforces `maxContentLength`) and sets `req.parsedForm` / `req.parsedFiles`.
+ */
+export type BodyLoader = (req: Request) => Promise<void>;
+
+/** What the router keeps for each rule. */
+interface RouteData {
+  handler: Handler<never>;
+  isAsync: boolean;
+  /** Dotted name of the blueprint the route belongs to, or undefined for the app. */
+  blueprint: string | undefined;
+  options: RouteOptions;
+}
+
+/** Logs what the app reports. Replace `app.logger` to send it elsewhere. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  /** `error` is the exception, logged with its stack. */
+  error(message: string, error?: unknown): void;
+}
+
+const consoleLogger: Logger = {
+  info: (m) => console.log(m),
+  warn: (m) => console.warn(m),
+  error: (m, e) => (e === undefined ? console.error(m) : console.error(m, e)),
+};
+
+let lastApp: Phial | undefined;
+
+/** @internal the app of the current request, else the last one created (for urlFor outside requests). */
+export function currentApp(): Phial | undefined {
+  return currentRequest()?.app ?? lastApp;
+}
+
+setJsonProviderLookup(() => currentApp()?.json ?? defaultJson);
+
+function routeName(req: Request | undefined): string {
+  if (req === undefined) return "?";
+  return req.endpoint === undefined
+    ? `${req.method} ${req.path}`
+    : `"${req.endpoint}" (${req.urlRule ?? req.path})`;
+}
+
+/** Thrown by a handler returning nothing: the message names the route. */
+class HandlerReturnedNothing extends TypeError {
+  constructor(req: Request | undefined) {
+    super(
+      `The view function for ${routeName(req)} did not return a valid response: it returned undefined. ` +
+        "Return a string, an object (JSON), a Response, or a tuple [body, status, headers].",
+    );
+  }
+}
+
+export class Phial extends Scaffold {
+  /** The folder of the app's file; relative folders resolve against it, never the cwd. */
+  readonly root: string;
+  readonly config: Config;
+  readonly staticFolder: string | null;
+  readonly staticUrlPath: string;
+  readonly templateFolder: string;
+  /** How `jsonify`, object return values and `req.json` (de)serialize. */
+  json: JsonProvider = defaultJson;
+  logger: Logger = consoleLogger;
+  /** Opens and saves `req.session` (installed by the sessions module). */
+  sessionInterface: SessionInterface | undefined;
+  /** Body readers by media type (installed by e.g. the multipart module). */
+  readonly bodyLoaders = new Map<string, BodyLoader>();
+  /** @internal */ readonly router = new Router<RouteData>();
+  /** @internal dotted name → blueprint */ readonly blueprints = new Map<string, Blueprint>();
+  private readonly endpoints = new Map<string, Handler<never>>();
+  private hooksSeen = -1;
+  private hooksAny = false;
+
+  /**
+   * `new Phial(import.meta.url)`: templates/ and static/ next to the app's file.
+   * A directory path works too.
+   */
+  constructor(importMetaUrl: string, options: PhialOptions = {}) {
+    const root = importMetaUrl.startsWith("file:")
+      ? dirname(fileURLToPath(importMetaUrl))
+      : resolve(importMetaUrl);
+    super(options.name ?? "app");
+    this.root = root;
+    this.config = createConfig(options.config);
+    if (options.fromEnv !== false) this.config.fromEnv();
+    const sf = options.staticFolder === undefined ? "static" : options.staticFolder;
+    this.staticFolder = sf === null ? null : isAbsolute(sf) ? sf : resolve(root, sf);
+    this.staticUrlPath = options.staticUrlPath ?? "/static";
+    const tf = options.templateFolder ?? "templates";
+    this.templateFolder = isAbsolute(tf) ? tf : resolve(root, tf);
+    lastApp = this;
+  }
+
+  protected addRoute(rule: string, options: RouteOptions, handler: Handler<never>): void {
+    this.addUrlRule(rule, options, handler, undefined);
+  }
+
+  /** Registers a rule for the app, or for a blueprint (`bpName` dotted, e.g. `admin.users`). */
+  addUrlRule(rule: string, options: RouteOptions, handler: Handler<never>, bpName: string | undefined): void {
+    if (typeof handler !== "function") throw new TypeError(`The route "${rule}" has no handler function`);
+    const methods = (options.methods ?? ["GET"]).map((m) => m.toUpperCase());
+    let endpoint =
+      options.endpoint ?? (handler.name && handler.name !== "anonymous" ? handler.name : undefined);
+    endpoint ??= `${methods.join(",")} ${rule}`;
+    if (bpName !== undefined) endpoint = `${bpName}.${endpoint}`;
+    const prev = this.endpoints.get(endpoint);
+    if (prev !== undefined && prev !== handler) {
+      throw new Error(
+        `The endpoint "${endpoint}" is already used by another handler (rule "${rule}"). ` +
+          "Give this route its own `endpoint` option, or name its function differently.",
+      );
+    }
+    this.endpoints.set(endpoint, handler);
+    this.router.add(rule, {
+      endpoint,
+      methods,
+      defaults: options.defaults,
+      strictSlashes: options.strictSlashes,
+      automaticOptions: options.provideAutomaticOptions ?? this.config.provideAutomaticOptions !== false,
+      data: { handler, isAsync: isAsyncFunction(handler), blueprint: bpName, options },
+    });
+  }
+
+  /** Registers a blueprint (and its nested ones) under its name, or `options.name`, with a URL prefix. */
+  registerBlueprint(bp: Blueprint, options: RegisterOptions = {}): this {
+    this.registerNested(bp, options, undefined, "");
+    return this;
+  }
+
+  private registerNested(
+    bp: Blueprint,
+    options: RegisterOptions,
+    parent: string | undefined,
+    parentPrefix: string,
+  ): void {
+    const own = options.name ?? bp.name;
+    const name = parent === undefined ? own : `${parent}.${own}`;
+    if (this.blueprints.has(name)) {
+      throw new Error(
+        `A blueprint is already registered as "${name}". Register it again with another \`name\` option.`,
+      );
+    }
+    this.blueprints.set(name, bp);
+    bp.registered = true;
+    const prefix = joinPrefix(parentPrefix, options.urlPrefix ?? bp.options.urlPrefix ?? "");
+    for (const r of bp.records) {
+      const rule = prefix === "" ? r.rule : joinPrefix(prefix, r.rule);
+      const defaults =
+        bp.options.urlDefaults === undefined
+          ? r.options.defaults
+          : { ...bp.options.urlDefaults, ...r.options.defaults };
+      this.addUrlRule(rule === "" ? "/" : rule, { ...r.options, defaults }, r.handler, name);
+    }
+    for (const c of bp.children) this.registerNested(c.blueprint, c.options, name, prefix);
+    this.hooksSeen = -1;
+  }
+
+  /**
+   * Builds a URL for an endpoint: `urlFor("profile", { id: 3 })` → `/user/3`. Unknown keys become the
+   * query string; `_external`, `_anchor`, `_method`, `_scheme` as in Flask. `.view` is relative to the
+   * current blueprint. Throws `BuildError` for an unknown endpoint or a missing parameter.
+   */
+  urlFor(endpoint: string, values: Readonly<Record<string, unknown>> = {}): string {
+    const cur = currentRequest();
+    const req = cur?.app === this ? cur : undefined;
+    if (endpoint.startsWith(".")) {
+      const bp = req?.blueprint;
+      endpoint = bp === undefined ? endpoint.slice(1) : `${bp}${endpoint}`;
+    }
+    const { _external, _anchor, _method, _scheme, ...params } = values as Record<string, unknown>;
+    // As Flask: inside a request URLs are relative unless asked; outside, external needs serverName.
+    const external = _external === true || (_scheme !== undefined && _external !== false);
+    const opts: BuildOptions = {};
+    if (_method !== undefined) opts.method = String(_method);
+    if (_anchor !== undefined) opts.anchor = String(_anchor);
+    if (external) {
+      let scheme = _scheme === undefined ? undefined : String(_scheme);
+      let host: string;
+      if (req !== undefined) {
+        scheme ??= req.scheme;
+        host = req.host;
+      } else {
+        const sn = this.config.serverName;
+        if (sn === undefined || sn === "") {
+          throw new Error(
+            `urlFor("${endpoint}", { _external: true }) outside a request needs app.config.serverName ` +
+              '(e.g. "example.com" or "localhost:5000")',
+          );
+        }
+        host = sn;
+        scheme ??= this.config.preferredUrlScheme;
+      }
+      opts.external = { scheme, host };
+    }
+    const root = this.config.applicationRoot;
+    if (root !== "/" && root !== "") opts.scriptRoot = root.endsWith("/") ? root.slice(0, -1) : root;
+    return this.router.build(endpoint, params, opts);
+  }
+
+  // ---- serving --------------------------------------------------------------------------------
+
+  /** The wire handler: `createServer(app.wireHandler)`. */
+  readonly wireHandler = (req: IncomingRequest, out: ServerResponse): unknown => {
+    if (this.shouldLogRequests()) return this.serveLogged(req, out);
+    const r = this.handle(req);
+    if (r instanceof Response) return writeResponse(r, out);
+    return r.then((res) => writeResponse(res, out));
+  };
+
+  private async serveLogged(req: IncomingRequest, out: ServerResponse): Promise<void> {
+    const start = performance.now();
+    let status = 500;
+    try {
+      const res = await this.handle(req);
+      status = res.status;
+      await writeResponse(res, out);
+    } finally {
+      const ms = (performance.now() - start).toFixed(1);
+      this.logger.info(
+        `${req.remoteAddress} - "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${ms}ms`,
+      );
+    }
+  }
+
+  private shouldLogRequests(): boolean {
+    const l = this.config.logRequests;
+    return l === undefined ? this.config.debug === true : l === true;
+  }
+
+  /**
+   * Handles one request in-process and resolves with the Response (the test client uses this; no
+   * socket involved). A streamed body runs inside the request's context when it is read.
+   */
+  handle(source: RequestSource): Response | Promise<Response> {
+    const req = new Request(source, this);
+    const r = dispatch(this, req);
+    if (r instanceof Response) {
+      if (r.body !== null && typeof r.body === "object" && !(r.body instanceof Uint8Array))
+        bindStream(r, req);
+      return r;
+    }
+    return r.then((res) => {
+      if (res.body !== null && typeof res.body === "object" && !(res.body instanceof Uint8Array))
+        bindStream(res, req);
+      return res;
+    });
+  }
+
+  /**
+   * Starts serving and resolves with the server once listening (print: ` * Running on http://…`).
+   * Under `phial run` it does nothing: the CLI serves the app.
+   */
+  async run(options: RunOptions = {}): Promise<WireServer | undefined> {
+    if (process.env.PHIAL_RUN_FROM_CLI === "1") return undefined;
+    if (options.debug !== undefined) this.config.debug = options.debug;
+    const host = options.host ?? "127.0.0.1";
+    const port = options.port ?? 5000;
+    const server = this.listen(options.server);
+    const addr = await server.listen(port, host);
+    const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+    this.logger.info(` * Serving Phial app "${this.name}"`);
+    if (this.config.debug)
+      this.logger.info(" * Debug mode: on (shows stack traces: never use it in production)");
+    this.logger.info(` * Running on http://${shown}:${addr.port} (Ctrl-C to quit)`);
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      void server.close({ deadline: 10_000 }).then(() => process.exit(0));
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    return server;
+  }
+
+  /** A wire server for this app (not yet listening); errors go to `app.logger`. */
+  listen(options?: ServerOptions): WireServer {
+    return createServer(this.wireHandler, {
+      onError: (err, req) => this.logger.error(`Error on ${req?.method ?? "?"} ${req?.url ?? "?"}`, err),
+      ...options,
+    });
+  }
+
+  /** @internal true when any hook is registered (else the fast path is taken). */
+  get hasHooks(): boolean {
+    if (this.hooksSeen === hookVersion.value) return this.hooksAny;
+    let any = hasHooksOf(this);
+    if (!any) for (const bp of this.blueprints.values()) if (hasHooksOf(bp)) any = true;
+    this.hooksAny = any;
+    this.hooksSeen = hookVersion.value;
+    return any;
+  }
+
+  /** @internal the scaffolds whose hooks apply to a request: the app, then outer to inner blueprints. */
+  scaffoldsFor(bp: string | undefined): Scaffold[] {
+    const out: Scaffold[] = [this];
+    if (bp === undefined) return out;
+    let i = bp.indexOf(".");
+    for (;;) {
+      const s = this.blueprints.get(i === -1 ? bp : bp.slice(0, i));
+      if (s !== undefined) out.push(s);
+      if (i === -1) break;
+      i = bp.indexOf(".", i + 1);
+    }
+    return out;
+  }
+
+  /** @internal turns an error into a response through the registered error handlers. */
+  async handleError(err: unknown, req: Request, bp: string | undefined): Promise<Response> {
+    if (err instanceof RequestAbortedError) {
+      // The body could not be read (client left, bad framing, too large): the client's problem.
+      err = HTTPException.of(err.status >= 400 && err.status < 600 ? err.status : 400, err.message);
+    }
+    const chain = this.scaffoldsFor(bp).reverse(); // innermost blueprint first, the app last
+    if (err instanceof HTTPException) {
+      if (err.response !== undefined) return err.response;
+      const h = findHandler(chain, err);
+      if (h === undefined) return err.getResponse();
+      return this.callErrorHandler(h, err, req);
+    }
+    const h = findHandler(chain, err);
+    if (h !== undefined) return this.callErrorHandler(h, err, req);
+    // Unhandled: a 500.
+    req.unhandledError = err;
+    this.logger.error(`Exception on ${req.method} ${req.path} [${req.endpoint ?? "no endpoint"}]`, err);
+    if (this.config.testing && this.config.propagateExceptions !== false) throw err;
+    const ise = new InternalServerError();
+    ise.originalError = err;
+    const h500 = findHandler(chain, ise);
+    if (h500 !== undefined) return this.callErrorHandler(h500, ise, req);
+    if (this.config.debug) return debugErrorResponse(err);
+    return ise.getResponse();
+  }
+
+  private async callErrorHandler(h: ErrorHandler<never>, err: unknown, req: Request): Promise<Response> {
+    try {
+      const rv = await invoke(req, isAsyncFunction(h), h as ErrorHandler<unknown>, err, req);
+      return this.makeResponse(rv, req);
+    } catch (e) {
+      // Flask's finalize_request(from_error_handler): a failing error handler gives a plain 500.
+      req.unhandledError ??= e;
+      this.logger.error(`The error handler for ${describe(err)} on ${req.method} ${req.path} failed`, e);
+      if (this.config.testing && this.config.propagateExceptions !== false) throw e;
+      return this.config.debug ? debugErrorResponse(e) : new InternalServerError().getResponse();
+    }
+  }
+
+  /**
+   * Turns a handler's return value into a Response (Flask's `make_response`): strings and bytes are
+   * HTML, objects JSON, arrays tuples, streams streamed. Anything else is a TypeError naming the route.
+   */
+  makeResponse(rv: HandlerResult | undefined, req?: Request): Response {
+    if (rv instanceof Response) return rv;
+    if (typeof rv === "string") return new Response(rv);
+    if (rv === undefined || rv === null) throw new HandlerReturnedNothing(req);
+    if (Array.isArray(rv)) return this.tupleResponse(rv as readonly unknown[], req);
+    if (rv instanceof HTTPException) return rv.getResponse();
+    const res = valueToResponse(rv);
+    if (res !== undefined) return res;
+    throw new TypeError(
+      `The view function for ${routeName(req)} returned ${describeValue(rv)}; ` +
+        "return a string, bytes, an object (JSON), a Response, a stream, or a tuple [body, status, headers].",
+    );
+  }
+
+  private tupleResponse(t: readonly unknown[], req: Request | undefined): Response {
+    if (t.length < 2 || t.length > 3 || Array.isArray(t[0])) {
+      throw new TypeError(
+        `The view function for ${routeName(req)} returned an array${t.length < 2 || t.length > 3 ? ` of length ${t.length}` : " in an array"}. ` +
+          "Arrays are tuples: [body, status], [body, headers] or [body, status, headers]. " +
+          "Wrap JSON arrays in jsonify().",
+      );
+    }
+    let status: unknown;
+    let headers: unknown;
+    if (t.length === 3) {
+      status = t[1];
+      headers = t[2];
+    } else if (typeof t[1] === "number" || typeof t[1] === "string") {
+      status = t[1];
+    } else {
+      headers = t[1];
+    }
+    const res = this.makeResponse(t[0] as HandlerResult, req);
+    if (status !== undefined && status !== null) {
+      if (typeof status !== "number" && typeof status !== "string") {
+        throw new TypeError(
+          `The view function for ${routeName(req)} returned a status that is ${describeValue(status)}`,
+        );
+      }
+      const [code, reason] = parseStatus(status);
+      res.status = code;
+      res.statusText = reason;
+    }
+    if (headers !== undefined && headers !== null) {
+      if (typeof headers !== "object") {
+        throw new TypeError(
+          `The view function for ${routeName(req)} returned headers that are ${describeValue(headers)}; ` +
+            "give an object, a list of [name, value] pairs or a Headers",
+        );
+      }
+      updateHeaders(res.headers, headers as Headers);
+    }
+    return res;
+  }
+
+  /** A client that calls the app in-process (no socket) and keeps cookies. */
+  testClient(): TestClient {
+    return new TestClient(this);
+  }
+}
+
+function hasHooksOf(s: Scaffold): boolean {
+  return (
+    s.beforeRequestFuncs.length > 0 || s.afterRequestFuncs.length > 0 || s.teardownRequestFuncs.length > 0
+  );
+}
+
+// ---- the request pipeline -----------------------------------------------------------------------
+
+function dispatch(app: Phial, req: Request): Response | Promise<Response> {
+  const m = app.router.match(req.path, req.method, req.queryString);
+  if (m.kind !== "match") return routingError(app, req, m);
+  req.endpoint = m.rule.endpoint;
+  req.urlRule = m.rule.rule;
+  req.params = m.params as Record<string, unknown>;
+  const data = m.rule.data;
+  if (req.method === "OPTIONS" && !m.rule.methods.has("OPTIONS")) {
+    return fullDispatch(app, req, data, false, optionsResponse(app, req));
+  }
+  const src = req.source;
+  const needsBody = data.options.streamBody !== true && (!src.bodyComplete || src.contentLength > 0);
+  if (needsBody || app.hasHooks) return fullDispatch(app, req, data, needsBody, undefined);
+  // The fast path: no body to read, no hooks. A sync handler never touches a promise.
+  let rv: HandlerResult | Promise<HandlerResult>;
+  try {
+    rv = invoke(req, data.isAsync, data.handler as Handler, req, undefined);
+    if (!isThenable(rv)) {
+      const res = app.makeResponse(rv, req);
+      if (req.sessionCache === undefined && req.cleanups === undefined) return res;
+      return finishRequest(app, req, [app], res);
+    }
+  } catch (err) {
+    return failed(app, req, data.blueprint, err);
+  }
+  return (rv as Promise<HandlerResult>).then(
+    (v) => {
+      const res = app.makeResponse(v, req);
+      if (req.sessionCache === undefined && req.cleanups === undefined) return res;
+      return finishRequest(app, req, [app], res);
+    },
+    (err: unknown) => failed(app, req, data.blueprint, err),
+  );
+}
+
+/** An error on the fast path: the error handlers, then what every request ends with. */
+async function failed(app: Phial, req: Request, bp: string | undefined, err: unknown): Promise<Response> {
+  let res: Response;
+  try {
+    res = await app.handleError(err, req, bp);
+  } catch (e) {
+    await finishRequest(app, req, app.scaffoldsFor(bp), new InternalServerError().getResponse());
+    throw e; // testing: propagate to the test client
+  }
+  return finishRequest(app, req, app.scaffoldsFor(bp), res);
+}
+
+type RoutingMiss = Exclude<ReturnType<Router<RouteData>["match"]>, { kind: "match" }>;
+
+/** No rule matched: a redirect to the slashed URL, an automatic OPTIONS, a 405 or a 404. */
+function routingError(app: Phial, req: Request, m: RoutingMiss): Promise<Response> {
+  if (m.kind === "redirect") {
+    const res = new Response(null, { status: 308 });
+    res.headers.set("Location", m.location);
+    return fullDispatch(app, req, undefined, false, res);
+  }
+  if (m.kind === "methodNotAllowed") {
+    return fullDispatch(app, req, undefined, false, new MethodNotAllowed(m.allowed));
+  }
+  return fullDispatch(app, req, undefined, false, new NotFound());
+}
+
+/** Every step, for requests with a body or with hooks, and for routing errors. */
+async function fullDispatch(
+  app: Phial,
+  req: Request,
+  data: RouteData | undefined,
+  needsBody: boolean,
+  early: Response | HTTPException | undefined,
+): Promise<Response> {
+  const bp = data?.blueprint;
+  const scaffolds = app.scaffoldsFor(bp);
+  let res: Response;
+  try {
+    res = await runView(app, req, scaffolds, data, needsBody, early);
+  } catch (err) {
+    try {
+      res = await app.handleError(err, req, bp);
+    } catch (e) {
+      await finishRequest(app, req, scaffolds, new InternalServerError().getResponse());
+      throw e; // testing: propagate to the test client
+    }
+  }
+  return finishRequest(app, req, scaffolds, res);
+}
+
+async function runView(
+  app: Phial,
+  req: Request,
+  scaffolds: Scaffold[],
+  data: RouteData | undefined,
+  needsBody: boolean,
+  early: Response | HTTPException | undefined,
+): Promise<Response> {
+  if (needsBody) await loadBody(app, req);
+  for (const s of scaffolds) {
+    for (const fn of s.beforeRequestFuncs as BeforeRequestHook[]) {
+      const rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
+      if (rv !== undefined) return app.makeResponse(rv, req);
+    }
+  }
+  if (early !== undefined) {
+    if (early instanceof HTTPException) throw early;
+    return early;
+  }
+  const rv = await invoke(req, data!.isAsync, data!.handler as Handler, req, undefined);
+  return app.makeResponse(rv, req);
+}
+
+/** afterRequest hooks (innermost blueprint first, each in reverse), the session, teardown, cleanups. */
+async function finishRequest(
+  app: Phial,
+  req: Request,
+  scaffolds: Scaffold[],
+  res: Response,
+): Promise<Response> {
+  try {
+    for (let i = scaffolds.length - 1; i >= 0; i--) {
+      const fns = scaffolds[i]!.afterRequestFuncs as AfterRequestHook[];
+      for (let j = fns.length - 1; j >= 0; j--) {
+        const fn = fns[j]!;
+        const r = await invoke(req, isAsyncFunction(fn), fn, res, req);
+        if (r !== undefined && r !== null) {
+          if (!(r instanceof Response)) {
+            throw new TypeError(
+              `An afterRequest hook returned ${describeValue(r)}; return the response (or a new Response) or nothing`,
+            );
+          }
+          res = r;
+        }
+      }
+    }
+    const s = req.sessionCache;
+    if (s !== undefined && app.sessionInterface !== undefined)
+      await app.sessionInterface.save(app, s, req, res);
+  } catch (err) {
+    req.unhandledError ??= err;
+    app.logger.error(
+      `Exception while finishing ${req.method} ${req.path} (afterRequest hook or session)`,
+      err,
+    );
+    res = app.config.debug ? debugErrorResponse(err) : new InternalServerError().getResponse();
+  } finally {
+    for (let i = scaffolds.length - 1; i >= 0; i--) {
+      const fns = scaffolds[i]!.teardownRequestFuncs as TeardownHook[];
+      for (let j = fns.length - 1; j >= 0; j--) {
+        const fn = fns[j]!;
+        try {
+          await invoke(req, isAsyncFunction(fn), fn, req.unhandledError, req);
+        } catch (err) {
+          app.logger.error("Exception in a teardownRequest hook", err);
+        }
+      }
+    }
+    const cleanups = req.cleanups;
+    if (cleanups !== undefined) {
+      req.cleanups = undefined;
+      for (const fn of cleanups) {
+        try {
+          await fn();
+        } catch (err) {
+          app.logger.error("Exception in a callOnClose function", err);
+        }
+      }
+    }
+  }
+  return res;
+}
+
+/** Reads the body before the handler, within `config.maxContentLength` (413 beyond). */
+async function loadBody(app: Phial, req: Request): Promise<void> {
+  const loader = app.bodyLoaders.size === 0 ? undefined : app.bodyLoaders.get(req.mimetype);
+  if (loader !== undefined) {
+    await loader(req);
+    return;
+  }
+  const max = app.config.maxContentLength;
+  const src = req.source;
+  if (src.contentLength > max) throw tooLarge(max);
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of src) {
+    total += chunk.length;
+    if (total > max) throw tooLarge(max);
+    parts.push(chunk);
+  }
+  req.data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+}
+
+function optionsResponse(app: Phial, req: Request): Response {
+  const res = new Response(null);
+  res.headers.set("Allow", app.router.allowedMethods(req.path).join(", "));
+  return res;
+}
+
+/** Debug mode only: the stack as plain text. */
+function debugErrorResponse(err: unknown): Response {
+  const stack = err instanceof Error ? (err.stack ?? String(err)) : String(err);
+  return new Response(`500 Internal Server Error (debug mode)\n\n${stack}\n`, {
+    status: 500,
+    contentType: "text/plain; charset=utf-8",
+  });
+}
+
+/**
+ * The handler for an error: status handlers first (innermost blueprint to the app), then class handlers
+ * (innermost blueprint to the app, each walking from the error's own class to its ancestors).
+ */
+function findHandler(chain: readonly Scaffold[], err: unknown): ErrorHandler<never> | undefined {
+  if (err instanceof HTTPException) {
+    for (const s of chain) {
+      const h = s.statusHandlers.get(err.status);
+      if (h !== undefined) return h;
+    }
+  }
+  if (err === null || typeof err !== "object") return undefined;
+  for (const s of chain) {
+    if (s.classHandlers.length === 0) continue;
+    for (
+      let proto = Object.getPrototypeOf(err) as object | null;
+      proto !== null;
+      proto = Object.getPrototypeOf(proto)
+    ) {
+      for (const [cls, h] of s.classHandlers) if (cls.prototype === proto) return h;
+    }
+  }
+  return undefined;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof HTTPException) return `${err.status}`;
+  if (err instanceof Error) return err.name;
+  return typeof err;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return `a ${(v as object).constructor?.name ?? "object"}`;
+  return `a ${typeof v}`;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === "object" && typeof (v as PromiseLike<unknown>).then === "function";
+}
+
+// ---- writing to the wire ------------------------------------------------------------------------
+
+type StreamBody = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
+
+/** Makes a streamed body run inside the request's context (Flask's stream_with_context, always on). */
+function bindStream(res: Response, req: Request): void {
+  const body = res.body as StreamBody | ReadableStream<Uint8Array | string>;
+  const source: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array> =
+    body instanceof ReadableStream ? (body as unknown as AsyncIterable<string | Uint8Array>) : body;
+  let it: AsyncIterator<string | Uint8Array> | Iterator<string | Uint8Array> | undefined;
+  const bound: AsyncIterable<string | Uint8Array> & { [BOUND]: true } = {
+    [BOUND]: true,
+    [Symbol.asyncIterator]() {
+      return {
+        next: () =>
+          runWithRequest(req, () => {
+            it ??=
+              Symbol.asyncIterator in source
+                ? (source as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]()
+                : (source as Iterable<string | Uint8Array>)[Symbol.iterator]();
+            return Promise.resolve(it.next());
+          }),
+        return: (value?: unknown) =>
+          runWithRequest(req, async () => {
+            if (it === undefined) {
+              if (body instanceof ReadableStream) await body.cancel().catch(() => undefined);
+              return { done: true as const, value: undefined };
+            }
+            if (typeof it.return === "function") await it.return(value as undefined);
+            return { done: true as const, value: undefined };
+          }),
+      };
+    },
+  };
+  res.body = bound;
+}
+
+const BOUND = Symbol("phial.boundStream");
+
+/** Writes a response to the wire; a streamed body with backpressure. */
+function writeResponse(res: Response, out: ServerResponse): unknown {
+  if (out.closed) {
+    closeBody(res.body);
+    return undefined;
+  }
+  out.statusCode = res.status;
+  if (res.statusText !== "") out.statusMessage = res.statusText;
+  const f = res.headers.raw();
+  for (let i = 0; i < f.length; i += 2) out.appendHeader(f[i]!, f[i + 1]!);
+  const body = res.body;
+  if (body === null) {
+    out.end();
+    return undefined;
+  }
+  if (typeof body === "string" || body instanceof Uint8Array) {
+    out.end(body);
+    return undefined;
+  }
+  if (out.request.method === "HEAD" || res.status === 204 || res.status === 304) {
+    closeBody(body);
+    // Without a declared length, send no Content-Length at all (a GET would be chunked).
+    if (res.headers.get("content-length") === undefined) void out.write("");
+    out.end();
+    return undefined;
+  }
+  return pipeBody(body as StreamBody, out);
+}
+
+/** Streams a body to the wire with backpressure; stops (and closes the source) when the client leaves. */
+async function pipeBody(body: StreamBody, out: ServerResponse): Promise<void> {
+  const iterable = body as AsyncIterable<string | Uint8Array>;
+  for await (const chunk of iterable) {
+    if (out.closed) break; // leaving the loop calls return() on the source
+    if (typeof chunk !== "string" && !(chunk instanceof Uint8Array)) {
+      throw new TypeError(`A streamed response body yielded ${describeValue(chunk)}; yield strings or bytes`);
+    }
+    await out.write(chunk);
+  }
+  if (!out.finished) out.end();
+}
+
+function closeBody(body: ResponseBody): void {
+  if (body === null || typeof body !== "object" || body instanceof Uint8Array) return;
+  if (body instanceof ReadableStream) {
+    void body.cancel().catch(() => undefined);
+    return;
+  }
+  try {
+    const it =
+      Symbol.asyncIterator in body
+        ? (body as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+        : (body as Iterable<unknown>)[Symbol.iterator]();
+    const r = it.return?.();
+    if (isThenable(r)) (r as Promise<unknown>).then(undefined, () => undefined);
+  } catch {
+    // nothing to clean
+  }
+}
+
+function joinPrefix(prefix: string, rule: string): string {
+  if (prefix === "") return rule;
+  const p = prefix.endsWith("/") ? prefix.slice(0, -1) : prefix;
+  if (rule === "" || rule === "/") return rule === "/" ? `${p}/` : p;
+  return rule.startsWith("/") ? `${p}${rule}` : `${p}/${rule}`;
+}

@@ -1,0 +1,61 @@
+// Blueprints: groups of routes, hooks and error handlers registered on an app under a name and prefix.
+
+import { type Handler, type RouteOptions, type RouteRecord, Scaffold } from "./scaffold.ts";
+
+export interface BlueprintOptions {
+  /** Prefix for every rule, e.g. `/admin`. */
+  urlPrefix?: string;
+  /** Folder for this blueprint's templates (relative to `root`). */
+  templateFolder?: string;
+  /** Folder for this blueprint's static files (relative to `root`). */
+  staticFolder?: string;
+  /** URL path for the static files (default: `/static` under the prefix). */
+  staticUrlPath?: string;
+  /** The blueprint's folder (e.g. `import.meta.url` or a directory) for relative folders. */
+  root?: string;
+  /** Default values for the parameters of every rule. */
+  urlDefaults?: Readonly<Record<string, unknown>>;
+}
+
+export interface RegisterOptions {
+  urlPrefix?: string;
+  /** Registers the same blueprint again under another name. */
+  name?: string;
+}
+
+/** A nested registration, replayed when the parent is registered on an app. */
+export interface ChildRecord {
+  blueprint: Blueprint;
+  options: RegisterOptions;
+}
+
+export class Blueprint extends Scaffold {
+  readonly options: BlueprintOptions;
+  /** @internal */ readonly records: RouteRecord[] = [];
+  /** @internal */ readonly children: ChildRecord[] = [];
+  /** @internal set once registered: routes added later would be lost, so they throw. */ registered = false;
+
+  constructor(name: string, options: BlueprintOptions = {}) {
+    if (name.length === 0 || name.includes(".")) {
+      throw new TypeError(`Blueprint name ${JSON.stringify(name)} must be non-empty and contain no dot`);
+    }
+    super(name);
+    this.options = options;
+  }
+
+  protected addRoute(rule: string, options: RouteOptions, handler: Handler<never>): void {
+    if (this.registered) {
+      throw new Error(
+        `The blueprint "${this.name}" was already registered; add the route "${rule}" before registering it`,
+      );
+    }
+    this.records.push({ rule, options, handler });
+  }
+
+  /** Nests another blueprint: its endpoints become `parent.child.view`. */
+  registerBlueprint(bp: Blueprint, options: RegisterOptions = {}): this {
+    if (bp === this) throw new Error("A blueprint can't be registered on itself");
+    this.children.push({ blueprint: bp, options });
+    return this;
+  }
+}

@@ -1,0 +1,500 @@
+// The request as a Flask user reads it: `req.args`, `req.form`, `req.json`, `req.cookies`, …
+// Everything is computed on first use from the wire's raw request.
+
+import { parseCookieHeader } from "../http/cookie.ts";
+import { isJsonMediaType, parseAccept, parseMediaType } from "../http/media-type.ts";
+import { parseQuery, percentDecode, TooManyFieldsError } from "../http/urlencoded.ts";
+import type { Phial } from "./app.ts";
+import { MultiDict } from "./datastructures.ts";
+import { BadRequest, RequestEntityTooLarge, UnsupportedMediaType } from "./exceptions.ts";
+import { Headers } from "./headers.ts";
+
+/** What the framework needs of an incoming request: the wire's `IncomingRequest`, or the test client's. */
+export interface RequestSource {
+  readonly method: string;
+  /** The request-target as sent. */
+  readonly url: string;
+  readonly rawHeaders: readonly string[];
+  readonly host: string;
+  readonly remoteAddress: string;
+  readonly encrypted: boolean;
+  /** Declared body length, -1 when unknown (chunked) or absent. */
+  readonly contentLength: number;
+  /** True when there is no body left to receive. */
+  readonly bodyComplete: boolean;
+  readonly signal: AbortSignal;
+  body(): Promise<Buffer>;
+  [Symbol.asyncIterator](): AsyncIterator<Buffer>;
+}
+
+/** An uploaded file (filled in by the multipart parser). */
+export interface FileStorage {
+  readonly name: string;
+  readonly filename: string;
+  readonly contentType: string;
+  readonly mimetype: string;
+  readonly size: number;
+  read(): Promise<Buffer>;
+  stream(): AsyncIterable<Buffer>;
+  save(path: string): Promise<void>;
+}
+
+/**
+ * What `req.session` gives. The sessions module implements it (signed cookies); any access must mark
+ * the response `Vary: Cookie`.
+ */
+export interface SessionLike {
+  get(key: string): unknown;
+  set(key: string, value: unknown): unknown;
+  has(key: string): boolean;
+  delete(key: string): boolean;
+  clear(): void;
+  permanent: boolean;
+  modified: boolean;
+}
+
+export class Request<P = Record<string, unknown>> {
+  /** The app handling this request (Flask's `current_app`). */
+  readonly app: Phial;
+  readonly method: string;
+  /** Route parameters, typed by the rule: `/user/<int:id>` gives `params.id: number`. Defaults included. */
+  params: P;
+  /** The matched endpoint, e.g. `profile` or `admin.index`. */
+  endpoint: string | undefined;
+  /** The matched rule string. */
+  urlRule: string | undefined;
+  /** @internal */ readonly source: RequestSource;
+  /** The raw body, once read (small bodies are read before the handler; undefined for streamed routes). */
+  data: Buffer | undefined;
+  /**
+   * @internal Form fields and files set by a body loader (`app.bodyLoaders`, e.g. multipart); when left
+   * undefined, `form` parses an urlencoded `data`.
+   */
+  parsedForm: MultiDict<string> | undefined;
+  /** @internal */ parsedFiles: MultiDict<FileStorage> | undefined;
+  /** @internal the session, once opened by `app.sessionInterface` (saved after the handler). */
+  sessionCache: SessionLike | undefined;
+  /** @internal the error that went unhandled (a 500), passed to the teardown hooks. */
+  unhandledError: unknown;
+  /** @internal functions run when the request ends (after teardown), e.g. deleting spooled uploads. */
+  cleanups: (() => void | Promise<void>)[] | undefined;
+  private readonly target: string;
+  private pathCache: string | undefined;
+  private qIndex: number;
+  private headersCache: Headers | undefined;
+  private argsCache: MultiDict<string> | undefined;
+  private cookiesCache: MultiDict<string> | undefined;
+  private valuesCache: MultiDict<string> | undefined;
+  private jsonCache: unknown;
+  private jsonDone = false;
+  private gStore: Record<string, unknown> | undefined;
+
+  constructor(source: RequestSource, app: Phial) {
+    this.source = source;
+    this.app = app;
+    this.method = source.method;
+    let t = source.url;
+    if (t.charCodeAt(0) !== 0x2f) {
+      // absolute-form: keep path and query only
+      const sep = t.indexOf("://");
+      if (sep > 0) {
+        const slash = t.indexOf("/", sep + 3);
+        const q = t.indexOf("?", sep + 3);
+        t = slash === -1 || (q !== -1 && q < slash) ? `/${q === -1 ? "" : t.slice(q)}` : t.slice(slash);
+      } else {
+        t = "/";
+      }
+    }
+    this.target = t;
+    this.qIndex = t.indexOf("?");
+    this.params = Object.create(null) as P;
+  }
+
+  /**
+   * The path, percent-decoded once as UTF-8, e.g. `/café/x`. As in Werkzeug, a malformed escape stays as
+   * written and invalid UTF-8 becomes U+FFFD.
+   */
+  get path(): string {
+    let p = this.pathCache;
+    if (p === undefined) {
+      p = percentDecode(this.rawPath);
+      this.pathCache = p;
+    }
+    return p;
+  }
+
+  /** The path as sent, without decoding. */
+  get rawPath(): string {
+    return this.qIndex === -1 ? this.target : this.target.slice(0, this.qIndex);
+  }
+
+  /** The query string as sent, without `?`. */
+  get queryString(): string {
+    return this.qIndex === -1 ? "" : this.target.slice(this.qIndex + 1);
+  }
+
+  /** Path and query, e.g. `/search?q=x` (Flask's `full_path`, always with `?`). */
+  get fullPath(): string {
+    return `${this.path}?${this.queryString}`;
+  }
+
+  /** `http` or `https`. */
+  get scheme(): string {
+    return this.source.encrypted ? "https" : "http";
+  }
+
+  get isSecure(): boolean {
+    return this.source.encrypted;
+  }
+
+  /** The host and port the client asked for. */
+  get host(): string {
+    return this.source.host;
+  }
+
+  /** `scheme://host/` */
+  get hostUrl(): string {
+    return `${this.scheme}://${this.host}/`;
+  }
+
+  /** The full URL, query included, as in Flask and the web `Request`. */
+  get url(): string {
+    return `${this.scheme}://${this.host}${this.target}`;
+  }
+
+  /** The URL without the query string. */
+  get baseUrl(): string {
+    return `${this.scheme}://${this.host}${this.rawPath}`;
+  }
+
+  /**
+   * The header fields, read-only: `req.headers.get("x-token")` (case-insensitive), `getAll` for repeats.
+   * Names are never conflated: `X_Custom` is not `X-Custom`.
+   */
+  get headers(): Headers {
+    let h = this.headersCache;
+    if (h === undefined) {
+      h = Headers.fromRaw(this.source.rawHeaders);
+      this.headersCache = h;
+    }
+    return h;
+  }
+
+  /** One header field's first value without building the whole map. */
+  header(name: string): string | undefined {
+    const raw = this.source.rawHeaders;
+    const n = name.length;
+    const lower = name.toLowerCase();
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!;
+      if (k.length === n && (k === lower || k.toLowerCase() === lower)) return raw[i + 1];
+    }
+    return undefined;
+  }
+
+  /** Query arguments (`?a=1&a=2`) as a read-only MultiDict: `req.args.get("q")`, `getAll("a")`. */
+  get args(): MultiDict<string> {
+    let a = this.argsCache;
+    if (a === undefined) {
+      const q = this.queryString;
+      a = MultiDict.fromPairs(q.length === 0 ? [] : this.parsePairs(q, false)).freeze();
+      this.argsCache = a;
+    }
+    return a;
+  }
+
+  /** Cookies sent by the client, as a read-only MultiDict (`req.cookies.get("username")`). */
+  get cookies(): MultiDict<string> {
+    let c = this.cookiesCache;
+    if (c === undefined) {
+      const raw = this.source.rawHeaders;
+      let pairs: [string, string][] = [];
+      for (let i = 0; i < raw.length; i += 2) {
+        if (raw[i]!.length === 6 && raw[i]!.toLowerCase() === "cookie") {
+          const p = parseCookieHeader(raw[i + 1]!);
+          pairs = pairs.length === 0 ? p : pairs.concat(p);
+        }
+      }
+      c = MultiDict.fromPairs(pairs).freeze();
+      this.cookiesCache = c;
+    }
+    return c;
+  }
+
+  /** The Content-Type field. */
+  get contentType(): string | undefined {
+    return this.header("content-type");
+  }
+
+  /** The media type without parameters, lowercased, e.g. `application/json`; "" when absent. */
+  get mimetype(): string {
+    const ct = this.contentType;
+    if (ct === undefined) return "";
+    return parseMediaType(ct)?.essence ?? "";
+  }
+
+  /** Parameters of the Content-Type, e.g. `{ charset: "utf-8" }`. */
+  get mimetypeParams(): Readonly<Record<string, string>> {
+    const ct = this.contentType;
+    return (ct === undefined ? undefined : parseMediaType(ct)?.params) ?? Object.create(null);
+  }
+
+  /** The declared body length, or undefined. */
+  get contentLength(): number | undefined {
+    const n = this.source.contentLength;
+    return n < 0 ? undefined : n;
+  }
+
+  get userAgent(): string {
+    return this.header("user-agent") ?? "";
+  }
+
+  /** The client's address: the socket peer (proxy headers are not trusted). */
+  get remoteAddr(): string {
+    return this.source.remoteAddress;
+  }
+
+  /** The addresses the request went through, client first (only the peer while proxies are not trusted). */
+  get accessRoute(): string[] {
+    return [this.source.remoteAddress];
+  }
+
+  /** The `Referer` field. */
+  get referrer(): string | undefined {
+    return this.header("referer");
+  }
+
+  /** The dotted name of the blueprint of the matched endpoint (`admin` for `admin.index`), else undefined. */
+  get blueprint(): string | undefined {
+    const e = this.endpoint;
+    if (e === undefined) return undefined;
+    const dot = e.lastIndexOf(".");
+    return dot === -1 ? undefined : e.slice(0, dot);
+  }
+
+  /**
+   * The session (signed cookie), opened on first use. Needs `app.config.secretKey`; the sessions module
+   * installs `app.sessionInterface`.
+   */
+  get session(): SessionLike {
+    let s = this.sessionCache;
+    if (s === undefined) {
+      const si = this.app.sessionInterface;
+      if (si === undefined) {
+        throw new Error(
+          "No session interface is installed: sessions are not available in this build of the app",
+        );
+      }
+      s = si.open(this.app, this as unknown as Request);
+      this.sessionCache = s;
+    }
+    return s;
+  }
+
+  /** Scratch space for this request (Flask's `g`); the global `g` is this object. */
+  get g(): Record<string, unknown> {
+    let g = this.gStore;
+    if (g === undefined) {
+      g = Object.create(null) as Record<string, unknown>;
+      this.gStore = g;
+    }
+    return g;
+  }
+
+  /** Runs `fn` when the request is over (after the teardown hooks); errors are logged. */
+  callOnClose(fn: () => void | Promise<void>): void {
+    if (this.cleanups === undefined) this.cleanups = [fn];
+    else this.cleanups.push(fn);
+  }
+
+  /** The accepted media types, best first, with `bestMatch(offers)`. */
+  get acceptMimetypes(): Accept {
+    return new Accept(this.header("accept") ?? "*/*");
+  }
+
+  /** The accepted languages, best first. */
+  get acceptLanguages(): Accept {
+    return new Accept(this.header("accept-language") ?? "*");
+  }
+
+  /** Aborted when the client goes away. */
+  get signal(): AbortSignal {
+    return this.source.signal;
+  }
+
+  /** True when the body is JSON (`application/json` or `+json`). */
+  get isJson(): boolean {
+    return isJsonMediaType(this.mimetype);
+  }
+
+  /**
+   * Form fields of an urlencoded (or, with the multipart loader, multipart) body, read-only:
+   * `req.form.get("username")`, or `req.form.require("username")` for Flask's `request.form[...]` (400
+   * when missing).
+   */
+  get form(): MultiDict<string> {
+    let f = this.parsedForm;
+    if (f === undefined) {
+      const d = this.data;
+      if (d !== undefined && d.length > 0 && this.mimetype === "application/x-www-form-urlencoded") {
+        if (d.length > this.app.config.maxFormMemorySize) {
+          throw new RequestEntityTooLarge(
+            `The form is larger than maxFormMemorySize (${this.app.config.maxFormMemorySize} bytes).`,
+          );
+        }
+        f = MultiDict.fromPairs(this.parsePairs(d.toString("latin1"), true));
+      } else {
+        f = new MultiDict<string>();
+      }
+      f.freeze();
+      this.parsedForm = f;
+    }
+    return f;
+  }
+
+  /** Uploaded files of a multipart body (filled by the multipart loader), read-only. */
+  get files(): MultiDict<FileStorage> {
+    if (this.parsedFiles === undefined) this.parsedFiles = new MultiDict<FileStorage>().freeze();
+    return this.parsedFiles;
+  }
+
+  /** `args` and `form` together (args first), read-only. For GET requests only `args` (as Werkzeug). */
+  get values(): MultiDict<string> {
+    let v = this.valuesCache;
+    if (v === undefined) {
+      const pairs = [...this.args.entries()];
+      if (this.method !== "GET") for (const p of this.form.entries()) pairs.push(p);
+      v = MultiDict.fromPairs(pairs).freeze();
+      this.valuesCache = v;
+    }
+    return v;
+  }
+
+  /**
+   * The body parsed as JSON. A non-JSON Content-Type is a 415 and a malformed body a 400 (Flask ≥ 2.3).
+   * Keys named `__proto__` are dropped.
+   */
+  get json(): unknown {
+    return this.getJson();
+  }
+
+  /** `force`: ignore the Content-Type; `silent`: undefined instead of an error. */
+  getJson(options: { force?: boolean; silent?: boolean } = {}): unknown {
+    if (this.jsonDone) return this.jsonCache;
+    if (!options.force && !this.isJson) {
+      if (options.silent) return undefined;
+      throw new UnsupportedMediaType(
+        "Did not attempt to load JSON data because the request Content-Type was not 'application/json'.",
+      );
+    }
+    const data = this.data;
+    try {
+      if (data === undefined || data.length === 0) throw new SyntaxError("empty body");
+      this.jsonCache = this.app.json.loads(data.toString("utf8"));
+    } catch {
+      if (options.silent) return undefined;
+      throw new BadRequest("Failed to decode JSON object: the body is not valid JSON.");
+    }
+    this.jsonDone = true;
+    return this.jsonCache;
+  }
+
+  /** The body as text (UTF-8). */
+  getData(options: { asText: true }): string;
+  getData(options?: { asText?: false }): Buffer;
+  getData(options: { asText?: boolean } = {}): string | Buffer {
+    const d = this.data ?? Buffer.alloc(0);
+    return options.asText ? d.toString("utf8") : d;
+  }
+
+  /**
+   * The raw body as a stream, for routes registered with `{ streamBody: true }` (other routes have it in
+   * `data` already). More than `config.maxContentLength` bytes is a 413.
+   */
+  async *stream(): AsyncGenerator<Buffer, void, undefined> {
+    if (this.data !== undefined) {
+      if (this.data.length > 0) yield this.data;
+      return;
+    }
+    const max = this.app.config.maxContentLength;
+    if (this.source.contentLength > max) throw tooLarge(max);
+    let total = 0;
+    for await (const chunk of this.source) {
+      total += chunk.length;
+      if (total > max) throw tooLarge(max);
+      yield chunk;
+    }
+  }
+
+  private parsePairs(s: string, form: boolean): [string, string][] {
+    try {
+      return parseQuery(s, { maxFields: this.app.config.maxFormParts });
+    } catch (err) {
+      if (!(err instanceof TooManyFieldsError)) throw err;
+      if (form) throw new RequestEntityTooLarge(`The form has more than ${err.limit} fields (maxFormParts).`);
+      throw new BadRequest(`The query string has more than ${err.limit} arguments (maxFormParts).`);
+    }
+  }
+}
+
+/** @internal the 413 for a body over `maxContentLength`. */
+export function tooLarge(max: number): RequestEntityTooLarge {
+  return new RequestEntityTooLarge(`The request body is larger than maxContentLength (${max} bytes).`);
+}
+
+/** An Accept-style header, best first. */
+export class Accept {
+  readonly values: readonly { value: string; quality: number }[];
+  private readonly header: string;
+
+  constructor(header: string) {
+    this.header = header;
+    this.values = parseAccept(header).map((e) => ({ value: e.value, quality: e.quality }));
+  }
+
+  /** The offer the client prefers, or undefined when it accepts none of them. */
+  bestMatch(offers: readonly string[]): string | undefined {
+    let best: string | undefined;
+    let bestQ = 0;
+    let bestSpec = -1;
+    for (const offer of offers) {
+      for (const { value, quality } of this.values) {
+        if (quality <= 0) continue;
+        const spec = matches(value, offer);
+        if (spec < 0) continue;
+        if (quality > bestQ || (quality === bestQ && spec > bestSpec)) {
+          best = offer;
+          bestQ = quality;
+          bestSpec = spec;
+        }
+        break;
+      }
+    }
+    return best;
+  }
+
+  /** The quality the client gives `offer` (0 when not acceptable). */
+  quality(offer: string): number {
+    for (const { value, quality } of this.values) if (matches(value, offer) >= 0) return quality;
+    return 0;
+  }
+
+  toString(): string {
+    return this.header;
+  }
+}
+
+/** -1 when `pattern` does not accept `offer`; otherwise how specific the match is. */
+function matches(pattern: string, offer: string): number {
+  const p = pattern.toLowerCase();
+  const o = offer.toLowerCase();
+  if (p === o) return 3;
+  if (p === "*" || p === "*/*") return 0;
+  const ps = p.indexOf("/");
+  if (ps === -1) {
+    // languages: `en` accepts `en-US`
+    return o.startsWith(`${p}-`) ? 1 : -1;
+  }
+  if (p.endsWith("/*") && o.startsWith(p.slice(0, ps + 1))) return 1;
+  return -1;
+}

@@ -1,0 +1,354 @@
+// Responses as a Flask user knows them: `Response`, `makeResponse`, `jsonify`, `redirect`.
+
+import { type SetCookieOptions, serializeSetCookie } from "../http/cookie.ts";
+import { STATUS_TEXT } from "../http/status.ts";
+import { Headers, type HeadersInit } from "./headers.ts";
+import { escapeHtml } from "./html.ts";
+
+/** What a response body may be: text (UTF-8), bytes, or a stream of them. */
+export type ResponseBody =
+  | string
+  | Uint8Array
+  | AsyncIterable<string | Uint8Array>
+  | Iterable<string | Uint8Array>
+  | ReadableStream<Uint8Array | string>
+  | null;
+
+/** A status code, or Flask's `"299 Custom Reason"` form. */
+export type StatusInit = number | string;
+
+export interface ResponseInit {
+  status?: StatusInit;
+  headers?: HeadersInit;
+  /** Media type; `; charset=utf-8` is added to text types. */
+  mimetype?: string;
+  /** The Content-Type field exactly as given. */
+  contentType?: string;
+}
+
+const TEXT_HTML = "text/html; charset=utf-8";
+
+/** True for media types that carry text and so get a charset. */
+function isTextType(mimetype: string): boolean {
+  return (
+    mimetype.startsWith("text/") ||
+    mimetype === "application/javascript" ||
+    mimetype === "application/xml" ||
+    mimetype.endsWith("+xml") ||
+    mimetype === "application/ecmascript"
+  );
+}
+
+/** Parses a status given as a number or as `"299 Custom Reason"`. */
+export function parseStatus(status: StatusInit): [code: number, reason: string] {
+  if (typeof status === "number") {
+    if (!Number.isInteger(status) || status < 100 || status > 999) {
+      throw new RangeError(`Invalid status code ${status}: use an integer from 100 to 999`);
+    }
+    return [status, ""];
+  }
+  const s = status.trim();
+  const sp = s.indexOf(" ");
+  const code = Number(sp === -1 ? s : s.slice(0, sp));
+  if (!Number.isInteger(code) || code < 100 || code > 999) {
+    throw new RangeError(`Invalid status ${JSON.stringify(status)}: use a number or "299 Custom Reason"`);
+  }
+  return [code, sp === -1 ? "" : s.slice(sp + 1).trim()];
+}
+
+/**
+ * A response: status, header fields and a body. Everything is mutable until it is sent, so hooks and
+ * error handlers can amend it. `new Response("<h1>Hi</h1>")` is `200 text/html; charset=utf-8`.
+ *
+ * A streamed body (an iterable, async iterable or web `ReadableStream`) is sent chunked, or with the
+ * length of a `Content-Length` field when one is set (e.g. a file of known size).
+ */
+export class Response {
+  /** The status code. */
+  status: number;
+  /** A custom reason phrase, when the status was given as `"299 Custom Reason"`. */
+  statusText: string;
+  readonly headers: Headers;
+  body: ResponseBody;
+
+  constructor(body: ResponseBody = null, init?: ResponseInit) {
+    this.body = body;
+    if (init === undefined) {
+      // The common case, kept cheap: no parsing, no checks of a constant field.
+      this.status = 200;
+      this.statusText = "";
+      this.headers = new Headers();
+      if (body !== null) this.headers.pushUnchecked("Content-Type", TEXT_HTML);
+      return;
+    }
+    if (init.status === undefined || init.status === 200) {
+      this.status = 200;
+      this.statusText = "";
+    } else {
+      const [code, reason] = parseStatus(init.status);
+      this.status = code;
+      this.statusText = reason;
+    }
+    this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
+    if (init.contentType !== undefined) this.headers.set("Content-Type", init.contentType);
+    else if (init.mimetype !== undefined) this.mimetype = init.mimetype;
+    else if (body !== null && !this.headers.has("content-type"))
+      this.headers.pushUnchecked("Content-Type", TEXT_HTML);
+  }
+
+  /** The `Content-Length` field as a number, or undefined. Set it for a streamed body of known size. */
+  get contentLength(): number | undefined {
+    const v = this.headers.get("content-length");
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  }
+
+  set contentLength(value: number | undefined) {
+    if (value === undefined) this.headers.delete("content-length");
+    else {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new RangeError(`Invalid contentLength ${value}: use a non-negative integer`);
+      }
+      this.headers.set("Content-Length", value);
+    }
+  }
+
+  /** The reason phrase that will be sent. */
+  get reason(): string {
+    return this.statusText || STATUS_TEXT[this.status] || "Unknown";
+  }
+
+  /** The media type without parameters, e.g. `text/html`. */
+  get mimetype(): string | undefined {
+    const ct = this.headers.get("content-type");
+    if (ct === undefined || ct === null) return undefined;
+    const semi = ct.indexOf(";");
+    return (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+  }
+
+  set mimetype(value: string | undefined) {
+    if (value === undefined) {
+      this.headers.delete("content-type");
+      return;
+    }
+    this.headers.set("Content-Type", isTextType(value) ? `${value}; charset=utf-8` : value);
+  }
+
+  /** The Content-Type field as sent. */
+  get contentType(): string | undefined {
+    return this.headers.get("content-type") ?? undefined;
+  }
+
+  set contentType(value: string | undefined) {
+    if (value === undefined) this.headers.delete("content-type");
+    else this.headers.set("Content-Type", value);
+  }
+
+  /** True when the body is produced as a stream. */
+  get isStreamed(): boolean {
+    const b = this.body;
+    return b !== null && typeof b !== "string" && !(b instanceof Uint8Array);
+  }
+
+  /**
+   * Sets a cookie. `maxAge` is in **seconds** (the attribute's unit), `expires` a Date.
+   * Names must be tokens; values are percent-encoded where a cookie can't carry them.
+   */
+  setCookie(name: string, value: string, options: SetCookieOptions = {}): this {
+    this.headers.append("Set-Cookie", serializeSetCookie(name, value, { path: "/", ...options }));
+    return this;
+  }
+
+  /** Asks the browser to remove a cookie (same path and domain as when it was set). */
+  deleteCookie(
+    name: string,
+    options: Pick<
+      SetCookieOptions,
+      "path" | "domain" | "secure" | "httpOnly" | "sameSite" | "partitioned"
+    > = {},
+  ): this {
+    this.headers.append(
+      "Set-Cookie",
+      serializeSetCookie(name, "", { path: "/", ...options, maxAge: 0, expires: new Date(0) }),
+    );
+    return this;
+  }
+}
+
+/** What `makeResponse` and handlers may give as a body. */
+export type ResponseValue = ResponseBody | Response | { readonly [key: string]: unknown };
+
+function isPlainObjectLike(v: object): boolean {
+  const proto = Object.getPrototypeOf(v) as object | null;
+  return proto === null || proto === Object.prototype;
+}
+
+/** @internal true for bodies that are streamed: web streams, async iterables and iterators (generators). */
+export function isStreamBody(v: unknown): boolean {
+  if (v === null || typeof v !== "object") return false;
+  if (v instanceof ReadableStream) return true;
+  if (Symbol.asyncIterator in v) return true;
+  return Symbol.iterator in v && typeof (v as { next?: unknown }).next === "function";
+}
+
+/**
+ * @internal Turns a body value into a Response: strings and bytes as HTML, streams streamed, objects as
+ * JSON. Returns undefined for values that are none of these (the caller names the route in its error).
+ */
+export function valueToResponse(rv: unknown): Response | undefined {
+  if (typeof rv === "string" || rv instanceof Uint8Array) return new Response(rv);
+  if (rv instanceof Response) return rv;
+  if (rv === null || typeof rv !== "object") return undefined;
+  if (Array.isArray(rv)) return undefined;
+  if (isStreamBody(rv)) return new Response(rv as ResponseBody);
+  if (
+    isPlainObjectLike(rv) ||
+    rv instanceof Map ||
+    typeof (rv as { toJSON?: unknown }).toJSON === "function"
+  ) {
+    const p = currentJson();
+    return new Response(p.dumps(rv), { contentType: p.mimetype });
+  }
+  if (Symbol.iterator in rv) return undefined; // a Set or another collection: ambiguous, make them say
+  const p = currentJson();
+  return new Response(p.dumps(rv), { contentType: p.mimetype });
+}
+
+/**
+ * Replaces the fields named in `extra` by its values (repeats kept), as Flask's tuple headers and
+ * `make_response(..., headers)` do.
+ */
+export function updateHeaders(target: Headers, extra: HeadersInit): void {
+  const h = extra instanceof Headers ? extra : new Headers(extra);
+  const seen = new Set<string>();
+  for (const [k] of h) {
+    const lower = k.toLowerCase();
+    if (!seen.has(lower)) {
+      seen.add(lower);
+      target.delete(k);
+    }
+  }
+  for (const [k, v] of h) target.append(k, v);
+}
+
+/**
+ * Builds a response from a body, a status and headers, as Flask's `make_response`:
+ * `makeResponse("成功")`, `makeResponse({ ok: true }, 201)`, `makeResponse(body, 200, { token: "1" })`.
+ * A `Response` given as the body is amended.
+ */
+export function makeResponse(body: ResponseValue = "", status?: StatusInit, headers?: HeadersInit): Response {
+  const res = valueToResponse(body);
+  if (res === undefined) {
+    throw new TypeError(
+      `makeResponse() can't make a response of ${Array.isArray(body) ? "an array (wrap JSON arrays in jsonify())" : typeof body}`,
+    );
+  }
+  if (status !== undefined) {
+    const [code, reason] = parseStatus(status);
+    res.status = code;
+    res.statusText = reason;
+  }
+  if (headers !== undefined) updateHeaders(res.headers, headers);
+  return res;
+}
+
+/** How `jsonify` serializes; `app.json` replaces it. */
+export interface JsonProvider {
+  dumps(value: unknown): string;
+  loads(text: string): unknown;
+  mimetype: string;
+}
+
+/** The default JSON provider: compact `JSON.stringify`, `__proto__` keys dropped on load. */
+export const defaultJson: JsonProvider = {
+  dumps(value) {
+    const s = JSON.stringify(value, jsonReplacer);
+    if (s === undefined) throw new TypeError(`Can't serialize ${typeof value} as JSON`);
+    return s;
+  },
+  loads: safeJsonParse,
+  mimetype: "application/json",
+};
+
+function jsonReplacer(this: unknown, _key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Map) return Object.fromEntries(value);
+  if (value instanceof Set) return [...value];
+  return value;
+}
+
+/** JSON.parse that drops `__proto__`, `constructor.prototype`-style keys (prototype pollution). */
+export function safeJsonParse(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  if (text.includes("__proto__") || text.includes("prototype")) return scrub(value);
+  return value;
+}
+
+function scrub(v: unknown): unknown {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = scrub(v[i]);
+    return v;
+  }
+  if (v !== null && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (k === "__proto__" || (k === "prototype" && typeof o.constructor === "object")) {
+        delete o[k];
+        continue;
+      }
+      if (
+        k === "constructor" &&
+        o[k] !== null &&
+        typeof o[k] === "object" &&
+        "prototype" in (o[k] as object)
+      ) {
+        delete o[k];
+        continue;
+      }
+      o[k] = scrub(o[k]);
+    }
+  }
+  return v;
+}
+
+let currentJson: () => JsonProvider = () => defaultJson;
+
+/** @internal the app in context decides how JSON is written. */
+export function setJsonProviderLookup(lookup: () => JsonProvider): void {
+  currentJson = lookup;
+}
+
+/**
+ * A JSON response: `jsonify(value)`; several arguments make an array (`jsonify(1, 2)` → `[1,2]`).
+ * Use it for arrays, which a handler can't return bare (arrays are tuples).
+ */
+export function jsonify(...values: unknown[]): Response {
+  const p = currentJson();
+  const value = values.length === 1 ? values[0] : values.length === 0 ? null : values;
+  return new Response(p.dumps(value), { contentType: p.mimetype });
+}
+
+/**
+ * A redirect to `location` (kept as given: relative stays relative) with status 302 by default.
+ * The body is a short HTML page with the escaped link, for clients that don't follow redirects.
+ */
+export function redirect(location: string, status: 301 | 302 | 303 | 307 | 308 | number = 302): Response {
+  if (/[\r\n\0]/.test(location)) throw new TypeError("redirect(): the location contains CR, LF or NUL");
+  const href = escapeHtml(location);
+  const body =
+    "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n" +
+    `<p>You should be redirected automatically to the target URL: <a href="${href}">${href}</a>. If not, click the link.\n`;
+  const res = new Response(body, { status, contentType: TEXT_HTML });
+  res.headers.set("Location", encodeLocation(location));
+  return res;
+}
+
+/** Percent-encodes what can't go in a field value (non-ASCII), leaving the URL's structure alone. */
+function encodeLocation(location: string): string {
+  for (let i = 0; i < location.length; i++) {
+    const c = location.charCodeAt(i);
+    if (c > 0x7e || c < 0x21) return encodeURI(location).replace(/%25([0-9A-Fa-f]{2})/g, "%$1");
+  }
+  return location;
+}

@@ -1,0 +1,207 @@
+// What an app and a blueprint share: route registration, hooks and error handlers (Flask's Scaffold).
+
+import type { HTTPException } from "./exceptions.ts";
+import type { HeadersInit } from "./headers.ts";
+import type { Request } from "./request.ts";
+import type { Response, StatusInit } from "./response.ts";
+import type { ParamsOf } from "./routing/index.ts";
+
+/** A plain object returned by a handler becomes JSON. Arrays are tuples: wrap JSON arrays in `jsonify()`. */
+export type JsonObject = { readonly [key: string]: unknown } & { readonly length?: never };
+
+/** What may be the body part of a handler's return value. */
+export type ResultBody =
+  | string
+  | Uint8Array
+  | Response
+  | HTTPException
+  | JsonObject
+  | AsyncIterable<string | Uint8Array>
+  | ReadableStream<Uint8Array | string>;
+
+/** What a handler may return: a body, or Flask's `[body, status]`, `[body, headers]`, `[body, status, headers]`. */
+export type HandlerResult =
+  | ResultBody
+  | readonly [ResultBody, StatusInit]
+  | readonly [ResultBody, HeadersInit]
+  | readonly [ResultBody, StatusInit, HeadersInit];
+
+/** A view function. It may be async. Returning nothing is a type error (and a clear 500 at run time). */
+export type Handler<P = Record<string, unknown>> = (
+  req: Request<P>,
+) => HandlerResult | Promise<HandlerResult>;
+
+export interface RouteOptions {
+  /** HTTP methods; GET when omitted. HEAD is implied by GET; OPTIONS is answered automatically. */
+  methods?: readonly string[];
+  /** The endpoint name for `urlFor`; default: the handler's name, else `"METHOD /rule"`. */
+  endpoint?: string;
+  /** Parameter values for rules that lack them (one handler serving `/page/` and `/page/<int:page>`). */
+  defaults?: Readonly<Record<string, unknown>>;
+  /** Werkzeug's trailing-slash redirects (default true). */
+  strictSlashes?: boolean;
+  /** Don't read the body before the handler; use `req.stream()`. */
+  streamBody?: boolean;
+  /** Answer OPTIONS for this rule automatically (default: `config.provideAutomaticOptions`). */
+  provideAutomaticOptions?: boolean;
+}
+
+/** May short-circuit the request by returning a value other than undefined. */
+export type BeforeRequestHook = (
+  req: Request,
+) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
+/** May change or replace the response. Returning undefined keeps it. */
+export type AfterRequestHook = (
+  res: Response,
+  req: Request,
+) => Response | undefined | Promise<Response | undefined>;
+/** Always runs after the request, with the error if one was raised and not handled. */
+export type TeardownHook = (error: unknown, req: Request) => void | Promise<void>;
+/** Handles an error; returns a response value like a handler. */
+export type ErrorHandler<E = unknown> = (error: E, req: Request) => HandlerResult | Promise<HandlerResult>;
+
+/** An error class, for `errorHandler(SomeError, fn)`. */
+// biome-ignore lint/suspicious/noExplicitAny: constructor arguments of user error classes are unknown
+export type ErrorClass<E = Error> = abstract new (...args: any[]) => E;
+
+/** One recorded route registration. */
+export interface RouteRecord {
+  rule: string;
+  options: RouteOptions;
+  handler: Handler<never>;
+}
+
+/** @internal bumped on every hook registration, so apps can cache "has any hooks" for the fast path. */
+export const hookVersion = { value: 0 };
+
+export abstract class Scaffold {
+  readonly name: string;
+  /** @internal */ readonly beforeRequestFuncs: BeforeRequestHook[] = [];
+  /** @internal */ readonly afterRequestFuncs: AfterRequestHook[] = [];
+  /** @internal */ readonly teardownRequestFuncs: TeardownHook[] = [];
+  /** @internal status → handler */ readonly statusHandlers = new Map<number, ErrorHandler<never>>();
+  /** @internal class → handler, in registration order */ readonly classHandlers: [
+    ErrorClass<unknown>,
+    ErrorHandler<never>,
+  ][] = [];
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** Registers a rule; called by `route` and the method shorthands. */
+  protected abstract addRoute(rule: string, options: RouteOptions, handler: Handler<never>): void;
+
+  /** `app.route(rule, {methods, endpoint}, handler)`; without `methods`, GET. */
+  route<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
+  route<R extends string>(rule: R, options: RouteOptions, handler: Handler<ParamsOf<R>>): this;
+  route<R extends string>(
+    rule: R,
+    optionsOrHandler: RouteOptions | Handler<ParamsOf<R>>,
+    maybeHandler?: Handler<ParamsOf<R>>,
+  ): this {
+    const [options, handler] = splitArgs(optionsOrHandler, maybeHandler, rule);
+    this.addRoute(rule, options, handler as Handler<never>);
+    return this;
+  }
+
+  get<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
+  get<R extends string>(rule: R, options: Omit<RouteOptions, "methods">, handler: Handler<ParamsOf<R>>): this;
+  get<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
+    return this.method("GET", rule, a, b);
+  }
+
+  post<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
+  post<R extends string>(
+    rule: R,
+    options: Omit<RouteOptions, "methods">,
+    handler: Handler<ParamsOf<R>>,
+  ): this;
+  post<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
+    return this.method("POST", rule, a, b);
+  }
+
+  put<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
+  put<R extends string>(rule: R, options: Omit<RouteOptions, "methods">, handler: Handler<ParamsOf<R>>): this;
+  put<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
+    return this.method("PUT", rule, a, b);
+  }
+
+  patch<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
+  patch<R extends string>(
+    rule: R,
+    options: Omit<RouteOptions, "methods">,
+    handler: Handler<ParamsOf<R>>,
+  ): this;
+  patch<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
+    return this.method("PATCH", rule, a, b);
+  }
+
+  delete<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
+  delete<R extends string>(
+    rule: R,
+    options: Omit<RouteOptions, "methods">,
+    handler: Handler<ParamsOf<R>>,
+  ): this;
+  delete<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
+    return this.method("DELETE", rule, a, b);
+  }
+
+  private method<R extends string>(
+    method: string,
+    rule: R,
+    a: RouteOptions | Handler<ParamsOf<R>>,
+    b: Handler<ParamsOf<R>> | undefined,
+  ): this {
+    const [options, handler] = splitArgs(a, b, rule);
+    if (options.methods !== undefined) {
+      throw new TypeError(
+        `${method.toLowerCase()}("${rule}") takes no \`methods\`; use route() for several methods`,
+      );
+    }
+    this.addRoute(rule, { ...options, methods: [method] }, handler as Handler<never>);
+    return this;
+  }
+
+  /** Runs before each request (of this blueprint, for a blueprint); a returned value ends the request. */
+  beforeRequest(fn: BeforeRequestHook): this {
+    this.beforeRequestFuncs.push(fn);
+    hookVersion.value++;
+    return this;
+  }
+
+  /** Runs after each request, error pages included; may change or replace the response. */
+  afterRequest(fn: AfterRequestHook): this {
+    this.afterRequestFuncs.push(fn);
+    hookVersion.value++;
+    return this;
+  }
+
+  /** Always runs at the end of a request, with the unhandled error if any. */
+  teardownRequest(fn: TeardownHook): this {
+    this.teardownRequestFuncs.push(fn);
+    hookVersion.value++;
+    return this;
+  }
+
+  /** Handles errors by status code (`404`) or by class (`NotFound`, `TypeError`, …). */
+  errorHandler<E extends HTTPException>(status: number, fn: ErrorHandler<E>): this;
+  errorHandler<E>(cls: ErrorClass<E>, fn: ErrorHandler<E>): this;
+  errorHandler(key: number | ErrorClass<unknown>, fn: ErrorHandler<never>): this {
+    if (typeof key === "number") {
+      if (!Number.isInteger(key) || key < 400 || key > 599) {
+        throw new RangeError(`errorHandler(${key}): use an error status from 400 to 599, or an error class`);
+      }
+      this.statusHandlers.set(key, fn);
+    } else {
+      this.classHandlers.push([key, fn]);
+    }
+    return this;
+  }
+}
+
+function splitArgs<H>(a: RouteOptions | H, b: H | undefined, rule: string): [RouteOptions, H] {
+  if (typeof a === "function") return [{}, a as H];
+  if (typeof b !== "function") throw new TypeError(`The route "${rule}" has no handler function`);
+  return [a as RouteOptions, b];
+}

@@ -1,0 +1,281 @@
+// The test client: requests handled in-process (no socket), cookies kept between requests.
+
+import { encodeQuery } from "../http/urlencoded.ts";
+import type { Phial } from "./app.ts";
+import { Headers, type HeadersInit } from "./headers.ts";
+import type { RequestSource } from "./request.ts";
+import type { Response } from "./response.ts";
+
+export interface TestRequestOptions {
+  /** Query arguments, appended to the path's own. */
+  query?: Readonly<Record<string, string | number | boolean | readonly (string | number)[]>>;
+  headers?: HeadersInit;
+  /** An urlencoded form body. */
+  form?: Readonly<Record<string, string | number | readonly (string | number)[]>>;
+  /** A JSON body. */
+  json?: unknown;
+  /** A raw body. */
+  data?: string | Uint8Array;
+  /** Follow redirects (GET for 301/302/303, same method for 307/308). Default false. */
+  followRedirects?: boolean;
+  /** Pretend the request came over TLS. */
+  secure?: boolean;
+  /** The client address the app sees. Default 127.0.0.1. */
+  remoteAddr?: string;
+}
+
+/** What a test sees of a response. */
+export class TestResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Headers;
+  /** The body bytes. */
+  readonly data: Buffer;
+  /** The response object the app produced. */
+  readonly response: Response;
+  /** The URLs of the redirects followed to get here. */
+  readonly history: readonly string[];
+
+  constructor(res: Response, data: Buffer, history: readonly string[]) {
+    this.response = res;
+    this.status = res.status;
+    this.statusText = res.reason;
+    this.headers = res.headers;
+    this.data = data;
+    this.history = history;
+  }
+
+  /** The body as UTF-8 text. */
+  get text(): string {
+    return this.data.toString("utf8");
+  }
+
+  /** The body parsed as JSON. */
+  get json(): unknown {
+    return JSON.parse(this.text);
+  }
+
+  /** The media type of the body. */
+  get mimetype(): string | undefined {
+    return this.response.mimetype;
+  }
+}
+
+interface StoredCookie {
+  value: string;
+  path: string;
+  expires: number;
+}
+
+export class TestClient {
+  readonly app: Phial;
+  /** Cookies the app set, sent back on later requests (name → cookie). */
+  private readonly jar = new Map<string, StoredCookie>();
+
+  constructor(app: Phial) {
+    this.app = app;
+  }
+
+  get(path: string, options?: TestRequestOptions): Promise<TestResponse> {
+    return this.open("GET", path, options);
+  }
+  post(path: string, options?: TestRequestOptions): Promise<TestResponse> {
+    return this.open("POST", path, options);
+  }
+  put(path: string, options?: TestRequestOptions): Promise<TestResponse> {
+    return this.open("PUT", path, options);
+  }
+  patch(path: string, options?: TestRequestOptions): Promise<TestResponse> {
+    return this.open("PATCH", path, options);
+  }
+  delete(path: string, options?: TestRequestOptions): Promise<TestResponse> {
+    return this.open("DELETE", path, options);
+  }
+  head(path: string, options?: TestRequestOptions): Promise<TestResponse> {
+    return this.open("HEAD", path, options);
+  }
+  options(path: string, options?: TestRequestOptions): Promise<TestResponse> {
+    return this.open("OPTIONS", path, options);
+  }
+
+  /** A cookie's current value in the client's jar. */
+  getCookie(name: string): string | undefined {
+    const c = this.jar.get(name);
+    if (c === undefined || c.expires <= Date.now()) return undefined;
+    return c.value;
+  }
+
+  /** Sets a cookie as if the app had set it. */
+  setCookie(name: string, value: string, path = "/"): void {
+    this.jar.set(name, { value, path, expires: Number.POSITIVE_INFINITY });
+  }
+
+  deleteCookie(name: string): void {
+    this.jar.delete(name);
+  }
+
+  /** Sends a request with any method. */
+  async open(method: string, path: string, options: TestRequestOptions = {}): Promise<TestResponse> {
+    const history: string[] = [];
+    let m = method.toUpperCase();
+    let target = withQuery(path, options.query);
+    let opts = options;
+    for (let hops = 0; ; hops++) {
+      const { res, data } = await this.once(m, target, opts);
+      if (!options.followRedirects || res.status < 300 || res.status >= 400 || hops >= 20) {
+        return new TestResponse(res, data, history);
+      }
+      const loc = res.headers.get("location");
+      if (loc === undefined || loc === null) return new TestResponse(res, data, history);
+      history.push(target);
+      const u = new URL(loc, `http://localhost${target}`);
+      target = `${u.pathname}${u.search}`;
+      if (res.status !== 307 && res.status !== 308) {
+        m = m === "HEAD" ? "HEAD" : "GET";
+        opts = { ...opts, form: undefined, json: undefined, data: undefined };
+      }
+    }
+  }
+
+  private async once(
+    method: string,
+    target: string,
+    options: TestRequestOptions,
+  ): Promise<{ res: Response; data: Buffer }> {
+    const headers = new Headers(options.headers);
+    let body: Buffer | undefined;
+    if (options.json !== undefined) {
+      body = Buffer.from(JSON.stringify(options.json), "utf8");
+      if (!headers.has("content-type")) headers.set("Content-Type", "application/json");
+    } else if (options.form !== undefined) {
+      const pairs: [string, string][] = [];
+      for (const [k, v] of Object.entries(options.form)) {
+        if (Array.isArray(v)) for (const x of v) pairs.push([k, String(x)]);
+        else pairs.push([k, String(v)]);
+      }
+      body = Buffer.from(encodeQuery(pairs), "latin1");
+      if (!headers.has("content-type")) headers.set("Content-Type", "application/x-www-form-urlencoded");
+    } else if (options.data !== undefined) {
+      body = typeof options.data === "string" ? Buffer.from(options.data, "utf8") : Buffer.from(options.data);
+    }
+    if (!headers.has("host")) headers.set("Host", "localhost");
+    if (body !== undefined && !headers.has("content-length"))
+      headers.set("Content-Length", String(body.length));
+    const cookie = this.cookieHeader(target);
+    if (cookie !== "" && !headers.has("cookie")) headers.set("Cookie", cookie);
+
+    const raw: string[] = [];
+    for (const [k, v] of headers) raw.push(k, v);
+    const source = new TestSource(method, target, raw, headers.get("host") ?? "localhost", body, options);
+    const res = await this.app.handle(source);
+    this.storeCookies(res, target);
+    const data = method === "HEAD" ? Buffer.alloc(0) : await collect(res.body);
+    return { res, data };
+  }
+
+  private cookieHeader(target: string): string {
+    const now = Date.now();
+    const path = target.split("?")[0]!;
+    const parts: string[] = [];
+    for (const [name, c] of this.jar) {
+      if (c.expires <= now) {
+        this.jar.delete(name);
+        continue;
+      }
+      if (
+        path === c.path ||
+        path.startsWith(c.path.endsWith("/") ? c.path : `${c.path}/`) ||
+        c.path === "/"
+      ) {
+        parts.push(`${name}=${c.value}`);
+      }
+    }
+    return parts.join("; ");
+  }
+
+  private storeCookies(res: Response, target: string): void {
+    for (const sc of res.headers.getSetCookie()) {
+      const attrs = sc.split(";");
+      const first = attrs[0]!;
+      const eq = first.indexOf("=");
+      if (eq <= 0) continue;
+      const name = first.slice(0, eq).trim();
+      const value = first.slice(eq + 1).trim();
+      let path = target.split("?")[0]!.replace(/\/[^/]*$/, "") || "/";
+      let expires = Number.POSITIVE_INFINITY;
+      for (const a of attrs.slice(1)) {
+        const i = a.indexOf("=");
+        const k = (i === -1 ? a : a.slice(0, i)).trim().toLowerCase();
+        const v = i === -1 ? "" : a.slice(i + 1).trim();
+        if (k === "path") path = v || "/";
+        else if (k === "max-age") expires = Date.now() + Number(v) * 1000;
+        else if (k === "expires" && expires === Number.POSITIVE_INFINITY) expires = Date.parse(v);
+      }
+      if (!(expires > Date.now())) this.jar.delete(name);
+      else this.jar.set(name, { value, path, expires });
+    }
+  }
+}
+
+/** A request as the app sees it, built in memory. */
+class TestSource implements RequestSource {
+  readonly method: string;
+  readonly url: string;
+  readonly rawHeaders: readonly string[];
+  readonly host: string;
+  readonly remoteAddress: string;
+  readonly encrypted: boolean;
+  readonly contentLength: number;
+  readonly bodyComplete: boolean;
+  readonly signal: AbortSignal = new AbortController().signal;
+  private readonly payload: Buffer | undefined;
+
+  constructor(
+    method: string,
+    url: string,
+    raw: string[],
+    host: string,
+    body: Buffer | undefined,
+    o: TestRequestOptions,
+  ) {
+    this.method = method;
+    this.url = url;
+    this.rawHeaders = raw;
+    this.host = host;
+    this.remoteAddress = o.remoteAddr ?? "127.0.0.1";
+    this.encrypted = o.secure === true;
+    this.payload = body;
+    this.contentLength = body === undefined ? -1 : body.length;
+    this.bodyComplete = body === undefined || body.length === 0;
+  }
+
+  async body(): Promise<Buffer> {
+    return this.payload ?? Buffer.alloc(0);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    if (this.payload !== undefined && this.payload.length > 0) yield this.payload;
+  }
+}
+
+function withQuery(path: string, query: TestRequestOptions["query"]): string {
+  if (query === undefined) return path;
+  const pairs: [string, string][] = [];
+  for (const [k, v] of Object.entries(query)) {
+    if (Array.isArray(v)) for (const x of v) pairs.push([k, String(x)]);
+    else pairs.push([k, String(v)]);
+  }
+  if (pairs.length === 0) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}${encodeQuery(pairs)}`;
+}
+
+async function collect(body: Response["body"]): Promise<Buffer> {
+  if (body === null) return Buffer.alloc(0);
+  if (typeof body === "string") return Buffer.from(body, "utf8");
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const parts: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<string | Uint8Array>) {
+    parts.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : Buffer.from(chunk));
+  }
+  return Buffer.concat(parts);
+}
