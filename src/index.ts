@@ -13,8 +13,10 @@ export { type Config, type ConfigValues, DEFAULT_CONFIG } from "./app/config.ts"
 export { type G, g, request, session } from "./app/context.ts";
 export { type GetOptions, MultiDict } from "./app/datastructures.ts";
 export * from "./app/exceptions.ts";
+export { type SendFileOptions, sendFile, sendFromDirectory } from "./app/files.ts";
 export { Headers, type HeadersInit } from "./app/headers.ts";
 export { escapeHtml } from "./app/html.ts";
+export { MultipartError, type MultipartLimits, parseMultipart } from "./app/multipart.ts";
 export { Accept, type FileStorage, Request, type RequestSource, type SessionLike } from "./app/request.ts";
 export {
   defaultJson,
@@ -38,4 +40,5 @@ export type {
   RouteOptions,
   TeardownHook,
 } from "./app/scaffold.ts";
+export { secureFilename } from "./app/secure-filename.ts";
 export { urlFor } from "./app/url-for.ts";

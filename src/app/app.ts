@@ -9,7 +9,7 @@
 // - `Response` with a streamed body and a `Content-Length` field is sent with that length (files).
 // - `app.addUrlRule(rule, options, handler, blueprintName)`: routes registered by modules (static files).
 
-import { dirname, isAbsolute, resolve } from "node:path";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
 import { createServer, RequestAbortedError } from "../http/index.ts";
@@ -17,6 +17,7 @@ import type { Blueprint, RegisterOptions } from "./blueprint.ts";
 import { type Config, createConfig } from "./config.ts";
 import { currentRequest, invoke, isAsyncFunction, runWithRequest } from "./context.ts";
 import { HTTPException, InternalServerError, MethodNotAllowed, NotFound } from "./exceptions.ts";
+import { type SendFileOptions, sendFromFolder } from "./files.ts";
 import type { Headers } from "./headers.ts";
 import { Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
 import {
@@ -42,13 +43,14 @@ import {
   type TeardownHook,
 } from "./scaffold.ts";
 import { TestClient } from "./testing.ts";
+import { loadMultipart } from "./uploads.ts";
 
 export interface PhialOptions {
   /** Name of the app (logs). Default `app`. */
   name?: string;
   /** Folder of static files, relative to the app's file; `null` for none. Default `static`. */
   staticFolder?: string | null;
-  /** URL path of the static files. Default `/static`. */
+  /** URL path of the static files. Default: `/` and the folder's name (`/static`), as in Flask. */
   staticUrlPath?: string;
   /** Folder of templates, relative to the app's file. Default `templates`. */
   templateFolder?: string;
@@ -166,10 +168,31 @@ export class Phial extends Scaffold {
     if (options.fromEnv !== false) this.config.fromEnv();
     const sf = options.staticFolder === undefined ? "static" : options.staticFolder;
     this.staticFolder = sf === null ? null : isAbsolute(sf) ? sf : resolve(root, sf);
-    this.staticUrlPath = options.staticUrlPath ?? "/static";
+    this.staticUrlPath =
+      options.staticUrlPath ?? (this.staticFolder === null ? "/static" : `/${basename(this.staticFolder)}`);
     const tf = options.templateFolder ?? "templates";
     this.templateFolder = isAbsolute(tf) ? tf : resolve(root, tf);
     lastApp = this;
+    this.bodyLoaders.set("multipart/form-data", loadMultipart);
+    if (this.staticFolder !== null) {
+      // Flask's `static` endpoint; the view is sync so that it takes the request from the context slot.
+      const view = (req: Request<{ filename: string }>) => this.sendStaticFile(req.params.filename);
+      const url = this.staticUrlPath.replace(/\/+$/, "");
+      this.addUrlRule(`${url}/<path:filename>`, { endpoint: "static" }, view as Handler<never>, undefined);
+    }
+  }
+
+  /**
+   * Sends `filename` from the static folder, as the `static` view does (`sendFromDirectory` rules:
+   * anything leaving the folder is a 404), cached per `config.sendFileMaxAgeDefault`.
+   */
+  sendStaticFile(filename: string, options: SendFileOptions = {}): Promise<Response> {
+    if (this.staticFolder === null) {
+      throw new Error(
+        "sendStaticFile(): this app has no static folder (it was created with staticFolder: null)",
+      );
+    }
+    return sendFromFolder(currentRequest(), this, this.staticFolder, filename, options);
   }
 
   protected addRoute(rule: string, options: RouteOptions, handler: Handler<never>): void {

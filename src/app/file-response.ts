@@ -386,11 +386,23 @@ export class FileBody implements AsyncIterable<Buffer> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    const stream = createReadStream(this.path, {
-      start: this.start,
-      end: this.end,
-      highWaterMark: READ_CHUNK,
-    });
-    return stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    // The file opens on the first next(): getting an iterator only to return() it (what a HEAD or a
+    // dropped response does) costs nothing.
+    let it: AsyncIterator<Buffer> | undefined;
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    return {
+      next: () => {
+        it ??= createReadStream(this.path, {
+          start: this.start,
+          end: this.end,
+          highWaterMark: READ_CHUNK,
+        })[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+        return it.next();
+      },
+      return: async () => {
+        if (it?.return !== undefined) await it.return();
+        return done;
+      },
+    };
   }
 }

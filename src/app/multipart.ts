@@ -172,7 +172,8 @@ function toMultipartError(err: unknown): MultipartError {
 /**
  * Reads a multipart/form-data body. `contentType` is the request's Content-Type (its boundary is
  * used); `body` yields the raw bytes. Resolves once the whole body is read and every file is stored;
- * rejects with a `MultipartError` (400/413) after removing any temp file it made.
+ * rejects with a `MultipartError` (400/413), or with the body's own error when reading it fails, after
+ * removing any temp file it made.
  */
 export async function parseMultipart(
   contentType: string,
@@ -222,7 +223,10 @@ export async function parseMultipart(
   const fail = (err: MultipartError): void => {
     if (failure !== undefined) return;
     failure = err;
-    bb.destroy();
+    // Not synchronously: this runs inside busboy's own callbacks, and busboy 1.6 touches its state
+    // after emitting (destroying it there throws a TypeError out of write()). Until then every
+    // handler sees `failure` and drops what comes.
+    process.nextTick(() => bb.destroy());
   };
   let parts = 0;
   let memoryUsed = 0;
@@ -318,6 +322,7 @@ export async function parseMultipart(
   bb.on("fieldsLimit", () => fail(new MultipartError(413, `The form has more than ${maxFields} fields`)));
   const closed = new Promise<void>((resolve) => bb.once("close", resolve));
 
+  let bodyError: unknown;
   try {
     let total = 0;
     for await (const chunk of body) {
@@ -329,20 +334,26 @@ export async function parseMultipart(
         );
         break;
       }
-      if (!bb.write(chunk)) await drained(bb);
+      let more: boolean;
+      try {
+        more = bb.write(chunk);
+      } catch (err) {
+        fail(toMultipartError(err)); // busboy failing on its input is still bad input, not a crash
+        break;
+      }
+      if (!more) await drained(bb);
     }
     if (failure === undefined) bb.end();
-    await closed;
-    await Promise.all(storing);
   } catch (err) {
-    // The body stream itself failed (the client went away): no form to give.
+    // The body stream itself failed (the client went away, bad framing): its error is the answer.
+    bodyError = err;
     fail(new MultipartError(400, `The request body could not be read: ${(err as Error).message}`));
-    await closed;
-    await Promise.all(storing);
   }
+  await closed;
+  await Promise.all(storing);
   if (failure !== undefined) {
     await cleanup();
-    throw failure;
+    throw bodyError ?? failure;
   }
   return { fields, files, cleanup };
 }

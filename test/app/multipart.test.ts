@@ -311,12 +311,16 @@ describe("parseMultipart: malformed bodies (400)", () => {
     await refused(parse(body([{ name: "", filename: "a.txt", data: "x" }])), 400, /no field name/);
     await refused(parse(body([{ filename: "a.txt", data: pattern(200_000) }]), { memoryFileSize: 10 }), 400);
   });
-  test("a body stream that fails", async () => {
+  test("a body stream that fails: its own error, and no temp file left", async () => {
     async function* broken(): AsyncGenerator<Buffer> {
       yield body([{ name: "f", filename: "f", data: pattern(100_000) }]).subarray(0, 50_000);
       throw new Error("socket reset");
     }
-    await refused(parseMultipart(CT, broken(), { tempDir: tmp, memoryFileSize: 10 }), 400, /socket reset/);
+    await assert.rejects(
+      parseMultipart(CT, broken(), { tempDir: tmp, memoryFileSize: 10 }),
+      /^Error: socket reset$/,
+    );
+    assert.deepEqual(readdirSync(tmp), [], "no temp file is left behind");
   });
 });
 

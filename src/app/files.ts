@@ -1,0 +1,108 @@
+// `sendFile`, `sendFromDirectory` and the static files view: the framework's side of file serving.
+// The decisions (validators, conditions, ranges, disposition) live in file-response.ts, the path
+// checks in safe-join.ts; this file turns them into a Response whose body streams from the disk
+// (the wire sends it with its Content-Length and backpressure; HEAD and 304 open nothing).
+
+import type { Stats } from "node:fs";
+import { stat } from "node:fs/promises";
+import { basename, isAbsolute, resolve } from "node:path";
+import { currentApp, type Phial } from "./app.ts";
+import { currentRequest } from "./context.ts";
+import { NotFound, PreconditionFailed, RequestedRangeNotSatisfiable } from "./exceptions.ts";
+import { FileBody, type FileRequest, planFileResponse, type SendFileOptions } from "./file-response.ts";
+import type { Request } from "./request.ts";
+import { Response } from "./response.ts";
+import { safeResolveFile } from "./safe-join.ts";
+
+export type { SendFileOptions } from "./file-response.ts";
+
+const NO_REQUEST: FileRequest = { method: "GET", header: () => undefined };
+
+/**
+ * Sends the file at `path` (a relative path is relative to the app's folder, as in Flask), streamed
+ * from disk with its media type, `ETag`, `Last-Modified` and `Cache-Control`, answering the current
+ * request's conditional fields (304, 412) and a single `Range` (206, 416). A missing file or a folder
+ * is a 404.
+ *
+ * `path` is trusted: never build it from user input; use `sendFromDirectory` for that.
+ *
+ * ```ts
+ * app.get("/report", () => sendFile("reports/latest.pdf", { asAttachment: true }));
+ * ```
+ */
+export function sendFile(path: string, options: SendFileOptions = {}): Promise<Response> {
+  // The request is read now: after an await, a sync view's context is gone.
+  const req = currentRequest();
+  const app = req?.app ?? currentApp();
+  return sendPath(req, app, fromRoot(app, path), undefined, options);
+}
+
+/**
+ * Sends `name` (untrusted, e.g. a `<path:filename>` parameter) from inside `directory` (relative to
+ * the app's folder): `..` segments, absolute paths, backslashes, NUL, drive letters, Windows device
+ * names and symlinks leading out of the folder are all a 404, as is a missing file. Otherwise as
+ * `sendFile`.
+ *
+ * ```ts
+ * app.get("/uploads/<path:name>", (req) =>
+ *   sendFromDirectory("uploads", req.params.name, { asAttachment: true }));
+ * ```
+ */
+export function sendFromDirectory(
+  directory: string,
+  name: string,
+  options: SendFileOptions = {},
+): Promise<Response> {
+  const req = currentRequest();
+  const app = req?.app ?? currentApp();
+  return sendFromFolder(req, app, fromRoot(app, directory), name, options);
+}
+
+/** @internal `sendFromDirectory` with the request given (the static views). */
+export async function sendFromFolder(
+  req: Request | undefined,
+  app: Phial | undefined,
+  folder: string,
+  name: string,
+  options: SendFileOptions,
+): Promise<Response> {
+  const real = await safeResolveFile(folder, name);
+  if (real === undefined) throw new NotFound();
+  // The name asked for decides the media type (a link `x.css` to a file `x` is still CSS).
+  const slash = name.lastIndexOf("/");
+  return sendPath(req, app, real, slash === -1 ? name : name.slice(slash + 1), options);
+}
+
+function fromRoot(app: Phial | undefined, p: string): string {
+  if (isAbsolute(p)) return p;
+  return app === undefined ? resolve(p) : resolve(app.root, p);
+}
+
+async function sendPath(
+  req: Request | undefined,
+  app: Phial | undefined,
+  path: string,
+  name: string | undefined,
+  options: SendFileOptions,
+): Promise<Response> {
+  let st: Stats;
+  try {
+    st = await stat(path);
+  } catch {
+    throw new NotFound();
+  }
+  if (!st.isFile()) throw new NotFound();
+  const maxAge = app?.config.sendFileMaxAgeDefault;
+  const opts = options.maxAge === undefined && maxAge !== undefined ? { ...options, maxAge } : options;
+  const fr: FileRequest =
+    req === undefined ? NO_REQUEST : { method: req.method, header: (n) => req.header(n) };
+  const plan = planFileResponse(
+    { name: name ?? basename(path), size: st.size, mtimeMs: st.mtimeMs },
+    fr,
+    opts,
+  );
+  if (plan.status === 412) throw new PreconditionFailed();
+  if (plan.status === 416) throw new RequestedRangeNotSatisfiable(st.size);
+  const body = plan.range === undefined ? null : new FileBody(path, plan.range.start, plan.range.end);
+  return new Response(body, { status: plan.status, headers: plan.headers });
+}

@@ -1,0 +1,39 @@
+// The framework's side of uploads: a multipart/form-data body is parsed as it arrives (never buffered
+// whole) into `req.form` and `req.files`, within the app's limits, and its temp files are removed
+// when the request is over (`req.callOnClose`), whatever happened in between.
+
+import { MultiDict } from "./datastructures.ts";
+import { BadRequest, RequestEntityTooLarge } from "./exceptions.ts";
+import { MultipartError, parseMultipart } from "./multipart.ts";
+import { type FileStorage, type Request, tooLarge } from "./request.ts";
+
+/**
+ * The body loader for `multipart/form-data` (installed in `app.bodyLoaders`). Limits come from
+ * `app.config`: `maxContentLength` (whole body), `maxFormMemorySize` (one field), `maxFormParts`,
+ * `maxFormFiles`, `maxFileSize`; files above `uploadMemorySize` go to temp files in `uploadTempDir`.
+ */
+export async function loadMultipart(req: Request): Promise<void> {
+  const c = req.app.config;
+  const max = c.maxContentLength;
+  if (req.source.contentLength > max) throw tooLarge(max);
+  let parsed: Awaited<ReturnType<typeof parseMultipart>>;
+  try {
+    parsed = await parseMultipart(req.contentType ?? "", req.source, {
+      maxBodySize: max,
+      maxFieldSize: c.maxFormMemorySize,
+      maxParts: c.maxFormParts,
+      maxFiles: c.maxFormFiles,
+      maxFileSize: c.maxFileSize,
+      memoryFileSize: c.uploadMemorySize,
+      tempDir: c.uploadTempDir,
+    });
+  } catch (err) {
+    if (err instanceof MultipartError) {
+      throw err.status === 413 ? new RequestEntityTooLarge(err.message) : new BadRequest(err.message);
+    }
+    throw err; // the body itself failed (RequestAbortedError): the app answers it
+  }
+  req.callOnClose(parsed.cleanup);
+  req.parsedForm = MultiDict.fromPairs(parsed.fields).freeze();
+  req.parsedFiles = MultiDict.fromPairs<FileStorage>(parsed.files).freeze();
+}

@@ -1,0 +1,185 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type FileStorage, Phial, secureFilename } from "phial";
+import type { Server } from "phial/http";
+import { rawRequest } from "./raw-http.ts";
+
+const B = "----phialUploadBoundary";
+const CT = `multipart/form-data; boundary=${B}`;
+
+type Part = { name: string; filename?: string; type?: string; data: string | Buffer };
+
+function multipart(parts: Part[]): Buffer {
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    let head = `--${B}\r\nContent-Disposition: form-data; name="${p.name}"`;
+    if (p.filename !== undefined) head += `; filename="${p.filename}"`;
+    head += "\r\n";
+    if (p.type !== undefined) head += `Content-Type: ${p.type}\r\n`;
+    out.push(Buffer.from(`${head}\r\n`), Buffer.from(p.data), Buffer.from("\r\n"));
+  }
+  out.push(Buffer.from(`--${B}--\r\n`));
+  return Buffer.concat(out);
+}
+
+let tmp: string;
+let saveDir: string;
+let app: Phial;
+/** Temp paths of spooled uploads seen by handlers, to check they are gone afterwards. */
+const seen: string[] = [];
+
+function spooledPath(f: FileStorage | undefined): string | undefined {
+  return (f as { tempPath?: string } | undefined)?.tempPath;
+}
+
+before(() => {
+  tmp = mkdtempSync(join(tmpdir(), "phial-uploads-tmp-"));
+  saveDir = mkdtempSync(join(tmpdir(), "phial-uploads-save-"));
+  app = new Phial(tmp, { config: { uploadTempDir: tmp, uploadMemorySize: 1024 } });
+  app.post("/upload", async (req) => {
+    const f = req.files.get("doc");
+    const p = spooledPath(f);
+    if (p !== undefined) seen.push(p);
+    if (f !== undefined) await f.save(join(saveDir, secureFilename(f.filename)));
+    return {
+      title: req.form.get("title") ?? null,
+      tags: req.form.getAll("tag"),
+      file:
+        f === undefined
+          ? null
+          : { name: f.filename, type: f.mimetype, size: f.size, spooled: p !== undefined },
+    };
+  });
+  app.post("/throws", (req) => {
+    const p = spooledPath(req.files.get("doc"));
+    if (p !== undefined) seen.push(p);
+    throw new Error("handler failed after the upload");
+  });
+});
+after(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(saveDir, { recursive: true, force: true });
+});
+
+function post(path: string, body: Buffer, contentType = CT) {
+  return app.testClient().post(path, { data: body, headers: { "Content-Type": contentType } });
+}
+
+describe("uploads through the test client", () => {
+  test("req.form and req.files from multipart/form-data; save() and secureFilename()", async () => {
+    const big = Buffer.alloc(50_000, 0x41);
+    const r = await post(
+      "/upload",
+      multipart([
+        { name: "title", data: "Über" },
+        { name: "tag", data: "a" },
+        { name: "tag", data: "b" },
+        { name: "doc", filename: "../../my report.txt", type: "text/plain", data: big },
+      ]),
+    );
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, {
+      title: "Über",
+      tags: ["a", "b"],
+      file: { name: "../../my report.txt", type: "text/plain", size: 50_000, spooled: true },
+    });
+    assert.deepEqual(readFileSync(join(saveDir, "my_report.txt")), big);
+  });
+
+  test("spooled temp files are removed after the request, also when the handler throws", async () => {
+    seen.length = 0;
+    const body = multipart([{ name: "doc", filename: "x.bin", data: Buffer.alloc(10_000) }]);
+    assert.equal((await post("/upload", body)).status, 200);
+    assert.equal((await post("/throws", body)).status, 500);
+    assert.equal(seen.length, 2);
+    for (const p of seen) assert.equal(existsSync(p), false, `${p} is still there`);
+    assert.deepEqual(readdirSync(tmp), []);
+  });
+
+  test("limits from app.config give 413; malformed bodies give 400", async () => {
+    const c = app.config;
+    const saved = { ...c };
+    try {
+      c.maxFormMemorySize = 10;
+      assert.equal((await post("/upload", multipart([{ name: "title", data: "x".repeat(11) }]))).status, 413);
+      c.maxFormMemorySize = saved.maxFormMemorySize;
+      c.maxFormParts = 2;
+      const three = multipart([1, 2, 3].map((i) => ({ name: "tag", data: String(i) })));
+      assert.equal((await post("/upload", three)).status, 413);
+      c.maxFormParts = saved.maxFormParts;
+      c.maxFileSize = 100;
+      assert.equal(
+        (await post("/upload", multipart([{ name: "doc", filename: "f", data: "y".repeat(101) }]))).status,
+        413,
+      );
+      c.maxFileSize = saved.maxFileSize;
+      c.maxFormFiles = 1;
+      const two = multipart([1, 2].map((i) => ({ name: "doc", filename: `${i}`, data: "z" })));
+      assert.equal((await post("/upload", two)).status, 413);
+      c.maxFormFiles = saved.maxFormFiles;
+      c.maxContentLength = 1000;
+      assert.equal(
+        (await post("/upload", multipart([{ name: "doc", filename: "f", data: "y".repeat(2000) }]))).status,
+        413,
+      );
+    } finally {
+      Object.assign(c, saved);
+    }
+    const ok = multipart([{ name: "title", data: "t" }]);
+    assert.equal((await post("/upload", ok, "multipart/form-data")).status, 400, "no boundary");
+    assert.equal((await post("/upload", ok.subarray(0, ok.length - 8))).status, 400, "truncated");
+    assert.equal(
+      (await post("/upload", multipart([{ name: "", data: "x" }]))).status,
+      400,
+      "empty field name",
+    );
+    assert.deepEqual(readdirSync(tmp), []);
+  });
+});
+
+describe("uploads over a real socket", () => {
+  let server: Server;
+  let port: number;
+  before(async () => {
+    server = app.listen();
+    port = (await server.listen(0, "127.0.0.1")).port;
+  });
+  after(() => server.close());
+
+  test("a streamed upload, then a 413 cut short, then the server still serves", async () => {
+    const file = Buffer.alloc(300_000, 0x42);
+    const body = multipart([
+      { name: "title", data: "t" },
+      { name: "doc", filename: "f.bin", data: file },
+    ]);
+    const r = await rawRequest(
+      port,
+      `POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: ${CT}\r\nContent-Length: ${body.length}`,
+      body,
+    );
+    assert.equal(r.status, 200, r.body.toString());
+    assert.equal((JSON.parse(r.body.toString()) as { file: { size: number } }).file.size, 300_000);
+
+    app.config.maxFileSize = 1000;
+    try {
+      const big = await rawRequest(
+        port,
+        `POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: ${CT}\r\nContent-Length: ${body.length}`,
+        body,
+      );
+      assert.equal(big.status, 413);
+    } finally {
+      app.config.maxFileSize = undefined;
+    }
+    const chunked = await rawRequest(
+      port,
+      `POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: ${CT}\r\nTransfer-Encoding: chunked`,
+      Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from("\r\n0\r\n\r\n")]),
+    );
+    assert.equal(chunked.status, 200);
+    assert.deepEqual(readdirSync(tmp), []);
+  });
+});
