@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type FileStorage, Phial, secureFilename } from "phial";
 import type { Server } from "phial/http";
-import { rawRequest } from "./raw-http.ts";
+import { parseResponse, rawRequest } from "./raw-http.ts";
 
 const B = "----phialUploadBoundary";
 const CT = `multipart/form-data; boundary=${B}`;
@@ -53,6 +54,7 @@ before(() => {
           : { name: f.filename, type: f.mimetype, size: f.size, spooled: p !== undefined },
     };
   });
+  app.post("/size", (req) => ({ file: { size: req.files.get("doc")?.size ?? -1 } }));
   app.post("/throws", (req) => {
     const p = spooledPath(req.files.get("doc"));
     if (p !== undefined) seen.push(p);
@@ -180,6 +182,66 @@ describe("uploads over a real socket", () => {
       Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from("\r\n0\r\n\r\n")]),
     );
     assert.equal(chunked.status, 200);
+    assert.deepEqual(readdirSync(tmp), []);
+  });
+
+  test("a 128 MiB upload streams to disk with flat memory", async () => {
+    const SIZE = 128 * 1024 * 1024;
+    const saved = app.config.maxContentLength;
+    app.config.maxContentLength = SIZE + 4096;
+    // The wire's own cap (maxBodyBytes, 100 MiB by default) must be raised too.
+    const big = app.listen({ maxBodyBytes: 2 * SIZE });
+    const bigPort = (await big.listen(0, "127.0.0.1")).port;
+    const rss0 = process.memoryUsage().rss;
+    let peak = rss0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 10);
+    try {
+      const head = Buffer.from(
+        `--${B}\r\nContent-Disposition: form-data; name="doc"; filename="big.bin"\r\n\r\n`,
+      );
+      const tail = Buffer.from(`\r\n--${B}--\r\n`);
+      const total = head.length + SIZE + tail.length;
+      const r = await new Promise<string>((resolve, reject) => {
+        const sock = connect(bigPort, "127.0.0.1");
+        let out = "";
+        sock.on("data", (d: Buffer) => {
+          out += d.toString("latin1");
+          const r = parseResponse(Buffer.from(out, "latin1"));
+          if (r !== undefined) {
+            sock.destroy();
+            resolve(`${r.status} ${r.body.toString()}`);
+          }
+        });
+        sock.on("error", reject);
+        sock.write(
+          `POST /size HTTP/1.1\r\nHost: x\r\nContent-Type: ${CT}\r\nContent-Length: ${total}\r\n\r\n`,
+        );
+        sock.write(head);
+        const chunk = Buffer.alloc(1024 * 1024, 0x43);
+        let sent = 0;
+        const pump = (): void => {
+          while (sent < SIZE) {
+            sent += chunk.length;
+            if (!sock.write(chunk)) {
+              sock.once("drain", pump);
+              return;
+            }
+          }
+          sock.write(tail);
+        };
+        pump();
+      });
+      assert.match(r, /^200 /);
+      assert.equal((JSON.parse(r.slice(4)) as { file: { size: number } }).file.size, SIZE);
+    } finally {
+      clearInterval(sampler);
+      app.config.maxContentLength = saved;
+      await big.close();
+    }
+    const grewMiB = (peak - rss0) / 2 ** 20;
+    assert.ok(grewMiB < 96, `RSS grew by ${grewMiB.toFixed(0)} MiB while receiving 128 MiB`);
     assert.deepEqual(readdirSync(tmp), []);
   });
 });
