@@ -3,6 +3,7 @@
 // checks in safe-join.ts; this file turns them into a Response whose body streams from the disk
 // (the wire sends it with its Content-Length and backpressure; HEAD and 304 open nothing).
 
+import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, isAbsolute, resolve } from "node:path";
@@ -24,16 +25,27 @@ const NO_REQUEST: FileRequest = { method: "GET", header: () => undefined };
  * request's conditional fields (304, 412) and a single `Range` (206, 416). A missing file or a folder
  * is a 404.
  *
+ * Bytes in memory work too (Flask's `send_file(BytesIO(...))`): give a `downloadName` or `mimetype`
+ * for the media type; the ETag is a hash of the bytes and there is no Last-Modified unless given.
+ *
  * `path` is trusted: never build it from user input; use `sendFromDirectory` for that.
  *
  * ```ts
  * app.get("/report", () => sendFile("reports/latest.pdf", { asAttachment: true }));
+ * app.get("/export", () => sendFile(Buffer.from(csv), { downloadName: "export.csv", asAttachment: true }));
  * ```
  */
-export function sendFile(path: string, options: SendFileOptions = {}): Promise<Response> {
+export function sendFile(path: string | Uint8Array, options: SendFileOptions = {}): Promise<Response> {
   // The request is read now: after an await, a sync view's context is gone.
   const req = currentRequest();
   const app = req?.app ?? currentApp();
+  if (typeof path !== "string") {
+    try {
+      return Promise.resolve(sendBytes(req, app, path, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
   return sendPath(req, app, fromRoot(app, path), undefined, options);
 }
 
@@ -78,6 +90,34 @@ function fromRoot(app: Phial | undefined, p: string): string {
   return app === undefined ? resolve(p) : resolve(app.root, p);
 }
 
+function sendBytes(
+  req: Request | undefined,
+  app: Phial | undefined,
+  data: Uint8Array,
+  options: SendFileOptions,
+): Response {
+  const opts = withDefaults(app, options);
+  if (opts.etag === undefined || opts.etag === true) {
+    opts.etag = createHash("sha256").update(data).digest("base64url").slice(0, 27);
+  }
+  const name = options.downloadName ?? "";
+  const plan = planFileResponse({ name, size: data.byteLength, mtimeMs: Number.NaN }, fileRequest(req), opts);
+  if (plan.status === 412) throw new PreconditionFailed();
+  if (plan.status === 416) throw new RequestedRangeNotSatisfiable(data.byteLength);
+  const body = plan.range === undefined ? null : data.subarray(plan.range.start, plan.range.end + 1);
+  return new Response(body, { status: plan.status, headers: plan.headers });
+}
+
+/** The options with the app's `sendFileMaxAgeDefault` (a copy: the caller's object is not changed). */
+function withDefaults(app: Phial | undefined, options: SendFileOptions): SendFileOptions {
+  const maxAge = app?.config.sendFileMaxAgeDefault;
+  return options.maxAge === undefined && maxAge !== undefined ? { ...options, maxAge } : { ...options };
+}
+
+function fileRequest(req: Request | undefined): FileRequest {
+  return req === undefined ? NO_REQUEST : { method: req.method, header: (n) => req.header(n) };
+}
+
 async function sendPath(
   req: Request | undefined,
   app: Phial | undefined,
@@ -92,14 +132,10 @@ async function sendPath(
     throw new NotFound();
   }
   if (!st.isFile()) throw new NotFound();
-  const maxAge = app?.config.sendFileMaxAgeDefault;
-  const opts = options.maxAge === undefined && maxAge !== undefined ? { ...options, maxAge } : options;
-  const fr: FileRequest =
-    req === undefined ? NO_REQUEST : { method: req.method, header: (n) => req.header(n) };
   const plan = planFileResponse(
     { name: name ?? basename(path), size: st.size, mtimeMs: st.mtimeMs },
-    fr,
-    opts,
+    fileRequest(req),
+    withDefaults(app, options),
   );
   if (plan.status === 412) throw new PreconditionFailed();
   if (plan.status === 416) throw new RequestedRangeNotSatisfiable(st.size);

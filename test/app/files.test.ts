@@ -53,6 +53,9 @@ before(() => {
   app.get("/dir", () => sendFile("static"));
   app.get("/cached", () => sendFromDirectory("static", "hello.txt", { maxAge: 60 }));
   app.get("/url", () => urlFor("static", { filename: "css/site.css" }));
+  app.get("/bytes", () =>
+    sendFile(Buffer.from("a,b\n1,2\n"), { downloadName: "export.csv", asAttachment: true }),
+  );
   const bp = new Blueprint("bp", { root: join(appDir, "bp"), staticFolder: "assets", urlPrefix: "/bp" });
   app.registerBlueprint(bp);
 });
@@ -140,6 +143,26 @@ describe("static files through the test client", () => {
     assert.equal((await c.get("/missing")).status, 404);
     assert.equal((await c.get("/dir")).status, 404);
     assert.equal((await c.get("/dl/../private.txt")).status, 404);
+  });
+
+  test("sendFile with bytes in memory: type from the name, hash ETag, 304, Range, HEAD", async () => {
+    const c = app.testClient();
+    const r = await c.get("/bytes");
+    assert.equal(r.status, 200);
+    assert.equal(r.text, "a,b\n1,2\n");
+    assert.equal(r.headers.get("content-type"), "text/csv; charset=utf-8");
+    assert.equal(r.headers.get("content-disposition"), 'attachment; filename="export.csv"');
+    assert.equal(r.headers.get("last-modified"), undefined);
+    const etag = r.headers.get("etag")!;
+    assert.match(etag, /^"[A-Za-z0-9_-]{27}"$/);
+    assert.equal((await c.get("/bytes", { headers: { "If-None-Match": etag } })).status, 304);
+    const part = await c.get("/bytes", { headers: { Range: "bytes=4-6" } });
+    assert.equal(part.status, 206);
+    assert.equal(part.text, "1,2");
+    assert.equal((await c.get("/bytes", { headers: { Range: "bytes=50-" } })).status, 416);
+    const head = await c.head("/bytes");
+    assert.equal(head.headers.get("content-length"), "8");
+    assert.equal(head.data.length, 0);
   });
 
   test("maxAge and sendFileMaxAgeDefault", async () => {
