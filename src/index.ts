@@ -7,6 +7,7 @@ export {
   type PhialOptions,
   type RunOptions,
   type SessionInterface,
+  type UrlRule,
 } from "./app/app.ts";
 export { Blueprint, type BlueprintOptions, type RegisterOptions } from "./app/blueprint.ts";
 export { type Config, type ConfigValues, DEFAULT_CONFIG } from "./app/config.ts";
@@ -19,17 +20,30 @@ export { escapeHtml } from "./app/html.ts";
 export { MultipartError, type MultipartLimits, parseMultipart } from "./app/multipart.ts";
 export { Accept, type FileStorage, Request, type RequestSource, type SessionLike } from "./app/request.ts";
 export {
+  checkRedirectTarget,
+  DefaultJsonProvider,
   defaultJson,
   type JsonProvider,
+  type JsonProviderOptions,
   jsonify,
   makeResponse,
   Response,
   type ResponseBody,
   type ResponseInit,
   redirect,
+  type SafeRedirectOptions,
   type StatusInit,
+  safeRedirect,
 } from "./app/response.ts";
-export { BuildError, type ParamsOf } from "./app/routing/index.ts";
+export {
+  BuildError,
+  type Converter,
+  type ConverterFactory,
+  type ConverterTypes,
+  type ParamsOf,
+  patternConverter,
+  RuleSyntaxError,
+} from "./app/routing/index.ts";
 export type {
   AfterRequestHook,
   BeforeRequestHook,
@@ -41,4 +55,10 @@ export type {
   TeardownHook,
 } from "./app/scaffold.ts";
 export { secureFilename } from "./app/secure-filename.ts";
-export { urlFor } from "./app/url-for.ts";
+export {
+  type Endpoints,
+  type UrlForArgs,
+  type UrlForExtras,
+  type UrlForValues,
+  urlFor,
+} from "./app/url-for.ts";

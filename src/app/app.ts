@@ -2,9 +2,12 @@
 //
 // Seams for the other modules (keep them stable):
 // - `app.sessionInterface` ({ open, save }): `req.session` opens it lazily; it is saved after the
-//   afterRequest hooks of any request that touched it.
-// - `app.bodyLoaders` (media type → loader): a loader reads `req.stream()` itself and sets
-//   `req.parsedForm` / `req.parsedFiles` (multipart); other bodies are read into `req.data`.
+//   afterRequest hooks of any request that touched it (fast path included).
+// - `app.bodyLoaders` / `Phial.defaultBodyLoaders` (media type → loader): a loader reads
+//   `req.stream()` itself (limits enforced) and sets `req.parsedForm` / `req.parsedFiles`
+//   (multipart); other bodies are read into `req.data`.
+// - `currentRequest()` (context.ts): call it synchronously (e.g. first thing in renderTemplate)
+//   to get the request, its app, session and g; works in sync and async code.
 // - `req.callOnClose(fn)`: cleanup after the teardown hooks (spooled uploads, open files).
 // - `Response` with a streamed body and a `Content-Length` field is sent with that length (files).
 // - `app.addUrlRule(rule, options, handler, blueprintName)`: routes registered by modules (static files).
@@ -13,24 +16,27 @@ import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
 import { createServer, RequestAbortedError } from "../http/index.ts";
+import { type FetchOptions, handleFetch, nodeHandler } from "./adapters.ts";
 import type { Blueprint, RegisterOptions } from "./blueprint.ts";
 import { type Config, createConfig } from "./config.ts";
 import { currentRequest, invoke, isAsyncFunction, runWithRequest } from "./context.ts";
+import { renderDebugPage } from "./debug.ts";
 import { HTTPException, InternalServerError, MethodNotAllowed, NotFound } from "./exceptions.ts";
 import { type SendFileOptions, sendFromFolder } from "./files.ts";
 import type { Headers } from "./headers.ts";
-import { Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
+import { limit, Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
 import {
   defaultJson,
   type JsonProvider,
   parseStatus,
   Response,
   type ResponseBody,
+  setCurrentHostLookup,
   setJsonProviderLookup,
   updateHeaders,
   valueToResponse,
 } from "./response.ts";
-import { type BuildOptions, Router } from "./routing/index.ts";
+import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
 import {
   type AfterRequestHook,
   type BeforeRequestHook,
@@ -44,6 +50,7 @@ import {
 } from "./scaffold.ts";
 import { TestClient } from "./testing.ts";
 import { loadMultipart } from "./uploads.ts";
+import type { UrlForArgs } from "./url-for.ts";
 
 export interface PhialOptions {
   /** Name of the app (logs). Default `app`. */
@@ -58,6 +65,17 @@ export interface PhialOptions {
   config?: Readonly<Record<string, unknown>>;
   /** Read `PHIAL_*` environment variables into `app.config` (default true). */
   fromEnv?: boolean;
+  /** `//a///b` redirects to `/a/b` (default true, as Werkzeug). */
+  mergeSlashes?: boolean;
+  /** Default of each route's `strictSlashes` (default true, as Werkzeug). */
+  strictSlashes?: boolean;
+}
+
+/** One registered rule, as `app.urlRules` lists it (for `phial routes`). */
+export interface UrlRule {
+  readonly rule: string;
+  readonly endpoint: string;
+  readonly methods: readonly string[];
 }
 
 export interface RunOptions {
@@ -116,6 +134,7 @@ export function currentApp(): Phial | undefined {
 }
 
 setJsonProviderLookup(() => currentApp()?.json ?? defaultJson);
+setCurrentHostLookup(() => currentRequest()?.host);
 
 function routeName(req: Request | undefined): string {
   if (req === undefined) return "?";
@@ -148,7 +167,12 @@ export class Phial extends Scaffold {
   sessionInterface: SessionInterface | undefined;
   /** Body readers by media type (installed by e.g. the multipart module). */
   readonly bodyLoaders = new Map<string, BodyLoader>();
-  /** @internal */ readonly router = new Router<RouteData>();
+  /**
+   * Body readers by media type for every app (a module installs its own at import time, e.g.
+   * `Phial.defaultBodyLoaders.set("multipart/form-data", loader)`); an app's `bodyLoaders` win.
+   */
+  static readonly defaultBodyLoaders = new Map<string, BodyLoader>();
+  /** @internal */ readonly router: Router<RouteData>;
   /** @internal dotted name → blueprint */ readonly blueprints = new Map<string, Blueprint>();
   private readonly endpoints = new Map<string, Handler<never>>();
   private hooksSeen = -1;
@@ -164,6 +188,10 @@ export class Phial extends Scaffold {
       : resolve(importMetaUrl);
     super(options.name ?? "app");
     this.root = root;
+    this.router = new Router<RouteData>({
+      mergeSlashes: options.mergeSlashes,
+      strictSlashes: options.strictSlashes,
+    });
     this.config = createConfig(options.config);
     if (options.fromEnv !== false) this.config.fromEnv();
     const sf = options.staticFolder === undefined ? "static" : options.staticFolder;
@@ -173,7 +201,6 @@ export class Phial extends Scaffold {
     const tf = options.templateFolder ?? "templates";
     this.templateFolder = isAbsolute(tf) ? tf : resolve(root, tf);
     lastApp = this;
-    this.bodyLoaders.set("multipart/form-data", loadMultipart);
     if (this.staticFolder !== null) {
       // Flask's `static` endpoint; the view is sync so that it takes the request from the context slot.
       const view = (req: Request<{ filename: string }>) => this.sendStaticFile(req.params.filename);
@@ -195,8 +222,35 @@ export class Phial extends Scaffold {
     return sendFromFolder(currentRequest(), this, this.staticFolder, filename, options);
   }
 
+  /** @internal the body loader for a media type: the app's, else the default. */
+  bodyLoaderFor(mimetype: string): BodyLoader | undefined {
+    if (this.bodyLoaders.size > 0) {
+      const own = this.bodyLoaders.get(mimetype);
+      if (own !== undefined) return own;
+    }
+    return Phial.defaultBodyLoaders.size === 0 ? undefined : Phial.defaultBodyLoaders.get(mimetype);
+  }
+
   protected addRoute(rule: string, options: RouteOptions, handler: Handler<never>): void {
     this.addUrlRule(rule, options, handler, undefined);
+  }
+
+  /**
+   * Registers a converter for rules: `app.addConverter("hex", () => patternConverter({ pattern: /[0-9a-f]+/,
+   * parse: (s) => parseInt(s, 16) }))`, then `/color/<hex:c>`. Register before the rules that use it.
+   */
+  addConverter(name: string, factory: ConverterFactory): this {
+    this.router.addConverter(name, factory);
+    return this;
+  }
+
+  /** Every registered rule with its endpoint and methods, in registration order. */
+  get urlRules(): UrlRule[] {
+    return this.router.rules.map((r) => ({
+      rule: r.rule,
+      endpoint: r.endpoint,
+      methods: [...r.methods].sort(),
+    }));
   }
 
   /** Registers a rule for the app, or for a blueprint (`bpName` dotted, e.g. `admin.users`). */
@@ -221,6 +275,8 @@ export class Phial extends Scaffold {
       defaults: options.defaults,
       strictSlashes: options.strictSlashes,
       automaticOptions: options.provideAutomaticOptions ?? this.config.provideAutomaticOptions !== false,
+      redirectTo: options.redirectTo,
+      buildOnly: options.buildOnly,
       data: { handler, isAsync: isAsyncFunction(handler), blueprint: bpName, options },
     });
   }
@@ -264,12 +320,14 @@ export class Phial extends Scaffold {
    * query string; `_external`, `_anchor`, `_method`, `_scheme` as in Flask. `.view` is relative to the
    * current blueprint. Throws `BuildError` for an unknown endpoint or a missing parameter.
    */
-  urlFor(endpoint: string, values: Readonly<Record<string, unknown>> = {}): string {
+  urlFor<E extends string>(endpoint: E, ...args: UrlForArgs<E>): string {
+    const values: Readonly<Record<string, unknown>> = args[0] ?? {};
     const cur = currentRequest();
     const req = cur?.app === this ? cur : undefined;
-    if (endpoint.startsWith(".")) {
+    let name: string = endpoint;
+    if (name.startsWith(".")) {
       const bp = req?.blueprint;
-      endpoint = bp === undefined ? endpoint.slice(1) : `${bp}${endpoint}`;
+      name = bp === undefined ? name.slice(1) : `${bp}${name}`;
     }
     const { _external, _anchor, _method, _scheme, ...params } = values as Record<string, unknown>;
     // As Flask: inside a request URLs are relative unless asked; outside, external needs serverName.
@@ -287,7 +345,7 @@ export class Phial extends Scaffold {
         const sn = this.config.serverName;
         if (sn === undefined || sn === "") {
           throw new Error(
-            `urlFor("${endpoint}", { _external: true }) outside a request needs app.config.serverName ` +
+            `urlFor("${name}", { _external: true }) outside a request needs app.config.serverName ` +
               '(e.g. "example.com" or "localhost:5000")',
           );
         }
@@ -298,7 +356,7 @@ export class Phial extends Scaffold {
     }
     const root = this.config.applicationRoot;
     if (root !== "/" && root !== "") opts.scriptRoot = root.endsWith("/") ? root.slice(0, -1) : root;
-    return this.router.build(endpoint, params, opts);
+    return this.router.build(name, params, opts);
   }
 
   // ---- serving --------------------------------------------------------------------------------
@@ -351,6 +409,19 @@ export class Phial extends Scaffold {
   }
 
   /**
+   * Serves a web `Request` (fetch-style runtimes, or tests with `fetch` objects) and resolves with a web
+   * `Response`. Streamed bodies become a `ReadableStream`.
+   */
+  fetch(request: globalThis.Request, options?: FetchOptions): Promise<globalThis.Response> {
+    return handleFetch(this, request, options);
+  }
+
+  /** A handler for node:http (or node:https): `http.createServer(app.nodeHandler())`. */
+  nodeHandler(): ReturnType<typeof nodeHandler> {
+    return nodeHandler(this, (err) => this.logger.error("Error while serving through node:http", err));
+  }
+
+  /**
    * Starts serving and resolves with the server once listening (print: ` * Running on http://…`).
    * Under `phial run` it does nothing: the CLI serves the app.
    */
@@ -366,13 +437,22 @@ export class Phial extends Scaffold {
     if (this.config.debug)
       this.logger.info(" * Debug mode: on (shows stack traces: never use it in production)");
     this.logger.info(` * Running on http://${shown}:${addr.port} (Ctrl-C to quit)`);
+    // Ctrl-C and SIGTERM close gracefully; the listeners go away with the server.
     const stop = () => {
+      unhook();
+      void server.close({ deadline: 10_000 }).then(() => process.exit(0));
+    };
+    const unhook = () => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
-      void server.close({ deadline: 10_000 }).then(() => process.exit(0));
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    const close = server.close.bind(server);
+    server.close = (o) => {
+      unhook();
+      return close(o);
+    };
     return server;
   }
 
@@ -431,7 +511,7 @@ export class Phial extends Scaffold {
     ise.originalError = err;
     const h500 = findHandler(chain, ise);
     if (h500 !== undefined) return this.callErrorHandler(h500, ise, req);
-    if (this.config.debug) return debugErrorResponse(err);
+    if (showDebugPage(this, req)) return debugErrorResponse(err, req);
     return ise.getResponse();
   }
 
@@ -444,7 +524,7 @@ export class Phial extends Scaffold {
       req.unhandledError ??= e;
       this.logger.error(`The error handler for ${describe(err)} on ${req.method} ${req.path} failed`, e);
       if (this.config.testing && this.config.propagateExceptions !== false) throw e;
-      return this.config.debug ? debugErrorResponse(e) : new InternalServerError().getResponse();
+      return showDebugPage(this, req) ? debugErrorResponse(e, req) : new InternalServerError().getResponse();
     }
   }
 
@@ -458,7 +538,7 @@ export class Phial extends Scaffold {
     if (rv === undefined || rv === null) throw new HandlerReturnedNothing(req);
     if (Array.isArray(rv)) return this.tupleResponse(rv as readonly unknown[], req);
     if (rv instanceof HTTPException) return rv.getResponse();
-    const res = valueToResponse(rv);
+    const res = valueToResponse(rv, this.json);
     if (res !== undefined) return res;
     throw new TypeError(
       `The view function for ${routeName(req)} returned ${describeValue(rv)}; ` +
@@ -467,13 +547,17 @@ export class Phial extends Scaffold {
   }
 
   private tupleResponse(t: readonly unknown[], req: Request | undefined): Response {
-    if (t.length < 2 || t.length > 3 || Array.isArray(t[0])) {
-      throw new TypeError(
-        `The view function for ${routeName(req)} returned an array${t.length < 2 || t.length > 3 ? ` of length ${t.length}` : " in an array"}. ` +
-          "Arrays are tuples: [body, status], [body, headers] or [body, status, headers]. " +
-          "Wrap JSON arrays in jsonify().",
+    const tupleError = (what: string) =>
+      new TypeError(
+        `The view function for ${routeName(req)} returned an array ${what}. Arrays are tuples: ` +
+          "[body, status], [body, headers] or [body, status, headers]. Wrap JSON arrays in jsonify().",
       );
+    if (t.length < 2 || t.length > 3) throw tupleError(`of length ${t.length}`);
+    const body = t[0];
+    if (body === undefined || body === null || (typeof body !== "string" && typeof body !== "object")) {
+      throw tupleError(`whose first item (the body) is ${describeValue(body)}`);
     }
+    if (Array.isArray(body)) throw tupleError("whose first item (the body) is an array");
     let status: unknown;
     let headers: unknown;
     if (t.length === 3) {
@@ -484,26 +568,29 @@ export class Phial extends Scaffold {
     } else {
       headers = t[1];
     }
-    const res = this.makeResponse(t[0] as HandlerResult, req);
+    if (status !== undefined && status !== null && typeof status !== "number" && typeof status !== "string") {
+      throw tupleError(`whose status is ${describeValue(status)}`);
+    }
+    if (headers !== undefined && headers !== null && typeof headers !== "object") {
+      throw tupleError(
+        `whose headers are ${describeValue(headers)} (give an object, [name, value] pairs or a Headers)`,
+      );
+    }
+    let code = 0;
+    let reason = "";
     if (status !== undefined && status !== null) {
-      if (typeof status !== "number" && typeof status !== "string") {
-        throw new TypeError(
-          `The view function for ${routeName(req)} returned a status that is ${describeValue(status)}`,
-        );
+      try {
+        [code, reason] = parseStatus(status as number | string);
+      } catch (err) {
+        throw tupleError(`whose status is invalid: ${(err as Error).message}`);
       }
-      const [code, reason] = parseStatus(status);
+    }
+    const res = this.makeResponse(body as HandlerResult, req);
+    if (code !== 0) {
       res.status = code;
       res.statusText = reason;
     }
-    if (headers !== undefined && headers !== null) {
-      if (typeof headers !== "object") {
-        throw new TypeError(
-          `The view function for ${routeName(req)} returned headers that are ${describeValue(headers)}; ` +
-            "give an object, a list of [name, value] pairs or a Headers",
-        );
-      }
-      updateHeaders(res.headers, headers as Headers);
-    }
+    if (headers !== undefined && headers !== null) updateHeaders(res.headers, headers as Headers);
     return res;
   }
 
@@ -512,6 +599,9 @@ export class Phial extends Scaffold {
     return new TestClient(this);
   }
 }
+
+// Uploads: multipart/form-data is read by the streaming parser (uploads.ts), for every app.
+Phial.defaultBodyLoaders.set("multipart/form-data", loadMultipart);
 
 function hasHooksOf(s: Scaffold): boolean {
   return (
@@ -522,7 +612,12 @@ function hasHooksOf(s: Scaffold): boolean {
 // ---- the request pipeline -----------------------------------------------------------------------
 
 function dispatch(app: Phial, req: Request): Response | Promise<Response> {
-  const m = app.router.match(req.path, req.method, req.queryString);
+  let m: ReturnType<Router<RouteData>["match"]>;
+  try {
+    m = app.router.match(req.path, req.method, req.queryString);
+  } catch (err) {
+    return failed(app, req, undefined, err); // only a throwing redirectTo function can get here
+  }
   if (m.kind !== "match") return routingError(app, req, m);
   req.endpoint = m.rule.endpoint;
   req.urlRule = m.rule.rule;
@@ -662,7 +757,7 @@ async function finishRequest(
       `Exception while finishing ${req.method} ${req.path} (afterRequest hook or session)`,
       err,
     );
-    res = app.config.debug ? debugErrorResponse(err) : new InternalServerError().getResponse();
+    res = showDebugPage(app, req) ? debugErrorResponse(err, req) : new InternalServerError().getResponse();
   } finally {
     for (let i = scaffolds.length - 1; i >= 0; i--) {
       const fns = scaffolds[i]!.teardownRequestFuncs as TeardownHook[];
@@ -692,12 +787,12 @@ async function finishRequest(
 
 /** Reads the body before the handler, within `config.maxContentLength` (413 beyond). */
 async function loadBody(app: Phial, req: Request): Promise<void> {
-  const loader = app.bodyLoaders.size === 0 ? undefined : app.bodyLoaders.get(req.mimetype);
+  const loader = app.bodyLoaderFor(req.mimetype);
   if (loader !== undefined) {
     await loader(req);
     return;
   }
-  const max = app.config.maxContentLength;
+  const max = limit(app.config.maxContentLength);
   const src = req.source;
   if (src.contentLength > max) throw tooLarge(max);
   const parts: Buffer[] = [];
@@ -716,12 +811,22 @@ function optionsResponse(app: Phial, req: Request): Response {
   return res;
 }
 
-/** Debug mode only: the stack as plain text. */
-function debugErrorResponse(err: unknown): Response {
-  const stack = err instanceof Error ? (err.stack ?? String(err)) : String(err);
-  return new Response(`500 Internal Server Error (debug mode)\n\n${stack}\n`, {
+/**
+ * The debug page shows source code, so only in debug mode and only to a client on this machine
+ * (loopback), unless `config.debugPageForRemote` says otherwise (e.g. a dev container).
+ */
+function showDebugPage(app: Phial, req: Request): boolean {
+  if (app.config.debug !== true) return false;
+  if (app.config.debugPageForRemote === true) return true;
+  const a = req.remoteAddr;
+  return a === "::1" || a.startsWith("127.") || a.startsWith("::ffff:127.");
+}
+
+/** Debug mode only: the exception, its stack and source lines. */
+function debugErrorResponse(err: unknown, req: Request): Response {
+  return new Response(renderDebugPage(err, `${req.method} ${req.path} [${req.endpoint ?? "no endpoint"}]`), {
     status: 500,
-    contentType: "text/plain; charset=utf-8",
+    contentType: "text/html; charset=utf-8",
   });
 }
 
@@ -792,8 +897,20 @@ function bindStream(res: Response, req: Request): void {
         return: (value?: unknown) =>
           runWithRequest(req, async () => {
             if (it === undefined) {
-              if (body instanceof ReadableStream) await body.cancel().catch(() => undefined);
-              return { done: true as const, value: undefined };
+              if (body instanceof ReadableStream) {
+                await body.cancel().catch(() => undefined);
+                return { done: true as const, value: undefined };
+              }
+              // Never read (HEAD, client gone): still close it, e.g. a file stream's descriptor.
+              const d = (source as { destroy?: unknown }).destroy;
+              if (typeof d === "function") {
+                (d as () => void).call(source);
+                return { done: true as const, value: undefined };
+              }
+              it =
+                Symbol.asyncIterator in source
+                  ? (source as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]()
+                  : (source as Iterable<string | Uint8Array>)[Symbol.iterator]();
             }
             if (typeof it.return === "function") await it.return(value as undefined);
             return { done: true as const, value: undefined };
@@ -852,6 +969,11 @@ function closeBody(body: ResponseBody): void {
   if (body === null || typeof body !== "object" || body instanceof Uint8Array) return;
   if (body instanceof ReadableStream) {
     void body.cancel().catch(() => undefined);
+    return;
+  }
+  const d = (body as { destroy?: unknown }).destroy;
+  if (typeof d === "function") {
+    (d as () => void).call(body); // a Node stream: release what it holds
     return;
   }
   try {

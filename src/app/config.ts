@@ -4,6 +4,11 @@
 export interface ConfigValues {
   /** Debug mode: detailed error pages, template reloading, request logging. Never in production. */
   debug: boolean;
+  /**
+   * Show the debug error page (source code!) to clients that are not on this machine too. Default false:
+   * remote clients get the plain 500 page even in debug mode.
+   */
+  debugPageForRemote: boolean;
   /** Testing mode: unhandled exceptions propagate to the test client instead of answering 500. */
   testing: boolean;
   /** Set to false to answer 500 even in testing mode. Default: follows `testing`. */
@@ -12,11 +17,11 @@ export interface ConfigValues {
   secretKey: string | undefined;
   /** Older keys still accepted when reading sessions (key rotation); signing uses `secretKey`. */
   secretKeyFallbacks: string[];
-  /** Largest request body read before the handler, in bytes (413 beyond). */
+  /** Largest request body read before the handler, in bytes (413 beyond). `Infinity` for no limit. */
   maxContentLength: number;
-  /** Largest urlencoded or multipart form field kept in memory, in bytes. */
+  /** Largest urlencoded or multipart form field kept in memory, in bytes (413 beyond). */
   maxFormMemorySize: number;
-  /** Most form fields (and query arguments) parsed. */
+  /** Most form fields (and query arguments) parsed (413 / 400 beyond). */
   maxFormParts: number;
   /** Most files in one multipart body (413 beyond); undefined: only `maxFormParts`. */
   maxFormFiles: number | undefined;
@@ -55,6 +60,7 @@ export interface ConfigValues {
 
 export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   debug: false,
+  debugPageForRemote: false,
   testing: false,
   propagateExceptions: undefined,
   secretKey: undefined,

@@ -53,6 +53,11 @@ export interface SessionLike {
   modified: boolean;
 }
 
+/** The params of a request that matched no rule (shared: frozen). */
+const NO_PARAMS: Readonly<Record<string, unknown>> = Object.freeze(
+  Object.create(null) as Record<string, unknown>,
+);
+
 export class Request<P = Record<string, unknown>> {
   /** The app handling this request (Flask's `current_app`). */
   readonly app: Phial;
@@ -107,7 +112,7 @@ export class Request<P = Record<string, unknown>> {
     }
     this.target = t;
     this.qIndex = t.indexOf("?");
-    this.params = Object.create(null) as P;
+    this.params = NO_PARAMS as P;
   }
 
   /**
@@ -337,7 +342,7 @@ export class Request<P = Record<string, unknown>> {
     if (f === undefined) {
       const d = this.data;
       if (d !== undefined && d.length > 0 && this.mimetype === "application/x-www-form-urlencoded") {
-        if (d.length > this.app.config.maxFormMemorySize) {
+        if (d.length > limit(this.app.config.maxFormMemorySize)) {
           throw new RequestEntityTooLarge(
             `The form is larger than maxFormMemorySize (${this.app.config.maxFormMemorySize} bytes).`,
           );
@@ -379,8 +384,10 @@ export class Request<P = Record<string, unknown>> {
   }
 
   /** `force`: ignore the Content-Type; `silent`: undefined instead of an error. */
-  getJson(options: { force?: boolean; silent?: boolean } = {}): unknown {
-    if (this.jsonDone) return this.jsonCache;
+  getJson<T = unknown>(options?: { force?: boolean; silent?: false }): T;
+  getJson<T = unknown>(options: { force?: boolean; silent: boolean }): T | undefined;
+  getJson<T = unknown>(options: { force?: boolean; silent?: boolean } = {}): T | undefined {
+    if (this.jsonDone) return this.jsonCache as T;
     if (!options.force && !this.isJson) {
       if (options.silent) return undefined;
       throw new UnsupportedMediaType(
@@ -396,7 +403,7 @@ export class Request<P = Record<string, unknown>> {
       throw new BadRequest("Failed to decode JSON object: the body is not valid JSON.");
     }
     this.jsonDone = true;
-    return this.jsonCache;
+    return this.jsonCache as T;
   }
 
   /** The body as text (UTF-8). */
@@ -416,7 +423,7 @@ export class Request<P = Record<string, unknown>> {
       if (this.data.length > 0) yield this.data;
       return;
     }
-    const max = this.app.config.maxContentLength;
+    const max = limit(this.app.config.maxContentLength);
     if (this.source.contentLength > max) throw tooLarge(max);
     let total = 0;
     for await (const chunk of this.source) {
@@ -428,13 +435,18 @@ export class Request<P = Record<string, unknown>> {
 
   private parsePairs(s: string, form: boolean): [string, string][] {
     try {
-      return parseQuery(s, { maxFields: this.app.config.maxFormParts });
+      return parseQuery(s, { maxFields: limit(this.app.config.maxFormParts) });
     } catch (err) {
       if (!(err instanceof TooManyFieldsError)) throw err;
       if (form) throw new RequestEntityTooLarge(`The form has more than ${err.limit} fields (maxFormParts).`);
       throw new BadRequest(`The query string has more than ${err.limit} arguments (maxFormParts).`);
     }
   }
+}
+
+/** @internal a size setting; `null`/`undefined` (Flask's None) mean no limit. */
+export function limit(v: number | null | undefined): number {
+  return v === null || v === undefined ? Number.POSITIVE_INFINITY : v;
 }
 
 /** @internal the 413 for a body over `maxContentLength`. */

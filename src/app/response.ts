@@ -196,23 +196,36 @@ export function isStreamBody(v: unknown): boolean {
  * @internal Turns a body value into a Response: strings and bytes as HTML, streams streamed, objects as
  * JSON. Returns undefined for values that are none of these (the caller names the route in its error).
  */
-export function valueToResponse(rv: unknown): Response | undefined {
+export function valueToResponse(rv: unknown, json?: JsonProvider): Response | undefined {
   if (typeof rv === "string" || rv instanceof Uint8Array) return new Response(rv);
   if (rv instanceof Response) return rv;
   if (rv === null || typeof rv !== "object") return undefined;
   if (Array.isArray(rv)) return undefined;
   if (isStreamBody(rv)) return new Response(rv as ResponseBody);
   if (
-    isPlainObjectLike(rv) ||
-    rv instanceof Map ||
-    typeof (rv as { toJSON?: unknown }).toJSON === "function"
+    !isPlainObjectLike(rv) &&
+    !(rv instanceof Map) &&
+    typeof (rv as { toJSON?: unknown }).toJSON !== "function"
   ) {
-    const p = currentJson();
-    return new Response(p.dumps(rv), { contentType: p.mimetype });
+    if (Symbol.iterator in rv) return undefined; // a Set or another collection: ambiguous, make them say
   }
-  if (Symbol.iterator in rv) return undefined; // a Set or another collection: ambiguous, make them say
-  const p = currentJson();
-  return new Response(p.dumps(rv), { contentType: p.mimetype });
+  return jsonResponse(json ?? currentJson(), rv);
+}
+
+let checkedMimetype = "";
+
+/** A JSON response through a provider; its media type is checked once, not per response. */
+function jsonResponse(p: JsonProvider, value: unknown): Response {
+  const body = p.dumps(value);
+  const ct = p.mimetype;
+  if (ct !== checkedMimetype) {
+    new Headers().set("Content-Type", ct); // throws for a bad media type, naming the header
+    checkedMimetype = ct;
+  }
+  const res = new Response(null);
+  res.body = body;
+  res.headers.pushUnchecked("Content-Type", ct);
+  return res;
 }
 
 /**
@@ -260,16 +273,110 @@ export interface JsonProvider {
   mimetype: string;
 }
 
-/** The default JSON provider: compact `JSON.stringify`, `__proto__` keys dropped on load. */
-export const defaultJson: JsonProvider = {
-  dumps(value) {
-    const s = JSON.stringify(value, jsonReplacer);
+export interface JsonProviderOptions {
+  /** Sort object keys (Flask does). Default false: insertion order, faster. */
+  sortKeys?: boolean;
+  /** Escape every non-ASCII character as `\uXXXX` (Flask does). Default false: UTF-8 as is. */
+  ensureAscii?: boolean;
+  /** Dates as ISO 8601 (default, `Date#toJSON`) or as HTTP dates (`Tue, 01 Dec 2026 13:25:31 GMT`, Flask). */
+  dateFormat?: "iso" | "http";
+  /** Indent nested values by this many spaces (pretty output). Default: compact. */
+  indent?: number;
+  /** Add a newline after the document (Flask's jsonify does). Default false. */
+  trailingNewline?: boolean;
+  /** Media type of JSON responses. Default `application/json`. */
+  mimetype?: string;
+}
+
+/**
+ * The JSON provider: `app.json = new DefaultJsonProvider({ sortKeys: true })`. BigInts become strings,
+ * Maps objects and Sets arrays; `loads` drops `__proto__` keys. `DefaultJsonProvider.flask()` writes
+ * what Flask's jsonify writes (sorted keys, ASCII only, HTTP dates, trailing newline).
+ */
+export class DefaultJsonProvider implements JsonProvider {
+  readonly mimetype: string;
+  readonly options: Readonly<JsonProviderOptions>;
+  private readonly replacer: (this: unknown, key: string, value: unknown) => unknown;
+
+  constructor(options: JsonProviderOptions = {}) {
+    this.options = { ...options };
+    this.mimetype = options.mimetype ?? "application/json";
+    const sort = options.sortKeys === true;
+    const http = options.dateFormat === "http";
+    this.replacer =
+      !sort && !http
+        ? jsonReplacer
+        : function (this: unknown, key: string, value: unknown): unknown {
+            if (http) {
+              const raw = (this as Record<string, unknown>)[key];
+              if (raw instanceof Date) return raw.toUTCString();
+            }
+            const v = jsonReplacer.call(this, key, value);
+            if (sort && v !== null && typeof v === "object" && !Array.isArray(v)) {
+              const out: Record<string, unknown> = {};
+              for (const k of Object.keys(v).sort()) out[k] = (v as Record<string, unknown>)[k];
+              return out;
+            }
+            return v;
+          };
+  }
+
+  /** Flask's output: sorted keys, ASCII only, HTTP dates, a trailing newline. */
+  static flask(): DefaultJsonProvider {
+    return new DefaultJsonProvider({
+      sortKeys: true,
+      ensureAscii: true,
+      dateFormat: "http",
+      trailingNewline: true,
+    });
+  }
+
+  dumps(value: unknown): string {
+    // A replacer costs a call per key (several times slower): use it only when the value needs it.
+    const replacer = this.replacer !== jsonReplacer || needsReplacer(value, 0) ? this.replacer : undefined;
+    let s = JSON.stringify(value, replacer, this.options.indent);
     if (s === undefined) throw new TypeError(`Can't serialize ${typeof value} as JSON`);
-    return s;
-  },
-  loads: safeJsonParse,
-  mimetype: "application/json",
-};
+    if (this.options.ensureAscii) s = s.replace(NON_ASCII, escapeChar);
+    return this.options.trailingNewline ? `${s}\n` : s;
+  }
+
+  loads(text: string): unknown {
+    return safeJsonParse(text);
+  }
+}
+
+const NON_ASCII = /[\u007f-\uffff]/g;
+
+function escapeChar(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+/** The default JSON provider: compact, insertion order, UTF-8; `__proto__` keys dropped on load. */
+export const defaultJson: JsonProvider = new DefaultJsonProvider();
+
+/** True when `value` holds something plain JSON.stringify gets wrong (bigint, Map, Set, custom toJSON). */
+function needsReplacer(value: unknown, depth: number): boolean {
+  if (typeof value === "bigint") return true;
+  if (value === null || typeof value !== "object") return false;
+  if (depth > 32) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v !== null && (typeof v === "object" || typeof v === "bigint") && needsReplacer(v, depth + 1))
+        return true;
+    }
+    return false;
+  }
+  if (value instanceof Date) return false;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto !== Object.prototype && proto !== null) return true; // Map, Set, class instances, toJSON
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== null && (typeof v === "object" || typeof v === "bigint") && needsReplacer(v, depth + 1))
+      return true;
+  }
+  return false;
+}
 
 function jsonReplacer(this: unknown, _key: string, value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
@@ -324,9 +431,7 @@ export function setJsonProviderLookup(lookup: () => JsonProvider): void {
  * Use it for arrays, which a handler can't return bare (arrays are tuples).
  */
 export function jsonify(...values: unknown[]): Response {
-  const p = currentJson();
-  const value = values.length === 1 ? values[0] : values.length === 0 ? null : values;
-  return new Response(p.dumps(value), { contentType: p.mimetype });
+  return jsonResponse(currentJson(), values.length === 1 ? values[0] : values.length === 0 ? null : values);
 }
 
 /**
@@ -342,6 +447,65 @@ export function redirect(location: string, status: 301 | 302 | 303 | 307 | 308 |
   const res = new Response(body, { status, contentType: TEXT_HTML });
   res.headers.set("Location", encodeLocation(location));
   return res;
+}
+
+export interface SafeRedirectOptions {
+  /** Hosts (with port when not the default) an absolute target may point to, besides the request's own. */
+  allowHosts?: readonly string[];
+  /** Where to go when the target is refused. Default `/`. */
+  fallback?: string;
+  /** Default 302. */
+  status?: number;
+}
+
+/** `scheme:` at the start of a URL. */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * The target if it is safe to redirect to, else undefined: a path on this site (`/next`, not `//host`
+ * nor `/\host`), or an http(s) URL whose host is `ownHost` or in `allowHosts`. Control characters and
+ * backslashes are refused everywhere (browsers read `\` as `/`).
+ */
+export function checkRedirectTarget(
+  target: string,
+  ownHost: string | undefined,
+  allowHosts: readonly string[] = [],
+): string | undefined {
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c === 0x5c) return undefined;
+  }
+  if (target === "") return undefined;
+  const absolute = target.startsWith("//") || SCHEME.test(target);
+  if (!absolute) return target;
+  let url: URL;
+  try {
+    url = new URL(target, "http://invalid.invalid");
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  const host = url.host.toLowerCase();
+  if (ownHost !== undefined && host === ownHost.toLowerCase()) return target;
+  for (const h of allowHosts) if (h.toLowerCase() === host) return target;
+  return undefined;
+}
+
+/**
+ * A redirect that refuses open-redirect targets (`?next=//evil.com`): see `checkRedirectTarget`.
+ * Inside a request, the request's own host is allowed.
+ */
+export function safeRedirect(target: string, options: SafeRedirectOptions = {}): Response {
+  const own = currentHost();
+  const ok = checkRedirectTarget(target, own, options.allowHosts);
+  return redirect(ok ?? options.fallback ?? "/", options.status ?? 302);
+}
+
+let currentHost: () => string | undefined = () => undefined;
+
+/** @internal the app tells which host the current request is for. */
+export function setCurrentHostLookup(lookup: () => string | undefined): void {
+  currentHost = lookup;
 }
 
 /** Percent-encodes what can't go in a field value (non-ASCII), leaving the URL's structure alone. */

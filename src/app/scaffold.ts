@@ -17,6 +17,7 @@ export type ResultBody =
   | HTTPException
   | JsonObject
   | AsyncIterable<string | Uint8Array>
+  | IterableIterator<string | Uint8Array>
   | ReadableStream<Uint8Array | string>;
 
 /** What a handler may return: a body, or Flask's `[body, status]`, `[body, headers]`, `[body, status, headers]`. */
@@ -31,15 +32,24 @@ export type Handler<P = Record<string, unknown>> = (
   req: Request<P>,
 ) => HandlerResult | Promise<HandlerResult>;
 
-export interface RouteOptions {
+export interface RouteOptions<
+  D extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>,
+> {
   /** HTTP methods; GET when omitted. HEAD is implied by GET; OPTIONS is answered automatically. */
   methods?: readonly string[];
   /** The endpoint name for `urlFor`; default: the handler's name, else `"METHOD /rule"`. */
   endpoint?: string;
   /** Parameter values for rules that lack them (one handler serving `/page/` and `/page/<int:page>`). */
-  defaults?: Readonly<Record<string, unknown>>;
+  defaults?: D;
   /** Werkzeug's trailing-slash redirects (default true). */
   strictSlashes?: boolean;
+  /**
+   * Answer with a 308 to another URL instead of calling the handler (Werkzeug's `redirect_to`): a rule
+   * template (`"/new/<id>"`) or a function of the params.
+   */
+  redirectTo?: string | ((params: Readonly<Record<string, unknown>>) => string);
+  /** Only for building URLs (`urlFor`), never matched (Werkzeug's `build_only`). */
+  buildOnly?: boolean;
   /** Don't read the body before the handler; use `req.stream()`. */
   streamBody?: boolean;
   /** Answer OPTIONS for this rule automatically (default: `config.provideAutomaticOptions`). */
@@ -49,12 +59,14 @@ export interface RouteOptions {
 /** May short-circuit the request by returning a value other than undefined. */
 export type BeforeRequestHook = (
   req: Request,
-) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: hooks that return nothing are the common case
+) => HandlerResult | undefined | void | Promise<HandlerResult | undefined | void>;
 /** May change or replace the response. Returning undefined keeps it. */
 export type AfterRequestHook = (
   res: Response,
   req: Request,
-) => Response | undefined | Promise<Response | undefined>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: hooks that return nothing are the common case
+) => Response | undefined | void | Promise<Response | undefined | void>;
 /** Always runs after the request, with the error if one was raised and not handled. */
 export type TeardownHook = (error: unknown, req: Request) => void | Promise<void>;
 /** Handles an error; returns a response value like a handler. */
@@ -94,7 +106,11 @@ export abstract class Scaffold {
 
   /** `app.route(rule, {methods, endpoint}, handler)`; without `methods`, GET. */
   route<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  route<R extends string>(rule: R, options: RouteOptions, handler: Handler<ParamsOf<R>>): this;
+  route<R extends string, D extends Readonly<Record<string, unknown>> = {}>(
+    rule: R,
+    options: RouteOptions<D>,
+    handler: Handler<ParamsOf<R> & D>,
+  ): this;
   route<R extends string>(
     rule: R,
     optionsOrHandler: RouteOptions | Handler<ParamsOf<R>>,
@@ -106,7 +122,11 @@ export abstract class Scaffold {
   }
 
   get<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  get<R extends string>(rule: R, options: Omit<RouteOptions, "methods">, handler: Handler<ParamsOf<R>>): this;
+  get<R extends string, D extends Readonly<Record<string, unknown>> = {}>(
+    rule: R,
+    options: Omit<RouteOptions<D>, "methods">,
+    handler: Handler<ParamsOf<R> & D>,
+  ): this;
   get<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
     return this.method("GET", rule, a, b);
   }
@@ -122,7 +142,11 @@ export abstract class Scaffold {
   }
 
   put<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  put<R extends string>(rule: R, options: Omit<RouteOptions, "methods">, handler: Handler<ParamsOf<R>>): this;
+  put<R extends string, D extends Readonly<Record<string, unknown>> = {}>(
+    rule: R,
+    options: Omit<RouteOptions<D>, "methods">,
+    handler: Handler<ParamsOf<R> & D>,
+  ): this;
   put<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
     return this.method("PUT", rule, a, b);
   }

@@ -1,5 +1,6 @@
 // The test client: requests handled in-process (no socket), cookies kept between requests.
 
+import { decodeCookieValue, encodeCookieValue } from "../http/cookie.ts";
 import { encodeQuery } from "../http/urlencoded.ts";
 import type { Phial } from "./app.ts";
 import { Headers, type HeadersInit } from "./headers.ts";
@@ -14,8 +15,10 @@ export interface TestRequestOptions {
   form?: Readonly<Record<string, string | number | readonly (string | number)[]>>;
   /** A JSON body. */
   json?: unknown;
-  /** A raw body. */
-  data?: string | Uint8Array;
+  /** A raw body; an async iterable is sent as a stream of unknown length (like a chunked upload). */
+  data?: string | Uint8Array | AsyncIterable<Uint8Array>;
+  /** Content-Type of `data` (a `headers` entry works too). */
+  contentType?: string;
   /** Follow redirects (GET for 301/302/303, same method for 307/308). Default false. */
   followRedirects?: boolean;
   /** Pretend the request came over TLS. */
@@ -40,7 +43,18 @@ export class TestResponse {
     this.response = res;
     this.status = res.status;
     this.statusText = res.reason;
-    this.headers = res.headers;
+    // A copy (the app may return the same Response again) with the Content-Length the wire would send.
+    const h = new Headers(res.headers);
+    const b = res.body;
+    const bodyless = res.status === 204 || res.status === 304 || res.status < 200;
+    if (
+      !bodyless &&
+      !h.has("content-length") &&
+      (b === null || typeof b === "string" || b instanceof Uint8Array)
+    ) {
+      h.set("Content-Length", b === null ? 0 : typeof b === "string" ? Buffer.byteLength(b) : b.byteLength);
+    }
+    this.headers = h;
     this.data = data;
     this.history = history;
   }
@@ -98,16 +112,16 @@ export class TestClient {
     return this.open("OPTIONS", path, options);
   }
 
-  /** A cookie's current value in the client's jar. */
+  /** A cookie's current value in the client's jar (decoded as `req.cookies` would see it). */
   getCookie(name: string): string | undefined {
     const c = this.jar.get(name);
     if (c === undefined || c.expires <= Date.now()) return undefined;
-    return c.value;
+    return decodeCookieValue(c.value);
   }
 
   /** Sets a cookie as if the app had set it. */
   setCookie(name: string, value: string, path = "/"): void {
-    this.jar.set(name, { value, path, expires: Number.POSITIVE_INFINITY });
+    this.jar.set(name, { value: encodeCookieValue(value, name), path, expires: Number.POSITIVE_INFINITY });
   }
 
   deleteCookie(name: string): void {
@@ -144,6 +158,7 @@ export class TestClient {
   ): Promise<{ res: Response; data: Buffer }> {
     const headers = new Headers(options.headers);
     let body: Buffer | undefined;
+    let stream: AsyncIterable<Uint8Array> | undefined;
     if (options.json !== undefined) {
       body = Buffer.from(JSON.stringify(options.json), "utf8");
       if (!headers.has("content-type")) headers.set("Content-Type", "application/json");
@@ -156,7 +171,13 @@ export class TestClient {
       body = Buffer.from(encodeQuery(pairs), "latin1");
       if (!headers.has("content-type")) headers.set("Content-Type", "application/x-www-form-urlencoded");
     } else if (options.data !== undefined) {
-      body = typeof options.data === "string" ? Buffer.from(options.data, "utf8") : Buffer.from(options.data);
+      const d = options.data;
+      if (typeof d === "string") body = Buffer.from(d, "utf8");
+      else if (d instanceof Uint8Array) body = Buffer.from(d);
+      else stream = d;
+    }
+    if (options.contentType !== undefined && !headers.has("content-type")) {
+      headers.set("Content-Type", options.contentType);
     }
     if (!headers.has("host")) headers.set("Host", "localhost");
     if (body !== undefined && !headers.has("content-length"))
@@ -166,10 +187,24 @@ export class TestClient {
 
     const raw: string[] = [];
     for (const [k, v] of headers) raw.push(k, v);
-    const source = new TestSource(method, target, raw, headers.get("host") ?? "localhost", body, options);
+    const source = new TestSource(
+      method,
+      target,
+      raw,
+      headers.get("host") ?? "localhost",
+      body,
+      stream,
+      options,
+    );
     const res = await this.app.handle(source);
     this.storeCookies(res, target);
-    const data = method === "HEAD" ? Buffer.alloc(0) : await collect(res.body);
+    let data: Buffer;
+    if (method === "HEAD") {
+      data = Buffer.alloc(0);
+      await discard(res.body);
+    } else {
+      data = await collect(res.body);
+    }
     return { res, data };
   }
 
@@ -229,6 +264,7 @@ class TestSource implements RequestSource {
   readonly bodyComplete: boolean;
   readonly signal: AbortSignal = new AbortController().signal;
   private readonly payload: Buffer | undefined;
+  private readonly stream: AsyncIterable<Uint8Array> | undefined;
 
   constructor(
     method: string,
@@ -236,6 +272,7 @@ class TestSource implements RequestSource {
     raw: string[],
     host: string,
     body: Buffer | undefined,
+    stream: AsyncIterable<Uint8Array> | undefined,
     o: TestRequestOptions,
   ) {
     this.method = method;
@@ -245,16 +282,20 @@ class TestSource implements RequestSource {
     this.remoteAddress = o.remoteAddr ?? "127.0.0.1";
     this.encrypted = o.secure === true;
     this.payload = body;
+    this.stream = stream;
     this.contentLength = body === undefined ? -1 : body.length;
-    this.bodyComplete = body === undefined || body.length === 0;
+    this.bodyComplete = stream === undefined && (body === undefined || body.length === 0);
   }
 
   async body(): Promise<Buffer> {
-    return this.payload ?? Buffer.alloc(0);
+    const parts: Buffer[] = [];
+    for await (const c of this) parts.push(c);
+    return Buffer.concat(parts);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
     if (this.payload !== undefined && this.payload.length > 0) yield this.payload;
+    if (this.stream !== undefined) for await (const c of this.stream) yield Buffer.from(c);
   }
 }
 
@@ -267,6 +308,20 @@ function withQuery(path: string, query: TestRequestOptions["query"]): string {
   }
   if (pairs.length === 0) return path;
   return `${path}${path.includes("?") ? "&" : "?"}${encodeQuery(pairs)}`;
+}
+
+/** Closes a streamed body without reading it (HEAD), as the wire does. */
+async function discard(body: Response["body"]): Promise<void> {
+  if (body === null || typeof body !== "object" || body instanceof Uint8Array) return;
+  if (body instanceof ReadableStream) {
+    await body.cancel().catch(() => undefined);
+    return;
+  }
+  const it =
+    Symbol.asyncIterator in body
+      ? (body as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+      : (body as Iterable<unknown>)[Symbol.iterator]();
+  await it.return?.();
 }
 
 async function collect(body: Response["body"]): Promise<Buffer> {

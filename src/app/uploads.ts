@@ -5,7 +5,7 @@
 import { MultiDict } from "./datastructures.ts";
 import { BadRequest, RequestEntityTooLarge } from "./exceptions.ts";
 import { MultipartError, parseMultipart } from "./multipart.ts";
-import { type FileStorage, type Request, tooLarge } from "./request.ts";
+import { type FileStorage, limit, type Request, tooLarge } from "./request.ts";
 
 /**
  * The body loader for `multipart/form-data` (installed in `app.bodyLoaders`). Limits come from
@@ -14,18 +14,18 @@ import { type FileStorage, type Request, tooLarge } from "./request.ts";
  */
 export async function loadMultipart(req: Request): Promise<void> {
   const c = req.app.config;
-  const max = c.maxContentLength;
+  const max = limit(c.maxContentLength); // null (Flask's None) means no limit
   if (req.source.contentLength > max) throw tooLarge(max);
   let parsed: Awaited<ReturnType<typeof parseMultipart>>;
   try {
     parsed = await parseMultipart(req.contentType ?? "", req.source, {
       maxBodySize: max,
-      maxFieldSize: c.maxFormMemorySize,
-      maxParts: c.maxFormParts,
-      maxFiles: c.maxFormFiles,
-      maxFileSize: c.maxFileSize,
-      memoryFileSize: c.uploadMemorySize,
-      tempDir: c.uploadTempDir,
+      maxFieldSize: limit(c.maxFormMemorySize),
+      maxParts: limit(c.maxFormParts),
+      maxFiles: limit(c.maxFormFiles),
+      maxFileSize: limit(c.maxFileSize),
+      memoryFileSize: c.uploadMemorySize ?? undefined,
+      tempDir: c.uploadTempDir ?? undefined,
     });
   } catch (err) {
     if (err instanceof MultipartError) {

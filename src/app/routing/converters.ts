@@ -8,6 +8,8 @@ export type ConverterArg = string | number | boolean | null;
 /** Parsed converter arguments, Werkzeug-style: positional values and `name=value` pairs. */
 export interface ConverterArgs {
   readonly positional: readonly ConverterArg[];
+  /** The positional arguments as written, unquoted but not converted (`any(1.0)` keeps `1.0`). */
+  readonly rawPositional: readonly string[];
   readonly named: Readonly<Record<string, ConverterArg>>;
 }
 
@@ -69,6 +71,7 @@ export function patternConverter(options: PatternConverterOptions): Converter {
 /** Parses `length=3`, `signed=True`, `a, 'b', 2.5`. Throws a message naming what is wrong. */
 export function parseConverterArgs(src: string): ConverterArgs {
   const positional: ConverterArg[] = [];
+  const rawPositional: string[] = [];
   const named: Record<string, ConverterArg> = Object.create(null);
   let i = 0;
   const n = src.length;
@@ -76,7 +79,7 @@ export function parseConverterArgs(src: string): ConverterArgs {
     while (i < n && (src[i] === " " || src[i] === "\t")) i++;
   };
   skipWs();
-  if (i === n) return { positional, named };
+  if (i === n) return { positional, rawPositional, named };
   for (;;) {
     skipWs();
     let key: string | undefined;
@@ -92,16 +95,17 @@ export function parseConverterArgs(src: string): ConverterArgs {
       i = idStart;
     }
     let value: ConverterArg;
+    let raw: string;
     const q = src[i];
     if (q === '"' || q === "'") {
       const end = src.indexOf(q, i + 1);
       if (end === -1) throw new Error(`unterminated quote in converter arguments "${src}"`);
-      value = src.slice(i + 1, end);
+      value = raw = src.slice(i + 1, end);
       i = end + 1;
     } else {
       const start = i;
       while (i < n && src[i] !== ",") i++;
-      const raw = src.slice(start, i).trim();
+      raw = src.slice(start, i).trim();
       if (raw === "") throw new Error(`empty value in converter arguments "${src}"`);
       value = literal(raw);
     }
@@ -110,6 +114,7 @@ export function parseConverterArgs(src: string): ConverterArgs {
         throw new Error(`positional argument after a named one in converter arguments "${src}"`);
       }
       positional.push(value);
+      rawPositional.push(raw);
     } else {
       if (key in named) throw new Error(`argument "${key}" given twice in "${src}"`);
       named[key] = value;
@@ -119,7 +124,7 @@ export function parseConverterArgs(src: string): ConverterArgs {
     if (src[i] !== ",") throw new Error(`expected "," at "${src.slice(i)}" in converter arguments "${src}"`);
     i++;
   }
-  return { positional, named };
+  return { positional, rawPositional, named };
 }
 
 function literal(raw: string): ConverterArg {
@@ -257,8 +262,7 @@ export const anyConverter: ConverterFactory = (args) => {
     throw new Error("any() takes only positional choices: any(a, b, c)");
   if (args.positional.length === 0) throw new Error("any() needs at least one choice: any(a, b, c)");
   const choices = new Set<string>();
-  for (const v of args.positional) {
-    const s = String(v);
+  for (const s of args.rawPositional) {
     if (s === "" || s.indexOf("/") !== -1)
       throw new Error(`any(): the choice ${JSON.stringify(s)} can't be a segment`);
     choices.add(s);

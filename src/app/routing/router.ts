@@ -3,66 +3,23 @@
 //
 // Matching walks the trie one path segment per level. At each state the static transition is tried
 // first (a Map lookup), then the dynamic ones in weight order (more static text first, then lighter
-// converters: int before string before path), backtracking to the next one when a subtree fails. Every
-// trie state sits at a fixed depth and a path converter's span is fixed by the length of the rule's
-// tail, so each state is visited at most once per request: the work is bounded by the path length and
-// the few states a path can reach, never by the number of routes. No regex runs per request.
+// converters: int before string before path), backtracking to the next one when a subtree fails. The
+// trie is a tree and a path converter's span is fixed by the length of the rule's tail, so each state
+// is visited at most once per request: the work is bounded by the path length and the few states a
+// path can reach, never by the number of routes. The one exception, a rule with two path converters,
+// searches the first one's span within a fixed budget. No regex runs per request.
 
-import { BUILTIN_CONVERTERS, type ConverterFactory } from "./converters.ts";
-import {
-  FRAGMENT_SAFE,
-  locationFor,
-  mergeSlashes as merge,
-  PATH_SAFE,
-  percentEncode,
-  QUERY_SAFE,
-  SEGMENT_SAFE,
-  safeQuery,
-} from "./encoding.ts";
-import { type ParsedRule, parseRule, type Segment, type VariablePart } from "./rule.ts";
-
-/** A registered rule, as the matcher returns it. */
-export interface Rule<T> {
-  readonly endpoint: string;
-  /** The rule string as registered, e.g. `/user/<int:id>`. */
-  readonly rule: string;
-  /** The methods given, upper-case, plus HEAD when GET is there. OPTIONS only when given explicitly. */
-  readonly methods: ReadonlySet<string>;
-  readonly defaults: Readonly<Record<string, unknown>> | undefined;
-  readonly strictSlashes: boolean;
-  /** Parameter names, in order of appearance in the rule. */
-  readonly arguments: readonly string[];
-  readonly data: T;
-}
-
-export interface AddOptions<T> {
-  endpoint: string;
-  methods: Iterable<string>;
-  /** Values for parameters the rule lacks (one endpoint under several rules). */
-  defaults?: Readonly<Record<string, unknown>> | undefined;
-  /** Werkzeug's trailing-slash policy; default: the router's (true). */
-  strictSlashes?: boolean | undefined;
-  /** Answer OPTIONS for this rule when OPTIONS isn't among its methods (default true). */
-  automaticOptions?: boolean | undefined;
-  data: T;
-}
+import { type BuildOptions, buildPath, buildUrl, redirectLocation } from "./build.ts";
+import { BUILTIN_CONVERTERS, type Converter, type ConverterFactory } from "./converters.ts";
+import { locationFor, mergeSlashes as merge, safeQuery } from "./encoding.ts";
+import { type AddOptions, Entry, has, type Rule } from "./entry.ts";
+import { parseRule, type Segment, type VariablePart } from "./rule.ts";
 
 export type MatchResult<T> =
   | { kind: "match"; rule: Rule<T>; params: Record<string, unknown> }
   | { kind: "redirect"; location: string }
   | { kind: "methodNotAllowed"; allowed: string[] }
   | { kind: "notFound" };
-
-export interface BuildOptions {
-  /** Choose among the endpoint's rules by method. */
-  method?: string;
-  /** Appended as `#anchor`, percent-encoded. */
-  anchor?: string;
-  /** Build `scheme://host/...`. */
-  external?: { scheme: string; host: string };
-  /** A prefix for the path (the app's mount point), without a trailing slash, e.g. `/app`. */
-  scriptRoot?: string;
-}
 
 export interface RouterOptions {
   /** `//a///b` redirects to `/a/b` (default true). */
@@ -73,99 +30,7 @@ export interface RouterOptions {
   redirectDefaults?: boolean;
 }
 
-/** `urlFor` could not build a URL; the message says which endpoint or parameter and what exists. */
-export class BuildError extends Error {
-  readonly endpoint: string;
-  readonly values: Readonly<Record<string, unknown>>;
-  readonly method: string | undefined;
-  constructor(
-    endpoint: string,
-    values: Readonly<Record<string, unknown>>,
-    method: string | undefined,
-    message: string,
-  ) {
-    super(message);
-    this.name = "BuildError";
-    this.endpoint = endpoint;
-    this.values = values;
-    this.method = method;
-  }
-}
-
 // ---- internal structures ----------------------------------------------------------------------
-
-class Entry<T> implements Rule<T> {
-  readonly endpoint: string;
-  readonly rule: string;
-  readonly methods: Set<string>;
-  readonly defaults: Readonly<Record<string, unknown>> | undefined;
-  readonly strictSlashes: boolean;
-  readonly arguments: readonly string[];
-  readonly data: T;
-  /** @internal */ readonly explicit: ReadonlySet<string>;
-  /** @internal */ readonly autoOptions: boolean;
-  /** @internal */ readonly parsed: ParsedRule;
-  /** @internal names of the parameters plus the keys of the defaults */ readonly argSet: ReadonlySet<string>;
-  /** @internal registration order */ readonly order: number;
-  /** @internal rules of the same endpoint that provide defaults for this one (redirect targets). */
-  aliasTargets: Entry<T>[] = [];
-
-  constructor(parsed: ParsedRule, options: AddOptions<T>, strict: boolean, order: number) {
-    this.parsed = parsed;
-    this.rule = parsed.rule;
-    this.endpoint = options.endpoint;
-    const explicit = new Set<string>();
-    for (const m of options.methods) {
-      const up = String(m).toUpperCase();
-      if (!/^[!#$%&'*+\-.^_`|~0-9A-Z]+$/.test(up)) {
-        throw new TypeError(
-          `Rule ${JSON.stringify(parsed.rule)}: ${JSON.stringify(m)} is not an HTTP method name`,
-        );
-      }
-      explicit.add(up);
-    }
-    if (explicit.size === 0) {
-      throw new TypeError(
-        `Rule ${JSON.stringify(parsed.rule)} has no methods; give at least one, e.g. ["GET"]`,
-      );
-    }
-    this.explicit = explicit;
-    this.methods = new Set(explicit);
-    if (explicit.has("GET")) this.methods.add("HEAD");
-    this.autoOptions = options.automaticOptions !== false;
-    const defaults = options.defaults;
-    this.defaults =
-      defaults === undefined || Object.keys(defaults).length === 0 ? undefined : { ...defaults };
-    this.strictSlashes = strict;
-    this.arguments = parsed.names;
-    const argSet = new Set(parsed.names);
-    if (this.defaults !== undefined) for (const k of Object.keys(this.defaults)) argSet.add(k);
-    this.argSet = argSet;
-    this.data = options.data;
-    this.order = order;
-  }
-
-  /** Werkzeug's `suitable_for`: every argument given or defaulted, and given defaults agree. */
-  suitableFor(values: Readonly<Record<string, unknown>>, method: string | undefined): boolean {
-    if (method !== undefined && !this.allows(method)) return false;
-    const d = this.defaults;
-    for (const k of this.parsed.names) if (!(k in values) && (d === undefined || !(k in d))) return false;
-    if (d !== undefined) {
-      for (const k in d) if (k in values && !sameValue(values[k], d[k])) return false;
-    }
-    return true;
-  }
-
-  allows(method: string): boolean {
-    return this.methods.has(method) || (method === "OPTIONS" && this.autoOptions);
-  }
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  return (
-    a === b || (a !== null && b !== null && a !== undefined && b !== undefined && String(a) === String(b))
-  );
-}
 
 interface Edge<T> {
   readonly seg: Segment;
@@ -173,26 +38,49 @@ interface Edge<T> {
   /** For a slash-spanning segment: how many segments the rules below need after it (trailing `/` aside). */
   readonly tail: number;
   readonly order: number;
+  /** Identity: the segment, and for a slash-spanning one the shape of the rest of the rule. */
+  readonly key: string;
+  /** Slash-spanning edges: Werkzeug's weighting of the rest of the rule (to order them among themselves). */
+  readonly rest: readonly number[] | undefined;
+  /** The converter when the segment is one converter alone (the fast case). */
+  readonly single: Converter | undefined;
 }
 
 class Node<T> {
   static: Map<string, Node<T>> | undefined;
+  /** The static texts and their states when there are only a few: compared in place, no substring. */
+  few: string[] | undefined;
+  fewNodes: Node<T>[] | undefined;
+  /** `static.get("")`: the state of the same path with a trailing slash. */
+  slash: Node<T> | undefined;
   dynamic: Edge<T>[] = [];
   rules: Entry<T>[] = [];
 }
 
+/** Up to this many static children are compared in place rather than looked up in a Map. */
+const FEW_STATIC = 4;
+/** `tail` of a slash-spanning edge followed by another one: its span is searched, not computed. */
+const VARIABLE_TAIL = -1;
+/** Span attempts per request for rules like `/<path:a>/x/<path:b>`. */
+const SPLIT_BUDGET = 1024;
+
 const SLASH = 1; // walk result: the path matches with a trailing slash added (strict rule → redirect)
-type WalkResult<T> = Entry<T> | typeof SLASH | null;
+const MERGE = 2; // walk result: the path has `//` and mergeSlashes is on: match the merged path instead
+type WalkResult<T> = Entry<T> | typeof SLASH | typeof MERGE | null;
 
 /** Per-request scratch state. */
 interface Walk {
-  segs: string[];
+  path: string;
   method: string;
   values: unknown[];
   /** Methods of rules whose path matched but not the method. */
   allowed: Set<string> | undefined;
   /** allowedMethods(): visit every matching rule, never stop. */
   collect: boolean;
+  /** Span attempts left for rules with two slash-spanning parts (bounds the work per request). */
+  budget: number;
+  /** The path contains `//` (computed when first needed). */
+  double: boolean | undefined;
 }
 
 // ---- the router -------------------------------------------------------------------------------
@@ -242,48 +130,7 @@ export class Router<T> {
       if (k === "__proto__")
         throw new TypeError(`Rule ${JSON.stringify(rule)}: "__proto__" can't be a default`);
     }
-    const segs = parsed.segments;
-    let node = this.root;
-    let isStatic = true;
-    for (let i = 0; i < segs.length; i++) {
-      const seg = segs[i]!;
-      if (seg.text !== undefined) {
-        node.static ??= new Map();
-        let next = node.static.get(seg.text);
-        if (next === undefined) {
-          next = new Node<T>();
-          node.static.set(seg.text, next);
-        }
-        node = next;
-        continue;
-      }
-      isStatic = false;
-      let tail = 0;
-      if (seg.slashes) {
-        tail = segs.length - i - 1;
-        if (segs[segs.length - 1]!.text === "") tail--; // the trailing slash is handled by the state below
-      }
-      let edge = node.dynamic.find((e) => e.seg.key === seg.key && e.tail === tail);
-      if (edge === undefined) {
-        edge = { seg, node: new Node<T>(), tail, order: this.edgeCount++ };
-        node.dynamic.push(edge);
-        node.dynamic.sort(compareEdges);
-      }
-      node = edge.node;
-    }
-    for (const other of node.rules) {
-      for (const m of entry.explicit) {
-        if (other.explicit.has(m)) {
-          throw new Error(
-            `Rule ${JSON.stringify(rule)} (${m}) for endpoint "${entry.endpoint}" duplicates rule ` +
-              `${JSON.stringify(other.rule)} (${m}) of endpoint "${other.endpoint}", so it could never match. ` +
-              "Remove one, or give them different methods.",
-          );
-        }
-      }
-    }
-    node.rules.push(entry);
-    if (isStatic) this.staticPaths.set(`/${segs.map((s) => s.text).join("/")}`, node);
+    if (!entry.buildOnly) this.insert(entry);
     this.all.push(entry);
     let list = this.byEndpoint.get(entry.endpoint);
     if (list === undefined) {
@@ -308,26 +155,94 @@ export class Router<T> {
     return entry;
   }
 
+  /** Puts a rule into the trie (and the static map when it has no converters). */
+  private insert(entry: Entry<T>): void {
+    const rule = entry.rule;
+    const segs = entry.parsed.segments;
+    let node = this.root;
+    let isStatic = true;
+    for (let i = 0; i < segs.length; i++) {
+      const seg = segs[i]!;
+      if (seg.text !== undefined) {
+        node.static ??= new Map();
+        let next = node.static.get(seg.text);
+        if (next === undefined) {
+          next = new Node<T>();
+          node.static.set(seg.text, next);
+          if (seg.text === "") node.slash = next;
+          const small = node.static.size <= FEW_STATIC;
+          node.few = small ? [...node.static.keys()] : undefined;
+          node.fewNodes = small ? [...node.static.values()] : undefined;
+        }
+        node = next;
+        continue;
+      }
+      isStatic = false;
+      let tail = 0;
+      let key = seg.key;
+      let rest: number[] | undefined;
+      if (seg.slashes) {
+        // The rest of the rule, without its trailing slash (handled by the state below).
+        const after = segs.slice(i + 1, segs[segs.length - 1]!.text === "" ? -1 : undefined);
+        tail = after.some((s) => s.slashes) ? VARIABLE_TAIL : after.length;
+        key = `${seg.key}\u0001${after.map((s) => s.key).join("\u0001")}`;
+        rest = restWeight(after);
+      }
+      let edge = node.dynamic.find((e) => e.key === key);
+      if (edge === undefined) {
+        const only =
+          seg.pieces.length === 1 && !seg.slashes ? (seg.pieces[0] as VariablePart).converter : undefined;
+        edge = { seg, node: new Node<T>(), tail, order: this.edgeCount++, single: only, key, rest };
+        node.dynamic.push(edge);
+        node.dynamic.sort(compareEdges);
+      }
+      node = edge.node;
+    }
+    for (const other of node.rules) {
+      for (const m of entry.explicit) {
+        if (other.explicit.has(m)) {
+          throw new Error(
+            `Rule ${JSON.stringify(rule)} (${m}) for endpoint "${entry.endpoint}" duplicates rule ` +
+              `${JSON.stringify(other.rule)} (${m}) of endpoint "${other.endpoint}", so it could never match. ` +
+              "Remove one, or give them different methods.",
+          );
+        }
+      }
+    }
+    node.rules.push(entry);
+    if (isStatic) this.staticPaths.set(`/${segs.map((s) => s.text).join("/")}`, node);
+  }
+
   /**
-   * Matches a decoded path (`req.path`). `queryString` (raw, without `?`) is kept in redirects.
-   * Never throws on any input.
+   * Matches a decoded path (`req.path`). `queryString` (raw, without `?`) is kept in the slash and
+   * defaults redirects. Never throws on any input (only a throwing `redirectTo` function can).
    */
   match(path: string, method: string, queryString = ""): MatchResult<T> {
     if (path.charCodeAt(0) !== 0x2f) return NOT_FOUND;
-    if (this.mergeSlashes && path.length > 1 && path.indexOf("//") !== -1) {
-      const merged = merge(path);
-      const r = this.matchPath(merged, method, queryString);
-      if (r.kind === "match") return { kind: "redirect", location: locationFor(merged, queryString) };
-      return r;
-    }
     return this.matchPath(path, method, queryString);
+  }
+
+  /** A path with `//` under mergeSlashes: its merged form, as a redirect when that matches. */
+  private matchMerged(path: string, method: string, queryString: string): MatchResult<T> {
+    const merged = merge(path);
+    const r = this.matchPath(merged, method, queryString);
+    if (r.kind === "match") return { kind: "redirect", location: locationFor(merged, queryString) };
+    return r;
   }
 
   /** The methods the rules matching this decoded path accept (HEAD with GET, OPTIONS), sorted. */
   allowedMethods(path: string): string[] {
     if (path.charCodeAt(0) !== 0x2f) return [];
     if (this.mergeSlashes && path.indexOf("//") !== -1) path = merge(path);
-    const w: Walk = { segs: path.split("/"), method: "", values: [], allowed: new Set(), collect: true };
+    const w: Walk = {
+      path,
+      method: "",
+      values: [],
+      allowed: new Set(),
+      collect: true,
+      budget: SPLIT_BUDGET,
+      double: undefined,
+    };
     this.walk(this.root, 1, w);
     return finishAllowed(w.allowed!);
   }
@@ -339,9 +254,21 @@ export class Router<T> {
       const r = pickRule(leaf.rules, method);
       if (r !== undefined) return this.found(r, EMPTY_VALUES, method, queryString);
     }
-    const w: Walk = { segs: path.split("/"), method, values: [], allowed: undefined, collect: false };
+    const w: Walk = {
+      path,
+      method,
+      values: [],
+      allowed: undefined,
+      collect: false,
+      budget: SPLIT_BUDGET,
+      double: undefined,
+    };
     const r = this.walk(this.root, 1, w);
+    if (r === MERGE) return this.matchMerged(path, method, queryString);
     if (r === SLASH) return { kind: "redirect", location: locationFor(`${path}/`, queryString) };
+    // The walk stops at `//` when it gets there; a failure before that point must look for it.
+    if (r === null && this.mergeSlashes && path.indexOf("//") !== -1)
+      return this.matchMerged(path, method, queryString);
     if (r !== null) return this.found(r, w.values, method, queryString);
     if (w.allowed !== undefined && w.allowed.size > 0) {
       return { kind: "methodNotAllowed", allowed: finishAllowed(w.allowed) };
@@ -359,7 +286,7 @@ export class Router<T> {
     const params: Record<string, unknown> = {};
     for (let i = 0; i < names.length; i++) params[names[i]!] = values[i];
     const d = r.defaults;
-    if (d !== undefined) for (const k in d) if (!(k in params)) params[k] = d[k];
+    if (d !== undefined) for (const k of Object.keys(d)) if (!has(params, k)) params[k] = d[k];
     if (this.redirectDefaults && r.aliasTargets.length > 0) {
       for (const o of r.aliasTargets) {
         if (!o.suitableFor(params, method)) continue;
@@ -368,18 +295,24 @@ export class Router<T> {
           return { kind: "redirect", location: locationForBuilt(built, queryString) };
       }
     }
+    if (r.redirectTo !== undefined) return { kind: "redirect", location: redirectLocation(r, params) };
     return { kind: "match", rule: r, params };
   }
 
-  private walk(node: Node<T>, i: number, w: Walk): WalkResult<T> {
-    const segs = w.segs;
-    const n = segs.length;
-    if (i === n) {
+  /**
+   * Matches the segment starting at offset `pos` (just after a `/`) and the rest below `node`;
+   * `pos > path.length` means every segment is consumed. Segments are sliced as visited, not split
+   * up front, and a path converter takes its span with one slice.
+   */
+  private walk(node: Node<T>, pos: number, w: Walk): WalkResult<T> {
+    const path = w.path;
+    const len = path.length;
+    if (pos > len) {
       if (node.rules.length > 0) {
         const r = this.leaf(node.rules, w, false);
         if (r !== null) return r;
       }
-      const slash = node.static?.get("");
+      const slash = node.slash;
       if (slash !== undefined && !w.collect) {
         const r = pickRule(slash.rules, w.method);
         if (r !== undefined) return r.strictSlashes ? SLASH : r;
@@ -388,38 +321,113 @@ export class Router<T> {
       }
       return null;
     }
-    const seg = segs[i]!;
-    if (node.static !== undefined) {
-      const next = node.static.get(seg);
+    let stop = path.indexOf("/", pos);
+    if (stop === -1) stop = len;
+    // An empty segment before the end is a `//`: checked here rather than by a scan of every path.
+    if (stop === pos && stop < len && this.mergeSlashes && !w.collect) return MERGE;
+    let seg: string | undefined;
+    const st = node.static;
+    if (st !== undefined) {
+      let next: Node<T> | undefined;
+      const few = node.few;
+      if (few !== undefined) {
+        const n = stop - pos;
+        for (let k = 0; k < few.length; k++) {
+          const t = few[k]!;
+          if (t.length === n && path.startsWith(t, pos)) {
+            next = node.fewNodes![k];
+            break;
+          }
+        }
+      } else {
+        seg = path.slice(pos, stop);
+        next = st.get(seg);
+      }
       if (next !== undefined) {
-        const r = this.walk(next, i + 1, w);
+        const r = this.walk(next, stop + 1, w);
         if (r !== null) return r;
       }
     }
     const dyn = node.dynamic;
+    if (dyn.length === 0) {
+      if (pos === len && node.rules.length > 0) return this.leaf(node.rules, w, true);
+      return null;
+    }
+    seg ??= pos === stop ? "" : path.slice(pos, stop);
     for (let k = 0; k < dyn.length; k++) {
       const edge = dyn[k]!;
       const mark = w.values.length;
-      let end = i + 1;
+      let end = stop;
       let ok: boolean;
+      if (edge.tail === VARIABLE_TAIL) {
+        // Another slash-spanning part follows: like Werkzeug's non-greedy `.*?`, the shortest span
+        // first, within the request's split budget.
+        if (pos === stop) continue;
+        const r = this.walkSpans(edge, pos, stop, w);
+        if (r !== null) return r;
+        continue;
+      }
       if (edge.seg.slashes) {
-        end = segs[n - 1] === "" ? n - 1 - edge.tail : n - edge.tail;
-        if (end <= i) continue;
-        ok = matchPieces(edge.seg.pieces, end === i + 1 ? seg : segs.slice(i, end).join("/"), w.values);
+        // The span ends where exactly `tail` segments remain (plus the trailing empty one after a `/`).
+        let remain = edge.tail + (path.charCodeAt(len - 1) === 0x2f ? 1 : 0);
+        end = len;
+        while (remain > 0 && end > pos) {
+          end = path.lastIndexOf("/", end - 1);
+          remain--;
+        }
+        if (remain > 0 || end <= pos) continue;
+        // A `//` before `pos` would have stopped the walk already, and one in the tail will: any `//`
+        // in the path means merging. Looked up once per request, and only for slash-spanning rules.
+        if (this.mergeSlashes && !w.collect) {
+          w.double ??= path.indexOf("//") !== -1;
+          if (w.double) return MERGE;
+        }
+        ok = matchPieces(edge.seg.pieces, end === stop ? seg : path.slice(pos, end), w.values);
+      } else if (pos === stop) {
+        continue; // converters never match an empty segment
+      } else if (edge.single !== undefined) {
+        // The common segment: one converter alone.
+        let v: unknown;
+        try {
+          v = edge.single.parse(seg);
+        } catch {
+          v = undefined; // a custom converter that throws doesn't match (the server keeps serving)
+        }
+        ok = v !== undefined;
+        if (ok) w.values.push(v);
       } else {
-        ok = seg !== "" && matchPieces(edge.seg.pieces, seg, w.values);
+        ok = matchPieces(edge.seg.pieces, seg, w.values);
       }
       if (ok) {
-        const r = this.walk(edge.node, end, w);
+        const r = this.walk(edge.node, end + 1, w);
         if (r !== null) return r;
       }
       w.values.length = mark;
     }
-    if (i === n - 1 && seg === "" && node.rules.length > 0) {
+    if (pos === len && node.rules.length > 0) {
       // `/x/` for a leaf rule `/x`: only rules with strictSlashes=false accept it.
       return this.leaf(node.rules, w, true);
     }
     return null;
+  }
+
+  /** Tries the spans pos..end for each `/` from `end` on, shortest first. */
+  private walkSpans(edge: Edge<T>, pos: number, end: number, w: Walk): WalkResult<T> {
+    const path = w.path;
+    const len = path.length;
+    const mark = w.values.length;
+    for (;;) {
+      if (matchPieces(edge.seg.pieces, path.slice(pos, end), w.values)) {
+        const r = this.walk(edge.node, end + 1, w);
+        if (r !== null) return r;
+      }
+      w.values.length = mark;
+      if (end >= len - 1 || --w.budget < 0) return null; // never take the trailing slash into the span
+      let next = path.indexOf("/", end + 1);
+      if (next === -1) next = len;
+      if (next === end + 1 && this.mergeSlashes && !w.collect) return MERGE;
+      end = next;
+    }
   }
 
   /** The rule of a state that takes the method; else records the methods for a 405. */
@@ -443,88 +451,7 @@ export class Router<T> {
    * `undefined` and `null` values are dropped.
    */
   build(endpoint: string, params: Readonly<Record<string, unknown>> = {}, opts: BuildOptions = {}): string {
-    const list = this.byEndpoint.get(endpoint);
-    const values: Record<string, unknown> = {};
-    for (const k of Object.keys(params)) {
-      const v = params[k];
-      if (v !== undefined && v !== null) values[k] = v;
-    }
-    if (list === undefined) {
-      const near = closeNames(endpoint, [...this.byEndpoint.keys()]);
-      const known = [...this.byEndpoint.keys()];
-      throw new BuildError(
-        endpoint,
-        values,
-        opts.method,
-        `Could not build a URL for endpoint ${JSON.stringify(endpoint)}: no such endpoint.` +
-          (near.length > 0 ? ` Did you mean ${near.map((s) => JSON.stringify(s)).join(" or ")}?` : "") +
-          (known.length === 0
-            ? " No endpoints are registered."
-            : ` Endpoints: ${known.slice(0, 20).join(", ")}${known.length > 20 ? ", …" : ""}.`),
-      );
-    }
-    const method = opts.method === undefined ? undefined : opts.method.toUpperCase();
-    let chosen: Entry<T> | undefined;
-    let path: string | undefined;
-    const reasons: string[] = [];
-    const tryRules = (m: string | undefined, record: boolean) => {
-      for (const r of list) {
-        if (!r.suitableFor(values, m)) {
-          if (record) reasons.push(unsuitableReason(r, values, m));
-          continue;
-        }
-        const b = buildPath(r, values);
-        if (typeof b === "string") {
-          chosen = r;
-          path = b;
-          return;
-        }
-        if (record) reasons.push(b.reason);
-      }
-    };
-    if (method === undefined) tryRules("GET", false);
-    if (chosen === undefined) tryRules(method, true);
-    if (chosen === undefined || path === undefined) {
-      throw new BuildError(
-        endpoint,
-        values,
-        method,
-        `Could not build a URL for endpoint ${JSON.stringify(endpoint)}` +
-          (method === undefined ? "" : ` with method ${method}`) +
-          ` from ${describeValues(values)}: ${reasons.join("; ")}.`,
-      );
-    }
-    const rule: Entry<T> = chosen;
-    let url = path as string;
-    let query = "";
-    for (const k of Object.keys(values)) {
-      if (rule.argSet.has(k)) continue;
-      const v = values[k];
-      const items = Array.isArray(v) ? v : [v];
-      const ek = percentEncode(k, QUERY_SAFE);
-      for (const item of items) {
-        if (item === undefined || item === null) continue;
-        const s = queryText(item);
-        if (s === undefined) {
-          throw new BuildError(
-            endpoint,
-            values,
-            method,
-            `Could not build a URL for endpoint ${JSON.stringify(endpoint)}: the query value "${k}" is ` +
-              `${item === null ? "null" : typeof item}; pass a string, number, boolean, or an array of them`,
-          );
-        }
-        query += `${query === "" ? "?" : "&"}${ek}=${percentEncode(s, QUERY_SAFE)}`;
-      }
-    }
-    url += query;
-    if (opts.anchor !== undefined) url += `#${percentEncode(opts.anchor, FRAGMENT_SAFE)}`;
-    if (opts.scriptRoot !== undefined && opts.scriptRoot !== "" && opts.scriptRoot !== "/") {
-      const root = opts.scriptRoot.endsWith("/") ? opts.scriptRoot.slice(0, -1) : opts.scriptRoot;
-      url = `${root.startsWith("/") ? "" : "/"}${root}${url}`;
-    }
-    if (opts.external !== undefined) url = `${opts.external.scheme}://${opts.external.host}${url}`;
-    return url;
+    return buildUrl(this.byEndpoint, endpoint, params, opts);
   }
 }
 
@@ -577,7 +504,12 @@ function matchPieces(pieces: readonly (string | VariablePart)[], s: string, out:
       stop = at;
     }
     if (stop <= pos) return false;
-    const value = v.converter.parse(s.slice(pos, stop));
+    let value: unknown;
+    try {
+      value = v.converter.parse(s.slice(pos, stop));
+    } catch {
+      return false; // a custom converter that throws doesn't match (the server keeps serving)
+    }
     if (value === undefined) return false;
     out.push(value);
     if (k + 1 < last) {
@@ -588,84 +520,8 @@ function matchPieces(pieces: readonly (string | VariablePart)[], s: string, out:
   return pos === end;
 }
 
-interface Unbuildable {
-  reason: string;
-}
-
-/** The rule's path for the values, or why it can't be built. */
-function buildPath<T>(r: Entry<T>, values: Readonly<Record<string, unknown>>): string | Unbuildable {
-  let out = "";
-  for (const seg of r.parsed.segments) {
-    out += "/";
-    for (const p of seg.pieces) {
-      if (typeof p === "string") {
-        out += percentEncode(p, SEGMENT_SAFE);
-        continue;
-      }
-      const v = p.name in values ? values[p.name] : r.defaults?.[p.name];
-      let text: string | undefined;
-      try {
-        text = p.converter.format(v);
-        if (text !== undefined && (text === "" || p.converter.parse(text) === undefined)) text = undefined;
-        if (text !== undefined && !p.converter.slashes && text.indexOf("/") !== -1) text = undefined;
-      } catch {
-        text = undefined;
-      }
-      if (text === undefined) {
-        return {
-          reason:
-            `rule ${JSON.stringify(r.rule)} can't take ${p.name}=${describeValue(v)}` +
-            ` (not accepted by the ${p.converterName === "default" ? "string" : p.converterName} converter)`,
-        };
-      }
-      out += percentEncode(text, p.converter.slashes ? PATH_SAFE : SEGMENT_SAFE);
-    }
-  }
-  return out;
-}
-
 function locationForBuilt(encodedPath: string, queryString: string): string {
   return queryString === "" ? encodedPath : `${encodedPath}?${safeQuery(queryString)}`;
-}
-
-function unsuitableReason<T>(
-  r: Entry<T>,
-  values: Readonly<Record<string, unknown>>,
-  method: string | undefined,
-): string {
-  if (method !== undefined && !r.allows(method)) {
-    return `rule ${JSON.stringify(r.rule)} takes ${[...r.methods].join(", ")}, not ${method}`;
-  }
-  const missing = r.parsed.names.filter(
-    (k) => !(k in values) && !(r.defaults !== undefined && k in r.defaults),
-  );
-  if (missing.length > 0) {
-    return `rule ${JSON.stringify(r.rule)} needs ${missing.map((m) => JSON.stringify(m)).join(", ")}`;
-  }
-  const d = r.defaults ?? {};
-  const clash = Object.keys(d).filter((k) => k in values && !sameValue(values[k], d[k]));
-  return `rule ${JSON.stringify(r.rule)} has defaults ${clash.map((k) => `${k}=${describeValue(d[k])}`).join(", ")}`;
-}
-
-function queryText(v: unknown): string | undefined {
-  if (typeof v === "string") return v;
-  if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return String(v);
-  if (v instanceof Date) return v.toISOString();
-  return undefined;
-}
-
-function describeValue(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (v === undefined) return "undefined";
-  if (typeof v === "bigint") return `${v}n`;
-  if (typeof v === "object" && v !== null) return Array.isArray(v) ? "[array]" : "[object]";
-  return String(v);
-}
-
-function describeValues(values: Readonly<Record<string, unknown>>): string {
-  const keys = Object.keys(values);
-  if (keys.length === 0) return "no values";
-  return `{${keys.map((k) => `${k}: ${describeValue(values[k])}`).join(", ")}}`;
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
@@ -681,7 +537,37 @@ function compareEdges<T>(a: Edge<T>, b: Edge<T>): number {
     const d = (wa[i] ?? 0) - (wb[i] ?? 0);
     if (d !== 0) return d;
   }
-  return b.tail - a.tail || a.order - b.order;
+  if (a.rest !== undefined && b.rest !== undefined) {
+    for (let i = 0; i < a.rest.length || i < b.rest.length; i++) {
+      const d = (a.rest[i] ?? 0) - (b.rest[i] ?? 0);
+      if (d !== 0) return d;
+    }
+  }
+  return a.order - b.order;
+}
+
+/**
+ * Werkzeug's weighting of what follows a slash-spanning converter (its "final part"), smaller first:
+ * more runs of static text, longer runs, more converters, lighter converters. So `/<path:a>/silly/<path:b>/edit`
+ * is tried before `/<path:a>/silly/<path:b>`, before `/<path:a>/edit`, before `/<path:a>`.
+ */
+function restWeight(after: readonly Segment[]): number[] {
+  const runs: number[] = [];
+  const conv: number[] = [];
+  let run = 0;
+  for (const seg of after) {
+    run += 1; // the "/" before the segment
+    for (const p of seg.pieces) {
+      if (typeof p === "string") run += p.length;
+      else {
+        runs.push(run);
+        run = 0;
+        conv.push(p.converter.weight);
+      }
+    }
+  }
+  if (run > 0 && after.length > 0) runs.push(run);
+  return [-runs.length, ...runs.map((r) => -r), -conv.length, ...conv];
 }
 
 /** Werkzeug's weighting, smaller first: more static pieces, longer static text, more converters, lighter converters. */
@@ -696,32 +582,4 @@ function edgeWeight(seg: Segment): number[] {
     } else conv.push(p.converter.weight);
   }
   return [-statics, -staticLen, -conv.length, ...conv];
-}
-
-/** Endpoint names close to a mistyped one: edit distance ≤ 1/3 of the length (at least 1), or the same last part. */
-function closeNames(name: string, names: string[]): string[] {
-  const lower = name.toLowerCase();
-  const scored: [number, string][] = [];
-  for (const k of names) {
-    const kl = k.toLowerCase();
-    let d = editDistance(lower, kl, 3);
-    if (d > 2 && (kl.endsWith(`.${lower}`) || lower.endsWith(`.${kl}`))) d = 2;
-    if (d <= Math.max(1, Math.floor(name.length / 3))) scored.push([d, k]);
-  }
-  scored.sort((a, b) => a[0] - b[0]);
-  return scored.slice(0, 3).map((s) => s[1]);
-}
-
-function editDistance(a: string, b: string, cap: number): number {
-  if (Math.abs(a.length - b.length) > cap) return cap + 1;
-  if (a.length > 100 || b.length > 100) return a === b ? 0 : cap + 1;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }

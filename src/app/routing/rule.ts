@@ -60,7 +60,6 @@ export function parseRule(rule: string, converters: ReadonlyMap<string, Converte
   const names: string[] = [];
   let pieces: (string | VariablePart)[] = [];
   let text = "";
-  let slashSegments = 0;
   const endSegment = (last: boolean) => {
     if (text !== "") pieces.push(text);
     text = "";
@@ -80,7 +79,6 @@ export function parseRule(rule: string, converters: ReadonlyMap<string, Converte
               `put the others in their own segments`,
           );
         }
-        slashSegments++;
       }
       const key = pieces.map((p) => (typeof p === "string" ? `s${p}` : `v${p.key}`)).join("\u0000");
       segments.push({ pieces, text: undefined, key, slashes });
@@ -193,10 +191,5 @@ export function parseRule(rule: string, converters: ReadonlyMap<string, Converte
     });
   }
   endSegment(true);
-  if (slashSegments > 1) {
-    fail(
-      "only one slash-spanning parameter (like path) is allowed per rule: the split between two is ambiguous",
-    );
-  }
   return { rule, segments, names };
 }
