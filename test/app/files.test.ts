@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { createServer as createNodeServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -182,6 +184,37 @@ describe("static files through the test client", () => {
     const r = await c.get("/bp/assets/bp.js"); // Flask's default: the folder's name under the prefix
     assert.equal(r.status, 200);
     assert.equal(r.text, "console.log(1)");
+  });
+
+  test("through app.fetch() and app.nodeHandler() too: ranges, HEAD, 304", async () => {
+    const full = await app.fetch(new Request("http://x/static/data.bin"));
+    assert.equal(full.status, 200);
+    assert.equal((await full.arrayBuffer()).byteLength, 256);
+    const part = await app.fetch(
+      new Request("http://x/static/data.bin", { headers: { Range: "bytes=0-3" } }),
+    );
+    assert.equal(part.status, 206);
+    assert.deepEqual([...new Uint8Array(await part.arrayBuffer())], [0, 1, 2, 3]);
+    const head = await app.fetch(new Request("http://x/static/data.bin", { method: "HEAD" }));
+    assert.equal(head.headers.get("content-length"), "256");
+    const etag = full.headers.get("etag")!;
+    const nm = await app.fetch(
+      new Request("http://x/static/data.bin", { headers: { "If-None-Match": etag } }),
+    );
+    assert.equal(nm.status, 304);
+
+    const server = createNodeServer(app.nodeHandler());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const r = await rawRequest(port, "GET /static/data.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=-2");
+      assert.equal(r.status, 206);
+      assert.deepEqual([...r.body], [254, 255]);
+      const t = await rawRequest(port, "GET /static/..%2fprivate.txt HTTP/1.1\r\nHost: x");
+      assert.equal(t.status, 404);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test("staticFolder: null and staticUrlPath", async () => {

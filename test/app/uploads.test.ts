@@ -142,6 +142,28 @@ describe("uploads through the test client", () => {
   });
 });
 
+describe("uploads from other clients", () => {
+  test("a web FormData body through app.fetch(), with no size limits (null)", async () => {
+    const saved = app.config.maxContentLength;
+    (app.config as { maxContentLength: number | null }).maxContentLength = null;
+    try {
+      const fd = new FormData();
+      fd.append("title", "from fetch");
+      fd.append("doc", new Blob([Buffer.alloc(5000, 0x44)], { type: "application/pdf" }), "naïve résumé.pdf");
+      const res = await app.fetch(new Request("http://x/upload", { method: "POST", body: fd }));
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), {
+        title: "from fetch",
+        tags: [],
+        file: { name: "naïve résumé.pdf", type: "application/pdf", size: 5000, spooled: true },
+      });
+    } finally {
+      app.config.maxContentLength = saved;
+    }
+    assert.deepEqual(readdirSync(tmp), []);
+  });
+});
+
 describe("uploads over a real socket", () => {
   let server: Server;
   let port: number;
