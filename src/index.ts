@@ -17,7 +17,13 @@ export * from "./app/exceptions.ts";
 export { type SendFileOptions, sendFile, sendFromDirectory } from "./app/files.ts";
 export { Headers, type HeadersInit } from "./app/headers.ts";
 export { escapeHtml } from "./app/html.ts";
-export { MultipartError, type MultipartLimits, parseMultipart } from "./app/multipart.ts";
+export {
+  encodeMultipart,
+  MultipartError,
+  type MultipartFile,
+  type MultipartLimits,
+  parseMultipart,
+} from "./app/multipart.ts";
 export { Accept, type FileStorage, Request, type RequestSource, type SessionLike } from "./app/request.ts";
 export {
   checkRedirectTarget,

@@ -373,3 +373,48 @@ function drained(bb: busboy.Busboy): Promise<void> {
     bb.on("close", done);
   });
 }
+
+/** A file for `encodeMultipart` (and the test client's `files` option). */
+export interface MultipartFile {
+  data: string | Uint8Array;
+  /** Default: the field's name. */
+  filename?: string;
+  /** Default `application/octet-stream`. */
+  contentType?: string;
+}
+
+/** Quotes a name for a Content-Disposition parameter as browsers do (HTML's form encoding). */
+function quoteParam(s: string): string {
+  return s.replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/"/g, "%22");
+}
+
+/**
+ * Encodes fields and files as a multipart/form-data body, as a browser would: for tests and clients.
+ * Returns the body and its Content-Type (with a random boundary).
+ */
+export function encodeMultipart(
+  fields: readonly (readonly [string, string])[],
+  files: readonly (readonly [string, MultipartFile])[] = [],
+): { body: Buffer; contentType: string } {
+  const boundary = `----PhialFormBoundary${randomBytes(12).toString("hex")}`;
+  const out: Buffer[] = [];
+  for (const [name, value] of fields) {
+    out.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${quoteParam(name)}"\r\n\r\n`),
+      Buffer.from(value, "utf8"),
+      Buffer.from("\r\n"),
+    );
+  }
+  for (const [name, f] of files) {
+    const head =
+      `--${boundary}\r\nContent-Disposition: form-data; name="${quoteParam(name)}"; ` +
+      `filename="${quoteParam(f.filename ?? name)}"\r\nContent-Type: ${f.contentType ?? "application/octet-stream"}\r\n\r\n`;
+    out.push(
+      Buffer.from(head),
+      typeof f.data === "string" ? Buffer.from(f.data, "utf8") : Buffer.from(f.data),
+    );
+    out.push(Buffer.from("\r\n"));
+  }
+  out.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(out), contentType: `multipart/form-data; boundary=${boundary}` };
+}

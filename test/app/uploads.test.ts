@@ -143,6 +143,19 @@ describe("uploads through the test client", () => {
 });
 
 describe("uploads from other clients", () => {
+  test("the test client's files option", async () => {
+    const r = await app.testClient().post("/upload", {
+      form: { title: "t", tag: ["x", "y"] },
+      files: { doc: { data: "hello", filename: 'quo"te\r\n.txt', contentType: "text/plain" } },
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, {
+      title: "t",
+      tags: ["x", "y"],
+      file: { name: "quo%22te%0D%0A.txt", type: "text/plain", size: 5, spooled: false },
+    });
+  });
+
   test("a web FormData body through app.fetch(), with no size limits (null)", async () => {
     const saved = app.config.maxContentLength;
     (app.config as { maxContentLength: number | null }).maxContentLength = null;
