@@ -13,7 +13,7 @@ import { NotFound, PreconditionFailed, RequestedRangeNotSatisfiable } from "./ex
 import { FileBody, type FileRequest, planFileResponse, type SendFileOptions } from "./file-response.ts";
 import type { Request } from "./request.ts";
 import { Response } from "./response.ts";
-import { safeResolveFile } from "./safe-join.ts";
+import { safeResolveFileStats } from "./safe-join.ts";
 
 export type { SendFileOptions } from "./file-response.ts";
 
@@ -46,7 +46,7 @@ export function sendFile(path: string | Uint8Array, options: SendFileOptions = {
       return Promise.reject(err);
     }
   }
-  return sendPath(req, app, fromRoot(app, path), undefined, options);
+  return sendPath(req, app, fromRoot(app, path), options);
 }
 
 /**
@@ -78,11 +78,18 @@ export async function sendFromFolder(
   name: string,
   options: SendFileOptions,
 ): Promise<Response> {
-  const real = await safeResolveFile(folder, name);
-  if (real === undefined) throw new NotFound();
+  const found = await safeResolveFileStats(folder, name);
+  if (found === undefined) throw new NotFound();
   // The name asked for decides the media type (a link `x.css` to a file `x` is still CSS).
   const slash = name.lastIndexOf("/");
-  return sendPath(req, app, real, slash === -1 ? name : name.slice(slash + 1), options);
+  return fileResponse(
+    req,
+    app,
+    found.path,
+    slash === -1 ? name : name.slice(slash + 1),
+    found.stats,
+    options,
+  );
 }
 
 function fromRoot(app: Phial | undefined, p: string): string {
@@ -122,7 +129,6 @@ async function sendPath(
   req: Request | undefined,
   app: Phial | undefined,
   path: string,
-  name: string | undefined,
   options: SendFileOptions,
 ): Promise<Response> {
   let st: Stats;
@@ -132,8 +138,19 @@ async function sendPath(
     throw new NotFound();
   }
   if (!st.isFile()) throw new NotFound();
+  return fileResponse(req, app, path, basename(path), st, options);
+}
+
+function fileResponse(
+  req: Request | undefined,
+  app: Phial | undefined,
+  path: string,
+  name: string,
+  st: Stats,
+  options: SendFileOptions,
+): Response {
   const plan = planFileResponse(
-    { name: name ?? basename(path), size: st.size, mtimeMs: st.mtimeMs },
+    { name, size: st.size, mtimeMs: st.mtimeMs },
     fileRequest(req),
     withDefaults(app, options),
   );

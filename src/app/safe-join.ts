@@ -8,6 +8,7 @@
 // `NUL`, `con.txt`, trailing dots) is refused on Linux as well, so an app behaves the same wherever it
 // is deployed and its tests catch what Windows would let through.
 
+import type { Stats } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import { isAbsolute, resolve, sep } from "node:path";
 
@@ -117,21 +118,31 @@ export function isInside(parent: string, child: string): boolean {
  * inside the folder are followed.
  */
 export async function safeResolveFile(root: string, name: string): Promise<string | undefined> {
+  return (await safeResolveFileStats(root, name))?.path;
+}
+
+/** `safeResolveFile`, with the file's `Stats` (one `stat` for the caller to reuse). */
+export async function safeResolveFileStats(
+  root: string,
+  name: string,
+): Promise<{ path: string; stats: Stats } | undefined> {
   const joined = safeJoin(root, name);
   if (joined === undefined) return undefined;
   let realRoot: string;
   let real: string;
   try {
+    // Not cached: a deploy may swap a `current -> releases/N` link under a running server.
     realRoot = await realpath(resolve(root));
     real = await realpath(joined);
   } catch {
     return undefined; // missing file, missing folder, a loop of links, a name too long: all 404
   }
   if (real === realRoot || !isInside(realRoot, real)) return undefined;
+  let stats: Stats;
   try {
-    if (!(await stat(real)).isFile()) return undefined;
+    stats = await stat(real);
   } catch {
     return undefined;
   }
-  return real;
+  return stats.isFile() ? { path: real, stats } : undefined;
 }
