@@ -8,6 +8,7 @@ import type { Phial } from "./app.ts";
 import { MultiDict } from "./datastructures.ts";
 import { BadRequest, RequestEntityTooLarge, UnsupportedMediaType } from "./exceptions.ts";
 import { Headers } from "./headers.ts";
+import type { FileStorage } from "./multipart.ts";
 
 /** What the framework needs of an incoming request: the wire's `IncomingRequest`, or the test client's. */
 export interface RequestSource {
@@ -27,17 +28,8 @@ export interface RequestSource {
   [Symbol.asyncIterator](): AsyncIterator<Buffer>;
 }
 
-/** An uploaded file (filled in by the multipart parser). */
-export interface FileStorage {
-  readonly name: string;
-  readonly filename: string;
-  readonly contentType: string;
-  readonly mimetype: string;
-  readonly size: number;
-  read(): Promise<Buffer>;
-  stream(): AsyncIterable<Buffer>;
-  save(path: string): Promise<void>;
-}
+/** An uploaded file (filled in by the multipart parser, which defines it). */
+export type { FileStorage };
 
 /**
  * What `req.session` gives. The sessions module implements it (signed cookies); any access must mark

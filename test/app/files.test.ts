@@ -181,6 +181,7 @@ describe("static files through the test client", () => {
   test("urlFor('static') and a blueprint's static folder", async () => {
     const c = app.testClient();
     assert.equal((await c.get("/url")).text, "/static/css/site.css");
+    assert.equal(app.urlFor("bp.static", { filename: "bp.js" }), "/bp/assets/bp.js");
     const r = await c.get("/bp/assets/bp.js"); // Flask's default: the folder's name under the prefix
     assert.equal(r.status, 200);
     assert.equal(r.text, "console.log(1)");
