@@ -50,6 +50,7 @@ export {
   patternConverter,
   RuleSyntaxError,
 } from "./app/routing/index.ts";
+export { safeJoin } from "./app/safe-join.ts";
 export type {
   AfterRequestHook,
   BeforeRequestHook,

@@ -10,7 +10,7 @@
 
 import type { Stats } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
-import { isAbsolute, resolve, sep } from "node:path";
+import path, { resolve } from "node:path";
 
 /** Windows device names: opening `NUL`, `COM1.txt` or `aux.js` there reaches a device, not a file. */
 const DEVICE_NAMES = new Set([
@@ -85,8 +85,13 @@ function segmentIsSafe(s: string): boolean {
  * literal (and almost surely missing) file name.
  */
 export function safeJoin(root: string, name: string): string | undefined {
+  return safeJoinWith(path, root, name);
+}
+
+/** @internal `safeJoin` with a given path flavour (`path.win32` lets Linux CI check Windows paths). */
+export function safeJoinWith(p: path.PlatformPath, root: string, name: string): string | undefined {
   if (name.length === 0 || name.length > 4096) return undefined;
-  if (name.charCodeAt(0) === 0x2f || isAbsolute(name)) return undefined;
+  if (name.charCodeAt(0) === 0x2f || p.isAbsolute(name)) return undefined;
   const parts: string[] = [];
   let start = 0;
   for (let i = 0; i <= name.length; i++) {
@@ -98,18 +103,18 @@ export function safeJoin(root: string, name: string): string | undefined {
     parts.push(s);
   }
   if (parts.length === 0) return undefined;
-  const base = resolve(root);
-  const full = resolve(base, ...parts);
+  const base = p.resolve(root);
+  const full = p.resolve(base, ...parts);
   // Belt and braces: the lexical rules above already keep `full` under `base`.
-  if (!isInside(base, full)) return undefined;
+  if (!isInside(base, full, p.sep)) return undefined;
   return full;
 }
 
 /** True when `child` is `parent` itself or below it. Both must be absolute and normalized. */
-export function isInside(parent: string, child: string): boolean {
+export function isInside(parent: string, child: string, sep: string = path.sep): boolean {
   if (child === parent) return true;
-  const p = parent.endsWith(sep) ? parent : parent + sep;
-  return child.startsWith(p);
+  const prefix = parent.endsWith(sep) ? parent : parent + sep;
+  return child.startsWith(prefix);
 }
 
 /**

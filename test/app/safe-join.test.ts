@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, win32 } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { isWindowsDeviceName, safeJoin, safeResolveFile } from "../../src/app/safe-join.ts";
+import { isWindowsDeviceName, safeJoin, safeJoinWith, safeResolveFile } from "../../src/app/safe-join.ts";
 
 const ROOT = "/srv/static";
 
@@ -52,6 +52,24 @@ describe("safeJoin (lexical)", () => {
       assert.equal(safeJoin(ROOT, name), undefined);
     });
   }
+
+  test("with Windows paths (path.win32): the same refusals, and joins stay under the folder", () => {
+    const root = "C:\\srv\\static";
+    assert.equal(safeJoinWith(win32, root, "css/site.css"), "C:\\srv\\static\\css\\site.css");
+    for (const [what, name] of refused) {
+      assert.equal(safeJoinWith(win32, root, name), undefined, `${what}: ${JSON.stringify(name)}`);
+    }
+    for (const name of [
+      "\\\\server\\share\\x",
+      "\\Windows\\win.ini",
+      "D:\\x",
+      "a/D:x",
+      "CON/x",
+      "x/nul .txt",
+    ]) {
+      assert.equal(safeJoinWith(win32, root, name), undefined, JSON.stringify(name));
+    }
+  });
 
   test("device names are recognised only as whole stems", () => {
     assert.equal(isWindowsDeviceName("CON"), true);
