@@ -24,7 +24,14 @@ export {
   type MultipartLimits,
   parseMultipart,
 } from "./app/multipart.ts";
-export { Accept, type FileStorage, Request, type RequestSource, type SessionLike } from "./app/request.ts";
+export {
+  Accept,
+  type Authorization,
+  type FileStorage,
+  Request,
+  type RequestSource,
+  type SessionLike,
+} from "./app/request.ts";
 export {
   checkRedirectTarget,
   DefaultJsonProvider,

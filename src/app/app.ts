@@ -8,7 +8,8 @@
 //   (multipart); other bodies are read into `req.data`.
 // - `currentRequest()` (context.ts): call it synchronously (e.g. first thing in renderTemplate)
 //   to get the request, its app, session and g; works in sync and async code.
-// - `req.callOnClose(fn)`: cleanup after the teardown hooks (spooled uploads, open files).
+// - `req.callOnClose(fn)`: cleanup once the response is done: after the teardown hooks, and for a
+//   streamed body after it was sent or abandoned (spooled uploads, open files).
 // - `Response` with a streamed body and a `Content-Length` field is sent with that length (files).
 // - `app.addUrlRule(rule, options, handler, blueprintName)`: routes registered by modules (static files).
 
@@ -397,15 +398,25 @@ export class Phial extends Scaffold {
     const req = new Request(source, this);
     const r = dispatch(this, req);
     if (r instanceof Response) {
-      if (r.body !== null && typeof r.body === "object" && !(r.body instanceof Uint8Array))
-        bindStream(r, req);
+      // The fast path: no cleanups can be pending here (they take the slow path).
+      if (isStreamed(r)) bindStream(r, req, undefined);
       return r;
     }
-    return r.then((res) => {
-      if (res.body !== null && typeof res.body === "object" && !(res.body instanceof Uint8Array))
-        bindStream(res, req);
-      return res;
-    });
+    return r.then(
+      (res) => {
+        if (isStreamed(res)) {
+          // callOnClose functions run once the body is sent (or abandoned), as in Flask.
+          bindStream(res, req, req.cleanups === undefined ? undefined : () => runCleanups(this, req));
+          return res;
+        }
+        if (req.cleanups === undefined) return res;
+        return runCleanups(this, req).then(() => res);
+      },
+      async (err: unknown) => {
+        await runCleanups(this, req);
+        throw err;
+      },
+    );
   }
 
   /**
@@ -623,6 +634,7 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
   req.urlRule = m.rule.rule;
   req.params = m.params as Record<string, unknown>;
   const data = m.rule.data;
+  if (data.options.maxContentLength !== undefined) req.bodyLimit = data.options.maxContentLength;
   if (req.method === "OPTIONS" && !m.rule.methods.has("OPTIONS")) {
     return fullDispatch(app, req, data, false, optionsResponse(app, req));
   }
@@ -714,7 +726,7 @@ async function runView(
   for (const s of scaffolds) {
     for (const fn of s.beforeRequestFuncs as BeforeRequestHook[]) {
       const rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
-      if (rv !== undefined) return app.makeResponse(rv, req);
+      if (rv !== undefined && rv !== null) return app.makeResponse(rv, req);
     }
   }
   if (early !== undefined) {
@@ -770,19 +782,27 @@ async function finishRequest(
         }
       }
     }
-    const cleanups = req.cleanups;
-    if (cleanups !== undefined) {
-      req.cleanups = undefined;
-      for (const fn of cleanups) {
-        try {
-          await fn();
-        } catch (err) {
-          app.logger.error("Exception in a callOnClose function", err);
-        }
-      }
-    }
   }
   return res;
+}
+
+/** The request's callOnClose functions, each once; errors logged. */
+async function runCleanups(app: Phial, req: Request): Promise<void> {
+  const cleanups = req.cleanups;
+  if (cleanups === undefined) return;
+  req.cleanups = undefined;
+  for (const fn of cleanups) {
+    try {
+      await fn();
+    } catch (err) {
+      app.logger.error("Exception in a callOnClose function", err);
+    }
+  }
+}
+
+function isStreamed(res: Response): boolean {
+  const b = res.body;
+  return b !== null && typeof b === "object" && !(b instanceof Uint8Array);
 }
 
 /** Reads the body before the handler, within `config.maxContentLength` (413 beyond). */
@@ -792,7 +812,7 @@ async function loadBody(app: Phial, req: Request): Promise<void> {
     await loader(req);
     return;
   }
-  const max = limit(app.config.maxContentLength);
+  const max = limit(req.bodyLimit ?? app.config.maxContentLength);
   const src = req.source;
   if (src.contentLength > max) throw tooLarge(max);
   const parts: Buffer[] = [];
@@ -877,43 +897,59 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 type StreamBody = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
 
 /** Makes a streamed body run inside the request's context (Flask's stream_with_context, always on). */
-function bindStream(res: Response, req: Request): void {
+function bindStream(res: Response, req: Request, onEnd: (() => Promise<void>) | undefined): void {
   const body = res.body as StreamBody | ReadableStream<Uint8Array | string>;
   const source: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array> =
     body instanceof ReadableStream ? (body as unknown as AsyncIterable<string | Uint8Array>) : body;
   let it: AsyncIterator<string | Uint8Array> | Iterator<string | Uint8Array> | undefined;
+  let ended = false;
+  const end = async () => {
+    if (ended) return;
+    ended = true;
+    if (onEnd !== undefined) await onEnd();
+  };
+  const open = () =>
+    Symbol.asyncIterator in source
+      ? (source as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]()
+      : (source as Iterable<string | Uint8Array>)[Symbol.iterator]();
   const bound: AsyncIterable<string | Uint8Array> & { [BOUND]: true } = {
     [BOUND]: true,
     [Symbol.asyncIterator]() {
       return {
         next: () =>
-          runWithRequest(req, () => {
-            it ??=
-              Symbol.asyncIterator in source
-                ? (source as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]()
-                : (source as Iterable<string | Uint8Array>)[Symbol.iterator]();
-            return Promise.resolve(it.next());
+          runWithRequest(req, async () => {
+            it ??= open();
+            let r: IteratorResult<string | Uint8Array>;
+            try {
+              r = await it.next();
+            } catch (err) {
+              await end();
+              throw err;
+            }
+            if (r.done) await end();
+            return r;
           }),
         return: (value?: unknown) =>
           runWithRequest(req, async () => {
-            if (it === undefined) {
-              if (body instanceof ReadableStream) {
-                await body.cancel().catch(() => undefined);
-                return { done: true as const, value: undefined };
+            try {
+              if (it === undefined) {
+                if (body instanceof ReadableStream) {
+                  await body.cancel().catch(() => undefined);
+                  return { done: true as const, value: undefined };
+                }
+                // Never read (HEAD, client gone): still close it, e.g. a file stream's descriptor.
+                const d = (source as { destroy?: unknown }).destroy;
+                if (typeof d === "function") {
+                  (d as () => void).call(source);
+                  return { done: true as const, value: undefined };
+                }
+                it = open();
               }
-              // Never read (HEAD, client gone): still close it, e.g. a file stream's descriptor.
-              const d = (source as { destroy?: unknown }).destroy;
-              if (typeof d === "function") {
-                (d as () => void).call(source);
-                return { done: true as const, value: undefined };
-              }
-              it =
-                Symbol.asyncIterator in source
-                  ? (source as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]()
-                  : (source as Iterable<string | Uint8Array>)[Symbol.iterator]();
+              if (typeof it.return === "function") await it.return(value as undefined);
+              return { done: true as const, value: undefined };
+            } finally {
+              await end();
             }
-            if (typeof it.return === "function") await it.return(value as undefined);
-            return { done: true as const, value: undefined };
           }),
       };
     },

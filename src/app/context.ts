@@ -5,7 +5,8 @@
 // which roughly triples the cost of every `await` afterwards (Node 20). So a sync handler or hook runs
 // with the request in a plain variable for the duration of the call, and only async functions (whose
 // continuations need it) and streamed bodies run inside AsyncLocalStorage. An app of sync views never
-// pays for it.
+// pays for it. Once the storage is on, every call uses it (a sync view returning a promise then keeps
+// the context in its callbacks too).
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Request, SessionLike } from "./request.ts";
@@ -37,7 +38,9 @@ export function currentRequest(): Request | undefined {
  * run inside AsyncLocalStorage so that the globals work after their awaits; sync ones don't need it.
  */
 export function invoke<A, B, R>(req: Request, isAsync: boolean, fn: (a: A, b: B) => R, a: A, b: B): R {
-  if (isAsync) {
+  // Once AsyncLocalStorage is on (its cost is then paid anyway), sync functions use it too, so that a
+  // sync view returning a promise chain (`() => renderTemplate(...)`) keeps the context in its callbacks.
+  if (isAsync || storageUsed) {
     storageUsed = true;
     return storage.run(req, fn, a, b);
   }
@@ -95,6 +98,10 @@ function contextProxy<T extends object>(what: string, pick: (req: Request) => T)
     },
     ownKeys() {
       return Reflect.ownKeys(current());
+    },
+    getPrototypeOf() {
+      const req = currentRequest();
+      return req === undefined ? null : (Object.getPrototypeOf(pick(req)) as object | null);
     },
     getOwnPropertyDescriptor(_t, key) {
       const d = Reflect.getOwnPropertyDescriptor(current(), key);

@@ -28,6 +28,16 @@ export interface RequestSource {
   [Symbol.asyncIterator](): AsyncIterator<Buffer>;
 }
 
+/** `req.authorization`: Basic credentials, or another scheme's token. */
+export type Authorization =
+  | { readonly type: "basic"; readonly username: string; readonly password: string }
+  | {
+      readonly type: string;
+      readonly token: string;
+      readonly username?: undefined;
+      readonly password?: undefined;
+    };
+
 /** An uploaded file (filled in by the multipart parser, which defines it). */
 export type { FileStorage };
 
@@ -71,6 +81,8 @@ export class Request<P = Record<string, unknown>> {
   /** @internal */ parsedFiles: MultiDict<FileStorage> | undefined;
   /** @internal the session, once opened by `app.sessionInterface` (saved after the handler). */
   sessionCache: SessionLike | undefined;
+  /** @internal the matched route's own body limit, if it has one. */
+  bodyLimit: number | undefined;
   /** @internal the error that went unhandled (a 500), passed to the teardown hooks. */
   unhandledError: unknown;
   /** @internal functions run when the request ends (after teardown), e.g. deleting spooled uploads. */
@@ -256,6 +268,28 @@ export class Request<P = Record<string, unknown>> {
     return [this.source.remoteAddress];
   }
 
+  /**
+   * The `Authorization` field parsed: `{ type: "basic", username, password }` for Basic (UTF-8),
+   * `{ type: "bearer", token }` for Bearer, `{ type, token }` for other schemes; undefined when absent or
+   * malformed.
+   */
+  get authorization(): Authorization | undefined {
+    const v = this.header("authorization");
+    if (v === undefined) return undefined;
+    const sp = v.indexOf(" ");
+    const scheme = (sp === -1 ? v : v.slice(0, sp)).toLowerCase();
+    const rest = sp === -1 ? "" : v.slice(sp + 1).trim();
+    if (scheme === "") return undefined;
+    if (scheme === "basic") {
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(rest)) return undefined;
+      const decoded = Buffer.from(rest, "base64").toString("utf8");
+      const colon = decoded.indexOf(":");
+      if (colon === -1) return undefined;
+      return { type: "basic", username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    }
+    return { type: scheme, token: rest };
+  }
+
   /** The `Referer` field. */
   get referrer(): string | undefined {
     return this.header("referer");
@@ -298,7 +332,10 @@ export class Request<P = Record<string, unknown>> {
     return g;
   }
 
-  /** Runs `fn` when the request is over (after the teardown hooks); errors are logged. */
+  /**
+   * Runs `fn` when the request is over: after the teardown hooks, and for a streamed body once it was sent
+   * or abandoned (Flask's `call_on_close`). Errors are logged.
+   */
   callOnClose(fn: () => void | Promise<void>): void {
     if (this.cleanups === undefined) this.cleanups = [fn];
     else this.cleanups.push(fn);
@@ -415,7 +452,7 @@ export class Request<P = Record<string, unknown>> {
       if (this.data.length > 0) yield this.data;
       return;
     }
-    const max = limit(this.app.config.maxContentLength);
+    const max = limit(this.bodyLimit ?? this.app.config.maxContentLength);
     if (this.source.contentLength > max) throw tooLarge(max);
     let total = 0;
     for await (const chunk of this.source) {

@@ -145,6 +145,39 @@ export class Response {
     else this.headers.set("Content-Type", value);
   }
 
+  /**
+   * The body as bytes (Flask's `get_data()`); `{ asText: true }` for a string. A streamed body has no
+   * data yet: this throws rather than consuming it.
+   */
+  getData(options: { asText: true }): string;
+  getData(options?: { asText?: false }): Buffer;
+  getData(options: { asText?: boolean } = {}): string | Buffer {
+    const b = this.body;
+    if (b !== null && typeof b !== "string" && !(b instanceof Uint8Array)) {
+      throw new TypeError("getData(): the body is a stream; it can only be read by sending it");
+    }
+    const buf =
+      b === null ? Buffer.alloc(0) : typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.from(b);
+    return options.asText ? buf.toString("utf8") : buf;
+  }
+
+  /** Replaces the body with text or bytes (Flask's `set_data()`). */
+  setData(data: string | Uint8Array): void {
+    this.body = data;
+  }
+
+  /** The body parsed as JSON, for JSON responses (undefined otherwise). */
+  get json(): unknown {
+    const mt = this.mimetype;
+    if (
+      mt === undefined ||
+      !(mt === "application/json" || (mt.startsWith("application/") && mt.endsWith("+json")))
+    ) {
+      return undefined;
+    }
+    return JSON.parse(this.getData({ asText: true }));
+  }
+
   /** True when the body is produced as a stream. */
   get isStreamed(): boolean {
     const b = this.body;

@@ -50,6 +50,8 @@ export interface RouteOptions<
   redirectTo?: string | ((params: Readonly<Record<string, unknown>>) => string);
   /** Only for building URLs (`urlFor`), never matched (Werkzeug's `build_only`). */
   buildOnly?: boolean;
+  /** This route's body limit in bytes, instead of `config.maxContentLength` (e.g. a large upload). */
+  maxContentLength?: number;
   /** Don't read the body before the handler; use `req.stream()`. */
   streamBody?: boolean;
   /** Answer OPTIONS for this rule automatically (default: `config.provideAutomaticOptions`). */

@@ -8,13 +8,15 @@ import { MultipartError, parseMultipart } from "./multipart.ts";
 import { type FileStorage, limit, type Request, tooLarge } from "./request.ts";
 
 /**
- * The body loader for `multipart/form-data` (installed in `app.bodyLoaders`). Limits come from
- * `app.config`: `maxContentLength` (whole body), `maxFormMemorySize` (one field), `maxFormParts`,
+ * The body loader for `multipart/form-data` (installed in `Phial.defaultBodyLoaders`). Limits come
+ * from `app.config`: `maxContentLength` (whole body; a route's `maxContentLength` option wins),
+ * `maxFormMemorySize` (one field), `maxFormParts`,
  * `maxFormFiles`, `maxFileSize`; files above `uploadMemorySize` go to temp files in `uploadTempDir`.
  */
 export async function loadMultipart(req: Request): Promise<void> {
   const c = req.app.config;
-  const max = limit(c.maxContentLength); // null (Flask's None) means no limit
+  // The route's own limit (a large-upload route) else the app's; null (Flask's None) means none.
+  const max = limit(req.bodyLimit ?? c.maxContentLength);
   if (req.source.contentLength > max) throw tooLarge(max);
   let parsed: Awaited<ReturnType<typeof parseMultipart>>;
   try {

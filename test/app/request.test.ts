@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { g, MultiDict, type Request, request } from "phial";
+import { g, MultiDict, Request, request } from "phial";
 import { makeApp } from "./helpers.ts";
 
 function echoApp(view: (req: Request) => unknown) {
@@ -334,6 +334,16 @@ describe("body", () => {
     assert.equal(called, 1);
   });
 
+  test("a route's own maxContentLength replaces the app's", async () => {
+    const { app } = makeApp({ config: { maxContentLength: 4 } });
+    app.post("/small", (req) => String(req.data?.length));
+    app.post("/big", { maxContentLength: 10 }, (req) => String(req.data?.length));
+    const c = app.testClient();
+    assert.equal((await c.post("/small", { data: "12345" })).status, 413);
+    assert.equal((await c.post("/big", { data: "1234567890" })).text, "10");
+    assert.equal((await c.post("/big", { data: "12345678901" })).status, 413);
+  });
+
   test("streamBody routes read req.stream() themselves, within the limit", async () => {
     const { app } = makeApp({ config: { maxContentLength: 10 } });
     app.post("/up", { streamBody: true }, async (req) => {
@@ -352,6 +362,23 @@ describe("body", () => {
     }
     assert.deepEqual((await c.post("/up", { data: chunks([3, 4]) })).json, { n: 7, seen: [3, 4] });
     assert.equal((await c.post("/up", { data: chunks([6, 6]) })).status, 413);
+  });
+});
+
+describe("authorization", () => {
+  test("Basic credentials (UTF-8), Bearer tokens, malformed values", async () => {
+    const { client } = echoApp((req) => ({ auth: req.authorization ?? null }));
+    const basic = Buffer.from("ünïcode:pa:ss", "utf8").toString("base64");
+    assert.deepEqual((await client.get("/", { headers: { Authorization: `Basic ${basic}` } })).json, {
+      auth: { type: "basic", username: "ünïcode", password: "pa:ss" },
+    });
+    assert.deepEqual((await client.get("/", { headers: { Authorization: "Bearer abc.def" } })).json, {
+      auth: { type: "bearer", token: "abc.def" },
+    });
+    assert.deepEqual((await client.get("/", { headers: { Authorization: "Basic !!!" } })).json, {
+      auth: null,
+    });
+    assert.deepEqual((await client.get("/")).json, { auth: null });
   });
 });
 
@@ -413,9 +440,26 @@ describe("the global request and g", () => {
     );
   });
 
+  test("a sync view returning a promise chain keeps the context in its callbacks", async () => {
+    const { app } = makeApp();
+    app.get("/warm", async () => "async views switch AsyncLocalStorage on");
+    app.get("/chain", () =>
+      new Promise<void>((r) => setTimeout(r, 1)).then(() => `chained ${request.args.get("q") ?? ""}`),
+    );
+    const c = app.testClient();
+    await c.get("/warm");
+    assert.equal((await c.get("/chain?q=1")).text, "chained 1");
+  });
+
   test("outside a request the globals throw a clear error", () => {
     assert.throws(() => request.path, /outside of request context/);
     assert.throws(() => g.x, /outside of request context/);
+  });
+
+  test("request instanceof Request inside a request", async () => {
+    const { app } = makeApp();
+    app.get("/", () => String(request instanceof Request));
+    assert.equal((await app.testClient().get("/")).text, "true");
   });
 
   test("g is per request", async () => {

@@ -154,6 +154,27 @@ describe("Response and helpers", () => {
     assert.throws(() => h.set("X", "a\0b"), /control character/);
   });
 
+  test("getData, setData and json let afterRequest hooks read and rewrite bodies", async () => {
+    const { app } = makeApp();
+    app.get("/", () => ({ n: 1 }));
+    app.get("/s", function* () {
+      yield "x";
+    });
+    app.afterRequest((res) => {
+      if (res.isStreamed) return;
+      const j = res.json as { n: number } | undefined;
+      if (j !== undefined) res.setData(JSON.stringify({ n: j.n + 1 }));
+      else res.setData(`${res.getData({ asText: true })}!`);
+    });
+    app.get("/t", () => "text");
+    const c = app.testClient();
+    assert.deepEqual((await c.get("/")).json, { n: 2 });
+    assert.equal((await c.get("/t")).text, "text!");
+    assert.equal((await c.get("/s")).text, "x");
+    assert.throws(() => new Response((function* () {})()).getData(), /stream/);
+    assert.deepEqual([...new Response(new Uint8Array([1, 2])).getData()], [1, 2]);
+  });
+
   test("makeResponse(body, status, headers), including objects", () => {
     const r = makeResponse({ a: 1 }, 201, { "X-A": "1" });
     assert.equal(r.status, 201);

@@ -165,6 +165,25 @@ describe("bodyLoaders", () => {
 });
 
 describe("callOnClose", () => {
+  test("with a streamed body, runs once the body was sent", async () => {
+    const { app } = makeApp();
+    const seen: string[] = [];
+    app.get("/s", (req) => {
+      req.callOnClose(() => {
+        seen.push("close");
+      });
+      return (function* () {
+        seen.push("chunk1");
+        yield "a";
+        seen.push("chunk2");
+        yield "b";
+      })();
+    });
+    const r = await app.testClient().get("/s");
+    assert.equal(r.text, "ab");
+    assert.deepEqual(seen, ["chunk1", "chunk2", "close"]);
+  });
+
   test("runs after the response is made, errors logged", async () => {
     const { app, logs } = makeApp();
     const seen: string[] = [];

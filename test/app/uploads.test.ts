@@ -55,6 +55,7 @@ before(() => {
     };
   });
   app.post("/size", (req) => ({ file: { size: req.files.get("doc")?.size ?? -1 } }));
+  app.post("/small", { maxContentLength: 300 }, (req) => ({ n: req.files.getAll("doc").length }));
   app.post("/throws", (req) => {
     const p = spooledPath(req.files.get("doc"));
     if (p !== undefined) seen.push(p);
@@ -130,6 +131,11 @@ describe("uploads through the test client", () => {
     } finally {
       Object.assign(c, saved);
     }
+    assert.equal(
+      (await post("/small", multipart([{ name: "doc", filename: "f", data: "y".repeat(400) }]))).status,
+      413,
+    );
+    assert.equal((await post("/small", multipart([{ name: "doc", filename: "f", data: "y" }]))).status, 200);
     const ok = multipart([{ name: "title", data: "t" }]);
     assert.equal((await post("/upload", ok, "multipart/form-data")).status, 400, "no boundary");
     assert.equal((await post("/upload", ok.subarray(0, ok.length - 8))).status, 400, "truncated");
