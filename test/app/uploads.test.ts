@@ -55,6 +55,7 @@ before(() => {
     };
   });
   app.post("/size", (req) => ({ file: { size: req.files.get("doc")?.size ?? -1 } }));
+  app.post("/echo", (req) => req.files.require("doc").stream()); // streamed after the view returns
   app.post("/small", { maxContentLength: 300 }, (req) => ({ n: req.files.getAll("doc").length }));
   app.post("/throws", (req) => {
     const p = spooledPath(req.files.get("doc"));
@@ -99,6 +100,15 @@ describe("uploads through the test client", () => {
     assert.equal((await post("/throws", body)).status, 500);
     assert.equal(seen.length, 2);
     for (const p of seen) assert.equal(existsSync(p), false, `${p} is still there`);
+    assert.deepEqual(readdirSync(tmp), []);
+  });
+
+  test("a spooled upload streamed back as the response, then removed", async () => {
+    const data = Buffer.alloc(200_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 256;
+    const r = await post("/echo", multipart([{ name: "doc", filename: "d.bin", data }]));
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.data, data);
     assert.deepEqual(readdirSync(tmp), []);
   });
 
