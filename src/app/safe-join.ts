@@ -126,6 +126,20 @@ export async function safeResolveFile(root: string, name: string): Promise<strin
   return (await safeResolveFileStats(root, name))?.path;
 }
 
+/** Real paths of served folders, kept for a second (one realpath less per request). */
+const rootCache = new Map<string, { real: string; until: number }>();
+const ROOT_TTL_MS = 1000;
+
+async function realRootOf(absRoot: string, fresh: boolean): Promise<string> {
+  const now = Date.now();
+  const hit = rootCache.get(absRoot);
+  if (!fresh && hit !== undefined && hit.until > now) return hit.real;
+  const real = await realpath(absRoot);
+  if (rootCache.size > 1000) rootCache.clear(); // folders are few; never let it grow unbounded
+  rootCache.set(absRoot, { real, until: now + ROOT_TTL_MS });
+  return real;
+}
+
 /** `safeResolveFile`, with the file's `Stats` (one `stat` for the caller to reuse). */
 export async function safeResolveFileStats(
   root: string,
@@ -133,12 +147,14 @@ export async function safeResolveFileStats(
 ): Promise<{ path: string; stats: Stats } | undefined> {
   const joined = safeJoin(root, name);
   if (joined === undefined) return undefined;
+  const absRoot = resolve(root);
   let realRoot: string;
   let real: string;
   try {
-    // Not cached: a deploy may swap a `current -> releases/N` link under a running server.
-    realRoot = await realpath(resolve(root));
+    realRoot = await realRootOf(absRoot, false);
     real = await realpath(joined);
+    // A miss may come from a root swapped since it was cached (`current -> releases/N`): ask again.
+    if (!isInside(realRoot, real)) realRoot = await realRootOf(absRoot, true);
   } catch {
     return undefined; // missing file, missing folder, a loop of links, a name too long: all 404
   }

@@ -119,6 +119,23 @@ describe("safeResolveFile (real paths)", () => {
     assert.equal(await safeResolveFile(join(base, "nope"), "a.txt"), undefined);
   });
 
+  test("a folder link swapped to another release is followed at once", async () => {
+    const r1 = join(base, "release1");
+    const r2 = join(base, "release2");
+    mkdirSync(r1);
+    mkdirSync(r2);
+    writeFileSync(join(r1, "v.txt"), "1");
+    writeFileSync(join(r2, "v.txt"), "2");
+    writeFileSync(join(r2, "new.txt"), "new");
+    const current = join(base, "current");
+    symlinkSync(r1, current);
+    assert.equal(await safeResolveFile(current, "v.txt"), join(r1, "v.txt"));
+    rmSync(current);
+    symlinkSync(r2, current);
+    assert.equal(await safeResolveFile(current, "v.txt"), join(r2, "v.txt"));
+    assert.equal(await safeResolveFile(current, "new.txt"), join(r2, "new.txt"));
+  });
+
   test("works when the folder itself is reached through a symlink", async () => {
     const link = join(base, "static-link");
     symlinkSync(root, link);
