@@ -236,6 +236,35 @@ describe("uploads over a real socket", () => {
     assert.deepEqual(readdirSync(tmp), []);
   });
 
+  test("Expect: 100-continue: an upload declared too large is refused before its body is sent", async () => {
+    const r = await rawRequest(
+      port,
+      `POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: ${CT}\r\nContent-Length: ${64 * 1024 * 1024}\r\nExpect: 100-continue`,
+    );
+    assert.equal(r.status, 413);
+    const small = multipart([{ name: "title", data: "ok" }]);
+    const sock = connect(port, "127.0.0.1");
+    const text = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      let sent = false;
+      sock.on("data", (d: Buffer) => {
+        out += d.toString("latin1");
+        if (!sent && out.startsWith("HTTP/1.1 100 Continue\r\n\r\n")) {
+          sent = true;
+          sock.write(small);
+        }
+        const res = parseResponse(Buffer.from(out.slice(out.indexOf("HTTP/1.1 2")), "latin1"));
+        if (sent && out.includes("HTTP/1.1 200") && res !== undefined) resolve(res.body.toString());
+      });
+      sock.on("error", reject);
+      sock.write(
+        `POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: ${CT}\r\nContent-Length: ${small.length}\r\nExpect: 100-continue\r\n\r\n`,
+      );
+    });
+    sock.destroy();
+    assert.equal((JSON.parse(text) as { title: string }).title, "ok");
+  });
+
   test("a 128 MiB upload streams to disk with flat memory", async () => {
     const SIZE = 128 * 1024 * 1024;
     const saved = app.config.maxContentLength;
