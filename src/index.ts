@@ -16,8 +16,16 @@ export { type Config, type ConfigValues, DEFAULT_CONFIG } from "./app/config.ts"
 export { type G, g, request, session } from "./app/context.ts";
 export { type GetOptions, MultiDict } from "./app/datastructures.ts";
 export * from "./app/exceptions.ts";
+export { type SendFileOptions, sendFile, sendFromDirectory } from "./app/files.ts";
 export { Headers, type HeadersInit } from "./app/headers.ts";
 export { escapeHtml } from "./app/html.ts";
+export {
+  encodeMultipart,
+  MultipartError,
+  type MultipartFile,
+  type MultipartLimits,
+  parseMultipart,
+} from "./app/multipart.ts";
 export {
   Accept,
   type Authorization,
@@ -51,6 +59,7 @@ export {
   patternConverter,
   RuleSyntaxError,
 } from "./app/routing/index.ts";
+export { safeJoin } from "./app/safe-join.ts";
 export type {
   AfterRequestHook,
   BeforeRequestHook,
@@ -61,6 +70,7 @@ export type {
   RouteOptions,
   TeardownHook,
 } from "./app/scaffold.ts";
+export { secureFilename } from "./app/secure-filename.ts";
 export {
   type Flash,
   type FlashedOptions,

@@ -13,7 +13,7 @@
 // - `Response` with a streamed body and a `Content-Length` field is sent with that length (files).
 // - `app.addUrlRule(rule, options, handler, blueprintName)`: routes registered by modules (static files).
 
-import { dirname, isAbsolute, resolve } from "node:path";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
 import { createServer, RequestAbortedError } from "../http/index.ts";
@@ -25,6 +25,7 @@ import { type Config, createConfig } from "./config.ts";
 import { currentRequest, invoke, isAsyncFunction, runWithRequest } from "./context.ts";
 import { renderDebugHtml, renderDebugText, wantsHtml } from "./debug-page.ts";
 import { HTTPException, InternalServerError, MethodNotAllowed, NotFound } from "./exceptions.ts";
+import { type SendFileOptions, sendFromFolder } from "./files.ts";
 import type { Headers } from "./headers.ts";
 import { limit, Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
 import {
@@ -52,6 +53,7 @@ import {
 } from "./scaffold.ts";
 import type { TemplateContext, TemplateEnvironment } from "./templating.ts";
 import { TestClient } from "./testing.ts";
+import { loadMultipart } from "./uploads.ts";
 import type { UrlForArgs } from "./url-for.ts";
 
 export interface PhialOptions {
@@ -59,7 +61,7 @@ export interface PhialOptions {
   name?: string;
   /** Folder of static files, relative to the app's file; `null` for none. Default `static`. */
   staticFolder?: string | null;
-  /** URL path of the static files. Default `/static`. */
+  /** URL path of the static files. Default: `/` and the folder's name (`/static`), as in Flask. */
   staticUrlPath?: string;
   /** Folder of templates, relative to the app's file. Default `templates`. */
   templateFolder?: string;
@@ -199,10 +201,30 @@ export class Phial extends Scaffold {
     if (options.fromEnv !== false) this.config.fromEnv();
     const sf = options.staticFolder === undefined ? "static" : options.staticFolder;
     this.staticFolder = sf === null ? null : isAbsolute(sf) ? sf : resolve(root, sf);
-    this.staticUrlPath = options.staticUrlPath ?? "/static";
+    this.staticUrlPath =
+      options.staticUrlPath ?? (this.staticFolder === null ? "/static" : `/${basename(this.staticFolder)}`);
     const tf = options.templateFolder ?? "templates";
     this.templateFolder = isAbsolute(tf) ? tf : resolve(root, tf);
     lastApp = this;
+    if (this.staticFolder !== null) {
+      // Flask's `static` endpoint; the view is sync so that it takes the request from the context slot.
+      const view = (req: Request<{ filename: string }>) => this.sendStaticFile(req.params.filename);
+      const url = this.staticUrlPath.replace(/\/+$/, "");
+      this.addUrlRule(`${url}/<path:filename>`, { endpoint: "static" }, view as Handler<never>, undefined);
+    }
+  }
+
+  /**
+   * Sends `filename` from the static folder, as the `static` view does (`sendFromDirectory` rules:
+   * anything leaving the folder is a 404), cached per `config.sendFileMaxAgeDefault`.
+   */
+  sendStaticFile(filename: string, options: SendFileOptions = {}): Promise<Response> {
+    if (this.staticFolder === null) {
+      throw new Error(
+        "sendStaticFile(): this app has no static folder (it was created with staticFolder: null)",
+      );
+    }
+    return sendFromFolder(currentRequest(), this, this.staticFolder, filename, options);
   }
 
   /** @internal the body loader for a media type: the app's, else the default. */
@@ -611,6 +633,9 @@ export class Phial extends Scaffold {
     return new TestClient(this);
   }
 }
+
+// Uploads: multipart/form-data is read by the streaming parser (uploads.ts), for every app.
+Phial.defaultBodyLoaders.set("multipart/form-data", loadMultipart);
 
 function hasHooksOf(s: Scaffold): boolean {
   return (

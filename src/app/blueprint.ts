@@ -1,5 +1,11 @@
 // Blueprints: groups of routes, hooks and error handlers registered on an app under a name and prefix.
 
+import { basename, dirname, isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { currentRequest } from "./context.ts";
+import { type SendFileOptions, sendFromFolder } from "./files.ts";
+import type { Request } from "./request.ts";
+import type { Response } from "./response.ts";
 import { type Handler, type RouteOptions, type RouteRecord, Scaffold } from "./scaffold.ts";
 
 export interface BlueprintOptions {
@@ -7,9 +13,9 @@ export interface BlueprintOptions {
   urlPrefix?: string;
   /** Folder for this blueprint's templates (relative to `root`). */
   templateFolder?: string;
-  /** Folder for this blueprint's static files (relative to `root`). */
+  /** Folder for this blueprint's static files (relative to `root`, else to the app's folder). */
   staticFolder?: string;
-  /** URL path for the static files (default: `/static` under the prefix). */
+  /** URL path for the static files under the prefix (default: `/` and the folder's name, as in Flask). */
   staticUrlPath?: string;
   /** The blueprint's folder (e.g. `import.meta.url` or a directory) for relative folders. */
   root?: string;
@@ -41,6 +47,37 @@ export class Blueprint extends Scaffold {
     }
     super(name);
     this.options = options;
+    const sf = options.staticFolder;
+    if (sf !== undefined) {
+      // The `bp.static` endpoint, registered with the blueprint's prefix like its other routes.
+      const url = (options.staticUrlPath ?? `/${basename(sf)}`).replace(/\/+$/, "");
+      const view = (req: Request<{ filename: string }>) => this.sendStaticFile(req.params.filename);
+      this.records.push({
+        rule: `${url}/<path:filename>`,
+        options: { endpoint: "static" },
+        handler: view as Handler<never>,
+      });
+    }
+  }
+
+  /** Sends `filename` from this blueprint's static folder (anything leaving it is a 404). */
+  sendStaticFile(filename: string, options: SendFileOptions = {}): Promise<Response> {
+    const sf = this.options.staticFolder;
+    if (sf === undefined)
+      throw new Error(`sendStaticFile(): the blueprint "${this.name}" has no staticFolder`);
+    const req = currentRequest();
+    let folder = sf;
+    if (!isAbsolute(sf)) {
+      const root = this.options.root;
+      const base =
+        root === undefined
+          ? (req?.app.root ?? process.cwd())
+          : root.startsWith("file:")
+            ? dirname(fileURLToPath(root))
+            : resolve(root);
+      folder = resolve(base, sf);
+    }
+    return sendFromFolder(req, req?.app, folder, filename, options);
   }
 
   protected addRoute(rule: string, options: RouteOptions, handler: Handler<never>): void {

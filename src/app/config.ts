@@ -23,6 +23,14 @@ export interface ConfigValues {
   maxFormMemorySize: number;
   /** Most form fields (and query arguments) parsed (413 / 400 beyond). */
   maxFormParts: number;
+  /** Most files in one multipart body (413 beyond); undefined: only `maxFormParts`. */
+  maxFormFiles: number | undefined;
+  /** Largest uploaded file, in bytes (413 beyond); undefined: only `maxContentLength`. */
+  maxFileSize: number | undefined;
+  /** Uploaded files up to this many bytes stay in memory; larger ones are spooled to a temp file. */
+  uploadMemorySize: number;
+  /** Folder for spooled uploads (removed after each request). Default `os.tmpdir()`. */
+  uploadTempDir: string | undefined;
   /** `scheme://host` for `urlFor(..., { _external: true })` outside a request. */
   serverName: string | undefined;
   /** Scheme for external URLs outside a request. */
@@ -40,7 +48,7 @@ export interface ConfigValues {
   permanentSessionLifetime: number;
   /** Refresh the session cookie on every request of a permanent session. */
   sessionRefreshEachRequest: boolean;
-  /** Default `maxAge` (seconds) for `sendFile`; undefined means no Cache-Control. */
+  /** Default `maxAge` (seconds) for `sendFile` and static files; undefined: `Cache-Control: no-cache`. */
   sendFileMaxAgeDefault: number | undefined;
   /** Reload templates when their files change (default: follows `debug`). */
   templatesAutoReload: boolean | undefined;
@@ -60,6 +68,10 @@ export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   maxContentLength: 16 * 1024 * 1024,
   maxFormMemorySize: 500_000,
   maxFormParts: 1_000,
+  maxFormFiles: undefined,
+  maxFileSize: undefined,
+  uploadMemorySize: 500 * 1024,
+  uploadTempDir: undefined,
   serverName: undefined,
   preferredUrlScheme: "http",
   applicationRoot: "/",
@@ -140,7 +152,11 @@ const STRING_KEYS = new Set([
   "sessionCookieDomain",
   "sessionCookiePath",
   "sessionCookieSameSite",
+  "uploadTempDir",
 ]);
+
+/** Keys whose values are numbers even while unset. */
+const NUMBER_KEYS = new Set(["sendFileMaxAgeDefault", "maxFormFiles", "maxFileSize"]);
 
 const BOOLEAN_KEYS = new Set([
   "debug",
@@ -160,7 +176,7 @@ function coerceEnv(key: string, raw: string, current: unknown): unknown {
       `The environment variable for "${key}" must be a boolean (1/0, true/false), not ${JSON.stringify(raw)}`,
     );
   }
-  if (typeof current === "number" || key === "sendFileMaxAgeDefault") {
+  if (typeof current === "number" || NUMBER_KEYS.has(key)) {
     const n = Number(raw);
     if (raw.trim() === "" || !Number.isFinite(n)) {
       throw new TypeError(

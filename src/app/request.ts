@@ -8,6 +8,7 @@ import type { Phial } from "./app.ts";
 import { MultiDict } from "./datastructures.ts";
 import { BadRequest, RequestEntityTooLarge, UnsupportedMediaType } from "./exceptions.ts";
 import { Headers } from "./headers.ts";
+import type { FileStorage } from "./multipart.ts";
 import type { Session } from "./sessions.ts";
 
 /** What the framework needs of an incoming request: the wire's `IncomingRequest`, or the test client's. */
@@ -38,17 +39,8 @@ export type Authorization =
       readonly password?: undefined;
     };
 
-/** An uploaded file (filled in by the multipart parser). */
-export interface FileStorage {
-  readonly name: string;
-  readonly filename: string;
-  readonly contentType: string;
-  readonly mimetype: string;
-  readonly size: number;
-  read(): Promise<Buffer>;
-  stream(): AsyncIterable<Buffer>;
-  save(path: string): Promise<void>;
-}
+/** An uploaded file (filled in by the multipart parser, which defines it). */
+export type { FileStorage };
 
 /**
  * What `req.session` gives: the Map-like `Session` of the sessions module (signed cookies by default);

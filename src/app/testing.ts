@@ -4,6 +4,7 @@ import { decodeCookieValue, encodeCookieValue } from "../http/cookie.ts";
 import { encodeQuery } from "../http/urlencoded.ts";
 import type { Phial } from "./app.ts";
 import { Headers, type HeadersInit } from "./headers.ts";
+import { encodeMultipart, type MultipartFile } from "./multipart.ts";
 import type { RequestSource } from "./request.ts";
 import type { Response } from "./response.ts";
 
@@ -11,8 +12,10 @@ export interface TestRequestOptions {
   /** Query arguments, appended to the path's own. */
   query?: Readonly<Record<string, string | number | boolean | readonly (string | number)[]>>;
   headers?: HeadersInit;
-  /** An urlencoded form body. */
+  /** An urlencoded form body (multipart/form-data when `files` are given too). */
   form?: Readonly<Record<string, string | number | readonly (string | number)[]>>;
+  /** Files to upload: the body is multipart/form-data, with `form`'s fields before the files. */
+  files?: Readonly<Record<string, MultipartFile | readonly MultipartFile[]>>;
   /** A JSON body. */
   json?: unknown;
   /** A raw body; an async iterable is sent as a stream of unknown length (like a chunked upload). */
@@ -146,7 +149,7 @@ export class TestClient {
       target = `${u.pathname}${u.search}`;
       if (res.status !== 307 && res.status !== 308) {
         m = m === "HEAD" ? "HEAD" : "GET";
-        opts = { ...opts, form: undefined, json: undefined, data: undefined };
+        opts = { ...opts, form: undefined, json: undefined, data: undefined, files: undefined };
       }
     }
   }
@@ -162,6 +165,20 @@ export class TestClient {
     if (options.json !== undefined) {
       body = Buffer.from(JSON.stringify(options.json), "utf8");
       if (!headers.has("content-type")) headers.set("Content-Type", "application/json");
+    } else if (options.files !== undefined) {
+      const fields: [string, string][] = [];
+      for (const [k, v] of Object.entries(options.form ?? {})) {
+        if (Array.isArray(v)) for (const x of v) fields.push([k, String(x)]);
+        else fields.push([k, String(v)]);
+      }
+      const files: [string, MultipartFile][] = [];
+      for (const [k, v] of Object.entries(options.files)) {
+        if (Array.isArray(v)) for (const f of v as readonly MultipartFile[]) files.push([k, f]);
+        else files.push([k, v as MultipartFile]);
+      }
+      const m = encodeMultipart(fields, files);
+      body = m.body;
+      if (!headers.has("content-type")) headers.set("Content-Type", m.contentType);
     } else if (options.form !== undefined) {
       const pairs: [string, string][] = [];
       for (const [k, v] of Object.entries(options.form)) {

@@ -334,7 +334,12 @@ describe("redirectTo and buildOnly", () => {
 
 describe("app-level routing options", () => {
   test("custom converters, urlRules, strictSlashes/mergeSlashes defaults", async () => {
-    const app = new Phial(import.meta.url, { fromEnv: false, strictSlashes: false, mergeSlashes: false });
+    const app = new Phial(import.meta.url, {
+      fromEnv: false,
+      strictSlashes: false,
+      mergeSlashes: false,
+      staticFolder: null, // no `static` rule in urlRules
+    });
     app.addConverter("hexnum", () =>
       patternConverter({ pattern: /[0-9a-f]+/, parse: (s) => Number.parseInt(s, 16) }),
     );
