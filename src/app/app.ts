@@ -648,7 +648,7 @@ function hasHooksOf(s: Scaffold): boolean {
 function dispatch(app: Phial, req: Request): Response | Promise<Response> {
   let m: ReturnType<Router<RouteData>["match"]>;
   try {
-    m = app.router.match(req.path, req.method, req.queryString);
+    m = app.router.match(req.path, req.method, req.queryString, req.rawPath);
   } catch (err) {
     return failed(app, req, undefined, err); // only a throwing redirectTo function can get here
   }
@@ -850,7 +850,7 @@ async function loadBody(app: Phial, req: Request): Promise<void> {
 
 function optionsResponse(app: Phial, req: Request): Response {
   const res = new Response(null);
-  res.headers.set("Allow", app.router.allowedMethods(req.path).join(", "));
+  res.headers.set("Allow", app.router.allowedMethods(req.path, req.rawPath).join(", "));
   return res;
 }
 

@@ -267,9 +267,9 @@ const ATTACKS = [
 ];
 
 /**
- * A refusal: 404 or 400. `%2f` decodes to `/`, and the router's mergeSlashes answers `//` with a 308 to
- * the merged path (as Werkzeug does); that is accepted when the redirect stays on this origin and the
- * page it leads to is refused in turn.
+ * A refusal: 404 or 400. The router's mergeSlashes answers a literal `//` with a 308 to the merged path;
+ * that is accepted when the redirect stays on this origin, has no dot-segment a client would resolve,
+ * and the page it leads to is refused in turn. (A `%2f` is never merged: it is a character, not a `/`.)
  */
 async function assertRefused(
   get: (t: string) => Promise<{ status: number; location: string | undefined; text: string }>,
@@ -283,6 +283,11 @@ async function assertRefused(
     r.location.startsWith("/static/") &&
     !r.location.startsWith("//")
   ) {
+    const segs = r.location.split("?")[0]!.split("/");
+    assert.ok(
+      segs.every((seg) => !/^(\.|%2e){1,2}$/i.test(seg)),
+      `${target} → 308 ${r.location}: a dot-segment in a Location`,
+    );
     const next = await get(r.location);
     assert.ok(next.status === 404 || next.status === 400, `${target} → 308 ${r.location} → ${next.status}`);
     assert.ok(!next.text.includes(SECRET) && !next.text.includes(PRIVATE), `${r.location} leaked`);
@@ -315,6 +320,31 @@ describe("traversal attacks", () => {
       const ok = await rawRequest(port, "GET /static/hello.txt HTTP/1.1\r\nHost: localhost");
       assert.equal(ok.status, 200);
       assert.equal(ok.body.toString(), HELLO);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("merged slashes on the static route", () => {
+  test("%2f is never merged into a redirect; a literal // is, with escapes kept as sent", async () => {
+    const server = app.listen();
+    const { port } = await server.listen(0, "127.0.0.1");
+    try {
+      const get = (t: string) => rawRequest(port, `GET ${t} HTTP/1.1\r\nHost: localhost`);
+      for (const t of ["/static/%2f..%2f..%2fprivate.txt", "/static/sub%2f..%2f..%2fprivate.txt"]) {
+        const r = await get(t);
+        assert.equal(r.status, 404, `${t}: refused as is, not a 308 to ${r.headers.get("location")}`);
+      }
+      const lit = await get("/static//sub//b.txt?v=1");
+      assert.equal(lit.status, 308);
+      assert.equal(lit.headers.get("location"), "/static/sub/b.txt?v=1");
+      const esc = await get("/static//%C3%BCn%C3%AF%20code.txt");
+      assert.equal(esc.headers.get("location"), "/static/%C3%BCn%C3%AF%20code.txt");
+      assert.equal((await get("/static/%C3%BCn%C3%AF%20code.txt")).body.toString(), "unicode");
+      const dots = await get("/static/sub//..//..//private.txt");
+      assert.equal(dots.status, 404, "a merged path with dot-segments is no redirect target");
+      assert.equal((await app.testClient().get("/static/%2f..%2f..%2fprivate.txt")).status, 404);
     } finally {
       await server.close();
     }

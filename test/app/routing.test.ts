@@ -277,6 +277,48 @@ describe("trailing slashes and merged slashes", () => {
     assert.equal(m(off, "//a///b"), 404);
   });
 
+  test("mergeSlashes merges only the // the client wrote; escapes and dot-segments never go live", () => {
+    const r = router([
+      ["/static/<path:filename>", "static"],
+      ["/a/b", "ab"],
+      ["/c/", "c"],
+    ]);
+    // What a server gives the router: req.path (decoded once) and req.rawPath (as sent).
+    const raw = (target: string): unknown => {
+      const res = r.match(decodeURIComponent(target), "GET", "", target);
+      return res.kind === "redirect" ? `redirect ${res.location}` : res.kind === "match" ? res.params : 404;
+    };
+    assert.deepEqual(
+      raw("/static/%2f..%2f..%2fx"),
+      404,
+      "no literal //: matched as is (a path value can't start with /), never a 308 to /static/../../x",
+    );
+    assert.deepEqual(raw("/static/a%2F%2Fb"), { filename: "a//b" }, "a %2F is a character, not a separator");
+    assert.equal(raw("/a//b"), "redirect /a/b", "a literal // still redirects");
+    assert.equal(raw("//c"), "redirect /c/", "merged, then the branch rule's slash");
+    assert.equal(
+      raw("/static//a%2F%2Fb%20c"),
+      "redirect /static/a%2F%2Fb%20c",
+      "the Location keeps escapes as sent",
+    );
+    // A literal // whose merged path has a dot-segment: a client would resolve it, so no redirect.
+    assert.equal(raw("/static//..//..//x"), 404);
+    assert.deepEqual(raw("/static/a//../b"), { filename: "a//../b" }, "matched as is, not sent to /static/b");
+    assert.deepEqual(raw("/static/a//%2e%2e/x"), { filename: "a//../x" }, "%2E%2E is a dot-segment too");
+    // Without the raw path (a decoded path only): still never a Location with a dot-segment.
+    assert.deepEqual(m(r, "/static/a//../b"), ["static", { filename: "a//../b" }]);
+    assert.equal(m(r, "/a//b"), "redirect /a/b");
+    assert.deepEqual(r.allowedMethods("/static/a//b", "/static/a%2F%2Fb"), ["GET", "HEAD", "OPTIONS"]);
+  });
+
+  test("the trailing-slash redirect keeps the raw path's escapes", () => {
+    const r = router([["/<path:p>/", "p"]], { mergeSlashes: false });
+    const loc = (target: string) => r.match(decodeURIComponent(target), "GET", "", target);
+    assert.deepEqual(loc("/a%2F..%2F..%2Fx"), { kind: "redirect", location: "/a%2F..%2F..%2Fx/" });
+    assert.deepEqual(loc("/caf%C3%A9/a\\b"), { kind: "redirect", location: "/caf%C3%A9/a%5Cb/" });
+    assert.equal(m(r, "/a/../x"), 404, "decoded only: a dot-segment is never put in a Location");
+  });
+
   test("redirect locations are encoded once and never start with //", () => {
     const r = router(
       [

@@ -105,6 +105,38 @@ export function locationFor(path: string, queryString: string): string {
   return queryString === "" ? loc : `${loc}?${safeQuery(queryString)}`;
 }
 
+/** What a raw path keeps in a `Location`: the path characters, and `%` (its escapes stay as sent). */
+const RAW_PATH_SAFE = table("!$&'()*+,;=:@/%");
+
+/**
+ * A raw path (as sent, escapes kept) for a `Location` header: escapes stay as they are, so the client
+ * asks for exactly the same decoded path; anything else outside the path characters (`\`, `"`, spaces,
+ * non-ASCII) is encoded. Never starts with `//` (no open redirect).
+ */
+export function locationForRaw(rawPath: string, queryString: string): string {
+  let loc = percentEncode(rawPath, RAW_PATH_SAFE);
+  if (loc.charCodeAt(1) === 0x2f) loc = `/%2F${loc.slice(2)}`;
+  return queryString === "" ? loc : `${loc}?${safeQuery(queryString)}`;
+}
+
+/** Whether a decoded path has a `.` or `..` segment (which a client resolves in a URL). */
+export function hasDotSegment(path: string): boolean {
+  let start = 0;
+  for (let i = 0; i <= path.length; i++) {
+    if (i === path.length || path.charCodeAt(i) === 0x2f) {
+      const n = i - start;
+      if (
+        (n === 1 || n === 2) &&
+        path.charCodeAt(start) === 0x2e &&
+        (n === 1 || path.charCodeAt(start + 1) === 0x2e)
+      )
+        return true;
+      start = i + 1;
+    }
+  }
+  return false;
+}
+
 /** Collapses runs of `/` into one. */
 export function mergeSlashes(path: string): string {
   let out = "";

@@ -20,7 +20,11 @@
 // - Slashes: a rule ending in `/` redirects the path without it (308, query kept); a leaf rule is
 //   exact under strictSlashes; strictSlashes=false matches both forms. With mergeSlashes (default),
 //   a path containing `//` redirects to its merged form when that matches (Werkzeug first tries the
-//   path as is: only a `path` value containing `//` differs).
+//   path as is: only a `path` value containing `//` differs). Unlike Werkzeug, given the raw path
+//   only the `//` the client wrote are merged (`%2F` decodes to `/` but is never merged), a Location
+//   keeps the escapes as sent, and no merged path with a `.`/`..` segment is a redirect target: a
+//   redirect never turns escaped bytes into path syntax a client would resolve (`/static/%2f..%2fx`
+//   is matched as is, never sent to `/x`).
 // - Methods: GET implies HEAD (an explicit HEAD rule at the same path wins); OPTIONS matches any rule
 //   at the path (the app answers it unless OPTIONS is among `rule.methods`), `automaticOptions: false`
 //   turns that off per rule; 405 lists the methods of every rule at the path, sorted.

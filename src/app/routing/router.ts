@@ -9,9 +9,10 @@
 // path can reach, never by the number of routes. The one exception, a rule with two path converters,
 // searches the first one's span within a fixed budget. No regex runs per request.
 
+import { percentDecode } from "../../http/urlencoded.ts";
 import { type BuildOptions, buildPath, buildUrl, redirectLocation } from "./build.ts";
 import { BUILTIN_CONVERTERS, type Converter, type ConverterFactory } from "./converters.ts";
-import { locationFor, mergeSlashes as merge, safeQuery } from "./encoding.ts";
+import { hasDotSegment, locationFor, locationForRaw, mergeSlashes as merge, safeQuery } from "./encoding.ts";
 import { type AddOptions, Entry, has, type Rule } from "./entry.ts";
 import { parseRule, type Segment, type VariablePart } from "./rule.ts";
 
@@ -81,6 +82,8 @@ interface Walk {
   budget: number;
   /** The path contains `//` (computed when first needed). */
   double: boolean | undefined;
+  /** A `//` stops the walk (MERGE): mergeSlashes is on, this isn't a collect walk, nor the merged path. */
+  merge: boolean;
 }
 
 // ---- the router -------------------------------------------------------------------------------
@@ -215,25 +218,64 @@ export class Router<T> {
 
   /**
    * Matches a decoded path (`req.path`). `queryString` (raw, without `?`) is kept in the slash and
-   * defaults redirects. Never throws on any input (only a throwing `redirectTo` function can).
+   * defaults redirects. `rawPath` is the path as sent (`req.rawPath`): give it, and mergeSlashes merges
+   * only the `//` the client wrote (never a `/` that was `%2F`) and redirect locations keep the escapes
+   * as sent; without it the path is taken as written. Never throws on any input (only a throwing
+   * `redirectTo` function can).
    */
-  match(path: string, method: string, queryString = ""): MatchResult<T> {
+  match(path: string, method: string, queryString = "", rawPath?: string): MatchResult<T> {
     if (path.charCodeAt(0) !== 0x2f) return NOT_FOUND;
-    return this.matchPath(path, method, queryString);
+    return this.matchPath(path, method, queryString, rawPath, this.mergeSlashes);
+  }
+
+  /**
+   * The path to match instead of one containing `//` under mergeSlashes, with its raw form, or
+   * `undefined` when there is nothing to merge. Only literal `//` in the raw path count: a `/` decoded
+   * from `%2F` is a character of the path, not a separator the client wrote, so merging it into a
+   * redirect would turn escaped bytes into live path syntax. Nor is a merged path with a `.` or `..`
+   * segment a target (a client would resolve it in the Location: `/static/%2F..%2Fx` must never
+   * redirect to `/x`).
+   */
+  private mergedTarget(path: string, rawPath: string | undefined): [string, string | undefined] | undefined {
+    let merged: string;
+    let mergedRaw: string | undefined;
+    if (rawPath === undefined) {
+      merged = merge(path);
+    } else {
+      if (rawPath.indexOf("//") === -1) return undefined;
+      mergedRaw = merge(rawPath);
+      merged = percentDecode(mergedRaw);
+    }
+    return hasDotSegment(merged) ? undefined : [merged, mergedRaw];
   }
 
   /** A path with `//` under mergeSlashes: its merged form, as a redirect when that matches. */
-  private matchMerged(path: string, method: string, queryString: string): MatchResult<T> {
-    const merged = merge(path);
-    const r = this.matchPath(merged, method, queryString);
-    if (r.kind === "match") return { kind: "redirect", location: locationFor(merged, queryString) };
+  private matchMerged(
+    path: string,
+    method: string,
+    queryString: string,
+    rawPath: string | undefined,
+  ): MatchResult<T> {
+    const target = this.mergedTarget(path, rawPath);
+    // Nothing the client wrote to merge: the path is matched as it is.
+    if (target === undefined) return this.matchPath(path, method, queryString, rawPath, false);
+    const [merged, mergedRaw] = target;
+    const r = this.matchPath(merged, method, queryString, mergedRaw, false);
+    if (r.kind === "match") {
+      const location =
+        mergedRaw === undefined ? locationFor(merged, queryString) : locationForRaw(mergedRaw, queryString);
+      return { kind: "redirect", location };
+    }
     return r;
   }
 
   /** The methods the rules matching this decoded path accept (HEAD with GET, OPTIONS), sorted. */
-  allowedMethods(path: string): string[] {
+  allowedMethods(path: string, rawPath?: string): string[] {
     if (path.charCodeAt(0) !== 0x2f) return [];
-    if (this.mergeSlashes && path.indexOf("//") !== -1) path = merge(path);
+    if (this.mergeSlashes && path.indexOf("//") !== -1) {
+      const target = this.mergedTarget(path, rawPath);
+      if (target !== undefined) path = target[0];
+    }
     const w: Walk = {
       path,
       method: "",
@@ -242,12 +284,19 @@ export class Router<T> {
       collect: true,
       budget: SPLIT_BUDGET,
       double: undefined,
+      merge: false,
     };
     this.walk(this.root, 1, w);
     return finishAllowed(w.allowed!);
   }
 
-  private matchPath(path: string, method: string, queryString: string): MatchResult<T> {
+  private matchPath(
+    path: string,
+    method: string,
+    queryString: string,
+    rawPath: string | undefined,
+    merge: boolean,
+  ): MatchResult<T> {
     // Fast path: a fully static rule for the whole path.
     const leaf = this.staticPaths.get(path);
     if (leaf !== undefined) {
@@ -262,13 +311,20 @@ export class Router<T> {
       collect: false,
       budget: SPLIT_BUDGET,
       double: undefined,
+      merge,
     };
     const r = this.walk(this.root, 1, w);
-    if (r === MERGE) return this.matchMerged(path, method, queryString);
-    if (r === SLASH) return { kind: "redirect", location: locationFor(`${path}/`, queryString) };
+    if (r === MERGE) return this.matchMerged(path, method, queryString, rawPath);
+    if (r === SLASH) {
+      if (rawPath !== undefined)
+        return { kind: "redirect", location: locationForRaw(`${rawPath}/`, queryString) };
+      // Without the raw path a `..` may have been `%2E%2E` or next to a `%2F`: no Location a client resolves.
+      if (hasDotSegment(path)) return NOT_FOUND;
+      return { kind: "redirect", location: locationFor(`${path}/`, queryString) };
+    }
     // The walk stops at `//` when it gets there; a failure before that point must look for it.
-    if (r === null && this.mergeSlashes && path.indexOf("//") !== -1)
-      return this.matchMerged(path, method, queryString);
+    if (r === null && merge && path.indexOf("//") !== -1)
+      return this.matchMerged(path, method, queryString, rawPath);
     if (r !== null) return this.found(r, w.values, method, queryString);
     if (w.allowed !== undefined && w.allowed.size > 0) {
       return { kind: "methodNotAllowed", allowed: finishAllowed(w.allowed) };
@@ -324,7 +380,7 @@ export class Router<T> {
     let stop = path.indexOf("/", pos);
     if (stop === -1) stop = len;
     // An empty segment before the end is a `//`: checked here rather than by a scan of every path.
-    if (stop === pos && stop < len && this.mergeSlashes && !w.collect) return MERGE;
+    if (stop === pos && stop < len && w.merge) return MERGE;
     let seg: string | undefined;
     const st = node.static;
     if (st !== undefined) {
@@ -378,7 +434,7 @@ export class Router<T> {
         if (remain > 0 || end <= pos) continue;
         // A `//` before `pos` would have stopped the walk already, and one in the tail will: any `//`
         // in the path means merging. Looked up once per request, and only for slash-spanning rules.
-        if (this.mergeSlashes && !w.collect) {
+        if (w.merge) {
           w.double ??= path.indexOf("//") !== -1;
           if (w.double) return MERGE;
         }
@@ -425,7 +481,7 @@ export class Router<T> {
       if (end >= len - 1 || --w.budget < 0) return null; // never take the trailing slash into the span
       let next = path.indexOf("/", end + 1);
       if (next === -1) next = len;
-      if (next === end + 1 && this.mergeSlashes && !w.collect) return MERGE;
+      if (next === end + 1 && w.merge) return MERGE;
       end = next;
     }
   }
