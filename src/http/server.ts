@@ -39,7 +39,10 @@ export interface ServerOptions extends Partial<ParserLimits> {
 }
 
 export interface CloseOptions {
-  /** After this many ms, connections still open are destroyed. Default 10 s. */
+  /**
+   * After this many ms, connections still open are destroyed and `close()` resolves. Default 10 s.
+   * Until then the pending close keeps the process alive.
+   */
   deadline?: number;
 }
 
@@ -172,7 +175,8 @@ export class Server implements ConnectionHost {
 
   /**
    * Graceful close: stop accepting, close idle connections now, let in-flight requests finish (their
-   * responses carry `Connection: close`), then destroy what is left at the deadline.
+   * responses carry `Connection: close`), then destroy what is left at the deadline. Resolves when
+   * the last connection is gone, and always by the deadline.
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closePromise !== undefined) return this.closePromise;
@@ -199,10 +203,19 @@ export class Server implements ConnectionHost {
       for (const raw of this.handshaking.values()) raw.destroy();
       this.handshaking.clear();
       for (const c of this.conns) c.shutdown();
+      // The deadline timer stays referenced: a pending close() is work, and an unref'd timer would let
+      // the process exit with the promise never settled once nothing else holds the event loop. At the
+      // deadline the promise resolves, whatever is left: every connection is destroyed, and a socket
+      // the listener still counts (it would hold `net.close`'s callback) must not hold close() too.
       timer = setTimeout(() => {
+        timer = undefined;
+        for (const raw of this.handshaking.values()) raw.destroy();
+        this.handshaking.clear();
         for (const c of this.conns) c.destroy();
+        this.conns.clear();
+        listenerClosed = true;
+        done();
       }, deadline);
-      timer.unref();
       done();
     });
     return this.closePromise;

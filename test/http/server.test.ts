@@ -1,6 +1,7 @@
 // Server API: createServer, listen, address, graceful close, IPv6, and real clients (node:http, fetch).
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { Agent, request as httpRequest } from "node:http";
 import { connect, createServer as createNetServer } from "node:net";
@@ -135,6 +136,37 @@ test("close deadline: stragglers are destroyed, their handlers' signals abort, c
   await aborted.promise;
   await c.waitClosed();
   assert.equal(s.server.connections, 0);
+});
+
+test("close() settles by its deadline even when only unref'd handles are left (no exit with it pending)", () => {
+  // A child process where nothing keeps the event loop alive but the pending close(): its sockets are
+  // unref'd and the handler never answers. An unref'd deadline timer would let the process exit with
+  // the promise unsettled (exit code 13, "closed" never printed).
+  const script = `
+    import net from "node:net";
+    import { createServer } from "phial/http";
+    const emit = net.Server.prototype.emit;
+    net.Server.prototype.emit = function (ev, ...args) {
+      if (ev === "connection") args[0].unref();
+      return emit.call(this, ev, ...args);
+    };
+    const server = createServer(() => {});
+    const { port } = await server.listen(0);
+    const c = net.connect(port, "127.0.0.1");
+    c.on("error", () => {});
+    c.write("GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n");
+    while (server.connections === 0) await new Promise((r) => setTimeout(r, 5));
+    c.unref();
+    await server.close({ deadline: 100 });
+    console.log("closed, connections " + server.connections);
+  `;
+  const r = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "--conditions=phial-source", "--input-type=module", "-e", script],
+    { encoding: "utf8", timeout: 20_000 },
+  );
+  assert.equal(r.stdout.trim(), "closed, connections 0", `exit ${r.status}, stderr: ${r.stderr}`);
+  assert.equal(r.status, 0);
 });
 
 test("IPv6: listens on ::1 and reports the peer address", async (t) => {

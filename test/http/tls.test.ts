@@ -81,3 +81,22 @@ test("HTTPS: a plain-HTTP client and a failed handshake don't hurt the server", 
   await c.waitClosed();
   assert.equal(s.server.connections, 0);
 });
+
+test("HTTPS: after a client rejects our certificate, close() resolves at once (nothing else open)", async () => {
+  const s = await start((_req, res) => res.end("ok"), { tls });
+  // node:tls with the default CAs: our self-signed test certificate fails verification, and the
+  // client aborts the handshake. Reported: close() then never resolved, with connections at 0.
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(Raw.connectTls(s.port, { servername: "localhost" }), /certificate/);
+  }
+  assert.equal(s.server.connections, 0);
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve("hung"), 2000); // referenced: a hang fails here, not silently
+  });
+  const t0 = Date.now();
+  const r = await Promise.race([s.server.close({ deadline: 10_000 }).then(() => "closed"), hung]);
+  clearTimeout(timer);
+  assert.equal(r, "closed", "close() did not resolve within 2 s of a rejected handshake");
+  assert.ok(Date.now() - t0 < 1000, `close() took ${Date.now() - t0} ms`);
+});
