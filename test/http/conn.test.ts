@@ -96,6 +96,43 @@ test("HTTP/1.0 request body that arrives after the head is still delivered", asy
   await s.close();
 });
 
+// Reported: a closing request with a body over 64 KiB arriving in several segments hung (the body
+// stopped being read once the connection was marked closing). Fixed on main; kept as a regression test.
+for (const [version, extra] of [
+  ["1.1", "Connection: close\r\n"],
+  ["1.0", ""],
+  ["1.0", "Connection: close\r\n"],
+] as const) {
+  test(`HTTP/${version} ${extra === "" ? "(closing by default)" : "Connection: close"}: a 200,000-byte body in segments is read whole`, async () => {
+    const s = await start(async (req, res) => {
+      const body = await req.body();
+      let sum = 0;
+      for (const b of body) sum = (sum + b) % 65_521;
+      res.end(`got ${body.length} ${sum}`);
+    });
+    const body = Buffer.alloc(200_000);
+    let sum = 0;
+    for (let i = 0; i < body.length; i++) {
+      body[i] = (i * 7 + 3) & 0xff;
+      sum = (sum + body[i]!) % 65_521;
+    }
+    const c = await Raw.connect(s.port);
+    c.write(`POST / HTTP/${version}\r\nHost: x\r\n${extra}Content-Length: 200000\r\n\r\n`);
+    let at = 0;
+    for (const n of [65_536, 57_525, 65_536, 200_000 - 65_536 - 57_525 - 65_536]) {
+      await new Promise((r) => setTimeout(r, 5));
+      c.write(body.subarray(at, at + n));
+      at += n;
+    }
+    const r = await c.response();
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), `got 200000 ${sum}`);
+    assert.equal(r.header("connection"), "close");
+    await c.waitClosed();
+    await s.close();
+  });
+}
+
 test("pipelined responses leave in request order even when handlers finish out of order", async () => {
   let entered = 0;
   const gates = new Map<string, { promise: Promise<void>; resolve: () => void }>();
