@@ -759,13 +759,24 @@ export class HttpParser {
       const chunked = transferCodings(te);
       if (this.kind === "request") {
         // The server decodes no transfer coding but chunked, so that is the only one it takes.
+        if (chunked === CODINGS_CHUNKED_LAST) {
+          // RFC 9112 §6.1: well-formed (chunked is last, so the framing is clear) but with a coding the
+          // server doesn't decode, e.g. `gzip, chunked`: 501, not a client error. Anything that leaves
+          // the framing in doubt (no final chunked, malformed lists: smuggling material) stays 400.
+          this.fail(
+            501,
+            "HPE_INVALID_TRANSFER_ENCODING",
+            `Transfer-Encoding ${JSON.stringify(te.slice(0, 60))} is not supported; only "chunked" alone is`,
+          );
+          return input.length;
+        }
         if (chunked !== CODINGS_CHUNKED_ONLY) {
           this.fail(
             400,
             "HPE_INVALID_TRANSFER_ENCODING",
             chunked === CODINGS_MALFORMED
               ? `Transfer-Encoding ${JSON.stringify(te.slice(0, 60))} is malformed`
-              : `Transfer-Encoding ${JSON.stringify(te.slice(0, 60))} is not supported; only "chunked" is`,
+              : `Transfer-Encoding ${JSON.stringify(te.slice(0, 60))} doesn't end with "chunked", so the body's length is unknown`,
           );
           return input.length;
         }
