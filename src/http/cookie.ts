@@ -42,7 +42,10 @@ function isCtl(c: number): boolean {
   return c < 0x20 || c === 0x7f;
 }
 
-/** Encodes a cookie value so that only cookie-octets are sent. Refuses control characters. */
+/**
+ * Encodes a cookie value so that only cookie-octets are sent (`decodeCookieValue` reverses it). Throws a
+ * TypeError for control characters or `;`; `name` is only for that message.
+ */
 export function encodeCookieValue(value: string, name = "?"): string {
   let plain = true;
   for (let i = 0; i < value.length; i++) {

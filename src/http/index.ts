@@ -1,7 +1,24 @@
-// phial/http — the wire: a strict HTTP/1.1 parser, serializer and server on node:net / node:tls.
+// phial/http — the wire: a strict HTTP/1.1 parser, serializer and server on node:net / node:tls, and the
+// field helpers a raw handler needs (cookies, query strings and forms, media types), the same ones the
+// framework and the client use.
 
+export {
+  decodeCookieValue,
+  encodeCookieValue,
+  parseCookieHeader,
+  type SetCookieOptions,
+  serializeSetCookie,
+} from "./cookie.ts";
 export { httpDateNow } from "./date.ts";
 export { assertValidField, FIELD_VALUE, fieldValueProblem, isToken, TOKEN } from "./fields.ts";
+export {
+  type AcceptItem,
+  isJsonMediaType,
+  type MediaType,
+  mediaTypeEssence,
+  parseAccept,
+  parseMediaType,
+} from "./media-type.ts";
 export {
   DEFAULT_LIMITS,
   HttpParseError,
@@ -21,3 +38,11 @@ export {
   type ServerOptions,
 } from "./server.ts";
 export { STATUS_TEXT } from "./status.ts";
+export {
+  encodeQuery,
+  type ParseQueryOptions,
+  parseQuery,
+  percentDecode,
+  type QueryValue,
+  TooManyFieldsError,
+} from "./urlencoded.ts";

@@ -125,7 +125,6 @@ export function parseMediaType(value: string): MediaType | undefined {
 /** The `type/subtype` of a Content-Type, lowercased, or "" when absent or malformed. */
 export function mediaTypeEssence(value: string | undefined): string {
   if (value === undefined) return "";
-  // Fast path for the common bare forms.
   return parseMediaType(value)?.essence ?? "";
 }
 

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { isJsonMediaType, parseAccept, parseMediaType } from "../../src/http/media-type.ts";
+import { isJsonMediaType, mediaTypeEssence, parseAccept, parseMediaType } from "../../src/http/media-type.ts";
 
 describe("parseMediaType", () => {
   test("type, subtype and parameters, lowercased where case-insensitive", () => {
@@ -44,6 +44,15 @@ describe("parseMediaType", () => {
   test("empty parameters and OWS around them are allowed", () => {
     assert.equal(parseMediaType("text/plain;")?.essence, "text/plain");
     assert.equal(parseMediaType("  text/plain ; ; a=b  ")?.params.a, "b");
+  });
+
+  test("mediaTypeEssence: type/subtype lowercased, or empty when absent or malformed", () => {
+    assert.equal(mediaTypeEssence("Application/JSON; charset=utf-8"), "application/json");
+    assert.equal(mediaTypeEssence("text/plain"), "text/plain");
+    assert.equal(mediaTypeEssence(undefined), "");
+    assert.equal(mediaTypeEssence("application/json, text/html"), "", "a list is not a media type");
+    assert.equal(mediaTypeEssence("application /json"), "");
+    assert.equal(mediaTypeEssence('text/plain; a="unclosed'), "");
   });
 
   test("isJsonMediaType", () => {
