@@ -90,8 +90,9 @@ test("graceful close: a request whose head is arriving is finished and answered 
   const s = await start((req, res) => res.end(`done ${req.url}`));
   const c = await Raw.connect(s.port);
   c.write("GET /half HTTP/1.1\r\nHo");
-  await until(() => s.server.connections === 1);
-  await new Promise((r) => setTimeout(r, 10));
+  // Wait until the server has read the partial head (its socket's bytesRead), not for a fixed time.
+  const conns = (s.server as unknown as { conns: Set<{ socket: { bytesRead: number } }> }).conns;
+  await until(() => [...conns].some((conn) => conn.socket.bytesRead > 0));
   const closing = s.server.close({ deadline: 5000 });
   c.write("st: x\r\n\r\n");
   const r = await c.response();
