@@ -177,12 +177,14 @@ describe("phial run", () => {
       // reach the old worker until it closes, which it does as soon as it is idle).
       let text = "";
       const reloaded = Date.now();
-      while (!text.startsWith("reloaded") && Date.now() - reloaded < 2000) text = await getFresh(`${base}/`);
-      assert.match(text, /^reloaded from \d+$/);
+      while (!text.startsWith("reloaded") && Date.now() - reloaded < 2000) {
+        text = await getFresh(`${base}/`).catch((e: Error) => `error ${e.message}`);
+      }
+      assert.match(text, /^reloaded from \d+$/, `phial said:\n${p.err()}${p.out()}`);
       // Typically ~1 s on an idle machine (a new worker compiles the app); generous for a loaded CI box.
       assert.ok(Date.now() - edited < 20_000, `reloaded in ${Date.now() - edited} ms`);
       assert.equal((await inFlight).text, "slow done");
-      assert.equal(await p.stop(), 0);
+      assert.equal(await p.stop(), 0, `phial said:\n${p.err()}${p.out()}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
