@@ -103,7 +103,7 @@ export function formatSize(bytes: number): string {
     n /= 1024;
     i++;
   }
-  return `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
+  return `${n < 10 ? n.toFixed(1).replace(/\.0$/, "") : Math.round(n)} ${units[i]}`;
 }
 
 /** What the error pages say, by status; the rest get the exception's own description. */

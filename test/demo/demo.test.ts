@@ -404,6 +404,6 @@ test("formatSize", () => {
   assert.equal(formatSize(0), "0 B");
   assert.equal(formatSize(1023), "1023 B");
   assert.equal(formatSize(1536), "1.5 KB");
-  assert.equal(formatSize(5 * 1024 * 1024), "5.0 MB");
+  assert.equal(formatSize(5 * 1024 * 1024), "5 MB");
   assert.equal(formatSize(300 * 1024 * 1024), "300 MB");
 });
