@@ -57,6 +57,7 @@ describe("pages and layout", () => {
     assert.match(r.text, /<title>Home · Phial demo<\/title>/);
     assert.match(r.text, /<link rel="stylesheet" href="\/static\/style.css">/);
     assert.match(r.text, /href="\/signin">Sign in</);
+    assert.doesNotMatch(r.text, /class="flashes"/, "no empty flash list");
     assert.equal(r.headers.get("x-content-type-options"), "nosniff");
     assert.match(r.headers.get("content-security-policy")!, /frame-ancestors 'none'/);
   });
