@@ -3,7 +3,8 @@
 // download back byte-identical, an error page, sign out. A screenshot of each step is kept under
 // .artifacts/browser/ (gitignored) for a human to look at.
 //
-// Skips when /usr/bin/chromium is missing (.ci/run installs it): `apt-get install chromium`.
+// Skips when /usr/bin/chromium is missing (.ci/run installs it): `apt-get install chromium`. Another
+// chromium: PHIAL_CHROMIUM=/path/to/chromium.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -14,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { createApp } from "../../demo/main.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = process.env.PHIAL_CHROMIUM || "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../.artifacts/browser/", import.meta.url));
 
 /** Deterministic bytes that no text decoding would leave intact (every byte value, NUL and CR/LF included). */
@@ -31,7 +32,7 @@ function payload(n: number): Buffer {
 }
 
 test("the demo in chromium: accounts, session, flash, upload and download, errors", {
-  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`,
+  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: apt-get install chromium (.ci/run does), or set PHIAL_CHROMIUM`,
   timeout: 60_000,
 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), "phial-browser-data-"));
