@@ -122,8 +122,11 @@ interface FileEntry {
   modified: string;
 }
 
-/** Builds the demo app. Nothing listens until you call `app.run()` (or serve `app` another way). */
-export function createApp(options: DemoOptions = {}): Demo {
+/**
+ * Builds the demo: the app, its user store and its data folder. Nothing listens until you call
+ * `app.run()` (or serve `app` another way).
+ */
+export function createDemo(options: DemoOptions = {}): Demo {
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const uploadsDir = join(dataDir, "uploads");
@@ -441,6 +444,11 @@ export function createApp(options: DemoOptions = {}): Demo {
   return { app, users, dataDir };
 }
 
+/** The demo's app alone: what `phial run demo/main.ts` serves (it calls an exported `createApp`). */
+export function createApp(options: DemoOptions = {}): Phial {
+  return createDemo(options).app;
+}
+
 /** Compares two strings in constant time (for their length). */
 function sameString(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -464,7 +472,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(p
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`PORT must be a number from 0 to 65535, not ${JSON.stringify(process.env.PORT)}`);
   }
-  const { app, dataDir } = createApp();
+  const { app, dataDir } = createDemo();
   app.logger.info(` * Data folder: ${dataDir}`);
   await app.run({ host: process.env.HOST ?? "127.0.0.1", port });
 }

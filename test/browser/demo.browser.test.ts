@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { createApp } from "../../demo/main.ts";
+import { createDemo } from "../../demo/main.ts";
 
 const CHROMIUM = process.env.PHIAL_CHROMIUM || "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../.artifacts/browser/", import.meta.url));
@@ -32,12 +32,14 @@ function payload(n: number): Buffer {
 }
 
 test("the demo in chromium: accounts, session, flash, upload and download, errors", {
-  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: apt-get install chromium (.ci/run does), or set PHIAL_CHROMIUM`,
+  skip: existsSync(CHROMIUM)
+    ? false
+    : `${CHROMIUM} is missing: apt-get install chromium (.ci/run does), or set PHIAL_CHROMIUM`,
   timeout: 60_000,
 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), "phial-browser-data-"));
   const profile = mkdtempSync(join(tmpdir(), "phial-browser-profile-"));
-  const { app } = createApp({ dataDir, logger: { info() {}, warn() {}, error: console.error } });
+  const { app } = createDemo({ dataDir, logger: { info() {}, warn() {}, error: console.error } });
   const server = app.listen();
   const addr = await server.listen(0, "127.0.0.1");
   const base = `http://127.0.0.1:${addr.port}`;

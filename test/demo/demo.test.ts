@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { TestClient, TestResponse } from "phial/testing";
-import { createApp, type Demo, formatSize, loadSecretKey } from "../../demo/main.ts";
+import { createDemo, type Demo, formatSize, loadSecretKey } from "../../demo/main.ts";
 
 const quiet = { info() {}, warn() {}, error() {} };
 const dirs: string[] = [];
@@ -22,7 +22,7 @@ after(() => {
 
 let demo: Demo;
 before(() => {
-  demo = createApp({ dataDir: tempDir(), logger: quiet, maxUploadBytes: 64 * 1024, maxFilesPerUser: 3 });
+  demo = createDemo({ dataDir: tempDir(), logger: quiet, maxUploadBytes: 64 * 1024, maxFilesPerUser: 3 });
 });
 
 /** The CSRF token of the form on `page`. */
@@ -105,7 +105,7 @@ describe("pages and layout", () => {
   });
 
   test("a 500 page says sorry without the error's details", async () => {
-    const d = createApp({ dataDir: tempDir(), logger: quiet });
+    const d = createDemo({ dataDir: tempDir(), logger: quiet });
     d.app.get("/boom", () => {
       throw new Error("secret internals");
     });
@@ -249,12 +249,12 @@ describe("accounts: sign up, sign in, sign out", () => {
 
   test("sessions survive a restart: the key is kept in the data folder", async () => {
     const dir = tempDir();
-    const first = createApp({ dataDir: dir, logger: quiet });
+    const first = createDemo({ dataDir: dir, logger: quiet });
     await first.users.create("gina", "gina's password");
     const c1 = first.app.testClient();
     const t = tokenOf(await c1.get("/signin"));
     await c1.post("/signin", { form: { csrf_token: t, username: "gina", password: "gina's password" } });
-    const second = createApp({ dataDir: dir, logger: quiet });
+    const second = createDemo({ dataDir: dir, logger: quiet });
     const c2 = second.app.testClient();
     c2.setCookie("session", c1.getCookie("session")!);
     const p = await c2.get("/profile");
