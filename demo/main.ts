@@ -154,10 +154,14 @@ export function createDemo(options: DemoOptions = {}): Demo {
     return typeof u === "string" ? u : undefined;
   }
 
-  /** The signed-in user, else a redirect to the sign-in form that comes back here afterwards. */
-  function requireUser(req: Request): string {
+  /**
+   * The signed-in user, else a redirect to the sign-in form that comes back here afterwards. A session
+   * whose account is gone (the data folder was reset) is ended.
+   */
+  async function requireUser(req: Request): Promise<string> {
     const user = currentUser(req);
-    if (user !== undefined) return user;
+    if (user !== undefined && (await users.exists(user))) return user;
+    if (user !== undefined) req.session.clear();
     flash("Please sign in to see that page.", "warning");
     const here = req.queryString === "" ? req.path : `${req.path}?${req.queryString}`;
     abort(redirect(urlFor("signin_form", { next: here })));
@@ -260,7 +264,7 @@ export function createDemo(options: DemoOptions = {}): Demo {
   });
 
   app.get("/profile", async function profile(req) {
-    const user = requireUser(req);
+    const user = await requireUser(req);
     const files = await listFiles(user);
     return renderTemplate("profile.html", {
       user: await users.get(user),
@@ -302,12 +306,12 @@ export function createDemo(options: DemoOptions = {}): Demo {
   }
 
   app.get("/files", async function files(req) {
-    const user = requireUser(req);
+    const user = await requireUser(req);
     return renderTemplate("files.html", { files: await listFiles(user), maxFiles });
   });
 
   app.post("/files", async function upload(req) {
-    const user = requireUser(req);
+    const user = await requireUser(req);
     const file = req.files.get("file");
     if (file === undefined || file.filename === "") {
       flash("Choose a file to upload first.", "error");
@@ -327,14 +331,14 @@ export function createDemo(options: DemoOptions = {}): Demo {
     return redirect(urlFor("files"));
   });
 
-  app.get("/files/<name>", function download(req) {
-    const user = requireUser(req);
+  app.get("/files/<name>", async function download(req) {
+    const user = await requireUser(req);
     // sendFromDirectory refuses anything outside the folder (.., absolute paths, symlinks out): a 404.
     return sendFromDirectory(userDir(user), req.params.name, { asAttachment: true });
   });
 
   app.post("/files/<name>/delete", async function delete_file(req) {
-    const user = requireUser(req);
+    const user = await requireUser(req);
     const name = req.params.name;
     if (secureFilename(name) !== name) abort(404);
     try {
@@ -377,7 +381,8 @@ export function createDemo(options: DemoOptions = {}): Demo {
 
   app.get("/api/files", async function api_files(req) {
     const user = currentUser(req);
-    if (user === undefined) abort(401, "Sign in first: this lists the signed-in user's files.");
+    if (user === undefined || !(await users.exists(user)))
+      abort(401, "Sign in first: this lists the signed-in user's files.");
     const files = await listFiles(user);
     return {
       user,

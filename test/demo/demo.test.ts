@@ -247,6 +247,25 @@ describe("accounts: sign up, sign in, sign out", () => {
     assert.equal((await c.get("/profile")).status, 302);
   });
 
+  test("a session whose account is gone is ended, not a broken page", async () => {
+    const dir = tempDir();
+    const d = createDemo({ dataDir: dir, logger: quiet });
+    await d.users.create("olga", "olga's password");
+    const c = d.app.testClient();
+    const t = tokenOf(await c.get("/signin"));
+    await c.post("/signin", { form: { csrf_token: t, username: "olga", password: "olga's password" } });
+    assert.equal((await c.get("/profile")).status, 200);
+    rmSync(join(dir, "users.json"));
+    const reset = createDemo({ dataDir: dir, logger: quiet }); // same key, no users
+    const c2 = reset.app.testClient();
+    c2.setCookie("session", c.getCookie("session")!);
+    const r = await c2.get("/profile");
+    assert.equal(r.status, 302);
+    assert.match(r.headers.get("location")!, /^\/signin/);
+    assert.equal((await c2.get("/api/files")).status, 401);
+    assert.doesNotMatch((await c2.get("/")).text, /olga/);
+  });
+
   test("sessions survive a restart: the key is kept in the data folder", async () => {
     const dir = tempDir();
     const first = createDemo({ dataDir: dir, logger: quiet });
