@@ -270,7 +270,6 @@ export function createDemo(options: DemoOptions = {}): Demo {
       user: await users.get(user),
       fileCount: files.length,
       totalSize: files.reduce((n, f) => n + f.size, 0),
-      sessionKeys: [...req.session.keys()],
     });
   });
 
