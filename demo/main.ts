@@ -1,41 +1,482 @@
-// The demo behind `npm start`. Until the framework lands, a small page straight from the wire.
-import { createServer } from "phial/http";
+// The demo behind `npm start`: a small real site on Phial. The seed tutorial's pages (under /seed), plus
+// what a site needs beyond them: sign-up and sign-in with scrypt-hashed passwords (users.ts) and a
+// signed session (never the password in a cookie), templates with a base layout, flash messages, CSRF
+// tokens on every form, a per-user file area (upload, list, download, delete), a JSON API with typed
+// URL parameters, static assets, security headers and friendly error pages.
+//
+//   npm start                       http://127.0.0.1:5000 (HOST and PORT override)
+//   PHIAL_DEMO_DATA=/tmp/d npm start   keep users, files and the session key elsewhere than ./data
+//
+// Everything lives in one data folder it creates: users.json, secret_key (0600) and uploads/<user>/.
 
-const page = `<!doctype html>
-<html lang="en">
-<meta charset="utf-8">
-<title>Phial</title>
-<h1>Phial</h1>
-<p>Served by phial/http, on node:net.</p>
-`;
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdir, readdir, stat, unlink } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import {
+  abort,
+  Blueprint,
+  flash,
+  HTTPException,
+  type Logger,
+  makeResponse,
+  Phial,
+  type Request,
+  redirect,
+  renderTemplate,
+  request,
+  safeRedirect,
+  secureFilename,
+  sendFromDirectory,
+  urlFor,
+} from "phial";
+import { SignupError, UserStore } from "./users.ts";
 
-const server = createServer(async (req, res) => {
-  if (req.url === "/echo" && (req.method === "POST" || req.method === "PUT")) {
-    // Reading the body is what sends `100 Continue` to a client that asked for it.
-    const body = await req.body();
-    res.setHeader("Content-Type", req.header("content-type") ?? "application/octet-stream");
-    res.end(body);
-    return;
-  }
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    res.writeHead(405, { Allow: "GET, HEAD", "Content-Type": "text/plain; charset=utf-8" });
-    res.end("Method Not Allowed\n");
-    return;
-  }
-  if (req.url !== "/") {
-    res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
-    res.end("Not Found\n");
-    return;
-  }
-  res.setHeader("Content-Type", "text/html; charset=utf-8");
-  res.end(page);
-});
+export interface DemoOptions {
+  /** Where users, uploads and the session key live. Default `$PHIAL_DEMO_DATA`, else `<repo>/data`. */
+  dataDir?: string;
+  /** Signs the session cookie. Default `$PHIAL_SECRET_KEY`, else a key generated once into the data folder. */
+  secretKey?: string;
+  /** Largest uploaded file, in bytes. Default 5 MiB. */
+  maxUploadBytes?: number;
+  /** Most files one user may keep. Default 50. */
+  maxFilesPerUser?: number;
+  /** Where the app logs (default: the console). */
+  logger?: Logger;
+  /** Debug mode: request log and stack-trace pages for this machine. Default `$PHIAL_DEBUG`, else off. */
+  debug?: boolean;
+}
 
-const port = Number(process.env.PORT ?? 5000);
-const addr = await server.listen(port, process.env.HOST ?? "127.0.0.1");
-console.log(`Serving on http://${addr.address}:${addr.port} (Ctrl-C to stop)`);
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.once(sig, () => {
-    void server.close({ deadline: 5_000 }).then(() => process.exit(0));
+export interface Demo {
+  app: Phial;
+  users: UserStore;
+  dataDir: string;
+}
+
+/** The data folder when none is given: `$PHIAL_DEMO_DATA`, else `data/` at the repository's root. */
+export function defaultDataDir(): string {
+  const env = process.env.PHIAL_DEMO_DATA;
+  return env !== undefined && env !== "" ? resolve(env) : fileURLToPath(new URL("../data", import.meta.url));
+}
+
+/**
+ * The session key: `$PHIAL_SECRET_KEY`, else `<dataDir>/secret_key`, created (32 random bytes, mode
+ * 0600) on first start so sessions survive restarts. Whoever reads it can sign in as anyone: keep it out
+ * of backups you share, and delete it to sign everybody out.
+ */
+export function loadSecretKey(dataDir: string): string {
+  const env = process.env.PHIAL_SECRET_KEY;
+  if (env !== undefined && env !== "") return env;
+  const file = join(dataDir, "secret_key");
+  try {
+    return readExistingKey(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  const key = randomBytes(32).toString("hex");
+  try {
+    // "wx": never replace a key another process wrote a moment ago.
+    writeFileSync(file, `${key}\n`, { mode: 0o600, flag: "wx" });
+    return key;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return readExistingKey(file);
+    throw err;
+  }
+}
+
+function readExistingKey(file: string): string {
+  const key = readFileSync(file, "utf8").trim();
+  if (key.length < 32) {
+    throw new Error(`${file} holds no usable key (under 32 characters): delete it and start again`);
+  }
+  return key;
+}
+
+/** `1536` → `1.5 KB`. */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB"];
+  let n = bytes / 1024;
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n < 10 ? n.toFixed(1).replace(/\.0$/, "") : Math.round(n)} ${units[i]}`;
+}
+
+/** What the error pages say, by status; the rest get the exception's own description. */
+const ERROR_TEXT: Readonly<Record<number, string>> = {
+  400: "The request could not be understood. If you sent a form, reload the page and try again.",
+  404: "There is nothing at this address. It may have moved, or the link has a typo.",
+  405: "This address exists, but not for that kind of request.",
+  413: "That was more than this site accepts in one request.",
+  500: "Something went wrong on our side. It has been logged; please try again in a moment.",
+};
+
+interface FileEntry {
+  name: string;
+  size: number;
+  sizeText: string;
+  modified: string;
+}
+
+/**
+ * Builds the demo: the app, its user store and its data folder. Nothing listens until you call
+ * `app.run()` (or serve `app` another way).
+ */
+export function createDemo(options: DemoOptions = {}): Demo {
+  const dataDir = resolve(options.dataDir ?? defaultDataDir());
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const uploadsDir = join(dataDir, "uploads");
+  const maxUpload = options.maxUploadBytes ?? 5 * 1024 * 1024;
+  const maxFiles = options.maxFilesPerUser ?? 50;
+  const users = new UserStore(dataDir);
+
+  const app = new Phial(import.meta.url, { name: "demo" }); // templates/ and static/ next to this file
+  if (options.logger !== undefined) app.logger = options.logger;
+  if (options.debug !== undefined) app.config.debug = options.debug;
+  app.config.secretKey = options.secretKey ?? loadSecretKey(dataDir);
+  // The whole request (file, fields, multipart framing) may be a little more than the file itself.
+  app.config.maxContentLength = maxUpload + 64 * 1024;
+  app.config.maxFileSize = maxUpload;
+  app.config.maxFormFiles = 1;
+  app.templates.addFilter("filesize", (n: number) => formatSize(n));
+  app.templates.addGlobal("csrf_token", () => csrfToken(request));
+  app.templates.addGlobal("max_upload", formatSize(maxUpload));
+
+  // ---- sessions, sign-in and CSRF -------------------------------------------------------------------
+
+  /** The signed-in user's name, from the signed session (a forged or stale cookie reads as nobody). */
+  function currentUser(req: Request): string | undefined {
+    const u = req.session.get("user");
+    return typeof u === "string" ? u : undefined;
+  }
+
+  /**
+   * The signed-in user, else a redirect to the sign-in form that comes back here afterwards. A session
+   * whose account is gone (the data folder was reset) is ended.
+   */
+  async function requireUser(req: Request): Promise<string> {
+    const user = currentUser(req);
+    if (user !== undefined && (await users.exists(user))) return user;
+    if (user !== undefined) req.session.clear();
+    flash("Please sign in to see that page.", "warning");
+    const here = req.queryString === "" ? req.path : `${req.path}?${req.queryString}`;
+    abort(redirect(urlFor("signin_form", { next: here })));
+  }
+
+  /** Starts a fresh session for `user`: nothing from before survives a sign-in (session fixation). */
+  function signInAs(req: Request, user: string): void {
+    req.session.clear();
+    req.session.set("user", user);
+  }
+
+  // Every form carries the session's CSRF token, and every POST to a page must bring it back: another
+  // site can make a browser post a form here (with our cookies), but it cannot read the token. The JSON
+  // API is left out: a cross-site page cannot send `Content-Type: application/json` without a CORS
+  // preflight, which this app never grants, and /api/echo reads nothing else.
+  // /seed/login only shows a response tuple (it changes nothing), so it takes a POST without a token.
+  const csrfExempt = new Set(["seed.login"]);
+  app.beforeRequest((req) => {
+    const endpoint = req.endpoint;
+    if (req.method !== "POST" || endpoint === undefined) return; // unrouted: the 404/405 follows
+    if (endpoint.startsWith("api_") || csrfExempt.has(endpoint)) return;
+    const sent = req.form.get("csrf_token") ?? req.header("x-csrf-token") ?? "";
+    const expected = req.session.get("csrf");
+    if (typeof expected !== "string" || !sameString(sent, expected)) {
+      abort(400, "The form expired or came from another site. Reload the page and send it again.");
+    }
   });
+
+  // Security headers on every response, error pages included.
+  app.afterRequest((res) => {
+    res.headers.set("X-Content-Type-Options", "nosniff");
+    res.headers.set("Referrer-Policy", "same-origin");
+    res.headers.set("X-Frame-Options", "DENY");
+    res.headers.set(
+      "Content-Security-Policy",
+      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; " +
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    return res;
+  });
+
+  // ---- pages ----------------------------------------------------------------------------------------
+
+  app.get("/", async function home() {
+    return renderTemplate("index.html", { userCount: (await users.list()).length });
+  });
+
+  app.get("/signup", function signup_form(req) {
+    if (currentUser(req) !== undefined) return redirect(urlFor("profile"));
+    return renderTemplate("signup.html", { username: "" });
+  });
+
+  app.post("/signup", async function signup(req) {
+    const username = (req.form.get("username") ?? "").trim();
+    const password = req.form.get("password") ?? "";
+    if (password !== (req.form.get("confirm") ?? "")) {
+      return [await renderTemplate("signup.html", { username, error: "The two passwords differ." }), 400];
+    }
+    try {
+      await users.create(username, password);
+    } catch (err) {
+      if (!(err instanceof SignupError)) throw err;
+      return [await renderTemplate("signup.html", { username, error: err.message }), 400];
+    }
+    signInAs(req, username);
+    flash(`Welcome, ${username}! Your account is ready.`, "success");
+    return redirect(urlFor("profile"));
+  });
+
+  app.get("/signin", function signin_form(req) {
+    const next = req.args.get("next") ?? "";
+    if (currentUser(req) !== undefined) return safeRedirect(next, { fallback: urlFor("profile") });
+    return renderTemplate("signin.html", { username: "", next });
+  });
+
+  app.post("/signin", async function signin(req) {
+    const username = (req.form.get("username") ?? "").trim();
+    const next = req.form.get("next") ?? "";
+    const user = await users.verify(username, req.form.get("password") ?? "");
+    if (user === undefined) {
+      // One message for both cases: whether the name exists is nobody's business (and users.verify
+      // takes as long either way).
+      const html = await renderTemplate("signin.html", {
+        username,
+        next,
+        error: "Wrong username or password.",
+      });
+      return [html, 401];
+    }
+    signInAs(req, user);
+    flash(`Welcome back, ${user}!`, "success");
+    // `next` came from the query string: safeRedirect refuses other sites (?next=//evil.example).
+    return safeRedirect(next, { fallback: urlFor("profile") });
+  });
+
+  app.post("/signout", function signout(req) {
+    req.session.clear();
+    flash("You are signed out.", "info");
+    return redirect(urlFor("home"));
+  });
+
+  app.get("/profile", async function profile(req) {
+    const user = await requireUser(req);
+    const files = await listFiles(user);
+    return renderTemplate("profile.html", {
+      user: await users.get(user),
+      fileCount: files.length,
+      totalSize: files.reduce((n, f) => n + f.size, 0),
+    });
+  });
+
+  // ---- files ----------------------------------------------------------------------------------------
+
+  /** The user's upload folder. Names are checked by the store ([A-Za-z0-9_.-], never leading a dot). */
+  function userDir(user: string): string {
+    const key = user.toLowerCase();
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(key)) throw new Error(`Unexpected user name ${JSON.stringify(user)}`);
+    return join(uploadsDir, key);
+  }
+
+  async function listFiles(user: string): Promise<FileEntry[]> {
+    let names: string[];
+    try {
+      names = await readdir(userDir(user));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+    const out: FileEntry[] = [];
+    for (const name of names.sort()) {
+      const s = await stat(join(userDir(user), name)).catch(() => undefined);
+      if (s === undefined || !s.isFile()) continue;
+      out.push({
+        name,
+        size: s.size,
+        sizeText: formatSize(s.size),
+        modified: s.mtime.toISOString().slice(0, 16).replace("T", " "),
+      });
+    }
+    return out;
+  }
+
+  app.get("/files", async function files(req) {
+    const user = await requireUser(req);
+    return renderTemplate("files.html", { files: await listFiles(user), maxFiles });
+  });
+
+  app.post("/files", async function upload(req) {
+    const user = await requireUser(req);
+    const file = req.files.get("file");
+    if (file === undefined || file.filename === "") {
+      flash("Choose a file to upload first.", "error");
+      return redirect(urlFor("files"));
+    }
+    // The client's name may be "../../etc/passwd" or "C:\\x": secureFilename keeps a safe plain name.
+    const name = secureFilename(file.filename) || `upload-${Date.now()}`;
+    const existing = await listFiles(user);
+    if (existing.length >= maxFiles && !existing.some((f) => f.name === name)) {
+      flash(`You already keep ${maxFiles} files: delete one first.`, "error");
+      return redirect(urlFor("files"));
+    }
+    await mkdir(userDir(user), { recursive: true, mode: 0o700 });
+    await file.save(join(userDir(user), name));
+    const replaced = existing.some((f) => f.name === name);
+    flash(`${replaced ? "Replaced" : "Uploaded"} ${name} (${formatSize(file.size)}).`, "success");
+    return redirect(urlFor("files"));
+  });
+
+  app.get("/files/<name>", async function download(req) {
+    const user = await requireUser(req);
+    // sendFromDirectory refuses anything outside the folder (.., absolute paths, symlinks out): a 404.
+    return sendFromDirectory(userDir(user), req.params.name, { asAttachment: true });
+  });
+
+  app.post("/files/<name>/delete", async function delete_file(req) {
+    const user = await requireUser(req);
+    const name = req.params.name;
+    if (secureFilename(name) !== name) abort(404);
+    try {
+      await unlink(join(userDir(user), name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") abort(404);
+      throw err;
+    }
+    flash(`Deleted ${name}.`, "info");
+    return redirect(urlFor("files"));
+  });
+
+  // ---- the JSON API ---------------------------------------------------------------------------------
+
+  app.get("/api", function api_index() {
+    return {
+      name: "Phial demo API",
+      endpoints: {
+        users: urlFor("api_users"),
+        user: urlFor("api_user", { id: 1 }),
+        files: urlFor("api_files"),
+        echo: urlFor("api_echo"),
+      },
+    };
+  });
+
+  app.get("/api/users", async function api_users() {
+    const list = await users.list();
+    return { count: list.length, users: list.map((u) => ({ ...u, url: urlFor("api_user", { id: u.id }) })) };
+  });
+
+  // <int:id> matches digits only (/api/users/abc is a 404) and gives a number: req.params.id is typed
+  // `number` from the rule itself.
+  app.get("/api/users/<int:id>", async function api_user(req) {
+    const id: number = req.params.id;
+    const user = (await users.list()).find((u) => u.id === id);
+    if (user === undefined) abort(404, `No user has the id ${id}.`);
+    return user;
+  });
+
+  app.get("/api/files", async function api_files(req) {
+    const user = currentUser(req);
+    if (user === undefined || !(await users.exists(user)))
+      abort(401, "Sign in first: this lists the signed-in user's files.");
+    const files = await listFiles(user);
+    return {
+      user,
+      files: files.map((f) => ({
+        name: f.name,
+        size: f.size,
+        modified: f.modified,
+        url: urlFor("download", { name: f.name }),
+      })),
+    };
+  });
+
+  // req.json is the parsed body: a body that is not JSON is a 400, another content type a 415.
+  app.post("/api/echo", function api_echo(req) {
+    return { method: req.method, args: req.args.toDict(), json: req.json as unknown };
+  });
+
+  // ---- the seed tutorial's pages, as a blueprint --------------------------------------------------
+
+  const seed = new Blueprint("seed", { urlPrefix: "/seed" });
+  seed.get("/", function index() {
+    return renderTemplate("seed/index.html");
+  });
+  seed.get("/hello", function hello(req) {
+    // render_template("index.html", user={'nickname': ...}): the signed-in user, else the seed's Miguel.
+    return renderTemplate("seed/hello.html", { user: { nickname: currentUser(req) ?? "Miguel" } });
+  });
+  seed.route("/login", { methods: ["GET", "POST"] }, function login() {
+    // return '成功', 200, [("token", "123456"), ("City", "深圳")] — with the city percent-encoded: a header
+    // value must be Latin-1 (raw 深圳 throws a TypeError naming the header).
+    return makeResponse("成功", 200, [
+      ["token", "123456"],
+      ["City", encodeURIComponent("深圳")],
+    ]);
+  });
+  seed.get("/redirect", function go() {
+    return redirect(urlFor(".index"));
+  });
+  app.registerBlueprint(seed);
+
+  // ---- error pages ----------------------------------------------------------------------------------
+
+  // Every HTTP error (404, 405, 413, the 500 of an unhandled exception, …) gets the site's layout, or JSON
+  // under /api. Headers the error carries (Allow on a 405) are kept.
+  app.errorHandler(HTTPException, async (e, req) => {
+    const headers = e.headers ?? [];
+    const description = e.status >= 500 ? ERROR_TEXT[500]! : e.description;
+    if (req.path === "/api" || req.path.startsWith("/api/")) {
+      return [{ error: e.title, status: e.status, description }, e.status, headers];
+    }
+    const html = await renderTemplate("error.html", {
+      code: e.status,
+      title: e.title,
+      description:
+        e.status === 413
+          ? `${ERROR_TEXT[413]} Files may be up to ${formatSize(maxUpload)}.`
+          : e.description === (e.constructor as typeof HTTPException).defaultDescription
+            ? (ERROR_TEXT[e.status] ?? description)
+            : description,
+    });
+    return [html, e.status, headers];
+  });
+
+  return { app, users, dataDir };
+}
+
+/** The demo's app alone: what `phial run demo/main.ts` serves (it calls an exported `createApp`). */
+export function createApp(options: DemoOptions = {}): Phial {
+  return createDemo(options).app;
+}
+
+/** Compares two strings in constant time (for their length). */
+function sameString(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The session's CSRF token, made on first use. */
+function csrfToken(req: Request): string {
+  let token = req.session.get("csrf");
+  if (typeof token !== "string") {
+    token = randomBytes(24).toString("base64url");
+    req.session.set("csrf", token);
+  }
+  return token as string;
+}
+
+// `npm start` (or `tsx demo/main.ts`): serve on 127.0.0.1:5000.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const port = Number(process.env.PORT ?? 5000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`PORT must be a number from 0 to 65535, not ${JSON.stringify(process.env.PORT)}`);
+  }
+  const { app, dataDir } = createDemo();
+  app.logger.info(` * Data folder: ${dataDir}`);
+  await app.run({ host: process.env.HOST ?? "127.0.0.1", port });
 }

@@ -8,10 +8,15 @@ export interface Running {
   child: ChildProcess;
   port: number;
   url: string;
+  /** What the example wrote to stdout and stderr so far (its log). */
+  output(): string;
   stop(): Promise<void>;
 }
 
-/** Starts `file` with tsx, waits for its "listening on http://host:port" line. */
+/**
+ * Starts `file` with tsx, waits for its "listening on http://host:port" line (or the framework's
+ * " * Running on http://host:port" from `app.run()`).
+ */
 export async function startExample(file: string, args: readonly string[] = ["0"]): Promise<Running> {
   const child = spawn(process.execPath, ["--import", "tsx", "--conditions=phial-source", file, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
@@ -23,19 +28,23 @@ export async function startExample(file: string, args: readonly string[] = ["0"]
   child.stderr!.on("data", (c: string) => {
     err += c;
   });
-  const pattern = /listening on (http:\/\/[^\s/]+:(\d+))/;
+  child.stdout!.on("data", (c: string) => {
+    out += c;
+  });
+  const pattern = /(?:listening|Running) on (http:\/\/[^\s/]+:(\d+))/;
+  const exited = once(child, "exit");
   while (!pattern.test(out)) {
-    const r = await Promise.race([once(child.stdout!, "data"), once(child, "exit")]);
-    if (child.exitCode !== null || typeof r[0] !== "string") {
+    await Promise.race([once(child.stdout!, "data"), exited]);
+    if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${file} exited before listening (code ${child.exitCode}):\n${err}`);
     }
-    out += r[0];
   }
   const m = pattern.exec(out)!;
   return {
     child,
     port: Number(m[2]),
     url: m[1]!,
+    output: () => out + err,
     async stop() {
       if (child.exitCode !== null) return;
       child.kill("SIGTERM");
