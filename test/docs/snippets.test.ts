@@ -4,9 +4,11 @@
 
 import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { get } from "phial/client";
+import { createServer } from "phial/http";
 import { DOCS, pages, syncPage } from "../../scripts/doc-snippets.ts";
 
 // `app.run()` in the samples must not listen: under `phial run` it does nothing, and so here.
@@ -362,6 +364,100 @@ describe("wire.md", async () => {
       assert.equal(await res.text(), "line 0\nline 1\nline 2\n");
     } finally {
       await server.close();
+    }
+  });
+});
+
+/** Sends `bytes` on a fresh connection (half-closing it unless `keepOpen`) and returns all it got back. */
+function exchange(port: number, bytes: string, keepOpen = false): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, "127.0.0.1", () => (keepOpen ? sock.write(bytes) : sock.end(bytes)));
+    let out = "";
+    sock.setEncoding("latin1");
+    sock.on("data", (d: string) => {
+      out += d;
+    });
+    sock.on("error", reject);
+    sock.on("close", () => resolve(out));
+  });
+}
+
+describe("wire.md: what is refused", async () => {
+  const { tunedServer } = await import("../../docs/snippets/wire.ts");
+  const server = await tunedServer(); // maxHeaderBytes 8 KiB, maxBodyBytes 10 MiB
+  const port = server.address()!.port;
+  after(() => server.close());
+  const H = "Host: a\r\n";
+  const cases: [string, string, number][] = [
+    ["CL and TE", `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc`, 400],
+    ["CL twice", `POST / HTTP/1.1\r\n${H}Content-Length: 1\r\nContent-Length: 1\r\n\r\na`, 400],
+    ["CL list", `POST / HTTP/1.1\r\n${H}Content-Length: 1, 1\r\n\r\na`, 400],
+    ["CL not a number", `POST / HTTP/1.1\r\n${H}Content-Length: +1\r\n\r\na`, 400],
+    ["TE not chunked", `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n`, 400],
+    ["TE in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400],
+    ["bare LF", "GET / HTTP/1.1\nHost: a\n\n", 400],
+    ["bare CR", "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", 400],
+    ["obs-fold", `GET / HTTP/1.1\r\n${H}X: a\r\n b\r\n\r\n`, 400],
+    ["space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400],
+    ["NUL in a value", `GET / HTTP/1.1\r\n${H}X: a\u0000b\r\n\r\n`, 400],
+    ["space in the target", `GET /a b HTTP/1.1\r\n${H}\r\n`, 400],
+    ["* without OPTIONS", `GET * HTTP/1.1\r\n${H}\r\n`, 400],
+    ["userinfo", `GET http://u@a/ HTTP/1.1\r\n${H}\r\n`, 400],
+    ["no Host", "GET / HTTP/1.1\r\n\r\n", 400],
+    ["two Hosts", `GET / HTTP/1.1\r\n${H}${H}\r\n`, 400],
+    ["bad Host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400],
+    ["HTTP/0.9", "GET /\r\n\r\n", 400],
+    ["HTTP/2.0", `GET / HTTP/2.0\r\n${H}\r\n`, 400],
+    ["HTTP/1.2", `GET / HTTP/1.2\r\n${H}\r\n`, 505],
+    ["empty lines first", `\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n${H}\r\n`, 400],
+    ["unknown expectation", `POST / HTTP/1.1\r\n${H}Expect: magic\r\nContent-Length: 1\r\n\r\na`, 417],
+    ["long request line", `GET /${"a".repeat(9000)} HTTP/1.1\r\n${H}\r\n`, 414],
+    ["large head", `GET / HTTP/1.1\r\n${H}X: ${"a".repeat(9000)}\r\n\r\n`, 431],
+    ["too many fields", `GET / HTTP/1.1\r\n${H}${"X: a\r\n".repeat(101)}\r\n`, 431],
+    ["large body", `POST / HTTP/1.1\r\n${H}Content-Length: ${11 * 1024 * 1024}\r\n\r\n`, 413],
+  ];
+  for (const [name, bytes, status] of cases) {
+    test(`${name}: ${status} and close`, async () => {
+      const out = await exchange(port, bytes);
+      assert.match(out, new RegExp(`^HTTP/1\\.1 ${status} `));
+      assert.match(out, /\r\nConnection: close\r\n/);
+    });
+  }
+  test("a malformed chunked body is a 400 for a handler that reads it", async () => {
+    const reading = createServer(async (req, res) => res.end(await req.text()));
+    await reading.listen(0);
+    try {
+      const p = reading.address()!.port;
+      for (const size of ["zz", "1".repeat(14)]) {
+        const out = await exchange(p, `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n${size}\r\n`);
+        assert.match(out, /^HTTP\/1\.1 400 /);
+      }
+    } finally {
+      await reading.close();
+    }
+  });
+  test("4 empty lines before the request line are skipped, and HTTP/1.0 closes", async () => {
+    assert.match(
+      await exchange(port, "\r\n\r\n\r\n\r\nGET / HTTP/1.0\r\n\r\n"),
+      /^HTTP\/1\.1 200 OK\r\n[^]*ok$/,
+    );
+  });
+  test("pipelined requests are answered in order on one connection", async () => {
+    const out = await exchange(
+      port,
+      `GET /1 HTTP/1.1\r\n${H}\r\nGET /2 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    );
+    assert.equal(out.match(/HTTP\/1\.1 200 OK/g)?.length, 2);
+    assert.match(out, /Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nokHTTP/);
+  });
+  test("a slow head is a 408", async () => {
+    const slow = createServer((_req, res) => res.end("ok"), { headersTimeout: 100 });
+    await slow.listen(0);
+    try {
+      const out = await exchange(slow.address()!.port, "GET / HTTP/1.1\r\nHost: a\r\n", true);
+      assert.match(out, /^HTTP\/1\.1 408 /);
+    } finally {
+      await slow.close();
     }
   });
 });
