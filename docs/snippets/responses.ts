@@ -64,7 +64,17 @@ app.get(
 
 // #endregion
 
-export { app };
+// #region adapters
+// A fetch-style call: a web Request in, a web Response out (no socket).
+const webRes = await app.fetch(new Request("http://localhost/api/user"));
+console.log(webRes.status, await webRes.json()); // 200 { name: "Ada", admin: true }
+
+// Or serve the same app through node:http:
+//   import { createServer } from "node:http";
+//   createServer(app.nodeHandler()).listen(8000);
+// #endregion
+
+export { app, webRes };
 
 // A second app, so that the JSON settings below don't change the samples above.
 export const pretty = new Phial(import.meta.url);

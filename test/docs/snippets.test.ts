@@ -184,7 +184,7 @@ describe("requests.md", async () => {
 });
 
 describe("responses.md", async () => {
-  const { app, pretty } = await import("../../docs/snippets/responses.ts");
+  const { app, pretty, webRes } = await import("../../docs/snippets/responses.ts");
   const c = app.testClient();
   test("return values", async () => {
     assert.equal((await c.get("/")).headers.get("content-type"), "text/html; charset=utf-8");
@@ -211,6 +211,10 @@ describe("responses.md", async () => {
     assert.equal((await c.get("/login-done?next=/ok")).headers.get("location"), "/ok");
     assert.equal((await c.get("/count")).text, "1\n2\n3\n");
     assert.equal((await c.get("/events")).headers.get("content-type"), "text/event-stream; charset=utf-8");
+  });
+  test("app.fetch: a web Request in, a web Response out", () => {
+    assert.equal(webRes.status, 200);
+    assert.equal(webRes.headers.get("content-type"), "application/json");
   });
   test("a JSON provider", async () => {
     assert.equal((await pretty.testClient().get("/")).text, '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1\n}');
