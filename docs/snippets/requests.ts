@@ -51,7 +51,7 @@ app.get("/flask-style", () => `Hello from ${request.path}`);
 // #endregion
 
 // #region stream
-app.put("/blob", { streamBody: true, maxContentLength: 1024 * 1024 * 1024 }, async (req) => {
+app.put("/blob", { streamBody: true, maxContentLength: 64 * 1024 * 1024 }, async (req) => {
   let bytes = 0;
   for await (const chunk of req.stream()) bytes += chunk.length; // a 413 past the route's limit
   return { bytes };

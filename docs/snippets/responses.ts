@@ -87,3 +87,11 @@ pretty.get("/", () => ({ b: 1, a: [1, 2] }));
   // app.json = DefaultJsonProvider.flask();
   // #endregion
 }
+
+// The page's claims about types, checked by the compiler (not shown in the page):
+// @ts-expect-error a handler that returns nothing is a type error
+app.get("/nothing", () => {});
+// @ts-expect-error a bare array is not a tuple: wrap JSON arrays in jsonify()
+app.get("/bare", () => [1, 2, 3]);
+// @ts-expect-error a number is not a response
+app.get("/number", () => 42);

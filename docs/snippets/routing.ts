@@ -70,3 +70,13 @@ app.get("/old/<int:id>", { redirectTo: "/post/<id>" }, () => "never called");
 // #endregion
 
 export { app };
+
+// The page's claims about types, checked by the compiler (not shown in the page):
+// @ts-expect-error a parameter the rule doesn't have is a compile error
+app.get("/typo/<int:id>", (req) => ({ id: req.params.idd }));
+app.get("/typed/<int:id>/<any(list, grid):mode>/<name>", (req) => {
+  const id: number = req.params.id;
+  const mode: "list" | "grid" = req.params.mode;
+  const name: string = req.params.name;
+  return { id, mode, name };
+});
