@@ -465,3 +465,21 @@ describe("wire.md: what is refused", async () => {
     }
   });
 });
+
+describe("cli.md", () => {
+  test("the `phial routes` table is what the command prints", async () => {
+    const { routesCommand } = await import("../../src/cli/routes.ts");
+    const page = readFileSync(join(DOCS, "cli.md"), "utf8");
+    const m = /```text\n\$ npx phial routes (\S+)\n([^`]*)```/.exec(page);
+    assert.ok(m, "cli.md shows a `phial routes` run");
+    let printed = "";
+    const out = {
+      write(chunk: string | Uint8Array) {
+        printed += String(chunk);
+        return true;
+      },
+    };
+    assert.equal(await routesCommand([join(DOCS, "..", m[1]!)], out), 0);
+    assert.equal(printed, m[2]);
+  });
+});
