@@ -1,0 +1,68 @@
+// Snippets of docs/wire.md.
+
+import { readFileSync } from "node:fs";
+import { createServer } from "phial/http";
+
+export async function plainServer() {
+  // #region basic
+  const server = createServer(async (req, res) => {
+    const body = await req.text(); // the whole body (bounded by maxBodyBytes)
+    res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
+    res.end(`${req.method} ${req.url}: ${body.length} bytes\n`);
+  });
+  const addr = await server.listen(8000, "127.0.0.1");
+  // #endregion
+  return { server, addr };
+}
+
+export async function tunedServer(port = 0) {
+  // #region options
+  const server = createServer(
+    (_req, res) => {
+      res.end("ok"); // no Content-Type: the handler decides every field
+    },
+    {
+      headersTimeout: 10_000, // a head must arrive within 10 s of its first byte (408 otherwise)
+      requestTimeout: 60_000, // head and body within 60 s
+      keepAliveTimeout: 5_000, // idle keep-alive connections close after 5 s
+      maxHeaderBytes: 8 * 1024, // 431 beyond
+      maxBodyBytes: 10 * 1024 * 1024, // 413 beyond, before the body is read
+      maxConnections: 10_000,
+    },
+  );
+  await server.listen({ port, host: "127.0.0.1" });
+  // #endregion
+  return server;
+}
+
+export async function streaming(port = 0) {
+  // #region stream
+  const server = createServer(async (_req, res) => {
+    res.writeHead(200, { "Content-Type": "text/plain" }); // no Content-Length: sent chunked
+    for (let i = 0; i < 3; i++) await res.write(`line ${i}\n`); // resolves when the socket can take more
+    res.end();
+  });
+  await server.listen(port);
+  // #endregion
+  return server;
+}
+
+export function tlsServer() {
+  // #region tls
+  const server = createServer((_req, res) => res.end("secure"), {
+    tls: { key: readFileSync("key.pem"), cert: readFileSync("cert.pem") },
+  });
+  // #endregion
+  return server;
+}
+
+export async function graceful(server: ReturnType<typeof createServer>) {
+  // #region close
+  process.once("SIGTERM", () => {
+    // Stop accepting, close idle connections, let in-flight requests finish (their responses say
+    // Connection: close), and destroy what is left after the deadline.
+    void server.close({ deadline: 10_000 });
+  });
+  // #endregion
+  await server.close({ deadline: 1_000 });
+}
