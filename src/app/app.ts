@@ -494,6 +494,9 @@ export class Phial extends Scaffold {
   listen(options?: ServerOptions): WireServer {
     return createServer(this.wireHandler, {
       onError: (err, req) => this.logger.error(`Error on ${req?.method ?? "?"} ${req?.url ?? "?"}`, err),
+      // Body size is the app's to limit (`maxContentLength`, per route too), with its own 413 page and
+      // error handlers; the wire's own cap would answer first with a plain 413 and cap every route.
+      maxBodyBytes: Number.POSITIVE_INFINITY,
       ...options,
     });
   }

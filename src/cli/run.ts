@@ -149,16 +149,14 @@ async function serve(settings: RunSettings, announce: boolean): Promise<Serving>
 
 /** Runs in a cluster worker: serve, tell the primary, close gracefully when told to. */
 async function workerMain(settings: RunSettings): Promise<void> {
-  let serving: Serving;
-  try {
-    serving = await serve(settings, false);
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exit(3); // the primary reads 3 as "the app can't start", not a crash to retry at once
-  }
+  // Listen for "stop" before loading the app: a worker told to stop while it is still starting (the
+  // primary shutting down, or a newer reload) must not come up and serve afterwards.
+  let serving: Serving | undefined;
+  let stopRequested = false;
   let closing = false;
   const stop = () => {
-    if (closing) return;
+    stopRequested = true;
+    if (closing || serving === undefined) return;
     closing = true;
     void serving.close().then(() => process.exit(0));
   };
@@ -168,6 +166,16 @@ async function workerMain(settings: RunSettings): Promise<void> {
   // The primary forwards signals as messages; a signal sent straight to a worker is handled the same.
   process.on("SIGTERM", stop);
   process.on("SIGINT", () => {});
+  try {
+    serving = await serve(settings, false);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(3); // the primary reads 3 as "the app can't start", not a crash to retry at once
+  }
+  if (stopRequested) {
+    stop();
+    return;
+  }
   process.send?.({ type: "phial:ready", port: serving.port });
 }
 
@@ -200,7 +208,7 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
       generationOf.set(w, gen);
       w.on("message", (m: { type?: string; port?: number }) => {
         if (m?.type !== "phial:ready") return;
-        if (gen !== generation) {
+        if (gen !== generation || shuttingDown) {
           w.send("phial:shutdown");
           return;
         }

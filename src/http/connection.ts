@@ -188,6 +188,10 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       }
       // A response already streaming can't be replaced; the connection closes once it is done.
       if (res !== undefined) return;
+      // The request was answered before its body went bad: that answer stands, and a second one
+      // would be a response to no request. Just close.
+      if (this.queue.length === 0) this.endSocket();
+      return;
     }
     this.endWithError(this.syntheticResponse(), error.status, error.message);
   }

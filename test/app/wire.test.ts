@@ -265,3 +265,43 @@ describe("streams that are never read", () => {
     }
   });
 });
+
+describe("body limits are the app's, not the wire's", () => {
+  test("app.listen() leaves the body cap to maxContentLength: routes may go past the wire's 100 MiB default, and the 413 is the app's", async () => {
+    const { app } = makeApp({ config: { maxContentLength: 16 } });
+    app.errorHandler(413, () => ["the app's own 413", 413]);
+    app.post("/big", { maxContentLength: 300 * 1024 * 1024, streamBody: true }, async (req) => {
+      let n = 0;
+      for await (const c of req.stream()) n += c.length;
+      return { n };
+    });
+    app.post("/small", (req) => ({ len: req.data?.length ?? 0 }));
+    const server = app.listen();
+    const port = (await server.listen(0, "127.0.0.1")).port;
+    try {
+      // 200 MiB declared on an ordinary route: the app's limit answers, through its error handler.
+      const small = await exchange(
+        port,
+        "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 209715200\r\n\r\n",
+        (t) => t.includes("413"),
+      );
+      assert.match(small, /^HTTP\/1\.1 413 /);
+      assert.match(small, /the app's own 413/);
+      // The route that allows 300 MiB gets its 200 MiB head accepted (the wire's default cap would
+      // have refused it with a plain 413 before the app saw it): it waits for the body.
+      const s = connect(port, "127.0.0.1");
+      s.write("POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 209715200\r\n\r\n");
+      s.write(Buffer.alloc(64 * 1024));
+      let got = "";
+      s.setEncoding("latin1");
+      s.on("data", (d: string) => {
+        got += d;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(got, "", "no early 413 for a body within the route's limit");
+      s.destroy();
+    } finally {
+      await server.close({ deadline: 500 });
+    }
+  });
+});

@@ -637,3 +637,18 @@ test("20 connections x 50 pipelined requests with random (seeded) delays and bod
   await until(() => s.server.connections === 0);
   await s.close();
 });
+
+test("a body that goes bad after the request was answered closes the connection without a second response", {
+  timeout: 5000,
+}, async () => {
+  // The handler answers without reading the chunked body; the chunk line that follows is malformed.
+  const s = await start((_req, res) => res.end("ok"));
+  const c = await Raw.connect(s.port);
+  // All in one read: the handler answers while the parser is still inside the same bytes.
+  c.write("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+  const r = await c.response();
+  assert.equal(r.body.toString(), "ok");
+  const rest = await c.rest();
+  assert.equal(rest.toString("latin1"), "", "no 400 after the 200: one request, one response");
+  await s.close();
+});
