@@ -184,6 +184,12 @@ async function workerMain(settings: RunSettings): Promise<void> {
 const WATCHED = new Set([".ts", ".mts", ".cts", ".tsx", ".js", ".mjs", ".cjs", ".json", ".env"]);
 const IGNORED = /(^|[\\/])(node_modules|\.git|dist|coverage|\.artifacts|data)([\\/]|$)/;
 
+/** Asks a worker to finish what it serves and exit; a worker already gone needs no telling. */
+function tellToStop(w: Worker): void {
+  if (!w.isConnected()) return;
+  w.send("phial:shutdown", undefined, () => {});
+}
+
 function primaryMain(settings: RunSettings, announceUrl: (port: number) => void): Promise<number> {
   return new Promise((resolveExit) => {
     let watcher: ReturnType<typeof watch> | undefined;
@@ -204,12 +210,15 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
 
     const fork = (gen: number): Worker => {
       const w = cluster.fork({ PHIAL_CLUSTER_WORKER: "1", PHIAL_GENERATION: String(gen) });
+      // A worker that exits while we talk to it closes its IPC channel: that is not the primary's
+      // failure (its 'exit' is handled below), so the error must not become an uncaught one.
+      w.on("error", () => {});
       started.set(w, Date.now());
       generationOf.set(w, gen);
       w.on("message", (m: { type?: string; port?: number }) => {
         if (m?.type !== "phial:ready") return;
         if (gen !== generation || shuttingDown) {
-          w.send("phial:shutdown");
+          tellToStop(w);
           return;
         }
         current.add(w);
@@ -217,7 +226,7 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
         if (current.size === settings.workers && announced < gen) {
           announced = gen;
           // The new generation serves: retire the old one (it finishes in-flight requests first).
-          for (const old of retiring) old.send("phial:shutdown");
+          for (const old of retiring) tellToStop(old);
           if (gen === 1) announceUrl(m.port ?? settings.port);
           else console.error(` * Reloaded (${settings.workers} worker${settings.workers > 1 ? "s" : ""})`);
         }
@@ -284,7 +293,7 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
       shuttingDown = true;
       const ws = Object.values(cluster.workers ?? {});
       if (ws.length === 0) done(0);
-      for (const w of ws) w?.send("phial:shutdown");
+      for (const w of ws) if (w !== undefined) tellToStop(w);
       setTimeout(() => {
         for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGKILL");
         done(1);

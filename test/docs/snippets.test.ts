@@ -397,7 +397,12 @@ describe("wire.md: what is refused", async () => {
     ["CL twice", `POST / HTTP/1.1\r\n${H}Content-Length: 1\r\nContent-Length: 1\r\n\r\na`, 400],
     ["CL list", `POST / HTTP/1.1\r\n${H}Content-Length: 1, 1\r\n\r\na`, 400],
     ["CL not a number", `POST / HTTP/1.1\r\n${H}Content-Length: +1\r\n\r\na`, 400],
-    ["TE not chunked", `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n`, 400],
+    ["TE not ending in chunked", `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\n`, 400],
+    [
+      "TE with a coding we don't decode",
+      `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n`,
+      501,
+    ],
     ["TE in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400],
     ["bare LF", "GET / HTTP/1.1\nHost: a\n\n", 400],
     ["bare CR", "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", 400],
