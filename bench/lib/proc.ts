@@ -55,6 +55,8 @@ export class ServerChild {
       env: { ...process.env, NODE_ENV: "production" },
     });
     let stderr = "";
+    // A send to a child that has just died fails asynchronously; 'exit' reports the death.
+    proc.on("error", () => {});
     proc.stderr?.setEncoding("utf8");
     proc.stderr?.on("data", (s: string) => {
       if (stderr.length < 8000) stderr += s;
@@ -129,11 +131,9 @@ export class ServerChild {
         clearTimeout(kill);
         resolve();
       });
-      try {
-        this.proc.send({ type: "exit" } satisfies ToChild);
-      } catch {
-        this.proc.kill("SIGKILL");
-      }
+      this.proc.send({ type: "exit" } satisfies ToChild, (err) => {
+        if (err) this.proc.kill("SIGKILL");
+      });
     });
   }
 }

@@ -4,6 +4,7 @@
 
 import type { AddressInfo } from "node:net";
 import { createServer, type Socket } from "node:net";
+import { HeadCounter } from "../lib/head-counter.ts";
 import { requestedPort, type Scenario, serve } from "./common.ts";
 import { HELLO, POST_REPLY, renderPage, staticBytes, USER_ID, userJson } from "./fixtures.ts";
 
@@ -35,34 +36,6 @@ function canned(scenario: Scenario): Buffer {
     case "routing":
       // One answer for every path: the ceiling has no router (the runner checks only its status).
       return response("200 OK", text, "route 0");
-  }
-}
-
-const END = Buffer.from("\r\n\r\n", "latin1");
-
-/** Counts request heads in `buf`; `carry` holds up to 3 trailing bytes of the previous read. */
-class HeadCounter {
-  private carry = Buffer.alloc(0);
-
-  count(buf: Buffer): number {
-    let n = 0;
-    const c = this.carry;
-    if (c.length > 0) {
-      // A CRLF CRLF that straddles the previous read and this one.
-      const w = Buffer.concat([c, buf.subarray(0, 3)]);
-      const at = w.indexOf(END);
-      if (at >= 0 && at < c.length) n++;
-    }
-    let from = 0;
-    for (;;) {
-      const at = buf.indexOf(END, from);
-      if (at < 0) break;
-      n++;
-      from = at + 4;
-    }
-    const keep = Math.min(3, buf.length - from);
-    this.carry = keep > 0 ? Buffer.from(buf.subarray(buf.length - keep)) : Buffer.alloc(0);
-    return n;
   }
 }
 
