@@ -20,9 +20,12 @@ export function pinned(core: number | undefined, argv: string[]): [string, strin
   return ["taskset", ["-c", String(core), ...argv]];
 }
 
+/** tsx's loader, resolved from here so that children start from any working directory. */
+const TSX = import.meta.resolve("tsx");
+
 /** Node with the TypeScript loader and the source condition, as `npm run bench` runs itself. */
 export function nodeArgv(file: string, extra: readonly string[] = []): string[] {
-  return [process.execPath, "--conditions=phial-source", "--import", "tsx", ...extra, file];
+  return [process.execPath, "--conditions=phial-source", "--import", TSX, ...extra, file];
 }
 
 type Waiter = { type: FromChild["type"]; resolve: (m: FromChild) => void; reject: (e: Error) => void };
