@@ -40,9 +40,11 @@ const LOAD_CORE = 1;
 /** A run is measured again when other processes used more than this share of the server's core. */
 const NOISE_LIMIT = 0.1;
 const MAX_RETRIES = 2;
+/** Re-runs allowed over the whole run, so that a machine that stays busy can't triple its length. */
+let retryBudget = 40;
 
 const USAGE = `usage: npm run bench -- [options]
-  --quick              one short run of everything (≈ 2 min); prints, writes nothing unless --write
+  --quick              one 1-s run of everything, no warm-up, no re-runs (≈ 2 min); writes nothing unless --write
   --runs N             interleaved runs per cell (default 3; quick 1)
   --duration S         seconds per measured run (default 2; quick 1)
   --warmup S           seconds of warm-up per server (default 1; 0 for none)
@@ -53,7 +55,9 @@ const USAGE = `usage: npm run bench -- [options]
   --memory-connections N   idle connections for the memory test (default 5000)
   --load wrk|autocannon    force the load generator (default: wrk when installed)
   --write | --no-write     write docs/benchmarks.md (default: only after a full, unfiltered run)
-  --json FILE          also write the raw results as JSON`;
+  --json FILE          also write the raw results as JSON
+  --render FILE        measure nothing: print and write the report from a --json file
+  --out DIR            where to write benchmarks.md and benchmarks.svg (default docs/)`;
 
 function parseCli() {
   const { values } = parseArgs({
@@ -73,6 +77,8 @@ function parseCli() {
       write: { type: "boolean" },
       "no-write": { type: "boolean", default: false },
       json: { type: "string" },
+      render: { type: "string" },
+      out: { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -121,7 +127,7 @@ function parseCli() {
     quick,
     runs: Math.max(1, Math.round(num(values.runs, quick ? 1 : 3, "runs"))),
     seconds: Math.max(1, Math.round(num(values.duration, quick ? 1 : 2, "duration"))),
-    warmup: Math.round(num(values.warmup, 1, "warmup")),
+    warmup: Math.round(num(values.warmup, quick ? 0 : 1, "warmup")),
     connections: Math.max(1, Math.round(num(values.connections, 50, "connections"))),
     memoryConnections: Math.max(
       10,
@@ -135,6 +141,8 @@ function parseCli() {
     load: values.load,
     write: values["no-write"] ? false : (values.write ?? (!quick && !filtered)),
     json: values.json,
+    render: values.render,
+    out: values.out ?? join(ROOT, "docs"),
   };
 }
 
@@ -194,7 +202,8 @@ async function measureOnce(
         `${load.badStatus} answers with a status other than ${def.load.status} and ${load.socketErrors} socket errors in ${load.requests}`,
       );
     }
-    if (foreign > NOISE_LIMIT && attempt < MAX_RETRIES) {
+    if (foreign > NOISE_LIMIT && attempt < (cli.quick ? 0 : MAX_RETRIES) && retryBudget > 0) {
+      retryBudget--;
       cell.retries++;
       log(
         `    ${live.row.id}: core ${SERVER_CORE} was ${percent(foreign)} busy with other work; measuring again`,
@@ -406,8 +415,28 @@ function versions(tool: string): Record<string, string> {
   return v;
 }
 
+function publish(cli: Cli, results: Results): void {
+  console.log(terminalReport(results));
+  if (cli.json !== undefined) writeFileSync(cli.json, `${JSON.stringify(results, null, 2)}\n`);
+  if (cli.write) {
+    mkdirSync(cli.out, { recursive: true });
+    writeFileSync(join(cli.out, "benchmarks.svg"), svgChart(results));
+    writeFileSync(join(cli.out, "benchmarks.md"), markdownReport(results, "benchmarks.svg"));
+    log(`\nwrote ${join(cli.out, "benchmarks.md")} and benchmarks.svg`);
+  } else {
+    log("\n(docs not written: pass --write to write docs/benchmarks.md from this run)");
+  }
+}
+
 async function main(): Promise<void> {
   const cli = parseCli();
+  if (cli.render !== undefined) {
+    publish(
+      { ...cli, write: cli.write || cli.out !== join(ROOT, "docs") },
+      JSON.parse(readFileSync(cli.render, "utf8")) as Results,
+    );
+    return;
+  }
   const started = performance.now();
   const tool = pickTool(cli.load);
   const pin = canPin();
@@ -480,17 +509,7 @@ async function main(): Promise<void> {
     memoryRows: memory.rows,
     memory: memory.cells,
   };
-  console.log(terminalReport(results));
-  if (cli.json !== undefined) writeFileSync(cli.json, `${JSON.stringify(results, null, 2)}\n`);
-  if (cli.write) {
-    const docs = join(ROOT, "docs");
-    mkdirSync(docs, { recursive: true });
-    writeFileSync(join(docs, "benchmarks.svg"), svgChart(results));
-    writeFileSync(join(docs, "benchmarks.md"), markdownReport(results, "benchmarks.svg"));
-    log("\nwrote docs/benchmarks.md and docs/benchmarks.svg");
-  } else {
-    log("\n(docs not written: pass --write to write docs/benchmarks.md from this run)");
-  }
+  publish(cli, results);
   log(`done in ${Math.round(results.elapsedS)} s`);
 }
 

@@ -427,10 +427,10 @@ function xml(s: string): string {
  * ratio to node:http. Clients follow as a share of the fastest client.
  */
 export function svgChart(r: Results): string {
-  const W = 980;
+  const W = 1000;
   const labelW = 150;
   const plotX = labelW + 10;
-  const plotW = 600;
+  const plotW = 560;
   const barH = 13;
   const gap = 3;
   const groupGap = 18;
@@ -472,7 +472,7 @@ export function svgChart(r: Results): string {
     for (const row of present) {
       const f = serverFigure(r, def.id, row.id);
       const share = f.rps / scale;
-      const w = Math.max(1, Math.min(1.1, share) * plotW);
+      const w = Math.max(1, Math.min(1.05, share) * plotW);
       const vsFloor =
         row.id === FLOOR || !Number.isFinite(floor) ? "" : ` · ${ratio(f.rps / floor)} node:http`;
       parts.push(
