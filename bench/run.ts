@@ -13,9 +13,11 @@ import {
   coreBusyTicks,
   loadAverage,
   loadTool as loadToolName,
+  machineBusy,
   machineInfo,
   packageVersion,
   ticksPerSecond,
+  waitCalm,
 } from "./lib/machine.ts";
 import { measureMemory, openFileLimit } from "./lib/memory.ts";
 import { canPin, nodeArgv, pinned, run, ServerChild } from "./lib/proc.ts";
@@ -42,6 +44,8 @@ const NOISE_LIMIT = 0.1;
 const MAX_RETRIES = 2;
 /** Re-runs allowed over the whole run, so that a machine that stays busy can't triple its length. */
 let retryBudget = 40;
+/** Runs started without the cores having been calm first (waited 20 s in vain). */
+let calmMissed = 0;
 
 const USAGE = `usage: npm run bench -- [options]
   --quick              one 1-s run of everything, no warm-up, no re-runs (≈ 2 min); writes nothing unless --write
@@ -55,6 +59,7 @@ const USAGE = `usage: npm run bench -- [options]
   --memory-connections N   idle connections for the memory test (default 5000)
   --load wrk|autocannon    force the load generator (default: wrk when installed)
   --write | --no-write     write docs/benchmarks.md (default: only after a full, unfiltered run)
+  --wait-quiet MIN     first wait up to MIN minutes for the machine to be idle (< 10% busy for 6 s)
   --json FILE          also write the raw results as JSON
   --render FILE        measure nothing: print and write the report from a --json file
   --out DIR            where to write benchmarks.md and benchmarks.svg (default docs/)`;
@@ -78,6 +83,7 @@ function parseCli() {
       "no-write": { type: "boolean", default: false },
       json: { type: "string" },
       render: { type: "string" },
+      "wait-quiet": { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -142,6 +148,7 @@ function parseCli() {
     write: values["no-write"] ? false : (values.write ?? (!quick && !filtered)),
     json: values.json,
     render: values.render,
+    waitQuiet: num(values["wait-quiet"], 0, "wait-quiet"),
     out: values.out ?? join(ROOT, "docs"),
   };
 }
@@ -178,6 +185,8 @@ async function measureOnce(
 ): Promise<void> {
   const hz = ticksPerSecond();
   for (let attempt = 0; ; attempt++) {
+    // Start in a lull: other people's bursts (test suites) come and go within seconds.
+    if (!cli.quick && !(await waitCalm([SERVER_CORE, LOAD_CORE], 0.05, 400, 20_000))) calmMissed++;
     const busy0 = coreBusyTicks(SERVER_CORE);
     const t0 = performance.now();
     live.child.cpuStart();
@@ -428,6 +437,23 @@ function publish(cli: Cli, results: Results): void {
   }
 }
 
+/** Waits until the machine has been under 10% busy for three 2-s samples in a row, or `minutes` pass. */
+async function waitQuiet(minutes: number): Promise<void> {
+  const until = performance.now() + minutes * 60_000;
+  let calm = 0;
+  while (performance.now() < until) {
+    const busy = await machineBusy(2000);
+    if (Number.isNaN(busy)) return;
+    calm = busy < 0.1 ? calm + 1 : 0;
+    if (calm >= 3) {
+      log("the machine is quiet: starting");
+      return;
+    }
+    log(`waiting for a quiet machine: ${percent(busy)} busy`);
+  }
+  log(`the machine stayed busy for ${minutes} min: starting anyway`);
+}
+
 async function main(): Promise<void> {
   const cli = parseCli();
   if (cli.render !== undefined) {
@@ -437,6 +463,7 @@ async function main(): Promise<void> {
     );
     return;
   }
+  if (cli.waitQuiet > 0) await waitQuiet(cli.waitQuiet);
   const started = performance.now();
   const tool = pickTool(cli.load);
   const pin = canPin();
@@ -487,6 +514,8 @@ async function main(): Promise<void> {
       for (const f of c.foreign) worst = Math.max(worst, f);
     }
   }
+  if (calmMissed > 0)
+    notes.push(`${calmMissed} run(s) started without a calm moment on the cores (20 s wait).`);
   notes.push(
     `Runs measured again because other processes used over ${percent(NOISE_LIMIT)} of the server's core: ${retries}; ` +
       `the busiest kept run had ${percent(worst)} of that core used by other work.`,

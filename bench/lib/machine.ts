@@ -79,3 +79,52 @@ export function ticksPerSecond(): number {
 export function loadAverage(): number {
   return loadavg()[0] ?? 0;
 }
+
+/** Share (0..1) of all cores busy over `ms`, from /proc/stat; NaN where there is none. */
+export async function machineBusy(ms: number): Promise<number> {
+  const cores = cpus().length;
+  const sum = () => {
+    let t = 0;
+    for (let c = 0; c < cores; c++) {
+      const b = coreBusyTicks(c);
+      if (b === undefined) return Number.NaN;
+      t += b;
+    }
+    return t;
+  };
+  const a = sum();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = sum();
+  return (b - a) / ticksPerSecond() / (((performance.now() - t0) / 1000) * cores);
+}
+
+/**
+ * Waits until each of `cores` was under `limit` busy over a `sampleMs` window, for at most `maxMs`.
+ * Resolves true when calm was seen, false when the time ran out.
+ */
+export async function waitCalm(
+  cores: readonly number[],
+  limit: number,
+  sampleMs: number,
+  maxMs: number,
+): Promise<boolean> {
+  const hz = ticksPerSecond();
+  const until = performance.now() + maxMs;
+  for (;;) {
+    const a = cores.map(coreBusyTicks);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, sampleMs));
+    const b = cores.map(coreBusyTicks);
+    const secs = (performance.now() - t0) / 1000;
+    let calm = true;
+    for (let i = 0; i < cores.length; i++) {
+      const x = a[i];
+      const y = b[i];
+      if (x === undefined || y === undefined) return true;
+      if ((y - x) / hz / secs >= limit) calm = false;
+    }
+    if (calm) return true;
+    if (performance.now() >= until) return false;
+  }
+}

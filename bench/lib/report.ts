@@ -340,8 +340,9 @@ export function markdownReport(r: Results, svgName: string): string {
     "- Before measuring, every row's answers are checked (status, body, 16 pipelined answers, 12 of the routes):",
     "  a row that answers wrong is shown as failed, not measured.",
     `- The machine is shared: other work was running (load average ${r.loadBefore.toFixed(2)} at the start,`,
-    `  ${r.loadAfter.toFixed(2)} at the end). Each run records how much of core 0 other processes used; a run where`,
-    "  that exceeded 10% was measured again (at most twice). Retries and the worst share kept are in the notes.",
+    `  ${r.loadAfter.toFixed(2)} at the end). Each run starts in a lull (both cores under 5% busy for 0.4 s, waiting`,
+    "  up to 20 s) and records how much of core 0 other processes used meanwhile; a run where that exceeded 10% was",
+    "  measured again (at most twice, 40 times in all). The notes give the count and the worst share kept.",
     "",
   );
   out.push("## Server scenarios", "");
