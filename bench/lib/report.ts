@@ -117,7 +117,8 @@ function serverTable(r: Results, def: ScenarioDef): Table {
     rows.push([
       row.label,
       int(f.rps),
-      fixed(f.p99Ms, 2),
+      // wrk times a pipelined batch, not each request in it: no per-request percentile to show.
+      def.load.pipeline > 1 ? "—" : fixed(f.p99Ms, 2),
       fixed(f.cpuUs, 1),
       row.id === FLOOR ? "1.00×" : ratio(f.rps / floor.rps),
       row.id === FLOOR ? "1.00×" : ratio(floor.cpuUs / f.cpuUs),
@@ -350,7 +351,11 @@ export function markdownReport(r: Results, svgName: string): string {
     out.push(`### ${def.title}`, "", def.what, "", mdTable(serverTable(r, def)), "");
   }
   out.push("### All scenarios, req/s (median)", "", mdTable(summaryTable(r)), "");
-  out.push("`—`: the row has no equivalent app (no router on the bare wire or in node:http).", "");
+  out.push(
+    "`—` in req/s: the row has no equivalent app (no router on the bare wire or in node:http). `—` in p99 for the",
+    "pipelined scenario: wrk times a batch of 16, not each request, so there is no per-request percentile.",
+    "",
+  );
   if (r.clientRows.length > 0) {
     out.push(
       "## Client",
