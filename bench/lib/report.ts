@@ -289,11 +289,20 @@ function textTable(t: Table): string {
   return [fmt(t.head), widths.map((w) => "-".repeat(w)).join("  "), ...t.rows.map(fmt)].join("\n");
 }
 
+/** A Markdown table with padded columns (as Biome formats Markdown, so the generated file stays lint-clean). */
 function mdTable(t: Table): string {
-  const esc = (s: string) => s.replaceAll("|", "\\|");
-  const line = (cells: string[]) => `| ${cells.map(esc).join(" | ")} |`;
-  const sep = `|${t.align.map((a) => (a === "r" ? " ---: " : " --- ")).join("|")}|`;
-  return [line(t.head), sep, ...t.rows.map(line)].join("\n");
+  const esc = (x: string) => x.replaceAll("|", "\\|");
+  const len = (x: string) => [...x].length;
+  const head = t.head.map(esc);
+  const rows = t.rows.map((r) => t.head.map((_, i) => esc(r[i] ?? "")));
+  const widths = head.map((h, i) => Math.max(3, len(h), ...rows.map((r) => len(r[i]!))));
+  const pad = (x: string, i: number) => {
+    const fill = " ".repeat(widths[i]! - len(x));
+    return t.align[i] === "r" ? fill + x : x + fill;
+  };
+  const line = (cells: string[]) => `| ${cells.map(pad).join(" | ")} |`;
+  const sep = `| ${widths.map((w, i) => (t.align[i] === "r" ? `${"-".repeat(w - 1)}:` : "-".repeat(w))).join(" | ")} |`;
+  return [line(head), sep, ...rows.map(line)].join("\n");
 }
 
 export function terminalReport(r: Results): string {
@@ -380,9 +389,12 @@ export function markdownReport(r: Results, svgName: string): string {
     );
   }
   out.push("## Targets (issue #7)", "", mdTable(targetTable(r)), "");
-  out.push("## Versions", "", "| package | version |", "| --- | --- |");
-  for (const [k, v] of Object.entries(r.versions)) out.push(`| ${k} | ${v} |`);
-  out.push("");
+  out.push(
+    "## Versions",
+    "",
+    mdTable({ head: ["package", "version"], rows: Object.entries(r.versions), align: ["l", "l"] }),
+    "",
+  );
   const notes = [...r.notes];
   if (r.missingRows.length > 0)
     notes.push(`Rows not measured (their file is not on this branch yet): ${r.missingRows.join(", ")}.`);
