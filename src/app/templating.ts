@@ -133,8 +133,12 @@ function installDictMethods(lib: typeof Nunjucks): void {
   runtime.__phialDictMethods = true;
 }
 
-/** Values given to every render; later sources win: globals, then context processors, then the call's context. */
-export type TemplateContext = Record<string, unknown>;
+/**
+ * Values given to a render: any object, whose own enumerable properties become template variables (an
+ * interface-typed value works, as does a plain record). Later sources win: globals, then context
+ * processors, then the call's context.
+ */
+export type TemplateContext = object;
 
 export interface TemplateEnvironmentOptions {
   /** Folders searched in order. A function is asked again on each load (blueprints may be added later). */
