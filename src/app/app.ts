@@ -27,6 +27,7 @@ import { renderDebugHtml, renderDebugText, wantsHtml } from "./debug-page.ts";
 import { HTTPException, InternalServerError, MethodNotAllowed, NotFound } from "./exceptions.ts";
 import { type SendFileOptions, sendFromFolder } from "./files.ts";
 import type { Headers } from "./headers.ts";
+import { ProxySettings } from "./proxy.ts";
 import { limit, Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
 import {
   defaultJson,
@@ -167,6 +168,8 @@ export class Phial extends Scaffold {
   /** How `jsonify`, object return values and `req.json` (de)serialize. */
   json: JsonProvider = defaultJson;
   logger: Logger = consoleLogger;
+  /** @internal `config.trustProxy` compiled, again only when it changes. */
+  readonly proxySettings = new ProxySettings();
   /** Opens and saves `req.session`: signed cookies by default (`CookieSessionInterface`). */
   sessionInterface: SessionInterface | undefined = new CookieSessionInterface();
   private templateEnv: TemplateEnvironment | undefined;
@@ -378,8 +381,13 @@ export class Phial extends Scaffold {
       }
       opts.external = { scheme, host };
     }
-    const root = this.config.applicationRoot;
-    if (root !== "/" && root !== "") opts.scriptRoot = root.endsWith("/") ? root.slice(0, -1) : root;
+    if (req !== undefined) {
+      const sr = req.scriptRoot; // X-Forwarded-Prefix from a trusted proxy, then applicationRoot
+      if (sr !== "") opts.scriptRoot = sr;
+    } else {
+      const root = this.config.applicationRoot;
+      if (root !== "/" && root !== "") opts.scriptRoot = root.endsWith("/") ? root.slice(0, -1) : root;
+    }
     return this.router.build(name, params, opts);
   }
 
@@ -704,7 +712,9 @@ type RoutingMiss = Exclude<ReturnType<Router<RouteData>["match"]>, { kind: "matc
 function routingError(app: Phial, req: Request, m: RoutingMiss): Promise<Response> {
   if (m.kind === "redirect") {
     const res = new Response(null, { status: 308 });
-    res.headers.set("Location", m.location);
+    // Behind a prefix (applicationRoot, a trusted X-Forwarded-Prefix) the client's URL starts with it.
+    const root = m.location.charCodeAt(0) === 0x2f ? req.scriptRoot : "";
+    res.headers.set("Location", root + m.location);
     return fullDispatch(app, req, undefined, false, res);
   }
   if (m.kind === "methodNotAllowed") {
