@@ -17,6 +17,7 @@ import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
 import { createServer, RequestAbortedError } from "../http/index.ts";
+import { type AccessLogEntry, accessEntry, colourWanted, formatAccessLine } from "./access-log.ts";
 import { type FetchOptions, handleFetch, nodeHandler } from "./adapters.ts";
 import { CookieSessionInterface } from "./app-sessions.ts";
 import { createTemplates } from "./app-templates.ts";
@@ -123,6 +124,11 @@ export interface Logger {
   warn(message: string): void;
   /** `error` is the exception, logged with its stack. */
   error(message: string, error?: unknown): void;
+  /**
+   * One served request (the access log). Without it, the line `127.0.0.1 - "GET / HTTP/1.1" 200 5 0.3ms`
+   * goes to `info`.
+   */
+  access?(entry: AccessLogEntry): void;
 }
 
 const consoleLogger: Logger = {
@@ -395,31 +401,10 @@ export class Phial extends Scaffold {
 
   /** The wire handler: `createServer(app.wireHandler)`. */
   readonly wireHandler = (req: IncomingRequest, out: ServerResponse): unknown => {
-    if (this.shouldLogRequests()) return this.serveLogged(req, out);
     const r = this.handle(req);
     if (r instanceof Response) return writeResponse(r, out);
     return r.then((res) => writeResponse(res, out));
   };
-
-  private async serveLogged(req: IncomingRequest, out: ServerResponse): Promise<void> {
-    const start = performance.now();
-    let status = 500;
-    try {
-      const res = await this.handle(req);
-      status = res.status;
-      await writeResponse(res, out);
-    } finally {
-      const ms = (performance.now() - start).toFixed(1);
-      this.logger.info(
-        `${req.remoteAddress} - "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${ms}ms`,
-      );
-    }
-  }
-
-  private shouldLogRequests(): boolean {
-    const l = this.config.logRequests;
-    return l === undefined ? this.config.debug === true : l === true;
-  }
 
   /**
    * Handles one request in-process and resolves with the Response (the test client uses this; no
@@ -472,7 +457,8 @@ export class Phial extends Scaffold {
     if (options.debug !== undefined) this.config.debug = options.debug;
     const host = options.host ?? "127.0.0.1";
     const port = options.port ?? 5000;
-    const server = this.listen(options.server);
+    // As Flask's development server, every request is logged unless config.logRequests is false.
+    const server = this.listen(options.server, this.config.logRequests ?? true);
     const addr = await server.listen(port, host);
     const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
     this.logger.info(` * Serving Phial app "${this.name}"`);
@@ -498,11 +484,29 @@ export class Phial extends Scaffold {
     return server;
   }
 
-  /** A wire server for this app (not yet listening); errors go to `app.logger`. */
-  listen(options?: ServerOptions): WireServer {
+  /**
+   * A wire server for this app (not yet listening); errors go to `app.logger`. `accessLog` (default:
+   * `config.logRequests`, else debug mode) logs each response to `app.logger` as it is sent.
+   */
+  listen(options: ServerOptions = {}, accessLog?: boolean): WireServer {
+    const log = accessLog ?? this.config.logRequests ?? this.config.debug === true;
+    const own = options.onResponse;
+    let onResponse = own;
+    if (log) {
+      // Colour only for the default console logger writing to a terminal.
+      const colour = colourWanted(process.stdout);
+      onResponse = (req, res, info) => {
+        const logger = this.logger;
+        const entry = accessEntry(this, req, info);
+        if (logger.access !== undefined) logger.access(entry);
+        else logger.info(formatAccessLine(entry, colour && logger === consoleLogger));
+        if (own !== undefined) own(req, res, info);
+      };
+    }
     return createServer(this.wireHandler, {
       onError: (err, req) => this.logger.error(`Error on ${req?.method ?? "?"} ${req?.url ?? "?"}`, err),
       ...options,
+      onResponse,
     });
   }
 
