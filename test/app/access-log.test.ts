@@ -36,7 +36,9 @@ async function serve(config: Record<string, unknown> = {}, accessLog?: boolean) 
     }
     return new Response(body());
   });
-  const server = app.listen({}, accessLog);
+  // A short requestTimeout: a client that half-closed while a response is owed is given up on quickly
+  // (how soon the server notices a vanished client otherwise depends on the next write).
+  const server = app.listen({ requestTimeout: 500 }, accessLog);
   const { port } = await server.listen(0, "127.0.0.1");
   const access = () => logs.filter((l) => l.level === "info").map((l) => l.message);
   return { app, logs, server, port, access, release };
