@@ -205,3 +205,18 @@ describe("trustProxy settings", () => {
     assert.equal(app.config.trustProxy, false);
   });
 });
+
+describe("trustProxy and the debug page", () => {
+  test("behind a trusted local proxy, a remote client gets the plain 500, a local one the debug page", async () => {
+    const { app, client } = proxiedApp({ trustProxy: "loopback", debug: true });
+    app.route("/fail", function fail() {
+      throw new Error("secret internals");
+    });
+    const remote = await client.get("/fail", { headers: { "X-Forwarded-For": "198.51.100.7" } });
+    assert.equal(remote.status, 500);
+    assert.doesNotMatch(remote.text, /secret internals/);
+    const local = await client.get("/fail");
+    assert.equal(local.status, 500);
+    assert.match(local.text, /secret internals/);
+  });
+});
