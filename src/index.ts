@@ -1,5 +1,6 @@
 // phial — a Flask-style web framework on phial's own HTTP/1.1 engine.
 
+export { type AccessLogEntry, formatAccessLine } from "./app/access-log.ts";
 export {
   type BodyLoader,
   type Logger,
@@ -26,6 +27,7 @@ export {
   type MultipartLimits,
   parseMultipart,
 } from "./app/multipart.ts";
+export type { ForwardedView, TrustProxy } from "./app/proxy.ts";
 export {
   Accept,
   type Authorization,

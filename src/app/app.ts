@@ -17,6 +17,7 @@ import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
 import { createServer, RequestAbortedError } from "../http/index.ts";
+import { type AccessLogEntry, accessEntry, colourWanted, formatAccessLine } from "./access-log.ts";
 import { type FetchOptions, handleFetch, nodeHandler } from "./adapters.ts";
 import { CookieSessionInterface } from "./app-sessions.ts";
 import { createTemplates } from "./app-templates.ts";
@@ -27,6 +28,7 @@ import { renderDebugHtml, renderDebugText, wantsHtml } from "./debug-page.ts";
 import { HTTPException, InternalServerError, MethodNotAllowed, NotFound } from "./exceptions.ts";
 import { type SendFileOptions, sendFromFolder } from "./files.ts";
 import type { Headers } from "./headers.ts";
+import { ProxySettings } from "./proxy.ts";
 import { limit, Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
 import {
   defaultJson,
@@ -122,6 +124,11 @@ export interface Logger {
   warn(message: string): void;
   /** `error` is the exception, logged with its stack. */
   error(message: string, error?: unknown): void;
+  /**
+   * One served request (the access log). Without it, the line `127.0.0.1 - "GET / HTTP/1.1" 200 5 0.3ms`
+   * goes to `info`.
+   */
+  access?(entry: AccessLogEntry): void;
 }
 
 const consoleLogger: Logger = {
@@ -167,6 +174,8 @@ export class Phial extends Scaffold {
   /** How `jsonify`, object return values and `req.json` (de)serialize. */
   json: JsonProvider = defaultJson;
   logger: Logger = consoleLogger;
+  /** @internal `config.trustProxy` compiled, again only when it changes. */
+  readonly proxySettings = new ProxySettings();
   /** Opens and saves `req.session`: signed cookies by default (`CookieSessionInterface`). */
   sessionInterface: SessionInterface | undefined = new CookieSessionInterface();
   private templateEnv: TemplateEnvironment | undefined;
@@ -378,8 +387,13 @@ export class Phial extends Scaffold {
       }
       opts.external = { scheme, host };
     }
-    const root = this.config.applicationRoot;
-    if (root !== "/" && root !== "") opts.scriptRoot = root.endsWith("/") ? root.slice(0, -1) : root;
+    if (req !== undefined) {
+      const sr = req.scriptRoot; // X-Forwarded-Prefix from a trusted proxy, then applicationRoot
+      if (sr !== "") opts.scriptRoot = sr;
+    } else {
+      const root = this.config.applicationRoot;
+      if (root !== "/" && root !== "") opts.scriptRoot = root.endsWith("/") ? root.slice(0, -1) : root;
+    }
     return this.router.build(name, params, opts);
   }
 
@@ -387,31 +401,10 @@ export class Phial extends Scaffold {
 
   /** The wire handler: `createServer(app.wireHandler)`. */
   readonly wireHandler = (req: IncomingRequest, out: ServerResponse): unknown => {
-    if (this.shouldLogRequests()) return this.serveLogged(req, out);
     const r = this.handle(req);
     if (r instanceof Response) return writeResponse(r, out);
     return r.then((res) => writeResponse(res, out));
   };
-
-  private async serveLogged(req: IncomingRequest, out: ServerResponse): Promise<void> {
-    const start = performance.now();
-    let status = 500;
-    try {
-      const res = await this.handle(req);
-      status = res.status;
-      await writeResponse(res, out);
-    } finally {
-      const ms = (performance.now() - start).toFixed(1);
-      this.logger.info(
-        `${req.remoteAddress} - "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${ms}ms`,
-      );
-    }
-  }
-
-  private shouldLogRequests(): boolean {
-    const l = this.config.logRequests;
-    return l === undefined ? this.config.debug === true : l === true;
-  }
 
   /**
    * Handles one request in-process and resolves with the Response (the test client uses this; no
@@ -464,7 +457,8 @@ export class Phial extends Scaffold {
     if (options.debug !== undefined) this.config.debug = options.debug;
     const host = options.host ?? "127.0.0.1";
     const port = options.port ?? 5000;
-    const server = this.listen(options.server);
+    // As Flask's development server, every request is logged unless config.logRequests is false.
+    const server = this.listen(options.server, this.config.logRequests ?? true);
     const addr = await server.listen(port, host);
     const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
     this.logger.info(` * Serving Phial app "${this.name}"`);
@@ -490,14 +484,32 @@ export class Phial extends Scaffold {
     return server;
   }
 
-  /** A wire server for this app (not yet listening); errors go to `app.logger`. */
-  listen(options?: ServerOptions): WireServer {
+  /**
+   * A wire server for this app (not yet listening); errors go to `app.logger`. `accessLog` (default:
+   * `config.logRequests`, else debug mode) logs each response to `app.logger` as it is sent.
+   */
+  listen(options: ServerOptions = {}, accessLog?: boolean): WireServer {
+    const log = accessLog ?? this.config.logRequests ?? this.config.debug === true;
+    const own = options.onResponse;
+    let onResponse = own;
+    if (log) {
+      // Colour only for the default console logger writing to a terminal.
+      const colour = colourWanted(process.stdout);
+      onResponse = (req, res, info) => {
+        const logger = this.logger;
+        const entry = accessEntry(this, req, info);
+        if (logger.access !== undefined) logger.access(entry);
+        else logger.info(formatAccessLine(entry, colour && logger === consoleLogger));
+        if (own !== undefined) own(req, res, info);
+      };
+    }
     return createServer(this.wireHandler, {
       onError: (err, req) => this.logger.error(`Error on ${req?.method ?? "?"} ${req?.url ?? "?"}`, err),
       // Body size is the app's to limit (`maxContentLength`, per route too), with its own 413 page and
       // error handlers; the wire's own cap would answer first with a plain 413 and cap every route.
       maxBodyBytes: Number.POSITIVE_INFINITY,
       ...options,
+      onResponse,
     });
   }
 
@@ -707,7 +719,9 @@ type RoutingMiss = Exclude<ReturnType<Router<RouteData>["match"]>, { kind: "matc
 function routingError(app: Phial, req: Request, m: RoutingMiss): Promise<Response> {
   if (m.kind === "redirect") {
     const res = new Response(null, { status: 308 });
-    res.headers.set("Location", m.location);
+    // Behind a prefix (applicationRoot, a trusted X-Forwarded-Prefix) the client's URL starts with it.
+    const root = m.location.charCodeAt(0) === 0x2f ? req.scriptRoot : "";
+    res.headers.set("Location", root + m.location);
     return fullDispatch(app, req, undefined, false, res);
   }
   if (m.kind === "methodNotAllowed") {

@@ -1,3 +1,5 @@
+import type { TrustProxy } from "./proxy.ts";
+
 // `app.config`: Flask's settings in camelCase with Flask's defaults, from objects and PHIAL_* variables.
 
 /** The settings the framework reads. Apps may add their own keys. */
@@ -54,8 +56,25 @@ export interface ConfigValues {
   templatesAutoReload: boolean | undefined;
   /** Answer OPTIONS automatically with `Allow`. */
   provideAutomaticOptions: boolean;
-  /** Log each request (method, path, status, time). Default: follows `debug`. */
+  /**
+   * Log each request: `127.0.0.1 - "GET /path HTTP/1.1" 200 1234 3.2ms` to `app.logger.info`, with the
+   * status and body bytes as sent. Default (undefined): on for `app.run()` and `phial run` (as Flask's
+   * development server logs every request; `phial run --no-access-log` turns it off), and for
+   * `app.listen()` only in debug mode. Read when the server is created.
+   */
   logRequests: boolean | undefined;
+  /**
+   * Which peers are reverse proxies whose `X-Forwarded-*` fields are believed: an address, a CIDR range,
+   * `loopback` / `linklocal` / `uniquelocal`, a list (or comma-separated string) of those, or a function
+   * `(address, hop) => boolean`. Default false: nothing forwarded is believed. `true` and hop counts are
+   * refused (any client can forge X-Forwarded-For). From the environment: `PHIAL_TRUST_PROXY=loopback`.
+   */
+  trustProxy: TrustProxy;
+  /**
+   * What to take from trusted proxies: some of `x-forwarded-for`, `x-forwarded-proto`, `x-forwarded-host`,
+   * `x-forwarded-prefix` (list or comma-separated string). Default (undefined): all four.
+   */
+  forwardedHeaders: string | readonly string[] | undefined;
 }
 
 export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
@@ -88,6 +107,8 @@ export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   templatesAutoReload: undefined,
   provideAutomaticOptions: true,
   logRequests: undefined,
+  trustProxy: false,
+  forwardedHeaders: undefined,
 });
 
 export type Config = ConfigValues & Record<string, unknown> & ConfigMethods;
@@ -168,6 +189,11 @@ const BOOLEAN_KEYS = new Set([
 
 function coerceEnv(key: string, raw: string, current: unknown): unknown {
   if (STRING_KEYS.has(key)) return raw;
+  if (key === "trustProxy") {
+    // A comma list of proxies; "0"/"false"/"" mean none ("1"/"true" are kept, so the app refuses them).
+    const v = raw.trim().toLowerCase();
+    return v === "" || v === "0" || v === "false" || v === "no" || v === "off" ? false : raw;
+  }
   if (BOOLEAN_KEYS.has(key) || typeof current === "boolean") {
     const v = raw.trim().toLowerCase();
     if (v === "1" || v === "true" || v === "yes" || v === "on") return true;

@@ -33,7 +33,11 @@ export interface ProxyTrust {
 export function compileTrust(setting: TrustProxy | number | true): ProxyTrust | undefined {
   if (setting === false) return undefined;
   if (typeof setting === "function") return { trusts: setting };
-  if (setting === true || typeof setting === "number") {
+  if (
+    setting === true ||
+    typeof setting === "number" ||
+    (typeof setting === "string" && /^\s*(true|\*|\d+)\s*$/i.test(setting))
+  ) {
     throw new TypeError(
       "trustProxy must name the proxies (addresses, CIDR ranges or 'loopback'), not " +
         `${String(setting)}: trusting every peer or a hop count lets any client forge X-Forwarded-For. ` +
@@ -201,4 +205,71 @@ function isPlausibleHost(h: string): boolean {
     if (!ok) return false;
   }
   return true;
+}
+
+/** The forwarded fields by their header names, for `config.forwardedHeaders`. */
+const FIELD_OF: Readonly<Record<string, keyof ForwardedFields>> = {
+  "x-forwarded-for": "for",
+  "x-forwarded-proto": "proto",
+  "x-forwarded-host": "host",
+  "x-forwarded-prefix": "prefix",
+};
+
+const ALL_FIELDS: Readonly<ForwardedFields> = Object.freeze({
+  for: true,
+  proto: true,
+  host: true,
+  prefix: true,
+});
+
+/**
+ * Turns `config.forwardedHeaders` (header names; undefined for all four) into the fields to believe.
+ * Throws, naming the valid ones, on a name it doesn't know.
+ */
+export function compileFields(setting: string | readonly string[] | undefined): ForwardedFields {
+  if (setting === undefined) return ALL_FIELDS;
+  const out: ForwardedFields = { for: false, proto: false, host: false, prefix: false };
+  for (const raw of typeof setting === "string" ? setting.split(",") : setting) {
+    const name = raw.trim().toLowerCase();
+    if (name === "") continue;
+    const f = FIELD_OF[name];
+    if (f === undefined) {
+      throw new TypeError(`forwardedHeaders: "${raw}" is not one of ${Object.keys(FIELD_OF).join(", ")}`);
+    }
+    out[f] = true;
+  }
+  return out;
+}
+
+/**
+ * The compiled `trustProxy` / `forwardedHeaders` of an app: compiled again only when either setting is
+ * replaced (compared by identity), so a request pays one comparison, not a parse.
+ */
+export class ProxySettings {
+  private setting: unknown = false;
+  private fieldsSetting: unknown;
+  private compiled: CompiledProxy | undefined;
+
+  /** The trust and fields for these settings, or undefined when proxies are not trusted. */
+  get(
+    setting: TrustProxy | number | true | undefined,
+    fieldsSetting: string | readonly string[] | undefined,
+  ): CompiledProxy | undefined {
+    if (setting === false || setting === undefined || setting === null || setting === "") return undefined;
+    if (setting !== this.setting || fieldsSetting !== this.fieldsSetting) {
+      // Compile first: a bad setting throws every time instead of being remembered as "no trust".
+      const trust = compileTrust(setting);
+      const fields = compileFields(fieldsSetting);
+      this.compiled = trust === undefined ? undefined : { trust, fields };
+      this.setting = setting;
+      this.fieldsSetting = fieldsSetting;
+    }
+    return this.compiled;
+  }
+}
+
+/** A compiled proxy setting. */
+export interface CompiledProxy {
+  readonly trust: ProxyTrust;
+  readonly fields: ForwardedFields;
 }

@@ -9,6 +9,7 @@ import { MultiDict } from "./datastructures.ts";
 import { BadRequest, RequestEntityTooLarge, UnsupportedMediaType } from "./exceptions.ts";
 import { Headers } from "./headers.ts";
 import type { FileStorage } from "./multipart.ts";
+import { type ForwardedView, resolveForwarded } from "./proxy.ts";
 import type { Session } from "./sessions.ts";
 
 /** What the framework needs of an incoming request: the wire's `IncomingRequest`, or the test client's. */
@@ -90,6 +91,8 @@ export class Request<P = Record<string, unknown>> {
   private jsonCache: unknown;
   private jsonDone = false;
   private gStore: Record<string, unknown> | undefined;
+  /** What trusted proxies said; null when proxies aren't trusted (computed on first use). */
+  private fwd: ForwardedView | null | undefined;
 
   constructor(source: RequestSource, app: Phial) {
     this.source = source;
@@ -140,18 +143,53 @@ export class Request<P = Record<string, unknown>> {
     return `${this.path}?${this.queryString}`;
   }
 
-  /** `http` or `https`. */
+  /**
+   * What trusted proxies (`config.trustProxy`) forwarded, or null when proxies aren't trusted. Only
+   * computed when asked, and with trust off it costs one comparison.
+   */
+  get forwarded(): ForwardedView | null {
+    let f = this.fwd;
+    if (f === undefined) {
+      const c = this.app.config;
+      const p =
+        c.trustProxy === false ? undefined : this.app.proxySettings.get(c.trustProxy, c.forwardedHeaders);
+      f =
+        p === undefined
+          ? null
+          : resolveForwarded(this.source.remoteAddress, (n) => this.joined(n), p.trust, p.fields);
+      this.fwd = f;
+    }
+    return f;
+  }
+
+  /** `http` or `https`: the connection's, or what a trusted proxy forwarded (`X-Forwarded-Proto`). */
   get scheme(): string {
-    return this.source.encrypted ? "https" : "http";
+    const f = this.fwd === null ? null : this.forwarded;
+    return f?.scheme ?? (this.source.encrypted ? "https" : "http");
   }
 
+  /** True for HTTPS (as the client sees it, behind a trusted proxy). */
   get isSecure(): boolean {
-    return this.source.encrypted;
+    return this.scheme === "https";
   }
 
-  /** The host and port the client asked for. */
+  /** The host and port the client asked for (`X-Forwarded-Host` from a trusted proxy). */
   get host(): string {
-    return this.source.host;
+    const f = this.fwd === null ? null : this.forwarded;
+    return f?.host ?? this.source.host;
+  }
+
+  /**
+   * The path the app is mounted under, without a trailing slash ("" at the root): a trusted proxy's
+   * `X-Forwarded-Prefix` followed by `config.applicationRoot`. `urlFor` and automatic redirects start
+   * with it.
+   */
+  get scriptRoot(): string {
+    const f = this.fwd === null ? null : this.forwarded;
+    const root = this.app.config.applicationRoot;
+    const r = root === "/" || root === "" ? "" : root.endsWith("/") ? root.slice(0, -1) : root;
+    const prefix = f?.prefix;
+    return prefix === undefined ? r : prefix + r;
   }
 
   /** `scheme://host/` */
@@ -159,14 +197,35 @@ export class Request<P = Record<string, unknown>> {
     return `${this.scheme}://${this.host}/`;
   }
 
-  /** The full URL, query included, as in Flask and the web `Request`. */
+  /**
+   * The full URL, query included, as in Flask and the web `Request`; behind a trusted proxy as the
+   * client sent it (scheme, host and the `X-Forwarded-Prefix` the proxy stripped).
+   */
   get url(): string {
-    return `${this.scheme}://${this.host}${this.target}`;
+    return `${this.scheme}://${this.host}${this.forwardedPrefix}${this.target}`;
   }
 
   /** The URL without the query string. */
   get baseUrl(): string {
-    return `${this.scheme}://${this.host}${this.rawPath}`;
+    return `${this.scheme}://${this.host}${this.forwardedPrefix}${this.rawPath}`;
+  }
+
+  private get forwardedPrefix(): string {
+    if (this.fwd === null) return "";
+    return this.forwarded?.prefix ?? "";
+  }
+
+  /** Every value of a field, joined with ", " (X-Forwarded-For may come as several fields). */
+  private joined(name: string): string | undefined {
+    const raw = this.source.rawHeaders;
+    let out: string | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!;
+      if (k.length === name.length && k.toLowerCase() === name) {
+        out = out === undefined ? raw[i + 1]! : `${out}, ${raw[i + 1]!}`;
+      }
+    }
+    return out;
   }
 
   /**
@@ -251,14 +310,19 @@ export class Request<P = Record<string, unknown>> {
     return this.header("user-agent") ?? "";
   }
 
-  /** The client's address: the socket peer (proxy headers are not trusted). */
+  /**
+   * The client's address: the socket peer, or behind trusted proxies (`config.trustProxy`) the first
+   * untrusted address in X-Forwarded-For, read right to left.
+   */
   get remoteAddr(): string {
-    return this.source.remoteAddress;
+    if (this.fwd === null) return this.source.remoteAddress;
+    return this.forwarded?.remoteAddr ?? this.source.remoteAddress;
   }
 
-  /** The addresses the request went through, client first (only the peer while proxies are not trusted). */
+  /** The addresses the request went through, client first, as far as trusted proxies vouch for them. */
   get accessRoute(): string[] {
-    return [this.source.remoteAddress];
+    const f = this.fwd === null ? null : this.forwarded;
+    return f === null ? [this.source.remoteAddress] : [...f.accessRoute];
   }
 
   /**

@@ -9,6 +9,7 @@ import { availableParallelism } from "node:os";
 import { dirname, extname } from "node:path";
 import { parseArgs } from "node:util";
 import type { Phial } from "../app/app.ts";
+import { compileTrust } from "../app/proxy.ts";
 import { loadApp, parseAppSpec } from "./load-app.ts";
 
 export const RUN_HELP = `Usage: phial run [APP] [options]
@@ -27,6 +28,10 @@ Options:
   --allow-remote-debug
                      let --debug listen on a non-loopback address (anyone who can reach it sees your
                      stack traces and source)
+  --trust-proxy LIST  believe X-Forwarded-For/Proto/Host/Prefix from these peers only: addresses, CIDR
+                     ranges or loopback/linklocal/uniquelocal, comma-separated (e.g. loopback for a
+                     local nginx); default none, or $PHIAL_TRUST_PROXY
+  --no-access-log    don't log each request (logged by default, to stdout)
   --shutdown-timeout MS
                      how long in-flight requests get on SIGTERM (default 10000)
   -h, --help         this help
@@ -42,6 +47,9 @@ export interface RunSettings {
   cert: string | undefined;
   key: string | undefined;
   shutdownTimeout: number;
+  /** `--trust-proxy`, when given (else the app's config, which reads $PHIAL_TRUST_PROXY). */
+  trustProxy: string | undefined;
+  accessLog: boolean;
 }
 
 /** A command-line mistake: print the message and the help hint, exit 2. */
@@ -71,6 +79,8 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
         key: { type: "string" },
         "allow-remote-debug": { type: "boolean" },
         "shutdown-timeout": { type: "string" },
+        "trust-proxy": { type: "string" },
+        "no-access-log": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -115,7 +125,20 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
     cert,
     key,
     shutdownTimeout: st,
+    trustProxy: checkTrustProxy(v["trust-proxy"] as string | undefined),
+    accessLog: v["no-access-log"] !== true,
   };
+}
+
+/** Checks `--trust-proxy` up front, so a typo is a usage error rather than a 500 on every request. */
+function checkTrustProxy(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    compileTrust(value);
+  } catch (err) {
+    throw new UsageError(`--trust-proxy: ${(err as Error).message}`);
+  }
+  return value;
 }
 
 // ---- a worker (or the only process): load the app and serve it ------------------------------------
@@ -130,11 +153,16 @@ async function serve(settings: RunSettings, announce: boolean): Promise<Serving>
   process.env.PHIAL_RUN_FROM_CLI = "1";
   const app: Phial = await loadApp(parseAppSpec(settings.app, process.cwd()));
   if (settings.debug) app.config.debug = true;
+  if (settings.trustProxy !== undefined) app.config.trustProxy = settings.trustProxy;
+  // A bad trustProxy (e.g. from $PHIAL_TRUST_PROXY) stops the start, not every request.
+  app.proxySettings.get(app.config.trustProxy, app.config.forwardedHeaders);
   const tls =
     settings.cert === undefined
       ? undefined
       : { cert: readFileSync(settings.cert), key: readFileSync(settings.key!) };
-  const server = app.listen(tls === undefined ? {} : { tls });
+  // Every request is logged (to app.logger) unless --no-access-log or config.logRequests is false.
+  const accessLog = settings.accessLog && app.config.logRequests !== false;
+  const server = app.listen(tls === undefined ? {} : { tls }, accessLog);
   const addr = await server.listen(settings.port, settings.host);
   if (announce) {
     const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;

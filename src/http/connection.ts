@@ -5,6 +5,7 @@ import type { Socket } from "node:net";
 import { HttpParseError, HttpParser, MessageHead, type ParserHandler, type ParserLimits } from "./parser.ts";
 import { BODY_HIGH_WATER, type BodySource, IncomingRequest, RequestAbortedError } from "./request.ts";
 import { type ResponseSink, ServerResponse } from "./response.ts";
+import type { ResponseInfo } from "./server.ts";
 import { STATUS_TEXT } from "./status.ts";
 
 /** What a connection needs from its server. */
@@ -27,6 +28,8 @@ export interface ResolvedServerOptions {
   limits: ParserLimits;
   /** End of a kept-alive head, computed once: `Connection: keep-alive`, the `Keep-Alive` hint, CRLF. */
   keepAliveFields: string;
+  /** The access-log hook, or undefined (then nothing is timed or reported). */
+  onResponse: ((req: IncomingRequest, res: ServerResponse, info: ResponseInfo) => void) | undefined;
 }
 
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
@@ -134,6 +137,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     this.headStartedAt = 0;
     const req = new IncomingRequest(head, this);
     const res = new ServerResponse(req, this);
+    if (this.host.opts.onResponse !== undefined) res.startedAt = performance.now();
     if (!req.complete) this.rx = req;
     this.queue.push(res);
     this.served++;
@@ -269,6 +273,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     head.keepAlive = false;
     const req = new IncomingRequest(head, this);
     const res = new ServerResponse(req, this);
+    if (this.host.opts.onResponse !== undefined) res.startedAt = performance.now();
     res.closeAfter = true;
     this.queue.push(res);
     return res;
@@ -386,6 +391,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   private finished(res: ServerResponse): void {
     for (;;) {
       this.queue.shift();
+      if (this.host.opts.onResponse !== undefined) this.reportResponse(res, true);
       const req = res.request;
       if (!req.complete) {
         // Nobody will read the rest of this body: drop it as it comes (keepAliveAfter bounded it).
@@ -458,7 +464,25 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     }
   }
 
+  /** Tells `onResponse` about `res` (once). */
+  private reportResponse(res: ServerResponse, completed: boolean): void {
+    const hook = this.host.opts.onResponse;
+    if (hook === undefined || res.reported) return;
+    res.reported = true;
+    try {
+      hook(res.request, res, {
+        status: res.statusCode,
+        bytes: res.bodyBytes,
+        durationMs: performance.now() - res.startedAt,
+        completed,
+      });
+    } catch (err) {
+      this.host.report(err, res.request);
+    }
+  }
+
   private abandon(res: ServerResponse): void {
+    if (this.host.opts.onResponse !== undefined) this.reportResponse(res, false);
     res.gone = true;
     res.request.fail(new RequestAbortedError("The connection closed before this request was answered"));
     this.wakeWriter(res);

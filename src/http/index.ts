@@ -34,6 +34,7 @@ export {
   createServer,
   type Handler,
   type ListenOptions,
+  type ResponseInfo,
   Server,
   type ServerOptions,
 } from "./server.ts";

@@ -58,6 +58,8 @@ export class ServerResponse {
   /** @internal the client went away; writes are dropped. */ gone = false;
   /** @internal bytes waiting for this response's turn. */ queued: (Buffer | string)[] | undefined;
   /** @internal the last queued piece ends the response. */ queuedLast = false;
+  /** @internal when the head was parsed (performance.now()), only with an `onResponse` hook. */ startedAt = 0;
+  /** @internal `onResponse` was told about this response. */ reported = false;
   /** @internal resolves a writer waiting for its turn or for the socket to drain. */ drainWaiter:
     | ((v: undefined) => void)
     | undefined;
@@ -75,6 +77,11 @@ export class ServerResponse {
   /** True once `end()` was called. */
   get finished(): boolean {
     return this.phase === Phase.Done;
+  }
+
+  /** Body bytes written so far (without the head or chunk framing). */
+  get bodyBytes(): number {
+    return this.written;
   }
 
   /** True when the client went away before the response was complete. */
@@ -193,6 +200,7 @@ export class ServerResponse {
       }
     }
     head += this.connectionFields();
+    if (!bodyless) this.written = len;
     if (bodyless || len === 0) {
       this.sink.send(this, head, true);
       return;

@@ -36,6 +36,24 @@ export interface ServerOptions extends Partial<ParserLimits> {
   maxConnections?: number;
   /** Where handler errors go. Default: `console.error`. */
   onError?: (error: unknown, req: IncomingRequest | undefined) => void;
+  /**
+   * Called once per response, when its last byte was handed to the socket (`completed: true`) or when
+   * the connection closed before that (`completed: false`): the place for an access log, with the
+   * status and body bytes as sent. Costs nothing when unset. A throw goes to `onError`.
+   */
+  onResponse?: (req: IncomingRequest, res: ServerResponse, info: ResponseInfo) => void;
+}
+
+/** What `onResponse` reports about a response. */
+export interface ResponseInfo {
+  /** The status sent (a 500 or 408 the server put in the handler's place included). */
+  readonly status: number;
+  /** Body bytes written, without the head or chunk framing (0 for HEAD, 204, 304). */
+  readonly bytes: number;
+  /** From the request head being parsed to the last byte handed to the socket, in ms. */
+  readonly durationMs: number;
+  /** False when the connection closed before the whole response was written. */
+  readonly completed: boolean;
 }
 
 export interface CloseOptions {
@@ -101,6 +119,7 @@ export class Server implements ConnectionHost {
       maxDrainBytes: options.maxDrainBytes ?? 64 * 1024,
       lingerTimeout: options.lingerTimeout ?? 2_000,
       limits,
+      onResponse: options.onResponse,
     };
     this.onErrorOpt = options.onError ?? defaultOnError;
     this.secure = options.tls !== undefined;

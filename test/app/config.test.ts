@@ -107,15 +107,20 @@ describe("app.run", () => {
     }
   });
 
-  test("outside debug mode requests are not logged", async () => {
-    const { app, logs } = makeApp();
-    app.get("/", () => "quiet");
-    const server = (await app.run({ port: 0 }))!;
-    try {
-      await rawExchange(server.address()!.port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
-      assert.equal(logs.filter((l) => l.message.includes('"GET /')).length, 0);
-    } finally {
-      await server.close();
+  test("outside debug mode every request is logged too (as Flask's dev server), unless logRequests is false", async () => {
+    for (const [logRequests, expected] of [
+      [undefined, 1],
+      [false, 0],
+    ] as const) {
+      const { app, logs } = makeApp({ config: { logRequests } });
+      app.get("/", () => "quiet");
+      const server = (await app.run({ port: 0 }))!;
+      try {
+        await rawExchange(server.address()!.port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        assert.equal(logs.filter((l) => l.message.includes('"GET / HTTP/1.1" 200 5 ')).length, expected);
+      } finally {
+        await server.close();
+      }
     }
   });
 
