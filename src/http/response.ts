@@ -1,7 +1,7 @@
 // A response on the wire: status line and fields written with a small body in one write,
 // Content-Length when the body is known, chunked when it is streamed, backpressure on streams.
 
-import { httpDateNow } from "./date.ts";
+import { httpDateLine } from "./date.ts";
 import { assertValidField } from "./fields.ts";
 import type { IncomingRequest } from "./request.ts";
 import { STATUS_TEXT } from "./status.ts";
@@ -108,6 +108,16 @@ export class ServerResponse {
     return this;
   }
 
+  /**
+   * @internal Adds a field whose name and value were already checked (the framework's `Headers`
+   * validates every field as it is set), so the writer doesn't check each one twice.
+   */
+  appendCheckedHeader(name: string, value: string): void {
+    if (this.phase !== Phase.Idle)
+      throw new Error(`Can't set header "${name}": the headers were already sent`);
+    this.fields.push(name, value);
+  }
+
   getHeader(name: string): string | undefined {
     const f = this.fields;
     const lower = name.toLowerCase();
@@ -199,6 +209,12 @@ export class ServerResponse {
     }
     if (len <= ONE_WRITE_MAX) {
       const hlen = head.length;
+      if (typeof body === "string" && len === body.length) {
+        // An ASCII body is the same bytes in Latin-1 and UTF-8, so head and body go as one Latin-1
+        // string, which the socket encodes straight into its write (no Buffer allocated and filled here).
+        this.sink.send(this, head + body, true);
+        return;
+      }
       data = Buffer.allocUnsafe(hlen + len);
       data.write(head, 0, hlen, "latin1");
       if (typeof body === "string") data.write(body, hlen, len, "utf8");
@@ -280,7 +296,7 @@ export class ServerResponse {
       if (n === 4 && name.toLowerCase() === "date") hasDate = true;
       head += `${name}: ${f[i + 1]}\r\n`;
     }
-    if (!hasDate) head += `Date: ${httpDateNow()}\r\n`;
+    if (!hasDate) head += httpDateLine();
     return head;
   }
 
