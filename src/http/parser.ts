@@ -528,7 +528,14 @@ export class HttpParser {
         );
         return false;
       }
-      head.method = latin1(b, s, p);
+      // The common methods as constants: no string made per request, and comparisons with them are cheap.
+      const ml = p - s;
+      head.method =
+        ml === 3 && b[s] === 71 && b[s + 1] === 69 && b[s + 2] === 84
+          ? "GET"
+          : ml === 4 && b[s] === 80 && b[s + 1] === 79 && b[s + 2] === 83 && b[s + 3] === 84
+            ? "POST"
+            : latin1(b, s, p);
       const ts = ++p;
       for (let c = b[p]!; c > 0x20 && c < 0x7f; c = b[++p]!);
       if (p === ts || b[p] !== SP) {

@@ -40,6 +40,14 @@ const ONE_WRITE_MAX = 64 * 1024;
 /** Streamed pieces up to this size are copied into one buffer with their chunk framing (and a held head). */
 const COALESCE_MAX = 16 * 1024;
 
+/** Status lines with the standard reason, built once per status code. */
+const STATUS_LINE: (string | undefined)[] = [];
+function statusLine(status: number): string {
+  const line = `HTTP/1.1 ${status} ${STATUS_TEXT[status] || "Unknown"}\r\n`;
+  STATUS_LINE[status] = line;
+  return line;
+}
+
 export class ServerResponse {
   statusCode = 200;
   /** Reason phrase; the standard one for the status when empty. */
@@ -269,9 +277,13 @@ export class ServerResponse {
     if (!Number.isInteger(status) || status < 100 || status > 999) {
       throw new RangeError(`Invalid status code ${status}: use an integer from 100 to 999`);
     }
-    const reason = this.statusMessage || STATUS_TEXT[status] || "Unknown";
-    if (this.statusMessage) assertValidField("Reason-Phrase", reason);
-    let head = `HTTP/1.1 ${status} ${reason}\r\n`;
+    let head: string;
+    if (this.statusMessage) {
+      assertValidField("Reason-Phrase", this.statusMessage);
+      head = `HTTP/1.1 ${status} ${this.statusMessage}\r\n`;
+    } else {
+      head = STATUS_LINE[status] ?? statusLine(status);
+    }
     const f = this.fields;
     let hasDate = false;
     for (let i = 0; i < f.length; i += 2) {
