@@ -1015,7 +1015,8 @@ function writeResponse(res: Response, out: ServerResponse): unknown {
   out.statusCode = res.status;
   if (res.statusText !== "") out.statusMessage = res.statusText;
   const f = res.headers.raw();
-  for (let i = 0; i < f.length; i += 2) out.appendHeader(f[i]!, f[i + 1]!);
+  // Headers checked every field as it was set (constants aside): the wire needn't check them again.
+  for (let i = 0; i < f.length; i += 2) out.appendCheckedHeader(f[i]!, f[i + 1]!);
   const body = res.body;
   if (body === null) {
     out.end();

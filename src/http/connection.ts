@@ -368,8 +368,13 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     const n = b.length;
     if (n > 0 && !this.destroyed) {
       this.batch = [];
+      let strings = true;
+      for (let i = 0; i < n && strings; i++) strings = typeof b[i] === "string";
       if (n === 1) {
         this.out(b[0]!);
+      } else if (strings) {
+        // Pipelined answers that are all strings (small ASCII responses): one string, one write.
+        this.out((b as string[]).join(""));
       } else {
         const s = this.socket;
         s.cork();

@@ -130,6 +130,16 @@ function latin1(b: Buffer, start: number, end: number): string {
   return (b as unknown as Latin1).latin1Slice(start, end);
 }
 
+/**
+ * True when the field name at b[s] (a token, its length already checked) is `lower` in any case,
+ * compared on the bytes (no lowercased copy). `lower` holds lowercase letters and "-": OR-ing 0x20
+ * maps only A-Z onto a-z here, since the CR it would map onto "-" can't be in a token.
+ */
+function nameIs(b: Buffer, s: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) if ((b[s + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
 const CR = 13;
 const LF = 10;
 const SP = 32;
@@ -528,7 +538,14 @@ export class HttpParser {
         );
         return false;
       }
-      head.method = latin1(b, s, p);
+      // The common methods as constants: no string made per request, and comparisons with them are cheap.
+      const ml = p - s;
+      head.method =
+        ml === 3 && b[s] === 71 && b[s + 1] === 69 && b[s + 2] === 84
+          ? "GET"
+          : ml === 4 && b[s] === 80 && b[s + 1] === 79 && b[s + 2] === 83 && b[s + 3] === 84
+            ? "POST"
+            : latin1(b, s, p);
       const ts = ++p;
       for (let c = b[p]!; c > 0x20 && c < 0x7f; c = b[++p]!);
       if (p === ts || b[p] !== SP) {
@@ -640,13 +657,13 @@ export class HttpParser {
 
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === "host") {
+        if (nameIs(b, s, "host")) {
           this.hosts++;
           this.hostField = value;
         }
         break;
       case 6:
-        if (this.kind === "request" && name.toLowerCase() === "expect") {
+        if (this.kind === "request" && nameIs(b, s, "expect")) {
           if (value.toLowerCase() === "100-continue") {
             // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored.
             if (head.versionMinor === 1) head.expectContinue = true;
@@ -654,13 +671,13 @@ export class HttpParser {
         }
         break;
       case 7:
-        if (name.toLowerCase() === "upgrade") this.hasUpgrade = true;
+        if (nameIs(b, s, "upgrade")) this.hasUpgrade = true;
         break;
       case 10:
-        if (name.toLowerCase() === "connection") this.connectionTokens(value);
+        if (nameIs(b, s, "connection")) this.connectionTokens(value);
         break;
       case 14:
-        if (name.toLowerCase() === "content-length") {
+        if (nameIs(b, s, "content-length")) {
           const n = parseContentLength(value);
           if (n < 0) {
             this.fail(
@@ -690,7 +707,7 @@ export class HttpParser {
         }
         break;
       case 17:
-        if (name.toLowerCase() === "transfer-encoding") {
+        if (nameIs(b, s, "transfer-encoding")) {
           this.te = this.te === undefined ? value : `${this.te}, ${value}`;
         }
         break;

@@ -128,12 +128,31 @@ export class IncomingRequest implements AsyncIterable<Buffer> {
 
   /** The whole body. Rejects with `RequestAbortedError` when the body can't be read in full. */
   async body(): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of this) {
-      parts.push(chunk);
-      total += chunk.length;
+    // The async iterator's loop without its generator: every buffered chunk is taken at once.
+    if (!this.wanted) {
+      this.wanted = true;
+      this.source.wantBody(this);
     }
+    let parts: Buffer[] | undefined;
+    let total = 0;
+    for (;;) {
+      const c = this.chunks;
+      if (c.length > 0) {
+        this.chunks = [];
+        this.buffered = 0;
+        if (parts === undefined) parts = c;
+        else for (let i = 0; i < c.length; i++) parts.push(c[i]!);
+        for (let i = 0; i < c.length; i++) total += c[i]!.length;
+        this.source.wantBody(this); // nothing is buffered now: reading may resume
+        continue;
+      }
+      if (this.error !== undefined) throw this.error;
+      if (this.complete) break;
+      await new Promise<undefined>((resolve) => {
+        this.waiter = resolve;
+      });
+    }
+    if (parts === undefined) return Buffer.alloc(0);
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
   }
 

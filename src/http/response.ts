@@ -1,7 +1,7 @@
 // A response on the wire: status line and fields written with a small body in one write,
 // Content-Length when the body is known, chunked when it is streamed, backpressure on streams.
 
-import { httpDateNow } from "./date.ts";
+import { httpDateLine } from "./date.ts";
 import { assertValidField } from "./fields.ts";
 import type { IncomingRequest } from "./request.ts";
 import { STATUS_TEXT } from "./status.ts";
@@ -39,6 +39,14 @@ const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
 const ONE_WRITE_MAX = 64 * 1024;
 /** Streamed pieces up to this size are copied into one buffer with their chunk framing (and a held head). */
 const COALESCE_MAX = 16 * 1024;
+
+/** Status lines with the standard reason, built once per status code. */
+const STATUS_LINE: (string | undefined)[] = [];
+function statusLine(status: number): string {
+  const line = `HTTP/1.1 ${status} ${STATUS_TEXT[status] || "Unknown"}\r\n`;
+  STATUS_LINE[status] = line;
+  return line;
+}
 
 export class ServerResponse {
   statusCode = 200;
@@ -113,6 +121,16 @@ export class ServerResponse {
       }
     }
     return this;
+  }
+
+  /**
+   * @internal Adds a field whose name and value were already checked (the framework's `Headers`
+   * validates every field as it is set), so the writer doesn't check each one twice.
+   */
+  appendCheckedHeader(name: string, value: string): void {
+    if (this.phase !== Phase.Idle)
+      throw new Error(`Can't set header "${name}": the headers were already sent`);
+    this.fields.push(name, value);
   }
 
   getHeader(name: string): string | undefined {
@@ -207,6 +225,12 @@ export class ServerResponse {
     }
     if (len <= ONE_WRITE_MAX) {
       const hlen = head.length;
+      if (typeof body === "string" && len === body.length) {
+        // An ASCII body is the same bytes in Latin-1 and UTF-8, so head and body go as one Latin-1
+        // string, which the socket encodes straight into its write (no Buffer allocated and filled here).
+        this.sink.send(this, head + body, true);
+        return;
+      }
       data = Buffer.allocUnsafe(hlen + len);
       data.write(head, 0, hlen, "latin1");
       if (typeof body === "string") data.write(body, hlen, len, "utf8");
@@ -261,9 +285,13 @@ export class ServerResponse {
     if (!Number.isInteger(status) || status < 100 || status > 999) {
       throw new RangeError(`Invalid status code ${status}: use an integer from 100 to 999`);
     }
-    const reason = this.statusMessage || STATUS_TEXT[status] || "Unknown";
-    if (this.statusMessage) assertValidField("Reason-Phrase", reason);
-    let head = `HTTP/1.1 ${status} ${reason}\r\n`;
+    let head: string;
+    if (this.statusMessage) {
+      assertValidField("Reason-Phrase", this.statusMessage);
+      head = `HTTP/1.1 ${status} ${this.statusMessage}\r\n`;
+    } else {
+      head = STATUS_LINE[status] ?? statusLine(status);
+    }
     const f = this.fields;
     let hasDate = false;
     for (let i = 0; i < f.length; i += 2) {
@@ -288,7 +316,7 @@ export class ServerResponse {
       if (n === 4 && name.toLowerCase() === "date") hasDate = true;
       head += `${name}: ${f[i + 1]}\r\n`;
     }
-    if (!hasDate) head += `Date: ${httpDateNow()}\r\n`;
+    if (!hasDate) head += httpDateLine();
     return head;
   }
 

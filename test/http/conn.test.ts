@@ -652,3 +652,33 @@ test("a body that goes bad after the request was answered closes the connection 
   assert.equal(rest.toString("latin1"), "", "no 400 after the 200: one request, one response");
   await s.close();
 });
+
+test("body() called late, after more than 64 KiB was buffered and reading paused, still reads it all", async () => {
+  let arrived!: () => void;
+  const gotHead = new Promise<void>((r) => {
+    arrived = r;
+  });
+  const s = await start(async (req, res) => {
+    arrived();
+    // Let the body pile up past the high-water mark (the socket is paused) before asking for it.
+    await new Promise((r) => setTimeout(r, 30));
+    const body = await req.body();
+    let sum = 0;
+    for (const b of body) sum = (sum + b) % 65_521;
+    res.end(`got ${body.length} ${sum}`);
+  });
+  const body = Buffer.alloc(300_000);
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    body[i] = (i * 13 + 5) & 0xff;
+    sum = (sum + body[i]!) % 65_521;
+  }
+  const c = await Raw.connect(s.port);
+  c.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`);
+  await gotHead;
+  c.write(body);
+  const r = await c.response();
+  assert.equal(r.body.toString(), `got 300000 ${sum}`);
+  c.destroy();
+  await s.close();
+});

@@ -53,6 +53,25 @@ test("a small response goes out in one socket write: status line, fields and bod
   }
 });
 
+test("Latin-1 field values and UTF-8 bodies keep their bytes, with ASCII bodies or not", async () => {
+  const s = await start((req, res) => {
+    res.setHeader("X-Name", "caf\u00e9"); // obs-text: one byte, 0xE9, on the wire
+    res.end(req.url === "/ascii" ? "plain" : "caf\u00e9 \u2713");
+  });
+  const c = await Raw.connect(s.port);
+  c.write(GET("/ascii"));
+  const a = await c.response();
+  assert.equal(a.header("x-name"), "caf\u00e9");
+  assert.equal(a.body.toString("latin1"), "plain");
+  c.write(GET("/utf8"));
+  const u = await c.response();
+  assert.equal(u.header("x-name"), "caf\u00e9");
+  assert.deepEqual(u.body, Buffer.from("caf\u00e9 \u2713", "utf8"));
+  assert.equal(u.header("content-length"), String(u.body.length));
+  c.destroy();
+  await s.close();
+});
+
 test("the head and a small body arrive together at a raw client", async () => {
   const s = await start((_req, res) => res.end("small body"));
   const c = await Raw.connect(s.port);
