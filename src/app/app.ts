@@ -596,17 +596,12 @@ export class Phial extends Scaffold {
   }
 
   private tupleResponse(t: readonly unknown[], req: Request | undefined): Response {
-    const tupleError = (what: string) =>
-      new TypeError(
-        `The view function for ${routeName(req)} returned an array ${what}. Arrays are tuples: ` +
-          "[body, status], [body, headers] or [body, status, headers]. Wrap JSON arrays in jsonify().",
-      );
-    if (t.length < 2 || t.length > 3) throw tupleError(`of length ${t.length}`);
+    if (t.length < 2 || t.length > 3) throw badTuple(req, `of length ${t.length}`);
     const body = t[0];
     if (body === undefined || body === null || (typeof body !== "string" && typeof body !== "object")) {
-      throw tupleError(`whose first item (the body) is ${describeValue(body)}`);
+      throw badTuple(req, `whose first item (the body) is ${describeValue(body)}`);
     }
-    if (Array.isArray(body)) throw tupleError("whose first item (the body) is an array");
+    if (Array.isArray(body)) throw badTuple(req, "whose first item (the body) is an array");
     let status: unknown;
     let headers: unknown;
     if (t.length === 3) {
@@ -618,20 +613,23 @@ export class Phial extends Scaffold {
       headers = t[1];
     }
     if (status !== undefined && status !== null && typeof status !== "number" && typeof status !== "string") {
-      throw tupleError(`whose status is ${describeValue(status)}`);
+      throw badTuple(req, `whose status is ${describeValue(status)}`);
     }
     if (headers !== undefined && headers !== null && typeof headers !== "object") {
-      throw tupleError(
+      throw badTuple(
+        req,
         `whose headers are ${describeValue(headers)} (give an object, [name, value] pairs or a Headers)`,
       );
     }
     let code = 0;
     let reason = "";
-    if (status !== undefined && status !== null) {
+    if (typeof status === "number" && Number.isInteger(status) && status >= 100 && status <= 999) {
+      code = status; // the common case, without parseStatus's pair
+    } else if (status !== undefined && status !== null) {
       try {
         [code, reason] = parseStatus(status as number | string);
       } catch (err) {
-        throw tupleError(`whose status is invalid: ${(err as Error).message}`);
+        throw badTuple(req, `whose status is invalid: ${(err as Error).message}`);
       }
     }
     const res = this.makeResponse(body as HandlerResult, req);
@@ -880,6 +878,14 @@ function showDebugPage(app: Phial, req: Request): boolean {
   if (app.config.debugPageForRemote === true) return true;
   const a = req.remoteAddr;
   return a === "::1" || a.startsWith("127.") || a.startsWith("::ffff:127.");
+}
+
+/** The error for a returned array that is not a valid tuple (a JSON array needs jsonify()). */
+function badTuple(req: Request | undefined, what: string): TypeError {
+  return new TypeError(
+    `The view function for ${routeName(req)} returned an array ${what}. Arrays are tuples: ` +
+      "[body, status], [body, headers] or [body, status, headers]. Wrap JSON arrays in jsonify().",
+  );
 }
 
 /** Debug mode only: the exception, the stack with the app's source lines, the request. */

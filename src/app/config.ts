@@ -33,7 +33,7 @@ export interface ConfigValues {
   uploadMemorySize: number;
   /** Folder for spooled uploads (removed after each request). Default `os.tmpdir()`. */
   uploadTempDir: string | undefined;
-  /** `scheme://host` for `urlFor(..., { _external: true })` outside a request. */
+  /** Host (`example.com`, `localhost:5000`) for `urlFor(..., { _external: true })` outside a request; the scheme is `preferredUrlScheme`. */
   serverName: string | undefined;
   /** Scheme for external URLs outside a request. */
   preferredUrlScheme: string;

@@ -266,6 +266,7 @@ function jsonResponse(p: JsonProvider, value: unknown): Response {
  * `make_response(..., headers)` do.
  */
 export function updateHeaders(target: Headers, extra: HeadersInit): void {
+  if (setRecord(target, extra)) return;
   const h = extra instanceof Headers ? extra : new Headers(extra);
   const seen = new Set<string>();
   for (const [k] of h) {
@@ -276,6 +277,26 @@ export function updateHeaders(target: Headers, extra: HeadersInit): void {
     }
   }
   for (const [k, v] of h) target.append(k, v);
+}
+
+/**
+ * The common case of `updateHeaders`, without building a second `Headers`: a plain record whose names
+ * differ (case-insensitively) and whose values are single strings or numbers, so that `set` per name is
+ * the same as deleting every name and then appending. False (nothing done) for anything else.
+ */
+function setRecord(target: Headers, extra: HeadersInit): boolean {
+  if (extra instanceof Headers || typeof (extra as Iterable<unknown>)[Symbol.iterator] === "function")
+    return false;
+  const rec = extra as Readonly<Record<string, unknown>>;
+  const keys = Object.keys(rec);
+  const n = keys.length;
+  for (let i = 0; i < n; i++) {
+    const v = rec[keys[i]!];
+    if (typeof v !== "string" && typeof v !== "number") return false;
+    for (let j = 0; j < i; j++) if (keys[j]!.toLowerCase() === keys[i]!.toLowerCase()) return false;
+  }
+  for (let i = 0; i < n; i++) target.set(keys[i]!, rec[keys[i]!] as string | number);
+  return true;
 }
 
 /**
