@@ -413,28 +413,22 @@ export class Client {
     const d = this.defaults;
     const dl = this.defaultsLower;
     const userLower = user.length === 0 ? undefined : lowerNames(user);
-    for (let i = 0; i < d.length; i += 2) {
-      const lower = dl[i >> 1]!;
-      if (userLower?.includes(lower)) continue;
-      if (stripCredentials && CREDENTIAL_FIELDS.has(lower)) continue;
-      if (bodyDropped && BODY_FIELDS.has(lower)) continue;
-      const r = this.field(d[i]!, d[i + 1]!, lower, cookie);
-      if (r === 1) hostLine = `${d[i]}: ${d[i + 1]}\r\n`;
-      else {
-        if (lower === "cookie") cookie = undefined;
-        rest += r;
-      }
-      if (lower === "content-type") hasType = true;
-      else if (lower === "user-agent") hasUa = true;
-      else if (lower === "accept-encoding") hasAe = true;
-      else if (lower === "accept") hasAccept = true;
-      else if (lower === "connection") close ||= d[i + 1]!.toLowerCase().includes("close");
-    }
-    if (userLower !== undefined) {
-      for (let i = 0; i < user.length; i += 2) {
-        const lower = userLower[i >> 1]!;
-        const r = this.field(user[i]!, user[i + 1]!, lower, cookie);
-        if (r === 1) hostLine = `${user[i]}: ${user[i + 1]}\r\n`;
+    // Defaults first (unless the request overrides them, or a redirect dropped them), then the
+    // request's own fields: one loop over both lists.
+    for (let src = 0; src < 2; src++) {
+      const list = src === 0 ? d : user;
+      const lowers = src === 0 ? dl : userLower;
+      if (lowers === undefined) break;
+      for (let i = 0; i < list.length; i += 2) {
+        const lower = lowers[i >> 1]!;
+        if (src === 0) {
+          if (userLower?.includes(lower)) continue;
+          if (stripCredentials && CREDENTIAL_FIELDS.has(lower)) continue;
+          if (bodyDropped && BODY_FIELDS.has(lower)) continue;
+        }
+        const value = list[i + 1]!;
+        const r = this.field(list[i]!, value, lower, cookie);
+        if (r === 1) hostLine = `${list[i]}: ${value}\r\n`;
         else {
           if (lower === "cookie") cookie = undefined;
           rest += r;
@@ -443,8 +437,8 @@ export class Client {
         else if (lower === "user-agent") hasUa = true;
         else if (lower === "accept-encoding") hasAe = true;
         else if (lower === "accept") hasAccept = true;
-        else if (lower === "connection") close ||= user[i + 1]!.toLowerCase().includes("close");
-        else if (lower === "expect") expectContinue = user[i + 1]!.toLowerCase() === "100-continue";
+        else if (lower === "connection") close ||= value.toLowerCase().includes("close");
+        else if (src === 1 && lower === "expect") expectContinue = value.toLowerCase() === "100-continue";
       }
     }
     let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\n${hostLine === "" ? `Host: ${url.host}\r\n` : hostLine}${rest}`;
