@@ -5,54 +5,15 @@
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, connect, createServer } from "node:net";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "phial/client";
+import { freePort, NGINX, nginxSkip, waitForPort } from "../nginx-support.ts";
 import { phialServer, type Running } from "./helpers.ts";
 
-// NGINX_BIN names the binary to use (NGINX_BIN=/nonexistent shows the skip).
-const NGINX =
-  process.env.NGINX_BIN !== undefined
-    ? existsSync(process.env.NGINX_BIN)
-      ? process.env.NGINX_BIN
-      : undefined
-    : ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"].find(
-        (p) => existsSync(p),
-      );
-const skip =
-  NGINX === undefined
-    ? "nginx is not installed (apt-get install -y nginx-light); skipping the nginx tests"
-    : false;
-if (skip !== false) console.log(`# ${skip}`);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
-
-/** Resolves once something accepts connections on the port (nginx has started), or fails after ~5 s. */
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 250; i++) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error("nginx did not start listening within 5 s");
-}
+const skip = nginxSkip("the nginx tests");
 
 const fixtures = new URL("../fixtures/tls/", import.meta.url);
 let seed = 7;

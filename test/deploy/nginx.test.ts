@@ -9,57 +9,22 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { type AddressInfo, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { freePort, NGINX, nginxSkip, waitForPort } from "../nginx-support.ts";
 
-const NGINX =
-  process.env.NGINX_BIN !== undefined
-    ? existsSync(process.env.NGINX_BIN)
-      ? process.env.NGINX_BIN
-      : undefined
-    : ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"].find((p) => existsSync(p));
-const skip =
-  NGINX === undefined
-    ? "nginx is not installed (apt-get install -y nginx-light); skipping the deployment test"
-    : false;
-if (skip !== false) console.log(`# ${skip}`);
+const skip = nginxSkip("the deployment test");
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const tls = new URL("../fixtures/tls/", import.meta.url);
 const CA = readFileSync(new URL("ca.pem", tls));
 /** The test's "client" connects from 127.0.0.2, so it is not the proxy (127.0.0.1) the app trusts. */
 const CLIENT_ADDR = "127.0.0.2";
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
-
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 250; i++) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error("nginx did not start listening within 5 s");
-}
 
 interface Got {
   status: number;

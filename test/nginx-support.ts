@@ -1,0 +1,50 @@
+// What the tests that drive a real nginx share: finding the binary (or why they skip), a free port,
+// and waiting until the started nginx accepts connections.
+
+import type { ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { type AddressInfo, connect, createServer } from "node:net";
+
+/** The nginx binary: NGINX_BIN when set (NGINX_BIN=/nonexistent shows the skip), else a usual place. */
+export const NGINX: string | undefined =
+  process.env.NGINX_BIN !== undefined
+    ? existsSync(process.env.NGINX_BIN)
+      ? process.env.NGINX_BIN
+      : undefined
+    : ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"].find(
+        (p) => existsSync(p),
+      );
+
+/** `false`, or the reason `what` is skipped (printed once, as a TAP comment). */
+export function nginxSkip(what: string): string | false {
+  if (NGINX !== undefined) return false;
+  const why = `nginx is not installed (apt-get install -y nginx-light); skipping ${what}`;
+  console.log(`# ${why}`);
+  return why;
+}
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const p = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+/** Resolves once something accepts connections on the port (nginx has started), or fails after ~5 s. */
+export async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("nginx did not start listening within 5 s");
+}
