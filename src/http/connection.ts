@@ -45,7 +45,11 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   private rx: IncomingRequest | undefined;
   /** Inside a data event: writes are batched and go out in one go. */
   private inData = false;
-  private batch: (Buffer | string)[] = [];
+  /** The first write of a data event, and the rest (rarely: pipelined requests, 100 Continue). */
+  private batchFirst: Buffer | string | undefined;
+  private batch: (Buffer | string)[] | undefined;
+  /** Date.now() read once at the start of a data event (timeouts need ms, not µs). */
+  private now = 0;
   private needResume = false;
   /** No more requests are read; the connection closes once the queue is empty. */
   private closing = false;
@@ -106,7 +110,9 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       // drop what the client still sends, so our last response isn't lost to a reset.
       return;
     }
-    if (this.rx === undefined && this.headStartedAt === 0) this.headStartedAt = Date.now();
+    const now = Date.now();
+    this.now = now;
+    if (this.rx === undefined && this.headStartedAt === 0) this.headStartedAt = now;
     this.idleSince = 0;
     this.inData = true;
     try {
@@ -132,8 +138,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   }
 
   onHead(head: MessageHead): void {
-    const now = Date.now();
-    this.requestStartedAt = this.headStartedAt || now;
+    this.requestStartedAt = this.headStartedAt || (this.inData ? this.now : Date.now());
     this.headStartedAt = 0;
     const req = new IncomingRequest(head, this);
     const res = new ServerResponse(req, this);
@@ -356,7 +361,9 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
 
   private out(data: Buffer | string): void {
     if (this.inData) {
-      this.batch.push(data);
+      if (this.batchFirst === undefined) this.batchFirst = data;
+      else if (this.batch === undefined) this.batch = [this.batchFirst, data];
+      else this.batch.push(data);
       return;
     }
     if (typeof data === "string") this.socket.write(data, "latin1");
@@ -364,22 +371,28 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   }
 
   private flushBatch(): void {
-    const b = this.batch;
-    const n = b.length;
-    if (n > 0 && !this.destroyed) {
-      this.batch = [];
-      let strings = true;
-      for (let i = 0; i < n && strings; i++) strings = typeof b[i] === "string";
-      if (n === 1) {
-        this.out(b[0]!);
-      } else if (strings) {
-        // Pipelined answers that are all strings (small ASCII responses): one string, one write.
-        this.out((b as string[]).join(""));
+    const first = this.batchFirst;
+    if (first !== undefined) {
+      this.batchFirst = undefined;
+      const b = this.batch;
+      this.batch = undefined;
+      if (this.destroyed) {
+        // Nothing more goes out.
+      } else if (b === undefined) {
+        this.out(first);
       } else {
-        const s = this.socket;
-        s.cork();
-        for (let i = 0; i < n; i++) this.out(b[i]!);
-        s.uncork();
+        const n = b.length;
+        let strings = true;
+        for (let i = 0; i < n && strings; i++) strings = typeof b[i] === "string";
+        if (strings) {
+          // Pipelined answers that are all strings (small ASCII responses): one string, one write.
+          this.out((b as string[]).join(""));
+        } else {
+          const s = this.socket;
+          s.cork();
+          for (let i = 0; i < n; i++) this.out(b[i]!);
+          s.uncork();
+        }
       }
     }
     if (this.ended && !this.endCalled && !this.destroyed) this.endNow();
@@ -428,7 +441,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     }
     if (this.queue.length === 0) {
       // Idle only between requests (check() skips a head that is arriving: headersTimeout times it).
-      this.idleSince = Date.now();
+      this.idleSince = this.inData ? this.now : Date.now();
       if (this.closing && !this.parser.inMessage) {
         this.endSocket();
         return;
@@ -444,6 +457,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     if (this.closing || this.destroyed) return;
     if (this.queue.length < this.host.opts.maxPipelinedRequests && this.parser.isPaused) {
       this.inData = true;
+      this.now = Date.now();
       this.parser.resume();
       // A head kept back while the pipeline was full starts its clock now.
       if (this.parser.inMessage && this.rx === undefined && this.headStartedAt === 0) {

@@ -51,13 +51,32 @@ export function fieldValueProblem(value: string): string | undefined {
   return undefined;
 }
 
+/*
+ * Names and values that passed, in small direct-mapped tables (slot by length): an app sets the same
+ * few fields on every response (`Content-Type: text/html; charset=utf-8`), mostly as the same string
+ * object, and comparing with the string that passed last is cheaper than scanning it again. A
+ * different string in a slot only costs one failed comparison; nothing grows.
+ */
+const OK_NAMES: (string | undefined)[] = new Array(64).fill(undefined);
+const OK_VALUES: (string | undefined)[] = new Array(64).fill(undefined);
+
 /** Throws a TypeError naming the header when the name or value can't go on the wire. */
 export function assertValidField(name: string, value: string): void {
-  if (!isToken(name)) {
-    throw new TypeError(`Invalid header name ${JSON.stringify(name)}: header names must be RFC 9110 tokens`);
+  const ns = name.length & 63;
+  if (OK_NAMES[ns] !== name) {
+    if (!isToken(name)) {
+      throw new TypeError(
+        `Invalid header name ${JSON.stringify(name)}: header names must be RFC 9110 tokens`,
+      );
+    }
+    OK_NAMES[ns] = name;
   }
-  const problem = fieldValueProblem(value);
-  if (problem !== undefined) {
-    throw new TypeError(`Invalid value for header "${name}": it ${problem}`);
+  const vs = value.length & 63;
+  if (OK_VALUES[vs] !== value) {
+    const problem = fieldValueProblem(value);
+    if (problem !== undefined) {
+      throw new TypeError(`Invalid value for header "${name}": it ${problem}`);
+    }
+    OK_VALUES[vs] = value;
   }
 }

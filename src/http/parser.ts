@@ -135,6 +135,13 @@ function latin1(b: Buffer, start: number, end: number): string {
  * compared on the bytes (no lowercased copy). `lower` holds lowercase letters and "-": OR-ing 0x20
  * maps only A-Z onto a-z here, since the CR it would map onto "-" can't be in a token.
  */
+/** True when the bytes at b[s] are the Latin-1 string `str` (the caller checked that they fit). */
+function sameBytes(b: Buffer, s: number, str: string): boolean {
+  const n = str.length;
+  for (let i = 0; i < n; i++) if (b[s + i] !== str.charCodeAt(i)) return false;
+  return true;
+}
+
 function nameIs(b: Buffer, s: number, lower: string): boolean {
   for (let i = 0; i < lower.length; i++) if ((b[s + i]! | 0x20) !== lower.charCodeAt(i)) return false;
   return true;
@@ -216,6 +223,17 @@ export class HttpParser {
   private pausedMore: Buffer[] | undefined;
   /** For responses: the request was HEAD (or otherwise expects no body). */
   private noBody = false;
+  /**
+   * The previous head's field names and values by position, and its target: a client sends much the
+   * same head on every request of a connection (Host, User-Agent, Accept…), so a line whose bytes
+   * match the previous one at its position reuses its strings, already checked, instead of making
+   * and checking new ones. Bounded by maxHeaderCount.
+   */
+  private prevNames: string[] = [];
+  private prevValues: string[] = [];
+  private prevTarget = "";
+  /** The last Host value that passed isValidHost. */
+  private validHost = "";
 
   constructor(kind: "request" | "response", handler: ParserHandler, limits?: Partial<ParserLimits>) {
     this.kind = kind;
@@ -476,7 +494,7 @@ export class HttpParser {
           this.failOverflow(trailers, true);
           return buf.length;
         }
-        if (!this.fieldLine(lb, ls, trailers)) return buf.length;
+        if (!this.fieldLine(lb, ls, ls + lineLen - 2, trailers)) return buf.length;
       }
       this.lines++;
     }
@@ -561,7 +579,9 @@ export class HttpParser {
         );
         return false;
       }
-      head.target = latin1(b, ts, p);
+      const prev = this.prevTarget;
+      if (p - ts === prev.length && sameBytes(b, ts, prev)) head.target = prev;
+      else this.prevTarget = head.target = latin1(b, ts, p);
       p++;
       const v = this.version(b, p, true);
       if (v < 0) return false;
@@ -607,11 +627,24 @@ export class HttpParser {
     return true;
   }
 
-  /** Parses one field line at b[s] (ending with the first CRLF after s) into the head or the trailers. */
-  private fieldLine(b: Buffer, s: number, trailers: boolean): boolean {
+  /**
+   * Parses one field line at b[s] into the head or the trailers; `cr` is the index of its CR (the first
+   * CRLF after s).
+   */
+  private fieldLine(b: Buffer, s: number, cr: number, trailers: boolean): boolean {
+    // This line's position among the head's fields, for reusing the previous head's strings.
+    const k = trailers ? -1 : this.lines - 1;
+    const prevName = k >= 0 && k < this.prevNames.length ? this.prevNames[k]! : "";
     let p = s;
-    while (TOKEN[b[p]!] === 1) p++;
-    if (p === s || b[p] !== 58) {
+    let name: string;
+    if (prevName.length > 0 && b[s + prevName.length] === 58 && sameBytes(b, s, prevName)) {
+      name = prevName;
+      p = s + prevName.length;
+    } else {
+      name = "";
+      while (TOKEN[b[p]!] === 1) p++;
+    }
+    if (name === "" && (p === s || b[p] !== 58)) {
       const c = b[s];
       this.fail(
         400,
@@ -628,25 +661,36 @@ export class HttpParser {
       );
       return false;
     }
-    const name = latin1(b, s, p);
+    if (name === "") name = latin1(b, s, p);
     p++;
     while (b[p] === SP || b[p] === HTAB) p++;
     const vs = p;
-    while (FIELD_VALUE[b[p]!] === 1) p++;
-    if (b[p] !== CR || b[p + 1] !== LF) {
-      const c = b[p]!;
-      this.fail(
-        400,
-        "HPE_INVALID_HEADER_TOKEN",
-        c === CR
-          ? `The "${name}" field contains a bare CR; HTTP/1.1 lines end with CRLF`
-          : `The value of the "${name}" field contains the control byte 0x${c.toString(16).padStart(2, "0")} (NUL, CR, LF and other controls are not allowed)`,
-      );
-      return false;
-    }
-    let ve = p;
+    let ve = cr;
     while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
-    const value = latin1(b, vs, ve);
+    let value: string;
+    const prevValue = name === prevName ? this.prevValues[k]! : undefined;
+    if (prevValue !== undefined && prevValue.length === ve - vs && sameBytes(b, vs, prevValue)) {
+      // The same bytes as a value that passed below (the rest of the line up to CR is OWS).
+      value = prevValue;
+    } else {
+      while (FIELD_VALUE[b[p]!] === 1) p++;
+      if (p !== cr) {
+        const c = b[p]!;
+        this.fail(
+          400,
+          "HPE_INVALID_HEADER_TOKEN",
+          c === CR
+            ? `The "${name}" field contains a bare CR; HTTP/1.1 lines end with CRLF`
+            : `The value of the "${name}" field contains the control byte 0x${c.toString(16).padStart(2, "0")} (NUL, CR, LF and other controls are not allowed)`,
+        );
+        return false;
+      }
+      value = latin1(b, vs, ve);
+    }
+    if (k >= 0) {
+      this.prevNames[k] = name;
+      this.prevValues[k] = value;
+    }
     if (trailers) {
       if (this.trailers === undefined) this.trailers = [];
       this.trailers.push(name, value);
@@ -747,13 +791,16 @@ export class HttpParser {
         this.fail(400, "HPE_MISSING_HOST", "HTTP/1.1 requests must have a Host field");
         return input.length;
       }
-      if (this.hosts === 1 && !isValidHost(this.hostField)) {
-        this.fail(
-          400,
-          "HPE_INVALID_HOST",
-          `The Host field ${JSON.stringify(this.hostField.slice(0, 60))} is not a valid host[:port]`,
-        );
-        return input.length;
+      if (this.hosts === 1 && this.hostField !== this.validHost) {
+        if (!isValidHost(this.hostField)) {
+          this.fail(
+            400,
+            "HPE_INVALID_HOST",
+            `The Host field ${JSON.stringify(this.hostField.slice(0, 60))} is not a valid host[:port]`,
+          );
+          return input.length;
+        }
+        this.validHost = this.hostField;
       }
       // RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host.
       head.host = this.targetHost ?? this.hostField;

@@ -99,7 +99,7 @@ export class ServerResponse {
 
   /** Sets a field, replacing any of the same name (case-insensitive). Throws on CR/LF and other bad bytes. */
   setHeader(name: string, value: HeaderValue): this {
-    this.removeHeader(name);
+    if (this.fields.length > 0) this.removeHeader(name);
     return this.appendHeader(name, value);
   }
 
@@ -135,8 +135,15 @@ export class ServerResponse {
 
   getHeader(name: string): string | undefined {
     const f = this.fields;
-    const lower = name.toLowerCase();
-    for (let i = 0; i < f.length; i += 2) if (f[i]!.toLowerCase() === lower) return f[i + 1];
+    const n = name.length;
+    let lower: string | undefined;
+    for (let i = 0; i < f.length; i += 2) {
+      const k = f[i]!;
+      if (k.length !== n) continue;
+      if (k === name) return f[i + 1];
+      lower ??= name.toLowerCase();
+      if (k.toLowerCase() === lower) return f[i + 1];
+    }
     return undefined;
   }
 
@@ -146,8 +153,14 @@ export class ServerResponse {
 
   removeHeader(name: string): this {
     const f = this.fields;
-    const lower = name.toLowerCase();
-    for (let i = f.length - 2; i >= 0; i -= 2) if (f[i]!.toLowerCase() === lower) f.splice(i, 2);
+    const n = name.length;
+    let lower: string | undefined;
+    for (let i = f.length - 2; i >= 0; i -= 2) {
+      const k = f[i]!;
+      if (k.length !== n) continue;
+      lower ??= name.toLowerCase();
+      if (k === name || k.toLowerCase() === lower) f.splice(i, 2);
+    }
     return this;
   }
 

@@ -1,0 +1,113 @@
+// The wire's own JavaScript per request, without sockets: a fake socket feeds request bytes to a
+// Connection and swallows what it writes. No syscalls, so it is steady enough to compare changes
+// to the hot path (a few ns apart), where a load test moves by ±3% between runs. It is not a
+// throughput figure: `npm run bench` is.
+//
+//   npx tsx --conditions=phial-source bench/wire-inproc.ts [seconds]
+
+import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
+import { Connection, type ConnectionHost } from "../src/http/connection.ts";
+import type { IncomingRequest } from "../src/http/request.ts";
+import type { ServerResponse } from "../src/http/response.ts";
+import { Server } from "../src/http/server.ts";
+
+const HELLO = "Hello, World!";
+
+class FakeSocket extends EventEmitter {
+  writableNeedDrain = false;
+  remoteAddress = "127.0.0.1";
+  remotePort = 50000;
+  localPort = 8080;
+  bytes = 0;
+  writes = 0;
+  write(data: string | Buffer): boolean {
+    this.bytes += data.length;
+    this.writes++;
+    return true;
+  }
+  cork(): void {}
+  uncork(): void {}
+  pause(): this {
+    return this;
+  }
+  resume(): this {
+    return this;
+  }
+  end(): this {
+    return this;
+  }
+  destroy(): this {
+    return this;
+  }
+  destroySoon(): void {}
+}
+
+type Case = { name: string; request: string; handler: (req: IncomingRequest, res: ServerResponse) => void };
+
+const WRK = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+const BROWSER =
+  "GET /hello HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n" +
+  "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nAccept-Encoding: gzip, deflate, br\r\nAccept-Language: en-US,en;q=0.9\r\n" +
+  "Cookie: session=eyJ1c2VyIjoiYWxpY2UifQ.ZxYz.abcdefghijklmnop; theme=dark\r\nConnection: keep-alive\r\n\r\n";
+
+const cases: Case[] = [
+  {
+    name: "hello (wrk's request)",
+    request: WRK,
+    handler: (_req, res) => {
+      res.setHeader("Content-Type", "text/plain; charset=utf-8");
+      res.end(HELLO);
+    },
+  },
+  {
+    name: "hello (a browser's request)",
+    request: BROWSER,
+    handler: (_req, res) => {
+      res.setHeader("Content-Type", "text/plain; charset=utf-8");
+      res.end(HELLO);
+    },
+  },
+  {
+    name: "json, 3 fields",
+    request: "GET /user/42 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+    handler: (_req, res) => {
+      res.setHeader("Content-Type", "application/json");
+      res.setHeader("Cache-Control", "no-store");
+      res.setHeader("X-Request-Id", "abc123");
+      res.end('{"id":42,"name":"user 42"}');
+    },
+  },
+];
+
+const seconds = Number(process.argv[2] ?? 1);
+
+function run(c: Case): number {
+  const server = new Server(c.handler, {});
+  const host = server as unknown as ConnectionHost;
+  const sock = new FakeSocket();
+  new Connection(sock as unknown as Socket, host, false);
+  const buf = Buffer.from(c.request, "latin1");
+  const emit = (): void => {
+    sock.emit("data", buf);
+  };
+  for (let i = 0; i < 200_000; i++) emit();
+  let n = 0;
+  const until = performance.now() + seconds * 1000;
+  const t0 = process.cpuUsage();
+  const w0 = sock.writes;
+  while (performance.now() < until) {
+    for (let i = 0; i < 10_000; i++) emit();
+    n += 10_000;
+  }
+  const t = process.cpuUsage(t0);
+  if (sock.writes - w0 !== n) throw new Error(`${c.name}: ${sock.writes - w0} writes for ${n} requests`);
+  return ((t.user + t.system) * 1000) / n;
+}
+
+for (const c of cases) {
+  const runs = [run(c), run(c), run(c)].sort((a, b) => a - b);
+  console.log(
+    `${c.name.padEnd(30)} ${runs[1]!.toFixed(0).padStart(5)} ns/request (runs: ${runs.map((r) => r.toFixed(0)).join(", ")})`,
+  );
+}
