@@ -25,7 +25,13 @@ import type { Blueprint, RegisterOptions } from "./blueprint.ts";
 import { type Config, createConfig } from "./config.ts";
 import { currentRequest, invoke, isAsyncFunction, runWithRequest } from "./context.ts";
 import { renderDebugHtml, renderDebugText, wantsHtml } from "./debug-page.ts";
-import { HTTPException, InternalServerError, MethodNotAllowed, NotFound } from "./exceptions.ts";
+import {
+  HTTPException,
+  InternalServerError,
+  MethodNotAllowed,
+  NotFound,
+  notFoundResponse,
+} from "./exceptions.ts";
 import { type SendFileOptions, sendFromFolder } from "./files.ts";
 import type { Headers } from "./headers.ts";
 import { ProxySettings } from "./proxy.ts";
@@ -713,18 +719,25 @@ async function failed(app: Phial, req: Request, bp: string | undefined, err: unk
 
 type RoutingMiss = Exclude<ReturnType<Router<RouteData>["match"]>, { kind: "match" }>;
 
-/** No rule matched: a redirect to the slashed URL, an automatic OPTIONS, a 405 or a 404. */
-function routingError(app: Phial, req: Request, m: RoutingMiss): Promise<Response> {
+/**
+ * No rule matched: a redirect to the slashed URL, an automatic OPTIONS, a 405 or a 404. Without hooks
+ * and without error handlers on the app (a miss belongs to no blueprint), nothing could change the
+ * answer, so it is made right here: no exception (and its stack trace), no promise.
+ */
+function routingError(app: Phial, req: Request, m: RoutingMiss): Response | Promise<Response> {
+  const plain = !app.hasHooks && app.statusHandlers.size === 0 && app.classHandlers.length === 0;
   if (m.kind === "redirect") {
     const res = new Response(null, { status: 308 });
     // Behind a prefix (applicationRoot, a trusted X-Forwarded-Prefix) the client's URL starts with it.
     const root = m.location.charCodeAt(0) === 0x2f ? req.scriptRoot : "";
     res.headers.set("Location", root + m.location);
-    return fullDispatch(app, req, undefined, false, res);
+    return plain ? res : fullDispatch(app, req, undefined, false, res);
   }
   if (m.kind === "methodNotAllowed") {
-    return fullDispatch(app, req, undefined, false, new MethodNotAllowed(m.allowed));
+    const e = new MethodNotAllowed(m.allowed);
+    return plain ? e.getResponse() : fullDispatch(app, req, undefined, false, e);
   }
+  if (plain) return notFoundResponse();
   return fullDispatch(app, req, undefined, false, new NotFound());
 }
 

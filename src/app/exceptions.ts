@@ -87,6 +87,14 @@ export function renderErrorPage(e: HTTPException): string {
   );
 }
 
+let notFoundPage: string | undefined;
+
+/** @internal NotFound's default page as a fresh Response, without making (and throwing) the exception. */
+export function notFoundResponse(): Response {
+  notFoundPage ??= renderErrorPage(new NotFound());
+  return new Response(notFoundPage, { status: 404, contentType: "text/html; charset=utf-8" });
+}
+
 export class BadRequest extends HTTPException {
   static override code = 400;
   static override defaultDescription =

@@ -177,6 +177,30 @@ describe("errorHandler", () => {
     assert.match(r.text, /^custom 404/);
   });
 
+  test("by class, for routing errors too (404, 405, and the default pages without any handler)", async () => {
+    const plain = makeApp().app;
+    plain.get("/only-get", () => "x");
+    const pc = plain.testClient();
+    const nf = await pc.get("/nowhere");
+    assert.equal(nf.status, 404);
+    assert.equal(nf.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.match(nf.text, /<title>404 Not Found<\/title>/);
+    assert.equal((await pc.get("/nowhere-else")).text, nf.text);
+    const na = await pc.post("/only-get");
+    assert.equal(na.status, 405);
+    assert.equal(na.headers.get("allow"), "GET, HEAD, OPTIONS");
+
+    const { app } = makeApp();
+    app.get("/only-get", () => "x");
+    app.errorHandler(HTTPException, (e) => [`caught ${e.status}`, e.status]);
+    const c = app.testClient();
+    assert.equal((await c.get("/nowhere")).text, "caught 404");
+    assert.equal((await c.post("/only-get")).text, "caught 405");
+    const byClass = makeApp().app;
+    byClass.errorHandler(NotFound, () => ["no such page", 404]);
+    assert.equal((await byClass.testClient().get("/x")).text, "no such page");
+  });
+
   test("a handler may change the status or return JSON", async () => {
     const { app } = makeApp();
     app.errorHandler(BadRequest, (e) => [{ error: e.description }, 422]);

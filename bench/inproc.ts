@@ -1,9 +1,9 @@
-// The wire's own JavaScript per request, without sockets: a fake socket feeds request bytes to a
-// Connection and swallows what it writes. No syscalls, so it is steady enough to compare changes
-// to the hot path (a few ns apart), where a load test moves by ±3% between runs. It is not a
-// throughput figure: `npm run bench` is.
+// phial's own JavaScript per request, without sockets: a fake socket feeds request bytes to a wire
+// Connection (with a bare handler, or a Phial app's wireHandler) and swallows what it writes. No
+// syscalls, so it is steady enough to compare changes to the hot path (a few ns apart), where a load
+// test moves by ±3% between runs. It is not a throughput figure: `npm run bench` is.
 //
-//   npx tsx --conditions=phial-source bench/wire-inproc.ts [seconds]
+//   npx tsx --conditions=phial-source bench/inproc.ts [seconds] [name filter]
 
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
@@ -11,6 +11,7 @@ import { Connection, type ConnectionHost } from "../src/http/connection.ts";
 import type { IncomingRequest } from "../src/http/request.ts";
 import type { ServerResponse } from "../src/http/response.ts";
 import { Server } from "../src/http/server.ts";
+import { Phial } from "../src/index.ts";
 
 const HELLO = "Hello, World!";
 
@@ -80,9 +81,31 @@ const cases: Case[] = [
   },
 ];
 
-const seconds = Number(process.argv[2] ?? 1);
+const TEXT = { "Content-Type": "text/plain; charset=utf-8" };
+const hello = new Phial(import.meta.url);
+hello.get("/hello", () => [HELLO, 200, TEXT]);
+const json = new Phial(import.meta.url);
+json.get("/user/<int:id>", (req) => ({ id: req.params.id, name: `user ${req.params.id}` }));
+const missing = new Phial(import.meta.url);
+cases.push(
+  { name: "framework hello (tuple)", request: WRK, handler: hello.wireHandler },
+  { name: "framework hello, browser head", request: BROWSER, handler: hello.wireHandler },
+  {
+    name: "framework json + int param",
+    request: "GET /user/42 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+    handler: json.wireHandler,
+  },
+  {
+    name: "framework 404",
+    request: "GET /missing HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+    handler: missing.wireHandler,
+  },
+);
 
-function run(c: Case): number {
+const seconds = Number(process.argv[2] ?? 1);
+const only = process.argv[3];
+
+async function run(c: Case): Promise<number> {
   const server = new Server(c.handler, {});
   const host = server as unknown as ConnectionHost;
   const sock = new FakeSocket();
@@ -91,14 +114,19 @@ function run(c: Case): number {
   const emit = (): void => {
     sock.emit("data", buf);
   };
-  for (let i = 0; i < 200_000; i++) emit();
+  // Async handlers answer in a microtask: each batch awaits them before counting.
+  for (let i = 0; i < 100_000; i++) {
+    emit();
+    if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
+  }
   let n = 0;
   const until = performance.now() + seconds * 1000;
   const t0 = process.cpuUsage();
   const w0 = sock.writes;
   while (performance.now() < until) {
-    for (let i = 0; i < 10_000; i++) emit();
-    n += 10_000;
+    for (let i = 0; i < 1000; i++) emit();
+    await new Promise((r) => setImmediate(r));
+    n += 1000;
   }
   const t = process.cpuUsage(t0);
   if (sock.writes - w0 !== n) throw new Error(`${c.name}: ${sock.writes - w0} writes for ${n} requests`);
@@ -106,7 +134,8 @@ function run(c: Case): number {
 }
 
 for (const c of cases) {
-  const runs = [run(c), run(c), run(c)].sort((a, b) => a - b);
+  if (only !== undefined && !c.name.includes(only)) continue;
+  const runs = [await run(c), await run(c), await run(c)].sort((a, b) => a - b);
   console.log(
     `${c.name.padEnd(30)} ${runs[1]!.toFixed(0).padStart(5)} ns/request (runs: ${runs.map((r) => r.toFixed(0)).join(", ")})`,
   );
