@@ -34,6 +34,14 @@ export interface ResolvedServerOptions {
 
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 
+/**
+ * A time field that has started but not been stamped yet: the server's sweep stamps it with its own
+ * clock read when it first sees it, so no request reads the clock (Date.now() is ~40 ns, and more when
+ * the cache is cold). A timeout then fires between its length and its length plus two sweep intervals
+ * after the fact; never early.
+ */
+const UNSTAMPED = -1;
+
 export class Connection implements ParserHandler, BodySource, ResponseSink {
   readonly socket: Socket;
   readonly encrypted: boolean;
@@ -48,8 +56,6 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   /** The first write of a data event, and the rest (rarely: pipelined requests, 100 Continue). */
   private batchFirst: Buffer | string | undefined;
   private batch: (Buffer | string)[] | undefined;
-  /** Date.now() read once at the start of a data event (timeouts need ms, not µs). */
-  private now = 0;
   private needResume = false;
   /** No more requests are read; the connection closes once the queue is empty. */
   private closing = false;
@@ -61,7 +67,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   /** Reading stopped because the pipeline is full (the parser is paused). */
   private queuePaused = false;
   private served = 0;
-  /** @internal times (ms) for the server's sweep; 0 when not running. */
+  /** @internal times (ms) for the server's sweep; 0 when not running, UNSTAMPED until the sweep sees them. */
   headStartedAt = 0;
   requestStartedAt = 0;
   idleSince: number;
@@ -110,9 +116,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       // drop what the client still sends, so our last response isn't lost to a reset.
       return;
     }
-    const now = Date.now();
-    this.now = now;
-    if (this.rx === undefined && this.headStartedAt === 0) this.headStartedAt = now;
+    if (this.rx === undefined && this.headStartedAt === 0) this.headStartedAt = UNSTAMPED;
     this.idleSince = 0;
     this.inData = true;
     try {
@@ -138,7 +142,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   }
 
   onHead(head: MessageHead): void {
-    this.requestStartedAt = this.headStartedAt || (this.inData ? this.now : Date.now());
+    this.requestStartedAt = this.headStartedAt || UNSTAMPED;
     this.headStartedAt = 0;
     const req = new IncomingRequest(head, this);
     const res = new ServerResponse(req, this);
@@ -441,7 +445,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     }
     if (this.queue.length === 0) {
       // Idle only between requests (check() skips a head that is arriving: headersTimeout times it).
-      this.idleSince = this.inData ? this.now : Date.now();
+      this.idleSince = UNSTAMPED;
       if (this.closing && !this.parser.inMessage) {
         this.endSocket();
         return;
@@ -457,11 +461,10 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     if (this.closing || this.destroyed) return;
     if (this.queue.length < this.host.opts.maxPipelinedRequests && this.parser.isPaused) {
       this.inData = true;
-      this.now = Date.now();
       this.parser.resume();
       // A head kept back while the pipeline was full starts its clock now.
       if (this.parser.inMessage && this.rx === undefined && this.headStartedAt === 0) {
-        this.headStartedAt = Date.now();
+        this.headStartedAt = UNSTAMPED;
       }
       if (this.peerEnded && (!this.parser.isPaused || this.parser.pending.length === 0)) {
         // The client half-closed after these requests: a cut-short one is an error, then we close.
@@ -560,6 +563,9 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   /** Called by the server's sweep about once a second (or more often with short timeouts). */
   check(now: number): void {
     const o = this.host.opts;
+    if (this.headStartedAt === UNSTAMPED) this.headStartedAt = now;
+    if (this.requestStartedAt === UNSTAMPED) this.requestStartedAt = now;
+    if (this.idleSince === UNSTAMPED) this.idleSince = now;
     if (this.lingerUntil !== 0) {
       if (now >= this.lingerUntil) this.destroy();
       return;
