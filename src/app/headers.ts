@@ -15,8 +15,21 @@ export type HeadersInit =
   | Readonly<Record<string, HeaderInitValue | undefined>>
   | Iterable<readonly [string, string | number]>;
 
-function sameName(a: string, lower: string): boolean {
-  return a.length === lower.length && (a === lower || a.toLowerCase() === lower);
+/** Field names compared as RFC 9110 says (ASCII case-insensitive), without a lowercased copy. */
+function sameName(a: string, b: string): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  if (a === b) return true;
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) {
+      // Only letters may differ, and only by case.
+      const l = x | 0x20;
+      if ((x ^ y) !== 0x20 || l < 0x61 || l > 0x7a) return false;
+    }
+  }
+  return true;
 }
 
 export class Headers implements Iterable<[string, string]> {
@@ -75,17 +88,15 @@ export class Headers implements Iterable<[string, string]> {
   /** The first value of a field (case-insensitive name), or undefined. */
   get(name: string): string | undefined {
     const f = this.f;
-    const lower = name.toLowerCase();
-    for (let i = 0; i < f.length; i += 2) if (sameName(f[i]!, lower)) return f[i + 1];
+    for (let i = 0; i < f.length; i += 2) if (sameName(f[i]!, name)) return f[i + 1];
     return undefined;
   }
 
   /** Every value of a field, in order. */
   getAll(name: string): string[] {
     const f = this.f;
-    const lower = name.toLowerCase();
     const out: string[] = [];
-    for (let i = 0; i < f.length; i += 2) if (sameName(f[i]!, lower)) out.push(f[i + 1]!);
+    for (let i = 0; i < f.length; i += 2) if (sameName(f[i]!, name)) out.push(f[i + 1]!);
     return out;
   }
 
@@ -104,10 +115,9 @@ export class Headers implements Iterable<[string, string]> {
     const v = typeof value === "number" ? String(value) : value;
     assertValidField(name, v);
     const f = this.f;
-    const lower = name.toLowerCase();
     let at = -1;
     for (let i = 0; i < f.length; i += 2) {
-      if (sameName(f[i]!, lower)) {
+      if (sameName(f[i]!, name)) {
         if (at === -1) {
           at = i;
           f[i] = name;
@@ -151,8 +161,7 @@ export class Headers implements Iterable<[string, string]> {
   delete(name: string): this {
     this.check();
     const f = this.f;
-    const lower = name.toLowerCase();
-    for (let i = f.length - 2; i >= 0; i -= 2) if (sameName(f[i]!, lower)) f.splice(i, 2);
+    for (let i = f.length - 2; i >= 0; i -= 2) if (sameName(f[i]!, name)) f.splice(i, 2);
     return this;
   }
 

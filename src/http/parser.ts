@@ -687,7 +687,8 @@ export class HttpParser {
       }
       value = latin1(b, vs, ve);
     }
-    if (k >= 0) {
+    if (k >= 0 && value !== prevValue) {
+      // Stored only when changed: a store into this long-lived list costs more than a comparison.
       this.prevNames[k] = name;
       this.prevValues[k] = value;
     }

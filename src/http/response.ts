@@ -133,6 +133,17 @@ export class ServerResponse {
     this.fields.push(name, value);
   }
 
+  /**
+   * @internal Takes a list of checked fields (name, value, …) as this response's fields, without a copy,
+   * when none were set yet (else appends them). The framework hands over its Response's fields as it
+   * writes them; the list must not change afterwards.
+   */
+  adoptCheckedHeaders(fields: string[]): void {
+    if (this.phase !== Phase.Idle) throw new Error("Can't set headers: the headers were already sent");
+    if (this.fields.length === 0) this.fields = fields;
+    else for (let i = 0; i < fields.length; i++) this.fields.push(fields[i]!);
+  }
+
   getHeader(name: string): string | undefined {
     const f = this.fields;
     const n = name.length;

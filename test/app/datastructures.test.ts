@@ -111,6 +111,28 @@ describe("MultiDict", () => {
 });
 
 describe("Headers", () => {
+  test("names match ASCII case-insensitively, and only letters fold", () => {
+    const h = new Headers({ "Content-Type": "a", "X-a^b": "caret", "X-1": "one" });
+    assert.equal(h.get("content-type"), "a");
+    assert.equal(h.get("CONTENT-TYPE"), "a");
+    assert.equal(h.get("content-typ"), undefined);
+    // "^" and "~" differ by 0x20 as "a" and "A" do, but they are different names.
+    assert.equal(h.get("x-a~b"), undefined);
+    assert.equal(h.get("X-A^B"), "caret");
+    assert.equal(h.get("x-\x11"), undefined);
+    h.set("content-TYPE", "b");
+    assert.deepEqual(
+      [...h],
+      [
+        ["content-TYPE", "b"],
+        ["X-a^b", "caret"],
+        ["X-1", "one"],
+      ],
+    );
+    h.delete("x-A^b");
+    assert.equal(h.size, 2);
+  });
+
   test("from a record, pairs (repeats kept), another Headers or a web Headers", () => {
     const h = new Headers([
       ["Set-Cookie", "a=1"],
