@@ -142,6 +142,22 @@ function sameBytes(b: Buffer, s: number, str: string): boolean {
   return true;
 }
 
+/** True when the bytes at b[s] are those of `r` (a byte loop: for short ranges, cheaper than a call). */
+function sameRange(b: Buffer, s: number, r: Buffer): boolean {
+  const n = r.length;
+  for (let i = 0; i < n; i++) if (b[s + i] !== r[i]) return false;
+  return true;
+}
+
+/** A copy of b[s, e), from Buffer's pool for short ones. */
+function copyRange(b: Buffer, s: number, e: number): Buffer {
+  const n = e - s;
+  const c = Buffer.allocUnsafe(n);
+  if (n > 64) b.copy(c, 0, s, e);
+  else for (let i = 0; i < n; i++) c[i] = b[s + i]!;
+  return c;
+}
+
 function nameIs(b: Buffer, s: number, lower: string): boolean {
   for (let i = 0; i < lower.length; i++) if ((b[s + i]! | 0x20) !== lower.charCodeAt(i)) return false;
   return true;
@@ -231,7 +247,10 @@ export class HttpParser {
    */
   private prevNames: string[] = [];
   private prevValues: string[] = [];
+  /** The bytes of the previous head's field lines (without CRLF), compared byte for byte. */
+  private prevLines: Buffer[] = [];
   private prevTarget = "";
+  private prevTargetBytes: Buffer = EMPTY;
   /** The last Host value that passed isValidHost. */
   private validHost = "";
 
@@ -579,9 +598,12 @@ export class HttpParser {
         );
         return false;
       }
-      const prev = this.prevTarget;
-      if (p - ts === prev.length && sameBytes(b, ts, prev)) head.target = prev;
-      else this.prevTarget = head.target = latin1(b, ts, p);
+      const prev = this.prevTargetBytes;
+      if (p - ts === prev.length && sameRange(b, ts, prev)) head.target = this.prevTarget;
+      else {
+        this.prevTarget = head.target = latin1(b, ts, p);
+        this.prevTargetBytes = copyRange(b, ts, p);
+      }
       p++;
       const v = this.version(b, p, true);
       if (v < 0) return false;
@@ -634,6 +656,12 @@ export class HttpParser {
   private fieldLine(b: Buffer, s: number, cr: number, trailers: boolean): boolean {
     // This line's position among the head's fields, for reusing the previous head's strings.
     const k = trailers ? -1 : this.lines - 1;
+    if (k >= 0 && k < this.prevLines.length) {
+      const pl = this.prevLines[k]!;
+      // The same bytes as the line that passed here last time: its name and value, already checked.
+      if (pl.length === cr - s && sameRange(b, s, pl))
+        return this.field(b, s, this.prevNames[k]!, this.prevValues[k]!, false);
+    }
     const prevName = k >= 0 && k < this.prevNames.length ? this.prevNames[k]! : "";
     let p = s;
     let name: string;
@@ -667,31 +695,29 @@ export class HttpParser {
     const vs = p;
     let ve = cr;
     while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
-    let value: string;
-    const prevValue = name === prevName ? this.prevValues[k]! : undefined;
-    if (prevValue !== undefined && prevValue.length === ve - vs && sameBytes(b, vs, prevValue)) {
-      // The same bytes as a value that passed below (the rest of the line up to CR is OWS).
-      value = prevValue;
-    } else {
-      while (FIELD_VALUE[b[p]!] === 1) p++;
-      if (p !== cr) {
-        const c = b[p]!;
-        this.fail(
-          400,
-          "HPE_INVALID_HEADER_TOKEN",
-          c === CR
-            ? `The "${name}" field contains a bare CR; HTTP/1.1 lines end with CRLF`
-            : `The value of the "${name}" field contains the control byte 0x${c.toString(16).padStart(2, "0")} (NUL, CR, LF and other controls are not allowed)`,
-        );
-        return false;
-      }
-      value = latin1(b, vs, ve);
+    while (FIELD_VALUE[b[p]!] === 1) p++;
+    if (p !== cr) {
+      const c = b[p]!;
+      this.fail(
+        400,
+        "HPE_INVALID_HEADER_TOKEN",
+        c === CR
+          ? `The "${name}" field contains a bare CR; HTTP/1.1 lines end with CRLF`
+          : `The value of the "${name}" field contains the control byte 0x${c.toString(16).padStart(2, "0")} (NUL, CR, LF and other controls are not allowed)`,
+      );
+      return false;
     }
-    if (k >= 0 && value !== prevValue) {
-      // Stored only when changed: a store into this long-lived list costs more than a comparison.
+    const value = latin1(b, vs, ve);
+    if (k >= 0) {
       this.prevNames[k] = name;
       this.prevValues[k] = value;
+      this.prevLines[k] = copyRange(b, s, cr);
     }
+    return this.field(b, s, name, value, trailers);
+  }
+
+  /** A checked field line whose name starts at b[s]: into the trailers, or the head and what it means. */
+  private field(b: Buffer, s: number, name: string, value: string, trailers: boolean): boolean {
     if (trailers) {
       if (this.trailers === undefined) this.trailers = [];
       this.trailers.push(name, value);
