@@ -12,6 +12,7 @@ import type { IncomingRequest } from "../src/http/request.ts";
 import type { ServerResponse } from "../src/http/response.ts";
 import { Server } from "../src/http/server.ts";
 import { Phial } from "../src/index.ts";
+import { POST_BODY } from "./servers/fixtures.ts";
 
 const HELLO = "Hello, World!";
 
@@ -87,6 +88,9 @@ hello.get("/hello", () => [HELLO, 200, TEXT]);
 const json = new Phial(import.meta.url);
 json.get("/user/<int:id>", (req) => ({ id: req.params.id, name: `user ${req.params.id}` }));
 const missing = new Phial(import.meta.url);
+const echo = new Phial(import.meta.url);
+echo.post("/echo", (req) => req.json as Record<string, unknown>);
+const POST = `POST /echo HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(POST_BODY)}\r\n\r\n${POST_BODY}`;
 cases.push(
   { name: "framework hello (tuple)", request: WRK, handler: hello.wireHandler },
   { name: "framework hello, browser head", request: BROWSER, handler: hello.wireHandler },
@@ -94,6 +98,17 @@ cases.push(
     name: "framework json + int param",
     request: "GET /user/42 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
     handler: json.wireHandler,
+  },
+  { name: "framework POST 1 KiB JSON echo", request: POST, handler: echo.wireHandler },
+  {
+    name: "wire POST 1 KiB JSON echo",
+    request: POST,
+    handler: (req, res) => {
+      void req.json().then((v) => {
+        res.setHeader("Content-Type", "application/json");
+        res.end(JSON.stringify(v));
+      });
+    },
   },
   {
     name: "framework 404",

@@ -682,8 +682,26 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
   }
   const src = req.source;
   const needsBody = data.options.streamBody !== true && (!src.bodyComplete || src.contentLength > 0);
-  if (needsBody || app.hasHooks) return fullDispatch(app, req, data, needsBody, undefined);
-  // The fast path: no body to read, no hooks. A sync handler never touches a promise.
+  if (app.hasHooks) return fullDispatch(app, req, data, needsBody, undefined);
+  if (needsBody) {
+    // A body of declared length within the limit, for no body loader (not multipart): read it whole,
+    // then the fast path. Anything else takes every step.
+    const n = src.contentLength;
+    if (n < 0 || n > limit(req.bodyLimit ?? app.config.maxContentLength) || app.bodyLoaderFor(req.mimetype))
+      return fullDispatch(app, req, data, true, undefined);
+    return src.body().then(
+      (body) => {
+        req.data = body;
+        return runRoute(app, req, data);
+      },
+      (err: unknown) => failed(app, req, data.blueprint, err),
+    );
+  }
+  return runRoute(app, req, data);
+}
+
+/** The fast path: no hooks, the body (if any) read. A sync handler never touches a promise. */
+function runRoute(app: Phial, req: Request, data: RouteData): Response | Promise<Response> {
   let rv: HandlerResult | Promise<HandlerResult>;
   try {
     rv = invoke(req, data.isAsync, data.handler as Handler, req, undefined);
@@ -866,6 +884,11 @@ async function loadBody(app: Phial, req: Request): Promise<void> {
   const max = limit(req.bodyLimit ?? app.config.maxContentLength);
   const src = req.source;
   if (src.contentLength > max) throw tooLarge(max);
+  if (src.contentLength >= 0) {
+    // The length is declared (and within the limit): the wire delivers exactly that, in one piece.
+    req.data = await src.body();
+    return;
+  }
   const parts: Buffer[] = [];
   let total = 0;
   for await (const chunk of src) {

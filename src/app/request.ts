@@ -12,6 +12,9 @@ import type { FileStorage } from "./multipart.ts";
 import { type ForwardedView, resolveForwarded } from "./proxy.ts";
 import type { Session } from "./sessions.ts";
 
+let lastContentType = "";
+let lastEssence = "";
+
 /** What the framework needs of an incoming request: the wire's `IncomingRequest`, or the test client's. */
 export interface RequestSource {
   readonly method: string;
@@ -291,7 +294,13 @@ export class Request<P = Record<string, unknown>> {
   get mimetype(): string {
     const ct = this.contentType;
     if (ct === undefined) return "";
-    return parseMediaType(ct)?.essence ?? "";
+    // Clients send the same Content-Type again and again (the wire even hands on the same string):
+    // the last one parsed is remembered (a string, so nothing can change it).
+    if (ct !== lastContentType) {
+      lastEssence = parseMediaType(ct)?.essence ?? "";
+      lastContentType = ct;
+    }
+    return lastEssence;
   }
 
   /** Parameters of the Content-Type, e.g. `{ charset: "utf-8" }`. */
