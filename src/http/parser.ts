@@ -158,10 +158,19 @@ function copyRange(b: Buffer, s: number, e: number): Buffer {
   return c;
 }
 
-function nameIs(b: Buffer, s: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) if ((b[s + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+/** True when the field name at b[s] is `lower` (its lowercase bytes) in any case; the length was checked. */
+function nameIs(b: Buffer, s: number, lower: Uint8Array): boolean {
+  for (let i = 0; i < lower.length; i++) if ((b[s + i]! | 0x20) !== lower[i]) return false;
   return true;
 }
+
+// The names the parser acts on, as bytes (a typed array reads faster than a string's charCodeAt).
+const N_HOST = Buffer.from("host", "latin1");
+const N_EXPECT = Buffer.from("expect", "latin1");
+const N_UPGRADE = Buffer.from("upgrade", "latin1");
+const N_CONNECTION = Buffer.from("connection", "latin1");
+const N_CONTENT_LENGTH = Buffer.from("content-length", "latin1");
+const N_TRANSFER_ENCODING = Buffer.from("transfer-encoding", "latin1");
 
 const CR = 13;
 const LF = 10;
@@ -728,13 +737,13 @@ export class HttpParser {
 
     switch (name.length) {
       case 4:
-        if (nameIs(b, s, "host")) {
+        if (nameIs(b, s, N_HOST)) {
           this.hosts++;
           this.hostField = value;
         }
         break;
       case 6:
-        if (this.kind === "request" && nameIs(b, s, "expect")) {
+        if (this.kind === "request" && nameIs(b, s, N_EXPECT)) {
           if (value.toLowerCase() === "100-continue") {
             // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored.
             if (head.versionMinor === 1) head.expectContinue = true;
@@ -742,13 +751,13 @@ export class HttpParser {
         }
         break;
       case 7:
-        if (nameIs(b, s, "upgrade")) this.hasUpgrade = true;
+        if (nameIs(b, s, N_UPGRADE)) this.hasUpgrade = true;
         break;
       case 10:
-        if (nameIs(b, s, "connection")) this.connectionTokens(value);
+        if (nameIs(b, s, N_CONNECTION)) this.connectionTokens(value);
         break;
       case 14:
-        if (nameIs(b, s, "content-length")) {
+        if (nameIs(b, s, N_CONTENT_LENGTH)) {
           const n = parseContentLength(value);
           if (n < 0) {
             this.fail(
@@ -778,7 +787,7 @@ export class HttpParser {
         }
         break;
       case 17:
-        if (nameIs(b, s, "transfer-encoding")) {
+        if (nameIs(b, s, N_TRANSFER_ENCODING)) {
           this.te = this.te === undefined ? value : `${this.te}, ${value}`;
         }
         break;
