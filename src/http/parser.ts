@@ -130,11 +130,6 @@ function latin1(b: Buffer, start: number, end: number): string {
   return (b as unknown as Latin1).latin1Slice(start, end);
 }
 
-/**
- * True when the field name at b[s] (a token, its length already checked) is `lower` in any case,
- * compared on the bytes (no lowercased copy). `lower` holds lowercase letters and "-": OR-ing 0x20
- * maps only A-Z onto a-z here, since the CR it would map onto "-" can't be in a token.
- */
 /** True when the bytes at b[s] are the Latin-1 string `str` (the caller checked that they fit). */
 function sameBytes(b: Buffer, s: number, str: string): boolean {
   const n = str.length;
@@ -158,7 +153,11 @@ function copyRange(b: Buffer, s: number, e: number): Buffer {
   return c;
 }
 
-/** True when the field name at b[s] is `lower` (its lowercase bytes) in any case; the length was checked. */
+/**
+ * True when the field name at b[s] (a token, its length already checked) is `lower` in any case,
+ * compared on the bytes (no lowercased copy). `lower` holds the bytes of lowercase letters and "-": OR-ing 0x20
+ * maps only A-Z onto a-z here, since the CR it would map onto "-" can't be in a token.
+ */
 function nameIs(b: Buffer, s: number, lower: Uint8Array): boolean {
   for (let i = 0; i < lower.length; i++) if ((b[s + i]! | 0x20) !== lower[i]) return false;
   return true;
