@@ -341,6 +341,21 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     return !this.socket.writableNeedDrain;
   }
 
+  sendHeadAndBody(res: ServerResponse, head: string, body: Buffer): void {
+    if (this.destroyed || this.queue[0] !== res || this.inData) {
+      // Not its turn yet, or batched with the rest of this data event (a mixed batch is corked).
+      this.send(res, head, false);
+      this.send(res, body, true);
+      return;
+    }
+    const s = this.socket;
+    s.cork();
+    this.out(head);
+    this.out(body);
+    s.uncork();
+    this.finished(res);
+  }
+
   drain(res: ServerResponse): Promise<void> {
     return new Promise<void>((resolve) => {
       res.drainWaiter = resolve as (v: undefined) => void;

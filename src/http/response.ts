@@ -10,6 +10,8 @@ import { STATUS_TEXT } from "./status.ts";
 export interface ResponseSink {
   /** Bytes for the socket, in this response's turn. Returns false while the socket is congested. */
   send(res: ServerResponse, data: Buffer | string, last: boolean): boolean;
+  /** A head and a whole body that is too big to copy next to it: both at once (one writev), then done. */
+  sendHeadAndBody(res: ServerResponse, head: string, body: Buffer): void;
   /** Resolves when `res` may write again (its turn came and the socket drained, or it was closed). */
   drain(res: ServerResponse): Promise<void>;
   /** Decides, as the head is written, whether the connection stays open after this response. */
@@ -35,8 +37,10 @@ enum Phase {
 const RESOLVED: Promise<void> = Promise.resolve();
 const CRLF = "\r\n";
 const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
-/** Bodies up to this size are copied next to the head and sent in one write. */
+/** ASCII string bodies up to this size go out with the head as one string (the socket encodes it). */
 const ONE_WRITE_MAX = 64 * 1024;
+/** Byte bodies up to this size are copied next to the head; larger ones go with it in one writev. */
+const COPY_MAX = 16 * 1024;
 /** Streamed pieces up to this size are copied into one buffer with their chunk framing (and a held head). */
 const COALESCE_MAX = 16 * 1024;
 
@@ -247,14 +251,14 @@ export class ServerResponse {
       this.sink.send(this, head, true);
       return;
     }
-    if (len <= ONE_WRITE_MAX) {
+    if (typeof body === "string" && len === body.length && len <= ONE_WRITE_MAX) {
+      // An ASCII body is the same bytes in Latin-1 and UTF-8, so head and body go as one Latin-1
+      // string, which the socket encodes straight into its write (no Buffer allocated and filled here).
+      this.sink.send(this, head + body, true);
+      return;
+    }
+    if (len <= COPY_MAX) {
       const hlen = head.length;
-      if (typeof body === "string" && len === body.length) {
-        // An ASCII body is the same bytes in Latin-1 and UTF-8, so head and body go as one Latin-1
-        // string, which the socket encodes straight into its write (no Buffer allocated and filled here).
-        this.sink.send(this, head + body, true);
-        return;
-      }
       data = Buffer.allocUnsafe(hlen + len);
       data.write(head, 0, hlen, "latin1");
       if (typeof body === "string") data.write(body, hlen, len, "utf8");
@@ -262,8 +266,11 @@ export class ServerResponse {
       this.sink.send(this, data, true);
       return;
     }
-    this.sink.send(this, head, false);
-    this.sink.send(this, typeof body === "string" ? Buffer.from(body, "utf8") : toBuffer(body!), true);
+    this.sink.sendHeadAndBody(
+      this,
+      head,
+      typeof body === "string" ? Buffer.from(body, "utf8") : toBuffer(body!),
+    );
   }
 
   /**
