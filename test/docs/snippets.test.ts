@@ -446,7 +446,7 @@ describe("wire.md: what is refused", async () => {
     ["bad Host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400],
     ["HTTP/0.9", "GET /\r\n\r\n", 400],
     ["HTTP/2.0", `GET / HTTP/2.0\r\n${H}\r\n`, 400],
-    ["HTTP/1.2", `GET / HTTP/1.2\r\n${H}\r\n`, 505],
+    ["HTTP/3.0", `GET / HTTP/3.0\r\n${H}\r\n`, 505],
     ["empty lines first", `\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n${H}\r\n`, 400],
     ["unknown expectation", `POST / HTTP/1.1\r\n${H}Expect: magic\r\nContent-Length: 1\r\n\r\na`, 417],
     ["long request line", `GET /${"a".repeat(9000)} HTTP/1.1\r\n${H}\r\n`, 414],
