@@ -125,7 +125,7 @@ describe("routing.md", async () => {
   test("urlFor, defaults, custom converters and redirectTo", async () => {
     assert.deepEqual((await c.get("/links")).json, {
       profile: "/profile/7",
-      withQuery: "/profile/7?tab=posts",
+      withQuery: "/profile/7?tab=my+posts",
       prefs: "/settings#mail",
       external: "http://localhost/settings",
     });
