@@ -1,8 +1,8 @@
 // The application: routing, dispatch, return values, errors and hooks, served by the wire.
 //
 // Seams for the other modules (keep them stable):
-// - `app.sessionInterface` ({ open, save }): `req.session` opens it lazily; it is saved after the
-//   afterRequest hooks of any request that touched it (fast path included).
+// - `app.sessionInterface` ({ open, save, refreshes? }): `req.session` opens it lazily; it is saved after
+//   the afterRequest hooks of any request that touched it, or that `refreshes` names (fast path included).
 // - `app.bodyLoaders` / `Phial.defaultBodyLoaders` (media type → loader): a loader reads
 //   `req.stream()` itself (limits enforced) and sets `req.parsedForm` / `req.parsedFiles`
 //   (multipart); other bodies are read into `req.data`.
@@ -105,8 +105,13 @@ export interface RunOptions {
 export interface SessionInterface {
   /** Called on first access to `req.session`; must be sync (cookies are already there). */
   open(app: Phial, req: Request): SessionLike;
-  /** Called after the afterRequest hooks when the request touched its session. */
+  /** Called after the afterRequest hooks when the request touched its session (or `refreshes` said so). */
   save(app: Phial, session: SessionLike, req: Request, res: Response): void | Promise<void>;
+  /**
+   * Optional: true when the session of a request that never touched it must still be opened and saved
+   * (e.g. to refresh a permanent session's cookie). Asked once per such request: keep it cheap.
+   */
+  refreshes?(app: Phial, req: Request): boolean;
 }
 
 /**
@@ -689,7 +694,8 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
     rv = invoke(req, data.isAsync, data.handler as Handler, req, undefined);
     if (!isThenable(rv)) {
       const res = app.makeResponse(rv, req);
-      if (req.sessionCache === undefined && req.cleanups === undefined) return res;
+      if (req.sessionCache === undefined && req.cleanups === undefined && !sessionToRefresh(app, req))
+        return res;
       return finishRequest(app, req, [app], res);
     }
   } catch (err) {
@@ -698,7 +704,8 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
   return (rv as Promise<HandlerResult>).then(
     (v) => {
       const res = app.makeResponse(v, req);
-      if (req.sessionCache === undefined && req.cleanups === undefined) return res;
+      if (req.sessionCache === undefined && req.cleanups === undefined && !sessionToRefresh(app, req))
+        return res;
       return finishRequest(app, req, [app], res);
     },
     (err: unknown) => failed(app, req, data.blueprint, err),
@@ -811,6 +818,7 @@ async function finishRequest(
         }
       }
     }
+    if (req.sessionCache === undefined) sessionToRefresh(app, req);
     const s = req.sessionCache;
     if (s !== undefined && app.sessionInterface !== undefined)
       await app.sessionInterface.save(app, s, req, res);
@@ -835,6 +843,17 @@ async function finishRequest(
     }
   }
   return res;
+}
+
+/**
+ * A request whose session the app never touched may still need it saved (a permanent session's cookie
+ * is refreshed on every request, Flask's SESSION_REFRESH_EACH_REQUEST): then it is opened (lazily, not
+ * verified yet) and true returned. Without a session cookie this is a scan of the header names.
+ */
+function sessionToRefresh(app: Phial, req: Request): boolean {
+  const si = app.sessionInterface;
+  if (si?.refreshes === undefined || !si.refreshes(app, req)) return false;
+  return req.session !== undefined; // opens it
 }
 
 /** The request's callOnClose functions, each once; errors logged. */
