@@ -1,5 +1,6 @@
 // Snippets of docs/responses.md.
 
+import { EventEmitter, on } from "node:events";
 import { DefaultJsonProvider, jsonify, makeResponse, Phial, Response, redirect, safeRedirect } from "phial";
 
 const app = new Phial(import.meta.url);
@@ -64,6 +65,24 @@ app.get(
 
 // #endregion
 
+// #region sse
+const news = new EventEmitter(); // elsewhere: news.emit("item", { title: "…" })
+
+app.get("/news", (req) => {
+  async function* events() {
+    try {
+      // Every wait takes req.signal: it ends (with an AbortError) the moment the client leaves.
+      for await (const [item] of on(news, "item", { signal: req.signal })) {
+        yield `data: ${JSON.stringify(item)}\n\n`;
+      }
+    } finally {
+      // Runs as soon as the client is gone: unsubscribe, release what the stream holds.
+    }
+  }
+  return new Response(events(), { mimetype: "text/event-stream", headers: { "Cache-Control": "no-cache" } });
+});
+// #endregion
+
 // #region adapters
 // A fetch-style call: a web Request in, a web Response out (no socket).
 const webRes = await app.fetch(new Request("http://localhost/api/user"));
@@ -74,7 +93,7 @@ console.log(webRes.status, await webRes.json()); // 200 { name: "Ada", admin: tr
 //   createServer(app.nodeHandler()).listen(8000);
 // #endregion
 
-export { app, webRes };
+export { app, news, webRes };
 
 // A second app, so that the JSON settings below don't change the samples above.
 export const pretty = new Phial(import.meta.url);

@@ -34,7 +34,7 @@ app.get("/settings", { endpoint: "prefs" }, () => "settings");
 
 app.get("/links", () => ({
   profile: urlFor("profile", { id: 7 }), // "/profile/7"
-  withQuery: urlFor("profile", { id: 7, tab: "posts" }), // "/profile/7?tab=posts"
+  withQuery: urlFor("profile", { id: 7, tab: "my posts" }), // "/profile/7?tab=my+posts"
   prefs: urlFor("prefs", { _anchor: "mail" }), // "/settings#mail"
   external: urlFor("prefs", { _external: true }), // "http://localhost/settings"
 }));

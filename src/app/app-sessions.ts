@@ -8,6 +8,7 @@ import {
   addFlash,
   type Flash,
   type FlashedOptions,
+  mayHaveCookie,
   SecureCookieSession,
   SecureCookieSessionInterface,
   type Session,
@@ -18,7 +19,9 @@ import {
 /**
  * Sessions in a signed cookie (the default `app.sessionInterface`). The cookie is verified on first
  * use of `req.session`; after the afterRequest hooks, a touched session adds `Vary: Cookie` (and
- * `Cache-Control: private` unless the response set its own), and a changed one sets the cookie.
+ * `Cache-Control: private` unless the response set its own), and a changed one sets the cookie (a
+ * permanent one is sent again on every request that carried it, untouched or not, unless
+ * `config.sessionRefreshEachRequest` is false).
  */
 export class CookieSessionInterface implements SessionInterface {
   /** The framework-independent part (signing, cookie decisions); its `salt` can be changed. */
@@ -27,6 +30,18 @@ export class CookieSessionInterface implements SessionInterface {
   open(app: Phial, req: Request): Session {
     const values = req.cookies.getAll(app.config.sessionCookieName);
     return this.cookies.open(values, app.config);
+  }
+
+  /**
+   * Permanent sessions are refreshed on every request (`config.sessionRefreshEachRequest`, Flask's
+   * SESSION_REFRESH_EACH_REQUEST): true when the request may carry a session cookie, so that its
+   * session is saved even if the app never touched it. A scan of the header names for requests
+   * without cookies; nothing at all without a secret key (no session can be read then).
+   */
+  refreshes(app: Phial, req: Request): boolean {
+    const c = app.config;
+    if (c.sessionRefreshEachRequest !== true || !c.secretKey) return false;
+    return mayHaveCookie(req.source.rawHeaders, c.sessionCookieName);
   }
 
   save(app: Phial, session: Session, _req: Request, res: Response): void {

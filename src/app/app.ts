@@ -1,8 +1,8 @@
 // The application: routing, dispatch, return values, errors and hooks, served by the wire.
 //
 // Seams for the other modules (keep them stable):
-// - `app.sessionInterface` ({ open, save }): `req.session` opens it lazily; it is saved after the
-//   afterRequest hooks of any request that touched it (fast path included).
+// - `app.sessionInterface` ({ open, save, refreshes? }): `req.session` opens it lazily; it is saved after
+//   the afterRequest hooks of any request that touched it, or that `refreshes` names (fast path included).
 // - `app.bodyLoaders` / `Phial.defaultBodyLoaders` (media type → loader): a loader reads
 //   `req.stream()` itself (limits enforced) and sets `req.parsedForm` / `req.parsedFiles`
 //   (multipart); other bodies are read into `req.data`.
@@ -105,8 +105,13 @@ export interface RunOptions {
 export interface SessionInterface {
   /** Called on first access to `req.session`; must be sync (cookies are already there). */
   open(app: Phial, req: Request): SessionLike;
-  /** Called after the afterRequest hooks when the request touched its session. */
+  /** Called after the afterRequest hooks when the request touched its session (or `refreshes` said so). */
   save(app: Phial, session: SessionLike, req: Request, res: Response): void | Promise<void>;
+  /**
+   * Optional: true when the session of a request that never touched it must still be opened and saved
+   * (e.g. to refresh a permanent session's cookie). Asked once per such request: keep it cheap.
+   */
+  refreshes?(app: Phial, req: Request): boolean;
 }
 
 /**
@@ -707,7 +712,8 @@ function runRoute(app: Phial, req: Request, data: RouteData): Response | Promise
     rv = invoke(req, data.isAsync, data.handler as Handler, req, undefined);
     if (!isThenable(rv)) {
       const res = app.makeResponse(rv, req);
-      if (req.sessionCache === undefined && req.cleanups === undefined) return res;
+      if (req.sessionCache === undefined && req.cleanups === undefined && !sessionToRefresh(app, req))
+        return res;
       return finishRequest(app, req, [app], res);
     }
   } catch (err) {
@@ -716,7 +722,8 @@ function runRoute(app: Phial, req: Request, data: RouteData): Response | Promise
   return (rv as Promise<HandlerResult>).then(
     (v) => {
       const res = app.makeResponse(v, req);
-      if (req.sessionCache === undefined && req.cleanups === undefined) return res;
+      if (req.sessionCache === undefined && req.cleanups === undefined && !sessionToRefresh(app, req))
+        return res;
       return finishRequest(app, req, [app], res);
     },
     (err: unknown) => failed(app, req, data.blueprint, err),
@@ -829,6 +836,7 @@ async function finishRequest(
         }
       }
     }
+    if (req.sessionCache === undefined) sessionToRefresh(app, req);
     const s = req.sessionCache;
     if (s !== undefined && app.sessionInterface !== undefined)
       await app.sessionInterface.save(app, s, req, res);
@@ -853,6 +861,17 @@ async function finishRequest(
     }
   }
   return res;
+}
+
+/**
+ * A request whose session the app never touched may still need it saved (a permanent session's cookie
+ * is refreshed on every request, Flask's SESSION_REFRESH_EACH_REQUEST): then it is opened (lazily, not
+ * verified yet) and true returned. Without a session cookie this is a scan of the header names.
+ */
+function sessionToRefresh(app: Phial, req: Request): boolean {
+  const si = app.sessionInterface;
+  if (si?.refreshes === undefined || !si.refreshes(app, req)) return false;
+  return req.session !== undefined; // opens it
 }
 
 /** The request's callOnClose functions, each once; errors logged. */
@@ -984,13 +1003,39 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 // ---- writing to the wire ------------------------------------------------------------------------
 
 type StreamBody = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
+type Chunk = string | Uint8Array;
+
+const STOP = Symbol("phial.stopStream");
+
+/** The iterator of a bound stream: `pipeBody` can stop it while a `next()` is pending. */
+interface StoppableIterator extends AsyncIterator<Chunk> {
+  /**
+   * The client left: stop the source now, without waiting for it (a web ReadableStream is cancelled, a
+   * Node stream destroyed, an iterator's `return()` called), and run the request's cleanups.
+   */
+  [STOP]?(): void;
+}
+
+/** A web ReadableStream read through its own reader, so that `return()` (a cancel) ends a pending read. */
+function readerIterator(rs: ReadableStream<Chunk>): AsyncIterator<Chunk> {
+  const reader = rs.getReader();
+  return {
+    next: () => reader.read() as Promise<IteratorResult<Chunk>>,
+    return: async () => {
+      await reader.cancel().catch(() => undefined);
+      return { done: true, value: undefined };
+    },
+  };
+}
 
 /** Makes a streamed body run inside the request's context (Flask's stream_with_context, always on). */
 function bindStream(res: Response, req: Request, onEnd: (() => Promise<void>) | undefined): void {
-  const body = res.body as StreamBody | ReadableStream<Uint8Array | string>;
-  const source: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array> =
-    body instanceof ReadableStream ? (body as unknown as AsyncIterable<string | Uint8Array>) : body;
-  let it: AsyncIterator<string | Uint8Array> | Iterator<string | Uint8Array> | undefined;
+  const body = res.body as StreamBody | ReadableStream<Chunk>;
+  const web = body instanceof ReadableStream;
+  // A Node stream (anything with destroy()): destroying it also ends a pending read of its iterator.
+  const destroy = web ? undefined : (body as { destroy?: unknown }).destroy;
+  const source = body as StreamBody;
+  let it: AsyncIterator<Chunk> | Iterator<Chunk> | undefined;
   let ended = false;
   const end = async () => {
     if (ended) return;
@@ -998,17 +1043,20 @@ function bindStream(res: Response, req: Request, onEnd: (() => Promise<void>) | 
     if (onEnd !== undefined) await onEnd();
   };
   const open = () =>
-    Symbol.asyncIterator in source
-      ? (source as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]()
-      : (source as Iterable<string | Uint8Array>)[Symbol.iterator]();
-  const bound: AsyncIterable<string | Uint8Array> & { [BOUND]: true } = {
+    web
+      ? readerIterator(body)
+      : Symbol.asyncIterator in source
+        ? (source as AsyncIterable<Chunk>)[Symbol.asyncIterator]()
+        : (source as Iterable<Chunk>)[Symbol.iterator]();
+  const done = { done: true as const, value: undefined };
+  const bound: AsyncIterable<Chunk> & { [BOUND]: true } = {
     [BOUND]: true,
-    [Symbol.asyncIterator]() {
+    [Symbol.asyncIterator](): StoppableIterator {
       return {
         next: () =>
           runWithRequest(req, async () => {
             it ??= open();
-            let r: IteratorResult<string | Uint8Array>;
+            let r: IteratorResult<Chunk>;
             try {
               r = await it.next();
             } catch (err) {
@@ -1022,24 +1070,47 @@ function bindStream(res: Response, req: Request, onEnd: (() => Promise<void>) | 
           runWithRequest(req, async () => {
             try {
               if (it === undefined) {
-                if (body instanceof ReadableStream) {
+                if (web) {
                   await body.cancel().catch(() => undefined);
-                  return { done: true as const, value: undefined };
+                  return done;
                 }
                 // Never read (HEAD, client gone): still close it, e.g. a file stream's descriptor.
-                const d = (source as { destroy?: unknown }).destroy;
-                if (typeof d === "function") {
-                  (d as () => void).call(source);
-                  return { done: true as const, value: undefined };
+                if (typeof destroy === "function") {
+                  (destroy as () => void).call(source);
+                  return done;
                 }
                 it = open();
               }
               if (typeof it.return === "function") await it.return(value as undefined);
-              return { done: true as const, value: undefined };
+              return done;
             } finally {
               await end();
             }
           }),
+        [STOP]: () => {
+          if (ended) return;
+          runWithRequest(req, () => {
+            try {
+              if (it === undefined && web) {
+                void body.cancel().catch(() => undefined);
+              } else if (typeof destroy === "function") {
+                (destroy as () => void).call(source);
+              } else {
+                // An async generator suspended at an await runs this (its finally blocks) only once that
+                // await settles and it reaches its next yield: JavaScript can't cut an await short. A
+                // ReadableStream's reader, or an iterator such as events.on()'s, ends at once.
+                it ??= open();
+                closeIterator(it);
+              }
+            } catch {
+              // a source failing as it stops: the client is gone, nobody to tell
+            }
+          });
+          // The cleanups don't wait for the source: a wait that never settles would hold them forever.
+          end().then(undefined, (err: unknown) =>
+            req.app.logger.error("Exception in a callOnClose function", err),
+          );
+        },
       };
     },
   };
@@ -1068,27 +1139,74 @@ function writeResponse(res: Response, out: ServerResponse): unknown {
     out.end(body);
     return undefined;
   }
+  const sized = res.headers.get("content-length") !== undefined;
   if (out.request.method === "HEAD" || res.status === 204 || res.status === 304) {
     closeBody(body);
     // Without a declared length, send no Content-Length at all (a GET would be chunked).
-    if (res.headers.get("content-length") === undefined) void out.write("");
+    if (!sized) void out.write("");
     out.end();
     return undefined;
   }
-  return pipeBody(body as StreamBody, out);
+  return pipeBody(body as StreamBody, out, sized);
 }
 
-/** Streams a body to the wire with backpressure; stops (and closes the source) when the client leaves. */
-async function pipeBody(body: StreamBody, out: ServerResponse): Promise<void> {
-  const iterable = body as AsyncIterable<string | Uint8Array>;
-  for await (const chunk of iterable) {
-    if (out.closed) break; // leaving the loop calls return() on the source
-    if (typeof chunk !== "string" && !(chunk instanceof Uint8Array)) {
-      throw new TypeError(`A streamed response body yielded ${describeValue(chunk)}; yield strings or bytes`);
+/**
+ * Streams a body to the wire with backpressure. When the client leaves (the request's signal aborts)
+ * the source is stopped at once, even while it is waiting for its next value (an SSE loop awaiting an
+ * event), and the request's cleanups run. A client that only half-closed its side looks the same as one
+ * that left, so a body without a declared length (SSE, generated output: it ends only when the client
+ * goes) stops then too; a body with a length (a file) is finite and still goes out whole to it, unless
+ * the connection itself is gone.
+ */
+async function pipeBody(body: StreamBody, out: ServerResponse, sized: boolean): Promise<void> {
+  const it = (body as AsyncIterable<Chunk>)[Symbol.asyncIterator]() as StoppableIterator;
+  const signal = out.request.signal;
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped || (sized && !out.closed)) return;
+    stopped = true;
+    if (it[STOP] !== undefined) it[STOP]();
+    else closeIterator(it);
+  };
+  if (signal.aborted) stop();
+  else signal.addEventListener("abort", stop);
+  try {
+    for (;;) {
+      let r: IteratorResult<Chunk>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        if (stopped) break; // the source failing as it stops (an AbortError from a wait on req.signal)
+        throw err;
+      }
+      if (r.done || stopped) break; // after a stop: the last value of a generator that ran on to a yield
+      if (out.closed) {
+        stop();
+        break;
+      }
+      const chunk = r.value;
+      if (typeof chunk !== "string" && !(chunk instanceof Uint8Array)) {
+        closeIterator(it);
+        throw new TypeError(
+          `A streamed response body yielded ${describeValue(chunk)}; yield strings or bytes`,
+        );
+      }
+      await out.write(chunk);
     }
-    await out.write(chunk);
+  } finally {
+    signal.removeEventListener("abort", stop);
   }
   if (!out.finished) out.end();
+}
+
+/** Calls an iterator's return(), not waiting for it; its errors go nowhere (nobody is waiting). */
+function closeIterator(it: AsyncIterator<unknown> | Iterator<unknown>): void {
+  try {
+    const r = it.return?.();
+    if (isThenable(r)) (r as Promise<unknown>).then(undefined, () => undefined);
+  } catch {
+    // nothing to clean
+  }
 }
 
 function closeBody(body: ResponseBody): void {
@@ -1102,16 +1220,16 @@ function closeBody(body: ResponseBody): void {
     (d as () => void).call(body); // a Node stream: release what it holds
     return;
   }
+  let it: AsyncIterator<unknown> | Iterator<unknown>;
   try {
-    const it =
+    it =
       Symbol.asyncIterator in body
         ? (body as AsyncIterable<unknown>)[Symbol.asyncIterator]()
         : (body as Iterable<unknown>)[Symbol.iterator]();
-    const r = it.return?.();
-    if (isThenable(r)) (r as Promise<unknown>).then(undefined, () => undefined);
   } catch {
-    // nothing to clean
+    return; // nothing to clean
   }
+  closeIterator(it);
 }
 
 function joinPrefix(prefix: string, rule: string): string {

@@ -347,12 +347,18 @@ export class SecureCookieSessionInterface {
   }
 
   /**
-   * What the response needs for this session: nothing when it was never touched; `Vary: Cookie`
-   * when it was read; the cookie when it changed (or is refreshed); a deletion when it was emptied
-   * (only if the request carried a session cookie: otherwise there is nothing to delete).
+   * What the response needs for this session: nothing when it was never touched (unless it is a
+   * permanent one to refresh); `Vary: Cookie` when it was read; the cookie when it changed (or is
+   * refreshed); a deletion when it was emptied (only if the request carried a session cookie:
+   * otherwise there is nothing to delete).
    */
   save(session: SecureCookieSession, config: SessionConfig): SessionSaveResult {
-    if (!session.accessed) return { vary: false };
+    if (!session.accessed) {
+      // Flask's SESSION_REFRESH_EACH_REQUEST: a permanent session the request never touched still gets
+      // its cookie again (a new expiry). Reading the flag verifies the cookie: only when one was sent.
+      if (!config.sessionRefreshEachRequest || !session.hadCookie || !session.permanent)
+        return { vary: false };
+    }
     const name = config.sessionCookieName;
     const options = this.cookieOptions(config);
     if (session.size === 0) {
@@ -378,6 +384,28 @@ export class SecureCookieSessionInterface {
     }
     return result;
   }
+}
+
+/**
+ * Whether the Cookie fields of a request (raw headers: name, value, …) may hold a cookie named `name`:
+ * a scan of the field names, and of a Cookie value for `name=`; nothing is parsed or copied. A false
+ * "yes" only costs opening the session; a "no" is certain.
+ */
+export function mayHaveCookie(rawHeaders: readonly string[], name: string): boolean {
+  const n = name.length;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const k = rawHeaders[i]!;
+    if (k.length !== 6 || (k !== "Cookie" && k !== "cookie" && k.toLowerCase() !== "cookie")) continue;
+    const v = rawHeaders[i + 1]!;
+    for (let at = v.indexOf(name); at !== -1; at = v.indexOf(name, at + n)) {
+      const before = at === 0 ? 0x3b : v.charCodeAt(at - 1); // start, "; " or ";"
+      if (before !== 0x3b && before !== 0x20 && before !== 0x09) continue;
+      let j = at + n;
+      while (v.charCodeAt(j) === 0x20 || v.charCodeAt(j) === 0x09) j++;
+      if (v.charCodeAt(j) === 0x3d) return true;
+    }
+  }
+  return false;
 }
 
 function loadToken(

@@ -959,7 +959,7 @@ export class HttpParser {
     return this.complete(input, next, undefined);
   }
 
-  /** Reads "HTTP/x.y" at b[p]; returns the minor version (0 or 1) or -1 after failing. */
+  /** Reads "HTTP/x.y" at b[p]; returns the minor version as read (0 or 1; 1.2+ is 1) or -1 after failing. */
   private version(b: Buffer, p: number, request: boolean): number {
     const ok =
       b[p] === 0x48 &&
@@ -984,7 +984,9 @@ export class HttpParser {
       this.fail(400, "HPE_INVALID_VERSION", "The request line must end with CRLF");
       return -1;
     }
-    if (major === 1 && minor <= 1) return minor;
+    // RFC 9112 §2.3 (and RFC 9110 §2.5): a higher minor version of HTTP/1 is read as the highest we
+    // implement, HTTP/1.1 (its framing, keep-alive and Host rules; our answers say HTTP/1.1).
+    if (major === 1) return minor === 0 ? 0 : 1;
     if (major === 0 || major === 2) {
       this.fail(400, "HPE_INVALID_VERSION", `HTTP/${major}.${minor} does not use HTTP/1 message syntax`);
       return -1;

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { describe, test } from "node:test";
 import { TimedSerializer } from "../../src/app/signing.ts";
-import { flash, getFlashedMessages, Phial, type Request, redirect, session } from "../../src/index.ts";
+import {
+  flash,
+  getFlashedMessages,
+  Phial,
+  type Request,
+  type RequestSource,
+  redirect,
+  session,
+} from "../../src/index.ts";
 import { sessionTransaction } from "../../src/testing.ts";
 
 function makeApp(secretKey: string | null = "s3cret") {
@@ -152,6 +160,116 @@ test("permanent sessions: Max-Age and Expires from permanentSessionLifetime, ref
   assert.equal(again.headers.get("vary"), "Cookie");
   app.config.sessionRefreshEachRequest = false;
   assert.equal(sessionCookie(await c.get("/me")), undefined);
+});
+
+describe("SESSION_REFRESH_EACH_REQUEST: a permanent session's cookie is re-sent even when untouched", () => {
+  /** An app with a permanent session set by /remember; the other views never touch the session. */
+  function refreshApp(config: Record<string, unknown> = {}) {
+    const app = makeApp();
+    app.config.permanentSessionLifetime = 600;
+    Object.assign(app.config, config);
+    app.get("/remember", function remember(req: Request) {
+      req.session.permanent = true;
+      req.session.set("user", "alice");
+      return "ok";
+    });
+    app.get("/forget-me", function forgetMe(req: Request) {
+      req.session.set("user", "bob"); // a session that is not permanent
+      return "ok";
+    });
+    app.get("/slow", async function slow() {
+      await new Promise((r) => setImmediate(r));
+      return "async, untouched";
+    });
+    app.get("/boom", function boom() {
+      throw new Error("failing view");
+    });
+    return app;
+  }
+
+  /** The seconds from now until the cookie's Expires. */
+  function secondsLeft(set: string): number {
+    const m = /Expires=([^;]+)/.exec(set);
+    assert.ok(m !== null, `no Expires in ${set}`);
+    return (Date.parse(m[1]!) - Date.now()) / 1000;
+  }
+
+  for (const path of ["/plain", "/slow", "/static/nope.txt"]) {
+    test(`a view that never touches the session (${path}) re-sends it, with a new expiry`, async () => {
+      const c = refreshApp().testClient();
+      const first = sessionCookie(await c.get("/remember"));
+      assert.ok(first !== undefined);
+      const r = await c.get(path);
+      const set = sessionCookie(r);
+      assert.ok(set !== undefined, "the permanent session's cookie is refreshed");
+      assert.match(set, /Max-Age=600/);
+      assert.ok(secondsLeft(set) > 590, "the expiry starts again from this request");
+      assert.match(set, /; HttpOnly/i);
+      assert.equal(r.headers.get("vary"), "Cookie", "a response with the session cookie varies on Cookie");
+      if (path !== "/static/nope.txt") assert.equal(r.headers.get("cache-control"), "private");
+      // The cookie still holds the same session.
+      assert.deepEqual((await c.get("/me")).json, { user: "alice" });
+    });
+  }
+
+  test("error pages refresh it too (as Flask: the session is saved for every response)", async () => {
+    const c = refreshApp().testClient();
+    await c.get("/remember");
+    const r = await c.get("/boom");
+    assert.equal(r.status, 500);
+    assert.match(sessionCookie(r) ?? "", /Max-Age=600/);
+  });
+
+  test("a session that is not permanent, no session cookie, or a bad one: nothing is sent", async () => {
+    const app = refreshApp();
+    const c = app.testClient();
+    const none = await c.get("/plain");
+    assert.equal(sessionCookie(none), undefined);
+    assert.equal(none.headers.get("vary"), undefined);
+    await c.get("/forget-me");
+    const r = await c.get("/plain");
+    assert.equal(sessionCookie(r), undefined, "browser-session cookies are not refreshed");
+    assert.equal(r.headers.get("vary"), undefined, "an untouched session adds no Vary");
+    // A cookie signed with another key, and one whose name only ends with the session's name.
+    const other = refreshApp({ secretKey: "another key" }).testClient();
+    await other.get("/remember");
+    const forged = other.getCookie("session")!;
+    for (const cookie of [`session=${forged}`, "mysession=x; session_x=1", "session=garbage"]) {
+      const bad = await app.testClient().get("/plain", { headers: { Cookie: cookie } });
+      assert.equal(sessionCookie(bad), undefined, cookie);
+      assert.equal(bad.headers.get("vary"), undefined, cookie);
+    }
+  });
+
+  test("off with sessionRefreshEachRequest = false (or PHIAL_SESSION_REFRESH_EACH_REQUEST=0)", async () => {
+    const app = refreshApp();
+    const c = app.testClient();
+    await c.get("/remember");
+    app.config.fromEnv("PHIAL", { PHIAL_SESSION_REFRESH_EACH_REQUEST: "0" });
+    assert.equal(app.config.sessionRefreshEachRequest, false);
+    assert.equal(sessionCookie(await c.get("/plain")), undefined);
+    assert.equal(sessionCookie(await c.get("/me")), undefined, "a read without a change sends nothing");
+    assert.match(sessionCookie(await c.get("/remember")) ?? "", /Max-Age=600/, "a change still does");
+  });
+
+  test("a request without a session cookie stays on the synchronous fast path", () => {
+    const app = refreshApp();
+    const source = (cookie: string): RequestSource => ({
+      method: "GET",
+      url: "/plain",
+      rawHeaders: ["Host", "a", "Cookie", cookie],
+      host: "a",
+      remoteAddress: "127.0.0.1",
+      encrypted: false,
+      contentLength: -1,
+      bodyComplete: true,
+      signal: new AbortController().signal,
+      body: async () => Buffer.alloc(0),
+      async *[Symbol.asyncIterator]() {},
+    });
+    assert.ok(!(app.handle(source("theme=dark; xsession=1")) instanceof Promise), "answered in place");
+    assert.ok(app.handle(source("theme=dark; session=x")) instanceof Promise, "the session is saved");
+  });
 });
 
 test("session cookie settings come from app.config", async () => {

@@ -98,7 +98,7 @@ test("inheritance, macros, includes, urlFor (both spellings), request, g, config
     r.text,
     "<title>Home - App</title>" +
       "<p class=flash>Welcome &lt;b&gt;back&lt;/b&gt;</p>" +
-      '<a href="/user/3">me</a><a href="/user/4?tab=x%20y">me</a>' +
+      '<a href="/user/3">me</a><a href="/user/4?tab=x+y">me</a>' +
       '<input name="q" value="&quot;&gt;&lt;script&gt;x&lt;/script&gt;">' +
       "<footer>Site G &lt;ann&gt;</footer>",
   );

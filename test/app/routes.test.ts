@@ -255,11 +255,22 @@ describe("urlFor", () => {
 
   test("inside a request, _external uses the request's host and scheme", async () => {
     const r = await app.testClient().get("/", { headers: { Host: "shop.test:8080" }, secure: true });
-    assert.deepEqual(r.text.split("\n"), [
-      "/user/3",
-      "https://shop.test:8080/user/3",
-      "/?q=a%20b&tag=x&tag=y",
-    ]);
+    assert.deepEqual(r.text.split("\n"), ["/user/3", "https://shop.test:8080/user/3", "/?q=a+b&tag=x&tag=y"]);
+  });
+
+  test("a built query string reads back as the values given (a space is +, a plus is %2B)", async () => {
+    const { app } = makeApp();
+    app.get("/search", function search(req) {
+      return { q: req.args.get("q"), all: req.args.getAll("t"), "k y": req.args.get("k y") };
+    });
+    const values = { q: "a b+c&d=e#f%g é", t: ["x y", "1+1"], "k y": "?/:@" };
+    const url = app.urlFor("search", values);
+    assert.equal(url, "/search?q=a+b%2Bc%26d%3De%23f%25g+%C3%A9&t=x+y&t=1%2B1&k+y=?/:@");
+    assert.deepEqual((await app.testClient().get(url)).json, {
+      q: values.q,
+      all: values.t,
+      "k y": values["k y"],
+    });
   });
 
   test("_method picks the rule; applicationRoot prefixes every URL", () => {

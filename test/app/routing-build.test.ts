@@ -88,9 +88,22 @@ test("a value with / for a one-segment converter is a BuildError pointing to pat
 test("unknown params become the query string: arrays repeat, everything encoded; null/undefined dropped", () => {
   assert.equal(
     r.build("user", { id: 1, q: "a b&c=d", tag: ["x", "y+z"], n: 3, on: true, none: undefined, nil: null }),
-    "/user/1?q=a%20b%26c%3Dd&tag=x&tag=y%2Bz&n=3&on=true",
+    "/user/1?q=a+b%26c%3Dd&tag=x&tag=y%2Bz&n=3&on=true",
   );
   assert.equal(r.build("index", { "k=&": "v#" }), "/?k%3D%26=v%23");
+});
+
+test("query strings are written as Werkzeug's MapAdapter.build writes them (Python's urlencode)", () => {
+  // What Flask's url_for("index", q=..., **{"k y": 1}) gives, byte for byte: a space is "+", the WHATWG
+  // query set !$'()*,/:;?@ and unreserved characters stay, everything else is percent-encoded as UTF-8.
+  assert.equal(
+    r.build("index", { q: "a b&c=d+e/f?g#h%i~!$'()*,;:@é[]\"<>\\^`{|}", "k y": 1 }),
+    "/?q=a+b%26c%3Dd%2Be/f?g%23h%25i~!$'()*,;:@%C3%A9%5B%5D%22%3C%3E%5C%5E%60%7B%7C%7D&k+y=1",
+  );
+  assert.equal(r.build("index", { q: "  " }), "/?q=++");
+  assert.equal(r.build("index", { q: "😀 x" }), "/?q=%F0%9F%98%80+x");
+  // Path parts are not query parts: a space there stays %20 (a "+" in a path is a plus).
+  assert.equal(r.build("string", { name: "a b", q: "a b" }), "/s/a%20b?q=a+b");
   assert.throws(
     () => r.build("index", { o: { a: 1 } }),
     /the query value "o" is object; pass a string, number/,
@@ -99,6 +112,8 @@ test("unknown params become the query string: arrays repeat, everything encoded;
 
 test("anchor, external scheme://host and scriptRoot", () => {
   assert.equal(r.build("user", { id: 1 }, { anchor: "sec 2" }), "/user/1#sec%202");
+  // As Flask's url_for quotes _anchor: "%" and "#" are kept (an anchor given already encoded stays so).
+  assert.equal(r.build("user", { id: 1 }, { anchor: "a%20b#c d" }), "/user/1#a%20b#c%20d");
   assert.equal(
     r.build(
       "user",

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import {
   addFlash,
   FLASHES_KEY,
+  mayHaveCookie,
   SecureCookieSession,
   SecureCookieSessionInterface,
   type SessionConfig,
@@ -159,6 +160,46 @@ test("permanent sessions get Max-Age/Expires and are refreshed each request", ()
   p.permanent = false;
   assert.equal(p.has("_permanent"), false);
   assert.equal(p.modified, true);
+});
+
+test("a permanent session nobody touched is still refreshed (with Vary); others send nothing", () => {
+  const si = new SecureCookieSessionInterface();
+  const cfg = config({ permanentSessionLifetime: 3600 });
+  const s = si.open(undefined, cfg);
+  s.set("a", 1);
+  s.permanent = true;
+  const token = (si.save(s, cfg).cookie as { value: string }).value;
+  const untouched = si.open(token, cfg);
+  const r = si.save(untouched, cfg);
+  assert.equal(r.vary, true, "CVE-2023-30861: a refreshed cookie varies on Cookie");
+  assert.ok(r.cookie?.action === "set");
+  assert.equal(r.cookie.options.maxAge, 3600);
+  assert.deepEqual(si.open(r.cookie.value, cfg).toJSON(), { a: 1, _permanent: true });
+  assert.deepEqual(si.save(si.open(token, cfg), { ...cfg, sessionRefreshEachRequest: false }), {
+    vary: false,
+  });
+  // Not permanent, or a cookie that doesn't verify: nothing at all.
+  const plain = si.open(undefined, cfg);
+  plain.set("a", 1);
+  const plainToken = (si.save(plain, cfg).cookie as { value: string }).value;
+  assert.deepEqual(si.save(si.open(plainToken, cfg), cfg), { vary: false });
+  assert.deepEqual(si.save(si.open(`${token}x`, cfg), cfg), { vary: false });
+  assert.deepEqual(si.save(si.open(undefined, cfg), cfg), { vary: false });
+});
+
+test("mayHaveCookie: a cheap scan that never misses a cookie of that name", () => {
+  const yes = ["session=abc", "a=1; session=abc", "a=1;session=abc", "a=1;  session =abc", "session="];
+  for (const v of yes) assert.equal(mayHaveCookie(["Host", "a", "Cookie", v], "session"), true, v);
+  assert.equal(mayHaveCookie(["cookie", "session=1"], "session"), true);
+  assert.equal(mayHaveCookie(["COOKIE", "session=1"], "session"), true);
+  assert.equal(mayHaveCookie(["Cookie", "a=1", "Cookie", "session=1"], "session"), true);
+  const no = ["mysession=1", "session_id=1", "a=session", "sessions=1", "Session=1", ""];
+  for (const v of no) assert.equal(mayHaveCookie(["Cookie", v], "session"), false, v);
+  assert.equal(
+    mayHaveCookie(["Host", "a", "X-Cookie", "session=1", "Cookies", "session=1"], "session"),
+    false,
+  );
+  assert.equal(mayHaveCookie([], "session"), false);
 });
 
 test("an emptied session deletes the cookie; an empty one that had no cookie sends nothing", () => {

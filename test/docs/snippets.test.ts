@@ -125,7 +125,7 @@ describe("routing.md", async () => {
   test("urlFor, defaults, custom converters and redirectTo", async () => {
     assert.deepEqual((await c.get("/links")).json, {
       profile: "/profile/7",
-      withQuery: "/profile/7?tab=posts",
+      withQuery: "/profile/7?tab=my+posts",
       prefs: "/settings#mail",
       external: "http://localhost/settings",
     });
@@ -184,7 +184,7 @@ describe("requests.md", async () => {
 });
 
 describe("responses.md", async () => {
-  const { app, pretty, webRes } = await import("../../docs/snippets/responses.ts");
+  const { app, news, pretty, webRes } = await import("../../docs/snippets/responses.ts");
   const c = app.testClient();
   test("return values", async () => {
     assert.equal((await c.get("/")).headers.get("content-type"), "text/html; charset=utf-8");
@@ -211,6 +211,35 @@ describe("responses.md", async () => {
     assert.equal((await c.get("/login-done?next=/ok")).headers.get("location"), "/ok");
     assert.equal((await c.get("/count")).text, "1\n2\n3\n");
     assert.equal((await c.get("/events")).headers.get("content-type"), "text/event-stream; charset=utf-8");
+  });
+  test("the SSE stream unsubscribes as soon as its client leaves", async () => {
+    const until = async (what: string, cond: () => boolean) => {
+      for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+      assert.ok(cond(), what);
+    };
+    const server = createServer(app.wireHandler);
+    const port = (await server.listen(0, "127.0.0.1")).port;
+    try {
+      const s = connect(port, "127.0.0.1");
+      s.setEncoding("latin1");
+      let got = "";
+      const first = new Promise<void>((resolve) => {
+        s.on("data", (d: string) => {
+          got += d;
+          if (got.includes("\n\n", got.indexOf("data: "))) resolve();
+        });
+      });
+      s.write("GET /news HTTP/1.1\r\nHost: a\r\n\r\n");
+      await until("the stream subscribed", () => news.listenerCount("item") === 1);
+      news.emit("item", { title: "hello" });
+      await first;
+      assert.match(got, /\r\nCache-Control: no-cache\r\n/);
+      assert.match(got, /data: \{"title":"hello"\}\n\n/);
+      s.destroy(); // no further event comes: the wait itself ends
+      await until("the stream unsubscribed", () => news.listenerCount("item") === 0);
+    } finally {
+      await server.close();
+    }
   });
   test("app.fetch: a web Request in, a web Response out", () => {
     assert.equal(webRes.status, 200);
@@ -417,7 +446,7 @@ describe("wire.md: what is refused", async () => {
     ["bad Host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400],
     ["HTTP/0.9", "GET /\r\n\r\n", 400],
     ["HTTP/2.0", `GET / HTTP/2.0\r\n${H}\r\n`, 400],
-    ["HTTP/1.2", `GET / HTTP/1.2\r\n${H}\r\n`, 505],
+    ["HTTP/3.0", `GET / HTTP/3.0\r\n${H}\r\n`, 505],
     ["empty lines first", `\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n${H}\r\n`, 400],
     ["unknown expectation", `POST / HTTP/1.1\r\n${H}Expect: magic\r\nContent-Length: 1\r\n\r\na`, 417],
     ["long request line", `GET /${"a".repeat(9000)} HTTP/1.1\r\n${H}\r\n`, 414],

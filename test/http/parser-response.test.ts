@@ -51,6 +51,11 @@ describe("response mode", () => {
     }
     rejects("response", lines("HTTP/2.0 200 OK"), 400, "HPE_INVALID_VERSION");
     rejects("response", lines("HTTP/3.0 200 OK"), 505, "HPE_VERSION_NOT_SUPPORTED");
+    // A higher minor version of HTTP/1 is read as HTTP/1.1 (RFC 9112 §2.3).
+    const [m] = ok("response", "HTTP/1.4 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+    assert.equal(m!.head.versionMinor, 1);
+    assert.equal(m!.head.keepAlive, true);
+    assert.equal(m!.body, "hi");
     // No empty lines before a status line.
     rejects("response", `\r\n${lines("HTTP/1.1 200 OK", "Content-Length: 0")}`, 400);
   });

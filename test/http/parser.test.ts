@@ -95,14 +95,35 @@ describe("request line", () => {
     assert.equal(b!.head.keepAlive, true);
   });
 
-  test("other versions: 505 for HTTP/1.2+ and 3.x, 400 for 0.9, 2.0 and non-HTTP protocols", () => {
-    for (const v of ["HTTP/1.2", "HTTP/1.9", "HTTP/3.0", "HTTP/9.9"]) {
+  test("HTTP/1.2 to HTTP/1.9 are read as HTTP/1.1 (RFC 9112 §2.3: a higher minor version of HTTP/1)", () => {
+    for (const v of ["HTTP/1.2", "HTTP/1.5", "HTTP/1.9"]) {
+      const [m] = ok("request", lines(`GET /x ${v}`, "Host: x"));
+      assert.equal(m!.head.versionMinor, 1, v);
+      assert.equal(m!.head.target, "/x");
+      assert.equal(m!.head.keepAlive, true, `${v} keeps the connection open by default, as 1.1`);
+      // HTTP/1.1's rules, all of them: Host is required, Connection: close is honoured, chunked is read.
+      rejects("request", lines(`GET / ${v}`), 400, "HPE_MISSING_HOST");
+      const [c] = ok("request", lines(`GET / ${v}`, "Host: x", "Connection: close"));
+      assert.equal(c!.head.keepAlive, false);
+      const [b] = ok(
+        "request",
+        `POST / ${v}\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n3\r\nabc\r\n0\r\n\r\n`,
+      );
+      assert.equal(b!.body, "abc");
+      assert.equal(b!.head.expectContinue, true);
+    }
+  });
+
+  test("other versions: 505 for HTTP/3+, 400 for 0.x, 2.x and non-HTTP protocols", () => {
+    for (const v of ["HTTP/3.0", "HTTP/3.1", "HTTP/9.9"]) {
       const e = rejects("request", lines(`GET / ${v}`, "Host: x"), 505, "HPE_VERSION_NOT_SUPPORTED");
       assert.match(e.error.message, /not supported/);
     }
     for (const v of [
       "HTTP/0.9",
+      "HTTP/0.1",
       "HTTP/2.0",
+      "HTTP/2.1",
       "RTSP/1.0",
       "ICE/1.0",
       "http/1.1",

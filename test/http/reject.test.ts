@@ -181,9 +181,19 @@ describe("real sockets: limits and versions", () => {
     await expectRejected(`GET / HTTP/1.1\r\n${H}${fields}\r\n`, "431 Request Header Fields Too Large");
   });
 
-  test("HTTP/1.2 and HTTP/3.0 → 505", async () => {
-    await expectRejected(`GET / HTTP/1.2\r\n${H}\r\n`, "505 HTTP Version Not Supported");
+  test("HTTP/3.0 → 505", async () => {
     await expectRejected(`GET / HTTP/3.0\r\n${H}\r\n`, "505 HTTP Version Not Supported");
+  });
+
+  test("HTTP/1.2 is answered as HTTP/1.1 (RFC 9112 §2.3), on a kept-alive connection", async () => {
+    const r = await exchange(port, [
+      `GET /a HTTP/1.2\r\n${H}\r\nPOST /b HTTP/1.9\r\n${H}Content-Length: 2\r\nConnection: close\r\n\r\nhi`,
+    ]);
+    assert.deepEqual(statusLines(r.text), ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"]);
+    assert.ok(r.text.startsWith("HTTP/1.1 200 OK\r\n"), "the response says HTTP/1.1");
+    assert.doesNotMatch(r.text, /HTTP\/1\.[2-9]/);
+    assert.match(r.text, /GET \/a 0/);
+    assert.match(r.text, /POST \/b 2$/);
   });
 
   test("an unsupported expectation → 417", async () => {

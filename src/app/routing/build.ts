@@ -1,7 +1,7 @@
 // Building URLs (Werkzeug's `MapAdapter.build`, Flask's `url_for`): the first rule of the endpoint that
 // can be built from the values, formatted by the rule's own converters; the rest as the query string.
 
-import { FRAGMENT_SAFE, PATH_SAFE, percentEncode, QUERY_SAFE, SEGMENT_SAFE } from "./encoding.ts";
+import { FRAGMENT_SAFE, PATH_SAFE, percentEncode, queryEncode, SEGMENT_SAFE } from "./encoding.ts";
 import { type Entry, has, sameValue } from "./entry.ts";
 
 /**
@@ -60,7 +60,7 @@ export function buildUrl<T>(
     if (rule.argSet.has(k)) continue;
     const v = values[k];
     const items = Array.isArray(v) ? v : [v];
-    const ek = percentEncode(k, QUERY_SAFE);
+    const ek = queryEncode(k);
     for (const item of items) {
       if (item === undefined || item === null) continue;
       const s = queryText(item);
@@ -73,7 +73,7 @@ export function buildUrl<T>(
             `${item === null ? "null" : typeof item}; pass a string, number, boolean, or an array of them`,
         );
       }
-      query += `${query === "" ? "?" : "&"}${ek}=${percentEncode(s, QUERY_SAFE)}`;
+      query += `${query === "" ? "?" : "&"}${ek}=${queryEncode(s)}`;
     }
   }
   url += query;

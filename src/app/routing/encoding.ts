@@ -17,10 +17,13 @@ function table(extra: string): Uint8Array {
 export const SEGMENT_SAFE = table("!$&'()*+,;=:@");
 /** A path: segments joined by `/`. */
 export const PATH_SAFE = table("!$&'()*+,;=:@/");
-/** A query key or value: `&`, `=`, `+` and `#` are encoded so the pair survives parsing. */
+/**
+ * A query key or value (Werkzeug's `_urlencode`: the WHATWG percent-encoded-bytes set): `&`, `=`, `+`
+ * and `#` are encoded so the pair survives parsing.
+ */
 export const QUERY_SAFE = table("!$'()*,/:;?@");
-/** A fragment. */
-export const FRAGMENT_SAFE = table("!$&'()*+,;=:@/?");
+/** A fragment, as Flask's `url_for` quotes `_anchor`: `%` (escapes given stay) and `#` are kept. */
+export const FRAGMENT_SAFE = table("!$&'()*+,;=:@/?%#");
 
 function pct(out: string, byte: number): string {
   return `${out}%${HEX[byte >> 4]}${HEX[byte & 15]}`;
@@ -64,6 +67,16 @@ export function percentEncode(s: string, safe: Uint8Array): string {
     }
   }
   return out;
+}
+
+/**
+ * A query key or value as Werkzeug's `MapAdapter.build` (Python's `urlencode`) writes it, so that URLs
+ * built for Flask and for phial compare equal: `QUERY_SAFE` kept, a space as `+`, the rest percent-encoded.
+ */
+export function queryEncode(s: string): string {
+  const e = percentEncode(s, QUERY_SAFE);
+  // "%20" can only come from a space: a "%" of the input is "%25".
+  return e.indexOf("%20") === -1 ? e : e.replaceAll("%20", "+");
 }
 
 /**
