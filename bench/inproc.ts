@@ -88,6 +88,12 @@ hello.get("/hello", () => [HELLO, 200, TEXT]);
 const json = new Phial(import.meta.url);
 json.get("/user/<int:id>", (req) => ({ id: req.params.id, name: `user ${req.params.id}` }));
 const missing = new Phial(import.meta.url);
+const paramTuple = new Phial(import.meta.url);
+const JSON_TYPE = { "Content-Type": "application/json" };
+const USER_42 = JSON.stringify({ id: 42, name: "user 42" });
+paramTuple.get("/user/<int:id>", () => [USER_42, 200, JSON_TYPE]);
+const staticJson = new Phial(import.meta.url);
+staticJson.get("/user/42", () => ({ id: 42, name: "user 42" }));
 const echo = new Phial(import.meta.url);
 echo.post("/echo", (req) => req.json as Record<string, unknown>);
 const POST = `POST /echo HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(POST_BODY)}\r\n\r\n${POST_BODY}`;
@@ -98,6 +104,16 @@ cases.push(
     name: "framework json + int param",
     request: "GET /user/42 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
     handler: json.wireHandler,
+  },
+  {
+    name: "framework int param, constant tuple",
+    request: "GET /user/42 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+    handler: paramTuple.wireHandler,
+  },
+  {
+    name: "framework static route, object",
+    request: "GET /user/42 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+    handler: staticJson.wireHandler,
   },
   { name: "framework POST 1 KiB JSON echo", request: POST, handler: echo.wireHandler },
   {
