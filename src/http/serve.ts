@@ -1,0 +1,663 @@
+// Fetch-style handlers on the wire: `(request: Request, info) => Response`, the signature of Hono,
+// Deno.serve, Bun.serve and the framework's own `app.fetch`. The wire's IncomingRequest becomes a web
+// `Request`, and the `Response` the handler returns is written to the wire's ServerResponse.
+//
+// A real `Request` costs several microseconds to build (its URL parse, its Headers, its AbortSignal
+// following ours, its body stream), ten times the wire's own work per request, and most handlers only
+// read the method, the URL and a few headers. So the handler gets a `WireRequest`: an object of the
+// `Request` class (`instanceof Request` holds) whose method and url are plain fields, whose headers,
+// body and signal are built when first read, and which builds the real `Request` behind it only when
+// something else is asked of it (`clone()`, `formData()`, `cache`, or passing it to `fetch()`). Whether
+// this runtime's `Request` accepts such an object is checked once, by trying; where it doesn't, every
+// request gets a real `Request` from the start (slower, the same behaviour).
+
+import { BODY_HIGH_WATER, type IncomingRequest } from "./request.ts";
+import type { ServerResponse } from "./response.ts";
+import { type ListenOptions, Server, type ServerOptions } from "./server.ts";
+
+/** What a fetch handler learns besides the request (Hono passes it on as `c.env`). */
+export class ServeInfo {
+  /** The wire's request: the request-target as sent (`incoming.url`), `rawHeaders`, `trailers`, … */
+  readonly incoming: IncomingRequest;
+  /** The wire's response, for what a `Response` can't say (103 Early Hints: `writeEarlyHints`). */
+  readonly outgoing: ServerResponse;
+  readonly server: Server;
+
+  constructor(incoming: IncomingRequest, outgoing: ServerResponse, server: Server) {
+    this.incoming = incoming;
+    this.outgoing = outgoing;
+    this.server = server;
+  }
+
+  /** The client's IP address (of the TCP peer: behind a proxy, the proxy's). */
+  get remoteAddress(): string {
+    return this.incoming.remoteAddress;
+  }
+  get remotePort(): number {
+    return this.incoming.remotePort;
+  }
+  /** True over TLS. */
+  get encrypted(): boolean {
+    return this.incoming.encrypted;
+  }
+}
+
+/** A fetch-style handler. A throw, a rejection or a value that isn't a `Response` becomes a 500. */
+export type FetchHandler = (request: Request, info: ServeInfo) => Response | Promise<Response>;
+
+/** `serve()`'s options: the server's, where to listen, and (in the object form) the handler. */
+export interface ServeOptions extends ServerOptions, ListenOptions {
+  /** The handler, for `serve({ fetch: app.fetch, port: 3000 })`. */
+  fetch?: FetchHandler;
+  /** Same as `host` (the name Hono's and Deno's `serve` use). */
+  hostname?: string;
+}
+
+/**
+ * Creates a wire `Server` that answers every request with a fetch-style handler; call `listen()` to
+ * start it. `createFetchServer(app.fetch)` serves a Hono app.
+ */
+export function createFetchServer(handler: FetchHandler, options?: ServerOptions): Server {
+  if (typeof handler !== "function") {
+    throw new TypeError("createFetchServer() needs a handler: (request: Request, info) => Response");
+  }
+  const adapter = new FetchAdapter(handler);
+  const server = new Server(adapter.handle, options);
+  adapter.server = server;
+  return server;
+}
+
+/**
+ * Creates a fetch server and starts listening; resolves with it once it listens (its address:
+ * `server.address()`). Port 0 (the default) picks a free port; the host defaults to 127.0.0.1.
+ *
+ *     await serve(app.fetch, { port: 3000 })
+ *     await serve({ fetch: app.fetch, port: 3000, hostname: "0.0.0.0" })
+ */
+export async function serve(
+  handler: FetchHandler | ServeOptions,
+  options: ServeOptions = {},
+): Promise<Server> {
+  const o: ServeOptions = typeof handler === "function" ? options : handler;
+  const fetch = typeof handler === "function" ? handler : handler.fetch;
+  if (typeof fetch !== "function") {
+    throw new TypeError("serve() needs a handler: serve(app.fetch) or serve({ fetch: app.fetch, port })");
+  }
+  const server = createFetchServer(fetch, o);
+  const listen: ListenOptions = {
+    port: o.port ?? 0,
+    host: o.host ?? o.hostname ?? "127.0.0.1",
+    backlog: o.backlog,
+    ipv6Only: o.ipv6Only,
+  };
+  await server.listen(listen);
+  return server;
+}
+
+/** One per server: holds the handler, so that the wire's handler is one function made once. */
+class FetchAdapter {
+  readonly fetch: FetchHandler;
+  server: Server | undefined;
+  readonly handle: (req: IncomingRequest, res: ServerResponse) => unknown;
+
+  constructor(fetch: FetchHandler) {
+    this.fetch = fetch;
+    this.handle = (req, res) => this.exchange(req, res);
+  }
+
+  private exchange(req: IncomingRequest, res: ServerResponse): unknown {
+    const method = req.method;
+    if (method === "CONNECT" || method === "TRACE" || method === "TRACK") {
+      // The fetch standard forbids these methods: no `Request` can carry them.
+      res.writeHead(501, { "Content-Type": "text/plain; charset=utf-8" });
+      res.end(`501 Not Implemented: ${method} can't be passed to a fetch handler\n`);
+      return undefined;
+    }
+    const request = makeRequest(req);
+    const r = this.fetch(request, new ServeInfo(req, res, this.server!));
+    if (r instanceof Promise) return settle(r, res);
+    return sendResponse(r, res);
+  }
+}
+
+async function settle(p: Promise<Response>, res: ServerResponse): Promise<void> {
+  const r = await p;
+  return sendResponse(r, res);
+}
+
+// ---- the Request -----------------------------------------------------------------------------------
+
+/** The request's URL: the scheme of the connection (or of an absolute-form target), Host, target. */
+function requestUrl(req: IncomingRequest, host: string): string {
+  const t = req.url;
+  const c = t.charCodeAt(0);
+  if (c === 0x2f) return `${req.encrypted ? "https" : "http"}://${host}${t}`;
+  if (t === "*") return `${req.encrypted ? "https" : "http"}://${host}/*`;
+  // absolute-form (the parser took its authority as the host): its own scheme, then the path.
+  const sep = t.indexOf("://");
+  let i = sep + 3;
+  while (i < t.length) {
+    const ch = t.charCodeAt(i);
+    if (ch === 0x2f || ch === 0x3f) break;
+    i++;
+  }
+  const rest = t.slice(i);
+  return `${t.slice(0, sep).toLowerCase()}://${host}${rest.charCodeAt(0) === 0x2f ? rest : `/${rest}`}`;
+}
+
+/** The URL, with a host a URL can hold: none was sent (HTTP/1.0), or it isn't one (`a:99999`). */
+function urlOf(req: IncomingRequest): string {
+  const host = req.host;
+  if (host !== "") {
+    const url = requestUrl(req, host);
+    // Names made of letters, digits, dots and dashes (and a port) always parse; others are checked.
+    if (isPlainHost(host) || URL.canParse(url)) return url;
+  }
+  return requestUrl(req, `localhost:${req.localPort}`);
+}
+
+/** A DNS name of letters, digits, dots and dashes, with an optional port up to 65535: always a valid URL host. */
+function isPlainHost(h: string): boolean {
+  let letter = false;
+  let i = 0;
+  const n = h.length;
+  for (; i < n; i++) {
+    const c = h.charCodeAt(i);
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a)) letter = true;
+    // "--" could be an IDNA label (xn--…) that doesn't decode: the URL parser decides.
+    else if (c === 0x2d) {
+      if (i > 0 && h.charCodeAt(i - 1) === 0x2d) return false;
+    } else if (c === 0x3a) break;
+    else if (!((c >= 0x30 && c <= 0x39) || (c === 0x2e && i > 0))) return false;
+  }
+  // Digits and dots alone could be a malformed IPv4 address (1.2.3.999): the URL parser decides.
+  if (!letter) return false;
+  if (i === n) return true;
+  if (n - i - 1 > 5 || n - i - 1 === 0) return false;
+  let port = 0;
+  for (let j = i + 1; j < n; j++) {
+    const c = h.charCodeAt(j);
+    if (c < 0x30 || c > 0x39) return false;
+    port = port * 10 + c - 0x30;
+  }
+  return port <= 65535;
+}
+
+/** The request's fields as web `Headers`: every field kept in order, Cookie fields joined with "; ". */
+function headersOf(req: IncomingRequest): Headers {
+  const h = new Headers();
+  const raw = req.rawHeaders;
+  let cookie: string | undefined;
+  let cookies = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 6 && name.toLowerCase() === "cookie") {
+      // Headers would join two Cookie fields with ", ", which no cookie parser reads (RFC 6265 §5.4).
+      cookie = cookie === undefined ? raw[i + 1]! : `${cookie}; ${raw[i + 1]}`;
+      cookies++;
+      continue;
+    }
+    h.append(name, raw[i + 1]!);
+  }
+  if (cookie !== undefined) h.append(cookies === 1 ? "Cookie" : "cookie", cookie);
+  return h;
+}
+
+/** The methods a `Request` may not have a body with (normalized as the fetch standard does). */
+function bodylessMethod(m: string): boolean {
+  if (m.length === 3) return m === "GET" || m.toUpperCase() === "GET";
+  if (m.length === 4) return m === "HEAD" || m.toUpperCase() === "HEAD";
+  return false;
+}
+
+function hasBody(req: IncomingRequest): boolean {
+  return (req.contentLength > 0 || req.head.chunked) && !bodylessMethod(req.method);
+}
+
+/** Feeds a `ReadableStream` from the wire's body buffer: it is read only as the stream is read. */
+class BodyStreamSource {
+  readonly req: IncomingRequest;
+  /** Read at least once (the body is "disturbed"). */
+  started = false;
+
+  constructor(req: IncomingRequest) {
+    this.req = req;
+  }
+
+  pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | undefined {
+    const req = this.req;
+    if (!this.started) {
+      this.started = true;
+      if (!req.wanted) {
+        req.wanted = true;
+        req.source.wantBody(req); // sends 100 Continue if the client waits for it
+      }
+    }
+    const c = req.chunks;
+    if (c.length > 0) {
+      // Everything buffered goes at once; the stream asks again only once it was read (high water 0).
+      req.chunks = [];
+      req.buffered = 0;
+      for (let i = 0; i < c.length; i++) controller.enqueue(c[i]!);
+      req.source.wantBody(req);
+      if (req.complete && req.error === undefined) controller.close();
+      return undefined;
+    }
+    if (req.error !== undefined) {
+      controller.error(req.error);
+      return undefined;
+    }
+    if (req.complete) {
+      controller.close();
+      return undefined;
+    }
+    return new Promise<undefined>((resolve) => {
+      req.waiter = resolve;
+    }).then(() => this.pull(controller));
+  }
+
+  cancel(): void {
+    // Nobody reads the rest: drop it as it comes, and let the socket be read again.
+    const req = this.req;
+    req.discard = true;
+    req.chunks = [];
+    req.buffered = 0;
+    req.source.wantBody(req);
+  }
+}
+
+const NO_BODY_STREAM_HWM = { highWaterMark: 0 };
+
+function bodyStream(req: IncomingRequest): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(new BodyStreamSource(req), NO_BODY_STREAM_HWM);
+}
+
+/** A real `Request` for `req`, with the headers and body stream given (or made now). */
+function realRequest(
+  req: IncomingRequest,
+  url: string,
+  headers: Headers | undefined,
+  body: ReadableStream<Uint8Array> | null | undefined,
+): Request {
+  const withBody = hasBody(req);
+  const init: RequestInit & { duplex?: "half" } = {
+    method: req.method,
+    headers: headers ?? headersOf(req),
+    signal: req.signal,
+  };
+  if (withBody) {
+    init.body = body ?? bodyStream(req);
+    init.duplex = "half";
+  }
+  return new Request(url, init);
+}
+
+/** The state of a `WireRequest`, apart from its two plain fields. */
+interface WireRequestFields {
+  readonly method: string;
+  readonly url: string;
+  /** @internal */ _in: IncomingRequest;
+  /** @internal */ _headers: Headers | undefined;
+  /** @internal */ _body: ReadableStream<Uint8Array> | null | undefined;
+  /** @internal */ _source: BodyStreamSource | undefined;
+  /** @internal the body was read through text()/json()/arrayBuffer() without a stream. */ _used: boolean;
+  /** @internal */ _real: Request | undefined;
+}
+
+type WireRequest = Request & WireRequestFields;
+
+/**
+ * The `WireRequest` constructor. Its prototype answers method, url, headers, signal, body, bodyUsed,
+ * duplex, text(), json() and arrayBuffer() itself; everything else of `Request.prototype` (and the
+ * runtime's internal slots, read by `new Request(r)` and `fetch(r)`) goes to the real `Request`.
+ */
+function WireRequestCtor(this: WireRequestFields, req: IncomingRequest, url: string): void {
+  (this as { method: string }).method = normalizeMethod(req.method);
+  (this as { url: string }).url = url;
+  this._in = req;
+  this._headers = undefined;
+  this._body = undefined;
+  this._source = undefined;
+  this._used = false;
+  this._real = undefined;
+}
+
+function normalizeMethod(m: string): string {
+  switch (m) {
+    case "GET":
+    case "POST":
+    case "PUT":
+    case "DELETE":
+    case "HEAD":
+    case "OPTIONS":
+    case "PATCH":
+      return m;
+  }
+  // The fetch standard uppercases these six, whatever their case; every other method stays as sent.
+  const u = m.toUpperCase();
+  if (u === "DELETE" || u === "GET" || u === "HEAD" || u === "OPTIONS" || u === "POST" || u === "PUT")
+    return u;
+  return m;
+}
+
+function real(r: WireRequest): Request {
+  let x = r._real;
+  if (x === undefined) {
+    x = realRequest(r._in, r.url, r._headers, r._body);
+    r._real = x;
+  }
+  return x;
+}
+
+function bodyUnusable(): Promise<never> {
+  return Promise.reject(new TypeError("Body is unusable: the request body has already been read"));
+}
+
+async function wholeBody(r: WireRequest): Promise<Buffer> {
+  r._used = true;
+  return hasBody(r._in) ? r._in.body() : Buffer.alloc(0);
+}
+
+/** True when the body can still be read whole straight from the wire (no stream made, nothing read). */
+function direct(r: WireRequest): boolean {
+  return r._real === undefined && r._body === undefined;
+}
+
+const wireProto: Record<string | symbol, unknown> = {};
+Object.defineProperties(wireProto, {
+  headers: {
+    get(this: WireRequest) {
+      if (this._real !== undefined) return this._real.headers;
+      let h = this._headers;
+      if (h === undefined) {
+        h = headersOf(this._in);
+        this._headers = h;
+      }
+      return h;
+    },
+  },
+  signal: {
+    get(this: WireRequest) {
+      return this._real !== undefined ? this._real.signal : this._in.signal;
+    },
+  },
+  body: {
+    get(this: WireRequest) {
+      if (this._real !== undefined) return this._real.body;
+      let b = this._body;
+      if (b === undefined) {
+        if (!hasBody(this._in)) {
+          b = null;
+        } else {
+          // After text()/json()/arrayBuffer() the stream is empty and counts as read.
+          const source = new BodyStreamSource(this._in);
+          this._source = source;
+          b = new ReadableStream<Uint8Array>(source, NO_BODY_STREAM_HWM);
+        }
+        this._body = b;
+      }
+      return b;
+    },
+  },
+  bodyUsed: {
+    get(this: WireRequest) {
+      if (this._real !== undefined) return this._real.bodyUsed;
+      return this._used || this._source?.started === true;
+    },
+  },
+  duplex: { value: "half" },
+  text: {
+    value(this: WireRequest): Promise<string> {
+      if (!direct(this)) return real(this).text();
+      if (this._used) return bodyUnusable();
+      return wholeBody(this).then(utf8);
+    },
+  },
+  json: {
+    value(this: WireRequest): Promise<unknown> {
+      if (!direct(this)) return real(this).json();
+      if (this._used) return bodyUnusable();
+      return wholeBody(this).then(parseJson);
+    },
+  },
+  arrayBuffer: {
+    value(this: WireRequest): Promise<ArrayBuffer> {
+      if (!direct(this)) return real(this).arrayBuffer();
+      if (this._used) return bodyUnusable();
+      return wholeBody(this).then(ownArrayBuffer);
+    },
+  },
+});
+
+function utf8(b: Buffer): string {
+  return b.toString("utf8");
+}
+function parseJson(b: Buffer): unknown {
+  return JSON.parse(b.toString("utf8"));
+}
+function ownArrayBuffer(b: Buffer): ArrayBuffer {
+  const ab = b.buffer as ArrayBuffer;
+  if (b.byteOffset === 0 && b.byteLength === ab.byteLength) return ab;
+  return ab.slice(b.byteOffset, b.byteOffset + b.byteLength);
+}
+
+/** Delegates every other member of `Request.prototype` (and the instance's internal slots) to the real one. */
+function delegateRest(): void {
+  const proto = Request.prototype as unknown as Record<string | symbol, unknown>;
+  const keys: (string | symbol)[] = [
+    ...Object.getOwnPropertyNames(proto),
+    ...Object.getOwnPropertySymbols(proto),
+  ];
+  for (const k of keys) {
+    if (k === "constructor" || k === Symbol.toStringTag || Object.hasOwn(wireProto, k)) continue;
+    const d = Object.getOwnPropertyDescriptor(proto, k)!;
+    if (d.get !== undefined) {
+      Object.defineProperty(wireProto, k, {
+        get(this: WireRequest) {
+          return (real(this) as unknown as Record<string | symbol, unknown>)[k];
+        },
+      });
+    } else if (typeof d.value === "function") {
+      const f = d.value as (...args: unknown[]) => unknown;
+      Object.defineProperty(wireProto, k, {
+        value(this: WireRequest, ...args: unknown[]) {
+          return f.apply(real(this), args);
+        },
+      });
+    }
+  }
+  // The runtime's own slots (undici keeps its state under symbols), so `new Request(r)` and `fetch(r)`
+  // read the real request's.
+  for (const k of Object.getOwnPropertySymbols(new Request("http://localhost/"))) {
+    Object.defineProperty(wireProto, k, {
+      get(this: WireRequest) {
+        return (real(this) as unknown as Record<symbol, unknown>)[k];
+      },
+    });
+  }
+  Object.setPrototypeOf(wireProto, Request.prototype);
+  WireRequestCtor.prototype = wireProto;
+}
+
+/** Whether this runtime's `Request` takes a `WireRequest` everywhere a `Request` goes: decided by trying. */
+let lazyMode: boolean | undefined;
+
+function probeLazy(): boolean {
+  try {
+    delegateRest();
+    // A stand-in for the wire's request: a GET with one field.
+    const fake = {
+      method: "GET",
+      url: "/probe",
+      rawHeaders: ["X-Probe", "1"],
+      host: "localhost",
+      contentLength: -1,
+      head: { chunked: false },
+      signal: new AbortController().signal,
+    } as unknown as IncomingRequest;
+    const probe = new (WireRequestCtor as unknown as WireRequestClass)(fake, "http://localhost/probe");
+    const copy = new Request(probe, { method: "PUT" });
+    const clone = probe.clone();
+    return (
+      probe instanceof Request &&
+      copy.url === "http://localhost/probe" &&
+      copy.method === "PUT" &&
+      copy.headers.get("x-probe") === "1" &&
+      clone.headers.get("x-probe") === "1" &&
+      probe.cache === clone.cache &&
+      Object.prototype.toString.call(probe) === "[object Request]"
+    );
+  } catch {
+    return false;
+  }
+}
+
+type WireRequestClass = new (req: IncomingRequest, url: string) => Request;
+
+function makeRequest(req: IncomingRequest): Request {
+  lazyMode ??= probeLazy();
+  const url = urlOf(req);
+  if (!lazyMode) return realRequest(req, url, undefined, undefined);
+  return new (WireRequestCtor as unknown as WireRequestClass)(req, url);
+}
+
+// ---- the Response ----------------------------------------------------------------------------------
+
+/** Where undici keeps a Response's body source (a string or bytes it was made from), found once. */
+let kState: symbol | undefined | null = null;
+
+function stateSymbol(r: Response): symbol | undefined {
+  if (kState === null) {
+    kState = Object.getOwnPropertySymbols(r).find((s) => s.description === "state");
+  }
+  return kState;
+}
+
+/** The bytes a Response was made from (a string, bytes, an ArrayBuffer), when the runtime lets us see them. */
+function knownBody(r: Response, body: ReadableStream<Uint8Array>): string | Uint8Array | undefined {
+  if (!(r instanceof Response) || r.bodyUsed || body.locked) return undefined;
+  const k = stateSymbol(r);
+  if (k === undefined) return undefined;
+  const b = (
+    (r as unknown as Record<symbol, unknown>)[k] as { body?: { source?: unknown; stream?: unknown } }
+  )?.body;
+  if (b === undefined || b === null || b.stream !== body) return undefined;
+  const s = b.source;
+  return typeof s === "string" || s instanceof Uint8Array ? s : undefined;
+}
+
+function isResponse(r: unknown): r is Response {
+  if (r instanceof Response) return true;
+  // A Response of another fetch implementation (the undici package, a polyfill).
+  if (r === null || typeof r !== "object") return false;
+  const x = r as { status?: unknown; headers?: { forEach?: unknown }; body?: unknown };
+  return (
+    typeof x.status === "number" &&
+    typeof x.headers === "object" &&
+    x.headers !== null &&
+    typeof x.headers.forEach === "function" &&
+    "body" in x
+  );
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (v === undefined) return "undefined";
+  if (typeof v === "object") return `an object (${(v as object).constructor?.name ?? "Object"})`;
+  return `a ${typeof v}`;
+}
+
+function appendField(this: ServerResponse, value: string, name: string): void {
+  this.appendHeader(name, value);
+}
+
+/** Writes the handler's `Response` to the wire; resolves when it is sent (at once unless it streams). */
+function sendResponse(r: unknown, res: ServerResponse): Promise<void> | undefined {
+  const req = res.request;
+  if (!isResponse(r)) {
+    throw new TypeError(
+      `The fetch handler returned ${describe(r)} for ${req.method} ${req.url}; it must return (or resolve to) a Response`,
+    );
+  }
+  if (res.closed) {
+    void r.body?.cancel().catch(ignore);
+    return undefined;
+  }
+  const status = r.status;
+  res.statusCode = status;
+  const text = r.statusText;
+  if (text !== "" && text !== undefined) res.statusMessage = text;
+  r.headers.forEach(appendField, res);
+  const body = r.body;
+  if (body === null) {
+    res.end();
+    return undefined;
+  }
+  const known = knownBody(r, body);
+  if (req.method === "HEAD" || status === 204 || status === 304 || status < 200) {
+    // No body goes out; a HEAD still says how long the GET's would be, when that is known.
+    if (known !== undefined && req.method === "HEAD" && !res.hasHeader("content-length")) {
+      res.setHeader("Content-Length", typeof known === "string" ? Buffer.byteLength(known) : known.length);
+    }
+    void body.cancel().catch(ignore);
+    res.end();
+    return undefined;
+  }
+  if (known !== undefined) {
+    res.end(known);
+    return undefined;
+  }
+  if (r.bodyUsed || body.locked) {
+    throw new TypeError(
+      `The Response for ${req.method} ${req.url} has a body that was already read; return a fresh Response`,
+    );
+  }
+  return pump(body.getReader(), res);
+}
+
+function ignore(): void {}
+
+/** Ends a stream read when the client goes away (an EventListener object: no closure per request). */
+class CancelOnAbort {
+  readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
+    this.reader = reader;
+  }
+  handleEvent(event: Event): void {
+    void this.reader.cancel((event.target as AbortSignal).reason).catch(ignore);
+  }
+}
+
+/** Streams a body with backpressure; a client gone cancels the stream and cuts the connection. */
+async function pump(reader: ReadableStreamDefaultReader<Uint8Array>, res: ServerResponse): Promise<void> {
+  const req = res.request;
+  const signal = req.signal;
+  const listener = new CancelOnAbort(reader);
+  signal.addEventListener("abort", listener);
+  try {
+    for (;;) {
+      if (signal.aborted) {
+        await reader.cancel(signal.reason).catch(ignore);
+        // Not an error of the app: the wire neither logs it nor sends more, and closes the connection
+        // (a body cut short must not look complete).
+        throw signal.reason;
+      }
+      const { done, value } = await reader.read();
+      if (signal.aborted) continue; // a read ended by the cancel above says done: it isn't
+      if (done) break;
+      if (typeof value === "string") await res.write(value);
+      else if (value instanceof Uint8Array) {
+        if (value.byteLength > 0) await res.write(value);
+      } else {
+        const err = new TypeError(
+          `The Response body for ${req.method} ${req.url} gave ${describe(value)}; a body stream must give Uint8Array chunks`,
+        );
+        await reader.cancel(err).catch(ignore);
+        throw err;
+      }
+    }
+  } finally {
+    signal.removeEventListener("abort", listener);
+  }
+  res.end();
+}
