@@ -11,7 +11,7 @@
 // this runtime's `Request` accepts such an object is checked once, by trying; where it doesn't, every
 // request gets a real `Request` from the start (slower, the same behaviour).
 
-import { BODY_HIGH_WATER, type IncomingRequest } from "./request.ts";
+import type { IncomingRequest } from "./request.ts";
 import type { ServerResponse } from "./response.ts";
 import { type ListenOptions, Server, type ServerOptions } from "./server.ts";
 
@@ -115,12 +115,14 @@ class FetchAdapter {
     }
     const request = makeRequest(req);
     const r = this.fetch(request, new ServeInfo(req, res, this.server!));
-    if (r instanceof Promise) return settle(r, res);
+    if (typeof (r as Partial<PromiseLike<Response>>)?.then === "function") {
+      return settle(r as PromiseLike<Response>, res);
+    }
     return sendResponse(r, res);
   }
 }
 
-async function settle(p: Promise<Response>, res: ServerResponse): Promise<void> {
+async function settle(p: PromiseLike<Response>, res: ServerResponse): Promise<void> {
   const r = await p;
   return sendResponse(r, res);
 }
@@ -353,9 +355,11 @@ function bodyUnusable(): Promise<never> {
   return Promise.reject(new TypeError("Body is unusable: the request body has already been read"));
 }
 
-async function wholeBody(r: WireRequest): Promise<Buffer> {
+function wholeBody(r: WireRequest): Promise<Buffer> {
+  // A request without a body reads as empty, as often as asked (its body is null, never "used").
+  if (!hasBody(r._in)) return Promise.resolve(Buffer.alloc(0));
   r._used = true;
-  return hasBody(r._in) ? r._in.body() : Buffer.alloc(0);
+  return r._in.body();
 }
 
 /** True when the body can still be read whole straight from the wire (no stream made, nothing read). */
@@ -401,29 +405,30 @@ Object.defineProperties(wireProto, {
   },
   bodyUsed: {
     get(this: WireRequest) {
+      if (this._used) return true;
       if (this._real !== undefined) return this._real.bodyUsed;
-      return this._used || this._source?.started === true;
+      return this._source?.started === true;
     },
   },
   duplex: { value: "half" },
   text: {
     value(this: WireRequest): Promise<string> {
-      if (!direct(this)) return real(this).text();
       if (this._used) return bodyUnusable();
+      if (!direct(this)) return real(this).text();
       return wholeBody(this).then(utf8);
     },
   },
   json: {
     value(this: WireRequest): Promise<unknown> {
-      if (!direct(this)) return real(this).json();
       if (this._used) return bodyUnusable();
+      if (!direct(this)) return real(this).json();
       return wholeBody(this).then(parseJson);
     },
   },
   arrayBuffer: {
     value(this: WireRequest): Promise<ArrayBuffer> {
-      if (!direct(this)) return real(this).arrayBuffer();
       if (this._used) return bodyUnusable();
+      if (!direct(this)) return real(this).arrayBuffer();
       return wholeBody(this).then(ownArrayBuffer);
     },
   },
@@ -442,7 +447,11 @@ function ownArrayBuffer(b: Buffer): ArrayBuffer {
 }
 
 /** Delegates every other member of `Request.prototype` (and the instance's internal slots) to the real one. */
+let delegated = false;
+
 function delegateRest(): void {
+  if (delegated) return;
+  delegated = true;
   const proto = Request.prototype as unknown as Record<string | symbol, unknown>;
   const keys: (string | symbol)[] = [
     ...Object.getOwnPropertyNames(proto),
@@ -513,6 +522,12 @@ function probeLazy(): boolean {
 }
 
 type WireRequestClass = new (req: IncomingRequest, url: string) => Request;
+
+/** @internal for tests: `false` gives every request a real `Request` (what runtimes failing the probe get). */
+export function useLazyRequests(on: boolean | undefined): void {
+  if (on === true && !probeLazy()) throw new Error("this runtime's Request doesn't take a WireRequest");
+  lazyMode = on;
+}
 
 function makeRequest(req: IncomingRequest): Request {
   lazyMode ??= probeLazy();
