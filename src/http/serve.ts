@@ -129,60 +129,124 @@ async function settle(p: PromiseLike<Response>, res: ServerResponse): Promise<vo
 
 // ---- the Request -----------------------------------------------------------------------------------
 
-/** The request's URL: the scheme of the connection (or of an absolute-form target), Host, target. */
-function requestUrl(req: IncomingRequest, host: string): string {
-  const t = req.url;
-  const c = t.charCodeAt(0);
-  if (c === 0x2f) return `${req.encrypted ? "https" : "http"}://${host}${t}`;
-  if (t === "*") return `${req.encrypted ? "https" : "http"}://${host}/*`;
-  // absolute-form (the parser took its authority as the host): its own scheme, then the path.
-  const sep = t.indexOf("://");
-  let i = sep + 3;
-  while (i < t.length) {
-    const ch = t.charCodeAt(i);
-    if (ch === 0x2f || ch === 0x3f) break;
-    i++;
-  }
-  const rest = t.slice(i);
-  return `${t.slice(0, sep).toLowerCase()}://${host}${rest.charCodeAt(0) === 0x2f ? rest : `/${rest}`}`;
-}
-
-/** The URL, with a host a URL can hold: none was sent (HTTP/1.0), or it isn't one (`a:99999`). */
+/**
+ * The request's URL as `Request.url` gives it: serialized as the URL standard does (lowercase scheme
+ * and host, no default port, dot segments resolved, some characters percent-encoded). The scheme is
+ * the connection's (or an absolute-form target's), the host is Host's (or the target's authority).
+ * Most requests are already in that form, which a scan checks; the others go through `new URL`.
+ */
 function urlOf(req: IncomingRequest): string {
+  const t = req.url;
+  let scheme: string;
+  let path: string;
+  const c = t.charCodeAt(0);
+  if (c === 0x2f) {
+    scheme = req.encrypted ? "https" : "http";
+    path = t;
+  } else if (t === "*") {
+    // OPTIONS * has no path a URL can hold: it is given as /* (`info.incoming.url` is "*").
+    scheme = req.encrypted ? "https" : "http";
+    path = "/*";
+  } else {
+    // absolute-form (the parser took its authority as the host): its own scheme, then the path.
+    const sep = t.indexOf("://");
+    scheme = t.slice(0, sep);
+    let i = sep + 3;
+    while (i < t.length) {
+      const ch = t.charCodeAt(i);
+      if (ch === 0x2f || ch === 0x3f) break;
+      i++;
+    }
+    path = i === t.length ? "/" : t.charCodeAt(i) === 0x3f ? `/${t.slice(i)}` : t.slice(i);
+  }
   const host = req.host;
   if (host !== "") {
-    const url = requestUrl(req, host);
-    // Names made of letters, digits, dots and dashes (and a port) always parse; others are checked.
-    if (isPlainHost(host) || URL.canParse(url)) return url;
+    const url = `${scheme}://${host}${path}`;
+    if (canonicalHost(host, scheme) && canonicalPath(path) && (scheme === "http" || scheme === "https")) {
+      return url;
+    }
+    if (URL.canParse(url)) return new URL(url).href;
   }
-  return requestUrl(req, `localhost:${req.localPort}`);
+  // No host (HTTP/1.0), or one no URL can hold (`a:99999`, `xn--zz`): the server's own name stands in
+  // (the Host field is still in the headers as sent).
+  const local = `${scheme.toLowerCase()}://localhost:${req.localPort}${path}`;
+  return canonicalPath(path) ? local : new URL(local).href;
 }
 
-/** A DNS name of letters, digits, dots and dashes, with an optional port up to 65535: always a valid URL host. */
-function isPlainHost(h: string): boolean {
+/**
+ * True for a host the URL standard serializes as is: a lowercase DNS name of letters, digits, dots and
+ * dashes, or a dotted-decimal IPv4 address, with a port that isn't the scheme's default.
+ */
+function canonicalHost(h: string, scheme: string): boolean {
   let letter = false;
+  let dots = 0;
   let i = 0;
   const n = h.length;
   for (; i < n; i++) {
     const c = h.charCodeAt(i);
-    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a)) letter = true;
-    // "--" could be an IDNA label (xn--…) that doesn't decode: the URL parser decides.
+    if (c >= 0x61 && c <= 0x7a) letter = true;
     else if (c === 0x2d) {
-      if (i > 0 && h.charCodeAt(i - 1) === 0x2d) return false;
+      // "--" could be an IDNA label (xn--…) that must decode: the URL parser decides.
+      if (i === 0 || h.charCodeAt(i - 1) === 0x2d) return false;
+      letter = true;
+    } else if (c === 0x2e) {
+      if (i === 0 || h.charCodeAt(i - 1) === 0x2e) return false;
+      dots++;
     } else if (c === 0x3a) break;
-    else if (!((c >= 0x30 && c <= 0x39) || (c === 0x2e && i > 0))) return false;
+    else if (c < 0x30 || c > 0x39) return false;
   }
-  // Digits and dots alone could be a malformed IPv4 address (1.2.3.999): the URL parser decides.
-  if (!letter) return false;
+  if (!letter && !(dots === 3 && isIPv4(h.slice(0, i)))) return false;
   if (i === n) return true;
-  if (n - i - 1 > 5 || n - i - 1 === 0) return false;
+  const digits = n - i - 1;
+  if (digits === 0 || digits > 5 || h.charCodeAt(i + 1) === 0x30) return false;
   let port = 0;
   for (let j = i + 1; j < n; j++) {
     const c = h.charCodeAt(j);
     if (c < 0x30 || c > 0x39) return false;
     port = port * 10 + c - 0x30;
   }
-  return port <= 65535;
+  return port <= 65535 && port !== (scheme === "https" ? 443 : 80);
+}
+
+/** Four decimal numbers 0-255 without leading zeros, as the URL standard writes an IPv4 address. */
+function isIPv4(h: string): boolean {
+  let part = 0;
+  let len = 0;
+  for (let i = 0; i <= h.length; i++) {
+    const c = i === h.length ? 0x2e : h.charCodeAt(i);
+    if (c === 0x2e) {
+      if (len === 0 || part > 255) return false;
+      part = 0;
+      len = 0;
+      continue;
+    }
+    if (len > 0 && part === 0) return false; // a leading zero (octal to the URL parser)
+    part = part * 10 + c - 0x30;
+    len++;
+  }
+  return true;
+}
+
+/**
+ * A path and query the URL standard leaves as they are: no dot segments (plain or %2e), no backslash,
+ * none of the characters it percent-encodes (`"` `<` `>` `` ` `` `{` `}`, and `'` in the query).
+ */
+function canonicalPath(p: string): boolean {
+  let query = false;
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    if (c === 0x3f) query = true;
+    else if (c === 0x22 || c === 0x3c || c === 0x3e || c === 0x60 || c === 0x5c || c === 0x23) return false;
+    else if (c === 0x27 && query) return false;
+    else if (!query) {
+      if (c === 0x7b || c === 0x7d) return false;
+      if (c === 0x2f) {
+        const d = p.charCodeAt(i + 1);
+        if (d === 0x2e || (d === 0x25 && p.charCodeAt(i + 2) === 0x32)) return false;
+      }
+    }
+  }
+  return true;
 }
 
 /** The request's fields as web `Headers`: every field kept in order, Cookie fields joined with "; ". */
@@ -296,8 +360,8 @@ function realRequest(
 
 /** The state of a `WireRequest`, apart from its two plain fields. */
 interface WireRequestFields {
-  readonly method: string;
-  readonly url: string;
+  /** @internal */ _method: string;
+  /** @internal */ _url: string;
   /** @internal */ _in: IncomingRequest;
   /** @internal */ _headers: Headers | undefined;
   /** @internal */ _body: ReadableStream<Uint8Array> | null | undefined;
@@ -314,8 +378,8 @@ type WireRequest = Request & WireRequestFields;
  * runtime's internal slots, read by `new Request(r)` and `fetch(r)`) goes to the real `Request`.
  */
 function WireRequestCtor(this: WireRequestFields, req: IncomingRequest, url: string): void {
-  (this as { method: string }).method = normalizeMethod(req.method);
-  (this as { url: string }).url = url;
+  this._method = normalizeMethod(req.method);
+  this._url = url;
   this._in = req;
   this._headers = undefined;
   this._body = undefined;
@@ -345,7 +409,7 @@ function normalizeMethod(m: string): string {
 function real(r: WireRequest): Request {
   let x = r._real;
   if (x === undefined) {
-    x = realRequest(r._in, r.url, r._headers, r._body);
+    x = realRequest(r._in, r._url, r._headers, r._body);
     r._real = x;
   }
   return x;
@@ -369,6 +433,16 @@ function direct(r: WireRequest): boolean {
 
 const wireProto: Record<string | symbol, unknown> = {};
 Object.defineProperties(wireProto, {
+  method: {
+    get(this: WireRequest) {
+      return this._method;
+    },
+  },
+  url: {
+    get(this: WireRequest) {
+      return this._url;
+    },
+  },
   headers: {
     get(this: WireRequest) {
       if (this._real !== undefined) return this._real.headers;

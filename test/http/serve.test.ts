@@ -13,6 +13,7 @@ import { Client } from "phial/client";
 import { createFetchServer, type FetchHandler, type ServeInfo, type ServerOptions, serve } from "phial/http";
 import { useLazyRequests } from "../../src/http/serve.ts";
 import { deferred, GET, Raw, until } from "./_sock.ts";
+import { Rng, testSeed } from "./_util.ts";
 
 async function startFetch(handler: FetchHandler, options: ServerOptions = {}) {
   const errors: unknown[] = [];
@@ -102,6 +103,12 @@ both(
         ["GET /ip HTTP/1.1\r\nHost: 10.0.0.1:5\r\n\r\n", "http://10.0.0.1:5/ip", "10.0.0.1:5"],
         ["GET /v6 HTTP/1.1\r\nHost: [::1]:8\r\n\r\n", "http://[::1]:8/v6", "[::1]:8"],
         ["get /lower HTTP/1.1\r\nHost: h\r\n\r\n", "http://h/lower", "h"],
+        [
+          "GET /a/./b/../c?x=<y> HTTP/1.1\r\nHost: H.Test:80\r\n\r\n",
+          "http://h.test/a/c?x=%3Cy%3E",
+          "H.Test:80",
+        ],
+        ["GET /%2e%2E/x HTTP/1.1\r\nHost: 127.000.0.1\r\n\r\n", "http://127.0.0.1/x", "127.000.0.1"],
       ];
       for (const [bytes, url, host] of cases) {
         const c = await Raw.connect(s.port);
@@ -768,6 +775,64 @@ both(
     }
   },
 );
+
+test("on this runtime the handler gets the lazy Request (the probe passed), and a real one when told", async () => {
+  const protos: unknown[] = [];
+  const s = await startFetch((request) => {
+    protos.push(Object.getPrototypeOf(request));
+    return new Response(null);
+  });
+  const c = await Raw.connect(s.port);
+  try {
+    c.write(GET());
+    await c.response();
+    useLazyRequests(false);
+    c.write(GET());
+    await c.response();
+    assert.notEqual(protos[0], Request.prototype);
+    assert.ok(Object.prototype.isPrototypeOf.call(Request.prototype, protos[0] as object));
+    assert.equal(protos[1], Request.prototype);
+  } finally {
+    useLazyRequests(undefined);
+    c.socket.destroy();
+    await s.close();
+  }
+});
+
+test("request.url is always what the URL standard makes of it (seeded random targets and hosts)", async () => {
+  const bad: string[] = [];
+  const s = await startFetch((request) => {
+    const href = new URL(request.url).href;
+    if (href !== request.url) bad.push(`${request.url} != ${href}`);
+    return new Response(null);
+  });
+  const rng = new Rng(testSeed(20261201));
+  const chars = [..."abcXYZ019-._~!$&'()*+,;=:@/?%2eE\"<>`{}^|[]\\"];
+  const hosts = ["h", "H", "h.test:80", "h.test:8080", "127.0.0.1", "127.0.0.1:443", "010.1.1.1"];
+  hosts.push("[::1]", "a--b", "h:0", "h:00080", "1.2.3.4:65535");
+  let c = await Raw.connect(s.port);
+  let answered = 0;
+  try {
+    for (let i = 0; i < 400; i++) {
+      let target = "/";
+      const n = rng.range(0, 12);
+      for (let j = 0; j < n; j++) target += rng.pick(chars);
+      c.write(`GET ${target} HTTP/1.1\r\nHost: ${rng.pick(hosts)}\r\n\r\n`);
+      const r = await c.response();
+      if (r.status === 200) answered++;
+      else {
+        // Refused by the parser (it closes the connection): that target never reaches the handler.
+        c.socket.destroy();
+        c = await Raw.connect(s.port);
+      }
+    }
+    assert.deepEqual(bad, []);
+    assert.ok(answered > 200, `only ${answered} of 400 random requests were accepted`);
+  } finally {
+    c.socket.destroy();
+    await s.close();
+  }
+});
 
 describe("with a real Request per request (runtimes whose Request doesn't take the lazy one)", () => {
   before(() => useLazyRequests(false));
