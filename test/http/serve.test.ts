@@ -737,6 +737,7 @@ both(
     app.get("/fail", () => {
       throw new Error("hono route failed");
     });
+    app.onError((err, c) => c.text(`hono: ${err.message}`, 500));
 
     const s = await startFetch(app.fetch);
     const client = new Client();
@@ -768,6 +769,7 @@ both(
       // Hono answers its own errors (500 from its onError); nothing reaches the wire's.
       r = await client.get(`${base}/fail`);
       assert.equal(r.status, 500);
+      assert.equal(await r.text(), "hono: hono route failed");
       assert.equal(s.errors.length, 0);
     } finally {
       client.close();
