@@ -31,6 +31,7 @@ export { IncomingRequest, RequestAbortedError } from "./request.ts";
 export { type HeaderValue, type OutgoingHeaders, ServerResponse } from "./response.ts";
 export {
   createFetchServer,
+  type FetchApp,
   type FetchHandler,
   ServeInfo,
   type ServeOptions,

@@ -45,7 +45,7 @@ export class ServeInfo {
 /** A fetch-style handler. A throw, a rejection or a value that isn't a `Response` becomes a 500. */
 export type FetchHandler = (request: Request, info: ServeInfo) => Response | Promise<Response>;
 
-/** `serve()`'s options: the server's, where to listen, and (in the object form) the handler. */
+/** `serve()`'s options: the server's, where to listen, and (in the `serve({ fetch, … })` form) the handler. */
 export interface ServeOptions extends ServerOptions, ListenOptions {
   /** The handler, for `serve({ fetch: app.fetch, port: 3000 })`. */
   fetch?: FetchHandler;
@@ -53,15 +53,24 @@ export interface ServeOptions extends ServerOptions, ListenOptions {
   hostname?: string;
 }
 
+/** An object with a `fetch` method (a Hono or Phial app, Bun's `export default { fetch }`): called as its method. */
+export interface FetchApp {
+  fetch(request: Request, info: ServeInfo): Response | Promise<Response>;
+}
+
 /**
- * Creates a wire `Server` that answers every request with a fetch-style handler; call `listen()` to
- * start it. `createFetchServer(app.fetch)` serves a Hono app.
+ * Creates a wire `Server` that answers every request with a fetch-style handler, or with an object's
+ * `fetch` method (called on the object: `createFetchServer(app)`); call `listen()` to start it.
  */
-export function createFetchServer(handler: FetchHandler, options?: ServerOptions): Server {
-  if (typeof handler !== "function") {
-    throw new TypeError("createFetchServer() needs a handler: (request: Request, info) => Response");
+export function createFetchServer(handler: FetchHandler | FetchApp, options?: ServerOptions): Server {
+  const app = typeof handler === "object" && handler !== null ? handler : undefined;
+  const fetch = app === undefined ? handler : app.fetch;
+  if (typeof fetch !== "function") {
+    throw new TypeError(
+      "createFetchServer() needs a handler, (request: Request, info) => Response, or an app with a fetch method",
+    );
   }
-  const adapter = new FetchAdapter(handler);
+  const adapter = new FetchAdapter(fetch as FetchHandler, app);
   const server = new Server(adapter.handle, options);
   adapter.server = server;
   return server;
@@ -71,37 +80,55 @@ export function createFetchServer(handler: FetchHandler, options?: ServerOptions
  * Creates a fetch server and starts listening; resolves with it once it listens (its address:
  * `server.address()`). Port 0 (the default) picks a free port; the host defaults to 127.0.0.1.
  *
- *     await serve(app.fetch, { port: 3000 })
+ *     await serve(app.fetch, { port: 3000 })       // a handler
+ *     await serve(app, { port: 3000 })             // an app: its fetch method, called on it
  *     await serve({ fetch: app.fetch, port: 3000, hostname: "0.0.0.0" })
  */
 export async function serve(
-  handler: FetchHandler | ServeOptions,
+  handler: FetchHandler | FetchApp | (ServeOptions & { fetch: FetchHandler }),
   options: ServeOptions = {},
 ): Promise<Server> {
-  const o: ServeOptions = typeof handler === "function" ? options : handler;
-  const fetch = typeof handler === "function" ? handler : handler.fetch;
-  if (typeof fetch !== "function") {
-    throw new TypeError("serve() needs a handler: serve(app.fetch) or serve({ fetch: app.fetch, port })");
+  let o = options;
+  let app: FetchHandler | FetchApp = handler;
+  if (typeof handler === "object" && handler !== null && isPlainObject(handler)) {
+    // serve({ fetch, port, … }): the options and the handler in one object (a second one adds to it).
+    o = { ...(handler as ServeOptions), ...options };
+    app = (handler as ServeOptions).fetch as FetchHandler;
+    if (typeof app !== "function") {
+      throw new TypeError("serve() needs a handler: serve(app.fetch), serve(app) or serve({ fetch, port })");
+    }
+  } else if (
+    typeof (typeof handler === "function" ? handler : (handler as Partial<FetchApp> | null)?.fetch) !==
+    "function"
+  ) {
+    throw new TypeError("serve() needs a handler: serve(app.fetch), serve(app) or serve({ fetch, port })");
   }
-  const server = createFetchServer(fetch, o);
-  const listen: ListenOptions = {
+  const server = createFetchServer(app, o);
+  await server.listen({
     port: o.port ?? 0,
     host: o.host ?? o.hostname ?? "127.0.0.1",
     backlog: o.backlog,
     ipv6Only: o.ipv6Only,
-  };
-  await server.listen(listen);
+  });
   return server;
+}
+
+function isPlainObject(x: object): boolean {
+  const p = Object.getPrototypeOf(x);
+  return p === Object.prototype || p === null;
 }
 
 /** One per server: holds the handler, so that the wire's handler is one function made once. */
 class FetchAdapter {
   readonly fetch: FetchHandler;
+  /** The object whose fetch method this is (`this` of the call), if any. */
+  readonly app: FetchApp | undefined;
   server: Server | undefined;
   readonly handle: (req: IncomingRequest, res: ServerResponse) => unknown;
 
-  constructor(fetch: FetchHandler) {
+  constructor(fetch: FetchHandler, app: FetchApp | undefined) {
     this.fetch = fetch;
+    this.app = app;
     this.handle = (req, res) => this.exchange(req, res);
   }
 
@@ -114,7 +141,7 @@ class FetchAdapter {
       return undefined;
     }
     const request = makeRequest(req);
-    const r = this.fetch(request, new ServeInfo(req, res, this.server!));
+    const r = this.fetch.call(this.app, request, new ServeInfo(req, res, this.server!));
     if (typeof (r as Partial<PromiseLike<Response>>)?.then === "function") {
       return settle(r as PromiseLike<Response>, res);
     }
@@ -673,6 +700,11 @@ function sendResponse(r: unknown, res: ServerResponse): Promise<void> | undefine
     return undefined;
   }
   const status = r.status;
+  if (status === 0) {
+    throw new TypeError(
+      `The fetch handler returned Response.error() for ${req.method} ${req.url}; return a Response with an HTTP status`,
+    );
+  }
   res.statusCode = status;
   const text = r.statusText;
   if (text !== "" && text !== undefined) res.statusMessage = text;
@@ -738,13 +770,15 @@ async function pump(reader: ReadableStreamDefaultReader<Uint8Array>, res: Server
       else if (value instanceof Uint8Array) {
         if (value.byteLength > 0) await res.write(value);
       } else {
-        const err = new TypeError(
+        throw new TypeError(
           `The Response body for ${req.method} ${req.url} gave ${describe(value)}; a body stream must give Uint8Array chunks`,
         );
-        await reader.cancel(err).catch(ignore);
-        throw err;
       }
     }
+  } catch (err) {
+    // A bad chunk, a body longer than its Content-Length: the stream's producer stops too.
+    if (err !== signal.reason) void reader.cancel(err).catch(ignore);
+    throw err;
   } finally {
     signal.removeEventListener("abort", listener);
   }

@@ -9,6 +9,7 @@ import { inspect } from "node:util";
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { stream as honoStream } from "hono/streaming";
+import { Phial } from "phial";
 import { Client } from "phial/client";
 import { createFetchServer, type FetchHandler, type ServeInfo, type ServerOptions, serve } from "phial/http";
 import { useLazyRequests } from "../../src/http/serve.ts";
@@ -430,6 +431,7 @@ test("a throw, a rejection or a value that isn't a Response is a 500, reported t
     if (p === "/reject") throw new Error("boom (async)");
     if (p === "/nothing") return undefined as unknown as Response;
     if (p === "/string") return "text" as unknown as Response;
+    if (p === "/error") return Response.error();
     return new Response("fine");
   });
   const sync = await startFetch(() => {
@@ -438,7 +440,7 @@ test("a throw, a rejection or a value that isn't a Response is a 500, reported t
   const c = await Raw.connect(s.port);
   const d = await Raw.connect(sync.port);
   try {
-    for (const p of ["/reject", "/nothing", "/string"]) {
+    for (const p of ["/reject", "/nothing", "/string", "/error"]) {
       c.write(GET(p));
       const r = await c.response();
       assert.equal(r.status, 500, p);
@@ -446,13 +448,14 @@ test("a throw, a rejection or a value that isn't a Response is a 500, reported t
     }
     c.write(GET("/ok"));
     assert.equal((await c.response()).body.toString(), "fine");
-    assert.equal(s.errors.length, 3);
+    assert.equal(s.errors.length, 4);
     assert.match(String(s.errors[0]), /boom \(async\)/);
     assert.match(
       String(s.errors[1]),
       /returned undefined for GET \/nothing; it must return \(or resolve to\) a Response/,
     );
     assert.match(String(s.errors[2]), /returned a string for GET \/string/);
+    assert.match(String(s.errors[3]), /returned Response.error\(\) for GET \/error/);
     d.write(GET("/"));
     assert.equal((await d.response()).status, 500);
     assert.match(String(sync.errors[0]), /boom \(sync\)/);
@@ -697,18 +700,34 @@ test("CONNECT and TRACE, which no fetch Request can carry, get a 501", async () 
   }
 });
 
-test("serve(): both forms listen and answer; a missing handler is a clear TypeError", async () => {
+test("serve(): a handler, an app (its fetch called on it), or { fetch, port }; a missing handler is a clear TypeError", async () => {
   const a = await serve(() => new Response("a"), { port: 0, onError: () => {} });
-  const b = await serve({ fetch: () => new Response("b"), hostname: "127.0.0.1" });
+  const b = await serve(
+    { fetch: () => new Response("b"), hostname: "127.0.0.1" },
+    { keepAliveTimeout: 3000 },
+  );
+  // A Phial app's fetch is a method: serve(app) calls it on the app, with info as its options.
+  const phial = new Phial(import.meta.url);
+  phial.get("/", (req) => `phial sees ${req.remoteAddr}`);
+  const c = await serve(phial);
+  const hono = new Hono();
+  hono.get("/", (ctx) => ctx.text("hono app"));
+  const d = await serve(hono, { port: 0 });
   const client = new Client();
+  const url = (s: { address(): { port: number } | null }) => `http://127.0.0.1:${s.address()!.port}/`;
   try {
-    assert.equal(await (await client.get(`http://127.0.0.1:${a.address()!.port}/`)).text(), "a");
-    assert.equal(await (await client.get(`http://127.0.0.1:${b.address()!.port}/`)).text(), "b");
-    await assert.rejects(serve({ port: 0 }), /serve\(\) needs a handler/);
+    assert.equal(await (await client.get(url(a))).text(), "a");
+    const rb = await client.get(url(b));
+    assert.equal(await rb.text(), "b");
+    assert.equal(rb.headers.get("keep-alive"), "timeout=3");
+    assert.equal(await (await client.get(url(c))).text(), "phial sees 127.0.0.1");
+    assert.equal(await (await client.get(url(d))).text(), "hono app");
+    await assert.rejects(serve({ port: 0 } as never), /serve\(\) needs a handler/);
+    await assert.rejects(serve({} as never), /serve\(\) needs a handler/);
+    assert.throws(() => createFetchServer(42 as never), /needs a handler/);
   } finally {
     client.close();
-    await a.close({ deadline: 200 });
-    await b.close({ deadline: 200 });
+    for (const s of [a, b, c, d]) await s.close({ deadline: 200 });
   }
 });
 
