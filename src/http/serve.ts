@@ -67,7 +67,7 @@ export function createFetchServer(handler: FetchHandler | FetchApp, options?: Se
   const fetch = app === undefined ? handler : app.fetch;
   if (typeof fetch !== "function") {
     throw new TypeError(
-      "createFetchServer() needs a handler, (request: Request, info) => Response, or an app with a fetch method",
+      "A fetch server needs a handler, (request: Request, info) => Response, or an app with a fetch method",
     );
   }
   const adapter = new FetchAdapter(fetch as FetchHandler, app);
@@ -97,11 +97,6 @@ export async function serve(
     if (typeof app !== "function") {
       throw new TypeError("serve() needs a handler: serve(app.fetch), serve(app) or serve({ fetch, port })");
     }
-  } else if (
-    typeof (typeof handler === "function" ? handler : (handler as Partial<FetchApp> | null)?.fetch) !==
-    "function"
-  ) {
-    throw new TypeError("serve() needs a handler: serve(app.fetch), serve(app) or serve({ fetch, port })");
   }
   const server = createFetchServer(app, o);
   await server.listen({

@@ -4,7 +4,9 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -796,6 +798,22 @@ both(
     }
   },
 );
+
+test("over TLS the URL is https and info.encrypted is true", async () => {
+  const dir = fileURLToPath(new URL("../fixtures/tls/", import.meta.url));
+  const tls = { key: readFileSync(`${dir}server.key`), cert: readFileSync(`${dir}server.pem`) };
+  const s = await startFetch((request, info) => new Response(`${request.url} ${info.encrypted}`), { tls });
+  const c = await Raw.connectTls(s.port, { ca: readFileSync(`${dir}ca.pem`), servername: "localhost" });
+  try {
+    c.write("GET /secure?x HTTP/1.1\r\nHost: localhost:443\r\n\r\n");
+    assert.equal((await c.response()).body.toString(), "https://localhost/secure?x true");
+    c.write("GET /p HTTP/1.1\r\nHost: localhost:8443\r\n\r\n");
+    assert.equal((await c.response()).body.toString(), "https://localhost:8443/p true");
+  } finally {
+    c.socket.destroy();
+    await s.close();
+  }
+});
 
 test("on this runtime the handler gets the lazy Request (the probe passed), and a real one when told", async () => {
   const protos: unknown[] = [];
