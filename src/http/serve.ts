@@ -380,16 +380,28 @@ function realRequest(
   return new Request(url, init);
 }
 
-/** The state of a `WireRequest`, apart from its two plain fields. */
+// The state of a WireRequest lives under symbols, so that, as with a real Request, `Object.keys()` and
+// `JSON.stringify()` see nothing of it.
+const kMethod: unique symbol = Symbol("method");
+const kUrl: unique symbol = Symbol("url");
+const kIn: unique symbol = Symbol("incoming");
+const kHeaders: unique symbol = Symbol("headers");
+const kBody: unique symbol = Symbol("body");
+const kSource: unique symbol = Symbol("bodySource");
+const kUsed: unique symbol = Symbol("bodyUsed");
+const kReal: unique symbol = Symbol("request");
+
+/** The state of a `WireRequest`. */
 interface WireRequestFields {
-  /** @internal */ _method: string;
-  /** @internal */ _url: string;
-  /** @internal */ _in: IncomingRequest;
-  /** @internal */ _headers: Headers | undefined;
-  /** @internal */ _body: ReadableStream<Uint8Array> | null | undefined;
-  /** @internal */ _source: BodyStreamSource | undefined;
-  /** @internal the body was read through text()/json()/arrayBuffer() without a stream. */ _used: boolean;
-  /** @internal */ _real: Request | undefined;
+  [kMethod]: string;
+  [kUrl]: string;
+  [kIn]: IncomingRequest;
+  [kHeaders]: Headers | undefined;
+  [kBody]: ReadableStream<Uint8Array> | null | undefined;
+  [kSource]: BodyStreamSource | undefined;
+  /** The body was read through text()/json()/arrayBuffer() without a stream. */
+  [kUsed]: boolean;
+  [kReal]: Request | undefined;
 }
 
 type WireRequest = Request & WireRequestFields;
@@ -400,14 +412,14 @@ type WireRequest = Request & WireRequestFields;
  * runtime's internal slots, read by `new Request(r)` and `fetch(r)`) goes to the real `Request`.
  */
 function WireRequestCtor(this: WireRequestFields, req: IncomingRequest, url: string): void {
-  this._method = normalizeMethod(req.method);
-  this._url = url;
-  this._in = req;
-  this._headers = undefined;
-  this._body = undefined;
-  this._source = undefined;
-  this._used = false;
-  this._real = undefined;
+  this[kMethod] = normalizeMethod(req.method);
+  this[kUrl] = url;
+  this[kIn] = req;
+  this[kHeaders] = undefined;
+  this[kBody] = undefined;
+  this[kSource] = undefined;
+  this[kUsed] = false;
+  this[kReal] = undefined;
 }
 
 function normalizeMethod(m: string): string {
@@ -429,10 +441,10 @@ function normalizeMethod(m: string): string {
 }
 
 function real(r: WireRequest): Request {
-  let x = r._real;
+  let x = r[kReal];
   if (x === undefined) {
-    x = realRequest(r._in, r._url, r._headers, r._body);
-    r._real = x;
+    x = realRequest(r[kIn], r[kUrl], r[kHeaders], r[kBody]);
+    r[kReal] = x;
   }
   return x;
 }
@@ -443,87 +455,87 @@ function bodyUnusable(): Promise<never> {
 
 function wholeBody(r: WireRequest): Promise<Buffer> {
   // A request without a body reads as empty, as often as asked (its body is null, never "used").
-  if (!hasBody(r._in)) return Promise.resolve(Buffer.alloc(0));
-  r._used = true;
-  return r._in.body();
+  if (!hasBody(r[kIn])) return Promise.resolve(Buffer.alloc(0));
+  r[kUsed] = true;
+  return r[kIn].body();
 }
 
 /** True when the body can still be read whole straight from the wire (no stream made, nothing read). */
 function direct(r: WireRequest): boolean {
-  return r._real === undefined && r._body === undefined;
+  return r[kReal] === undefined && r[kBody] === undefined;
 }
 
 const wireProto: Record<string | symbol, unknown> = {};
 Object.defineProperties(wireProto, {
   method: {
     get(this: WireRequest) {
-      return this._method;
+      return this[kMethod];
     },
   },
   url: {
     get(this: WireRequest) {
-      return this._url;
+      return this[kUrl];
     },
   },
   headers: {
     get(this: WireRequest) {
-      if (this._real !== undefined) return this._real.headers;
-      let h = this._headers;
+      if (this[kReal] !== undefined) return this[kReal].headers;
+      let h = this[kHeaders];
       if (h === undefined) {
-        h = headersOf(this._in);
-        this._headers = h;
+        h = headersOf(this[kIn]);
+        this[kHeaders] = h;
       }
       return h;
     },
   },
   signal: {
     get(this: WireRequest) {
-      return this._real !== undefined ? this._real.signal : this._in.signal;
+      return this[kReal] !== undefined ? this[kReal].signal : this[kIn].signal;
     },
   },
   body: {
     get(this: WireRequest) {
-      if (this._real !== undefined) return this._real.body;
-      let b = this._body;
+      if (this[kReal] !== undefined) return this[kReal].body;
+      let b = this[kBody];
       if (b === undefined) {
-        if (!hasBody(this._in)) {
+        if (!hasBody(this[kIn])) {
           b = null;
         } else {
           // After text()/json()/arrayBuffer() the stream is empty and counts as read.
-          const source = new BodyStreamSource(this._in);
-          this._source = source;
+          const source = new BodyStreamSource(this[kIn]);
+          this[kSource] = source;
           b = new ReadableStream<Uint8Array>(source, NO_BODY_STREAM_HWM);
         }
-        this._body = b;
+        this[kBody] = b;
       }
       return b;
     },
   },
   bodyUsed: {
     get(this: WireRequest) {
-      if (this._used) return true;
-      if (this._real !== undefined) return this._real.bodyUsed;
-      return this._source?.started === true;
+      if (this[kUsed]) return true;
+      if (this[kReal] !== undefined) return this[kReal].bodyUsed;
+      return this[kSource]?.started === true;
     },
   },
   duplex: { value: "half" },
   text: {
     value(this: WireRequest): Promise<string> {
-      if (this._used) return bodyUnusable();
+      if (this[kUsed]) return bodyUnusable();
       if (!direct(this)) return real(this).text();
       return wholeBody(this).then(utf8);
     },
   },
   json: {
     value(this: WireRequest): Promise<unknown> {
-      if (this._used) return bodyUnusable();
+      if (this[kUsed]) return bodyUnusable();
       if (!direct(this)) return real(this).json();
       return wholeBody(this).then(parseJson);
     },
   },
   arrayBuffer: {
     value(this: WireRequest): Promise<ArrayBuffer> {
-      if (this._used) return bodyUnusable();
+      if (this[kUsed]) return bodyUnusable();
       if (!direct(this)) return real(this).arrayBuffer();
       return wholeBody(this).then(ownArrayBuffer);
     },

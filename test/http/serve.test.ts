@@ -68,6 +68,9 @@ both(
       assert.equal(seen.bodyUsed, false);
       assert.equal(await seen.text(), "");
       assert.equal(seen.duplex, "half");
+      // Nothing of the wrapper shows, as with a real Request.
+      assert.deepEqual(Object.keys(seen), []);
+      assert.equal(JSON.stringify(seen), "{}");
       assert.equal(seen.signal.aborted, false);
       assert.equal(info!.remoteAddress, "127.0.0.1");
       assert.equal(info!.remotePort, c.socket.localPort);
