@@ -217,7 +217,7 @@ function canonicalHost(h: string, scheme: string): boolean {
     } else if (c === 0x3a) break;
     else if (c < 0x30 || c > 0x39) return false;
   }
-  if (!letter && !(dots === 3 && isIPv4(h.slice(0, i)))) return false;
+  if (!letter && !(dots === 3 && isIPv4(h, i))) return false;
   if (i === n) return true;
   const digits = n - i - 1;
   if (digits === 0 || digits > 5 || h.charCodeAt(i + 1) === 0x30) return false;
@@ -230,12 +230,12 @@ function canonicalHost(h: string, scheme: string): boolean {
   return port <= 65535 && port !== (scheme === "https" ? 443 : 80);
 }
 
-/** Four decimal numbers 0-255 without leading zeros, as the URL standard writes an IPv4 address. */
-function isIPv4(h: string): boolean {
+/** `h` up to `end` is four decimal numbers 0-255 without leading zeros: an IPv4 address as URLs write it. */
+function isIPv4(h: string, end: number): boolean {
   let part = 0;
   let len = 0;
-  for (let i = 0; i <= h.length; i++) {
-    const c = i === h.length ? 0x2e : h.charCodeAt(i);
+  for (let i = 0; i <= end; i++) {
+    const c = i === end ? 0x2e : h.charCodeAt(i);
     if (c === 0x2e) {
       if (len === 0 || part > 255) return false;
       part = 0;

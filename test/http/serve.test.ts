@@ -242,6 +242,46 @@ both(
   },
 );
 
+both("an upload nobody reads yet stays in the socket: request.body is fed only as it is read", async () => {
+  const total = 32 * 1024 * 1024;
+  const go = deferred();
+  let incoming: ServeInfo["incoming"] | undefined;
+  const s = await startFetch(async (request, info) => {
+    incoming = info.incoming;
+    await go.promise;
+    let n = 0;
+    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) n += chunk.byteLength;
+    return new Response(String(n));
+  });
+  const c = await Raw.connect(s.port);
+  try {
+    c.write(`POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\n\r\n`);
+    const piece = Buffer.alloc(256 * 1024, 98);
+    let sent = 0;
+    const pump = (async () => {
+      while (sent < total) {
+        sent += piece.length;
+        if (!c.socket.write(piece)) await new Promise((r) => c.socket.once("drain", r));
+      }
+    })();
+    await until(() => incoming !== undefined, 2000, "the handler");
+    // Wait until the upload stalls: the server stopped reading the socket.
+    let last = -1;
+    while (incoming!.bodyComplete === false && sent !== last) {
+      last = sent;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(sent < total / 2, `the client could send ${sent} bytes that nobody read`);
+    go.resolve();
+    await pump;
+    const r = await c.response();
+    assert.equal(r.body.toString(), String(total));
+  } finally {
+    c.socket.destroy();
+    await s.close();
+  }
+});
+
 test("a streamed Response goes out chunked, each chunk as it is produced", async () => {
   const next = deferred();
   const s = await startFetch(
