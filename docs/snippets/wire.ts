@@ -1,7 +1,8 @@
 // Snippets of docs/wire.md.
 
 import { readFileSync } from "node:fs";
-import { createServer } from "phial/http";
+import { Hono } from "hono";
+import { createServer, type ServeInfo, serve } from "phial/http";
 
 export async function plainServer() {
   // #region basic
@@ -65,4 +66,31 @@ export async function graceful(server: ReturnType<typeof createServer>) {
   });
   // #endregion
   await server.close({ deadline: 1_000 });
+}
+
+export async function fetchServer(port = 0) {
+  // #region serve
+  const server = await serve(
+    async (request, info) => {
+      if (request.method === "POST") {
+        // request.body streams from the socket as it is read; the Response streams it back.
+        return new Response(request.body, { headers: { "Content-Type": "application/octet-stream" } });
+      }
+      const url = new URL(request.url);
+      return Response.json({ path: url.pathname, from: info.remoteAddress });
+    },
+    { port, keepAliveTimeout: 10_000 }, // the server's options, and where to listen
+  );
+  // #endregion
+  return server;
+}
+
+export async function honoServer(port = 0) {
+  // #region hono
+  const app = new Hono<{ Bindings: ServeInfo }>();
+  app.get("/", (c) => c.text("Hello from Hono"));
+  app.get("/ip", (c) => c.text(c.env.remoteAddress)); // serve()'s info is Hono's c.env
+  const server = await serve({ fetch: app.fetch, port, hostname: "127.0.0.1" });
+  // #endregion
+  return server;
 }

@@ -1,6 +1,6 @@
-// phial/http — the wire: a strict HTTP/1.1 parser, serializer and server on node:net / node:tls, and the
-// field helpers a raw handler needs (cookies, query strings and forms, media types), the same ones the
-// framework and the client use.
+// phial/http — the wire: a strict HTTP/1.1 parser, serializer and server on node:net / node:tls, an
+// adapter serving fetch-style handlers on it (`serve(app.fetch)`), and the field helpers a raw handler
+// needs (cookies, query strings and forms, media types), the same ones the framework and the client use.
 
 export {
   decodeCookieValue,
@@ -29,6 +29,14 @@ export {
 } from "./parser.ts";
 export { IncomingRequest, RequestAbortedError } from "./request.ts";
 export { type HeaderValue, type OutgoingHeaders, ServerResponse } from "./response.ts";
+export {
+  createFetchServer,
+  type FetchApp,
+  type FetchHandler,
+  ServeInfo,
+  type ServeOptions,
+  serve,
+} from "./serve.ts";
 export {
   type CloseOptions,
   createServer,

@@ -7,7 +7,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { get } from "phial/client";
+import { get, post } from "phial/client";
 import { createServer } from "phial/http";
 import { DOCS, pages, syncPage } from "../../scripts/doc-snippets.ts";
 
@@ -387,6 +387,30 @@ describe("wire.md", async () => {
       assert.equal(res.headers.get("keep-alive"), "timeout=5");
     } finally {
       await wire.graceful(server);
+    }
+  });
+  test("serve(): a fetch handler answers JSON and streams a POST body back", async () => {
+    const server = await wire.fetchServer();
+    try {
+      const base = `http://127.0.0.1:${server.address()!.port}`;
+      const res = await get(`${base}/some/path`);
+      assert.deepEqual(await res.json(), { path: "/some/path", from: "127.0.0.1" });
+      assert.equal(res.headers.get("keep-alive"), "timeout=10");
+      const echo = await post(`${base}/`, { body: "round trip" });
+      assert.equal(echo.headers.get("content-type"), "application/octet-stream");
+      assert.equal(await echo.text(), "round trip");
+    } finally {
+      await server.close();
+    }
+  });
+  test("serve(): a Hono app, with serve()'s info as c.env", async () => {
+    const server = await wire.honoServer();
+    try {
+      const base = `http://127.0.0.1:${server.address()!.port}`;
+      assert.equal(await (await get(`${base}/`)).text(), "Hello from Hono");
+      assert.equal(await (await get(`${base}/ip`)).text(), "127.0.0.1");
+    } finally {
+      await server.close();
     }
   });
   test("a streamed response is chunked", async () => {
