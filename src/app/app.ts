@@ -745,12 +745,16 @@ async function failed(app: Phial, req: Request, bp: string | undefined, err: unk
 type RoutingMiss = Exclude<ReturnType<Router<RouteData>["match"]>, { kind: "match" }>;
 
 /**
- * No rule matched: a redirect to the slashed URL, an automatic OPTIONS, a 405 or a 404. Without hooks
- * and without error handlers on the app (a miss belongs to no blueprint), nothing could change the
- * answer, so it is made right here: no exception (and its stack trace), no promise.
+ * No rule matched: a redirect to the slashed URL, an automatic OPTIONS, a 405 or a 404. Without hooks,
+ * error handlers on the app (a miss belongs to no blueprint) or a session to refresh, nothing could
+ * change the answer, so it is made right here: no exception (and its stack trace), no promise.
  */
 function routingError(app: Phial, req: Request, m: RoutingMiss): Response | Promise<Response> {
-  const plain = !app.hasHooks && app.statusHandlers.size === 0 && app.classHandlers.length === 0;
+  const plain =
+    !app.hasHooks &&
+    app.statusHandlers.size === 0 &&
+    app.classHandlers.length === 0 &&
+    app.sessionInterface?.refreshes?.(app, req) !== true; // a permanent session is refreshed on a 404 too
   if (m.kind === "redirect") {
     const res = new Response(null, { status: 308 });
     // Behind a prefix (applicationRoot, a trusted X-Forwarded-Prefix) the client's URL starts with it.
