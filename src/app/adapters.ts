@@ -99,28 +99,48 @@ function isBytes(b: ResponseBody): b is string | Uint8Array {
 }
 
 /**
- * A streamed body as a web ReadableStream (pull-based: backpressure comes from the consumer). A cancel
- * aborts the request's signal and stops the source at once, even while it waits for its next value; it
- * resolves once the request's callOnClose functions have run (not waiting for the source itself).
+ * A streamed body as a web ReadableStream (pull-based: backpressure comes from the consumer). When its
+ * reader goes away the source is stopped at once, even while it waits for its next value: a cancel
+ * aborts the request's signal and resolves once the request's callOnClose functions have run (not
+ * waiting for the source itself); the web Request's own signal aborting (a runtime saying that the
+ * client left) errors the stream with its reason.
  */
 function toWebStream(
   body: StreamBody | ReadableStream<Chunk>,
   source: FetchSource,
+  gone: AbortSignal,
 ): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
   const it = openStream(body);
   let stopped = false;
+  let onGone: (() => void) | undefined;
+  const over = (): void => {
+    stopped = true;
+    if (onGone !== undefined) gone.removeEventListener("abort", onGone);
+  };
   return new ReadableStream<Uint8Array>({
+    start(controller) {
+      onGone = () => {
+        if (stopped) return;
+        over();
+        void stopIterator(it);
+        controller.error(gone.reason);
+      };
+      if (gone.aborted) onGone();
+      else gone.addEventListener("abort", onGone);
+    },
     async pull(controller) {
       let r: IteratorResult<Chunk>;
       try {
         r = await it.next();
       } catch (err) {
         if (stopped) return; // the source failing as it stops (an AbortError from a wait on req.signal)
+        over();
         throw err;
       }
-      if (stopped) return; // after a cancel: the last value of a generator that ran on to a yield
+      if (stopped) return; // after a stop: the last value of a generator that ran on to a yield
       if (r.done) {
+        over();
         controller.close();
         return;
       }
@@ -128,14 +148,14 @@ function toWebStream(
       if (typeof chunk === "string") controller.enqueue(enc.encode(chunk));
       else if (chunk instanceof Uint8Array) controller.enqueue(chunk);
       else {
-        stopped = true;
+        over();
         closeIterator(it);
         throw badChunk(chunk);
       }
     },
     cancel(reason) {
       if (stopped) return;
-      stopped = true;
+      over();
       source.cancelled(reason);
       return stopIterator(it);
     },
@@ -156,7 +176,9 @@ export async function handleFetch(
   const noBody = request.method === "HEAD" || res.status === 204 || res.status === 304 || res.status < 200;
   let body: ConstructorParameters<typeof globalThis.Response>[0] = null;
   if (!noBody && res.body !== null) {
-    body = isBytes(res.body) ? (res.body as string) : toWebStream(res.body as StreamBody, source);
+    body = isBytes(res.body)
+      ? (res.body as string)
+      : toWebStream(res.body as StreamBody, source, request.signal);
   } else {
     closeBody(res.body); // never read: still release it (and run the request's callOnClose functions)
   }

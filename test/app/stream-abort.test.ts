@@ -395,18 +395,27 @@ describe("app.fetch(): the consumer cancelling the Response body", () => {
     });
   }
 
-  test("a Request whose signal aborts aborts req.signal too", async () => {
-    p.renew();
-    const ac = new AbortController();
-    const res = await app.fetch(new Request("http://x/sse-signal", { signal: ac.signal }));
-    const reader = res.body!.getReader();
-    await reader.read();
-    ac.abort(new Error("the runtime says the client left"));
-    await soon(p.finallyRan.promise, "the generator's finally");
-    assert.equal((p.signalReason as Error).message, "the runtime says the client left");
-    await reader.cancel();
-    await soon(p.cleanupRan.promise, "the callOnClose function");
-  });
+  for (const path of ["/sse-signal", "/sse-deaf"]) {
+    test(`the web Request's signal aborting (a runtime saying the client left) stops ${path} too`, async () => {
+      p.renew();
+      const ac = new AbortController();
+      const res = await app.fetch(new Request(`http://x${path}`, { signal: ac.signal }));
+      const reader = res.body!.getReader();
+      await reader.read();
+      const why = new Error("the runtime says the client left");
+      ac.abort(why);
+      await soon(p.cleanupRan.promise, "the callOnClose function");
+      // The body errors with the reason, rather than waiting for a value that won't come.
+      await assert.rejects(soon(reader.read(), "the read"), (err) => err === why);
+      if (path === "/sse-signal") {
+        await soon(p.finallyRan.promise, "the generator's finally");
+        assert.equal(p.signalReason, why);
+      } else {
+        p.release.fire();
+        await soon(p.finallyRan.promise, "the generator's finally");
+      }
+    });
+  }
 
   test("nothing was logged as an error", () => {
     assert.deepEqual(
