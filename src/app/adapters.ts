@@ -2,8 +2,19 @@
 // (`http.createServer(app.nodeHandler())`). Both only build a RequestSource and copy a Response out.
 
 import type { IncomingMessage, ServerResponse as NodeServerResponse } from "node:http";
+import { RequestAbortedError } from "../http/index.ts";
 import type { RequestSource } from "./request.ts";
 import type { Response, ResponseBody } from "./response.ts";
+import {
+  badChunk,
+  type Chunk,
+  closeBody,
+  closeIterator,
+  openStream,
+  type StoppableIterator,
+  type StreamBody,
+  stopIterator,
+} from "./streams.ts";
 
 /** The little of an app the adapters need. */
 export interface Handles {
@@ -25,8 +36,9 @@ class FetchSource implements RequestSource {
   readonly encrypted: boolean;
   readonly contentLength: number;
   readonly bodyComplete: boolean;
-  readonly signal: AbortSignal;
   private readonly request: globalThis.Request;
+  /** Made when `signal` is first read, or when the response body is cancelled. */
+  private abort: AbortController | undefined;
 
   constructor(request: globalThis.Request, options: FetchOptions) {
     const u = new URL(request.url);
@@ -44,7 +56,31 @@ class FetchSource implements RequestSource {
     const cl = request.headers.get("content-length");
     this.contentLength = cl === null || !/^\d+$/.test(cl) ? -1 : Number(cl);
     this.bodyComplete = request.body === null;
-    this.signal = request.signal;
+  }
+
+  /**
+   * Aborts when the request's own signal does (a runtime telling that the client left) or when the
+   * consumer cancels the response body: either way nobody reads what the app still has to send.
+   */
+  get signal(): AbortSignal {
+    if (this.abort === undefined) {
+      const a = new AbortController();
+      this.abort = a;
+      const theirs = this.request.signal;
+      if (theirs.aborted) a.abort(theirs.reason);
+      else theirs.addEventListener("abort", () => a.abort(theirs.reason), { once: true });
+    }
+    return this.abort.signal;
+  }
+
+  /** @internal the response body was cancelled. */
+  cancelled(reason: unknown): void {
+    if (this.abort === undefined) this.abort = new AbortController();
+    if (!this.abort.signal.aborted) {
+      this.abort.abort(
+        reason instanceof Error ? reason : new RequestAbortedError("The response body was cancelled"),
+      );
+    }
   }
 
   async body(): Promise<Buffer> {
@@ -62,18 +98,66 @@ function isBytes(b: ResponseBody): b is string | Uint8Array {
   return typeof b === "string" || b instanceof Uint8Array;
 }
 
-/** A streamed body as a web ReadableStream (pull-based: backpressure comes from the consumer). */
-function toWebStream(body: ResponseBody): ReadableStream<Uint8Array> {
+/**
+ * A streamed body as a web ReadableStream (pull-based: backpressure comes from the consumer). When its
+ * reader goes away the source is stopped at once, even while it waits for its next value: a cancel
+ * aborts the request's signal and resolves once the request's callOnClose functions have run (not
+ * waiting for the source itself); the web Request's own signal aborting (a runtime saying that the
+ * client left) errors the stream with its reason.
+ */
+function toWebStream(
+  body: StreamBody | ReadableStream<Chunk>,
+  source: FetchSource,
+  gone: AbortSignal,
+): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
-  const it = (body as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]();
+  const it = openStream(body);
+  let stopped = false;
+  let onGone: (() => void) | undefined;
+  const over = (): void => {
+    stopped = true;
+    if (onGone !== undefined) gone.removeEventListener("abort", onGone);
+  };
   return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const r = await it.next();
-      if (r.done) controller.close();
-      else controller.enqueue(typeof r.value === "string" ? enc.encode(r.value) : r.value);
+    start(controller) {
+      onGone = () => {
+        if (stopped) return;
+        over();
+        void stopIterator(it);
+        controller.error(gone.reason);
+      };
+      if (gone.aborted) onGone();
+      else gone.addEventListener("abort", onGone);
     },
-    async cancel() {
-      await it.return?.();
+    async pull(controller) {
+      let r: IteratorResult<Chunk>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        if (stopped) return; // the source failing as it stops (an AbortError from a wait on req.signal)
+        over();
+        throw err;
+      }
+      if (stopped) return; // after a stop: the last value of a generator that ran on to a yield
+      if (r.done) {
+        over();
+        controller.close();
+        return;
+      }
+      const chunk = r.value;
+      if (typeof chunk === "string") controller.enqueue(enc.encode(chunk));
+      else if (chunk instanceof Uint8Array) controller.enqueue(chunk);
+      else {
+        over();
+        closeIterator(it);
+        throw badChunk(chunk);
+      }
+    },
+    cancel(reason) {
+      if (stopped) return;
+      over();
+      source.cancelled(reason);
+      return stopIterator(it);
     },
   });
 }
@@ -84,16 +168,19 @@ export async function handleFetch(
   request: globalThis.Request,
   options: FetchOptions = {},
 ): Promise<globalThis.Response> {
-  const res = await app.handle(new FetchSource(request, options));
+  const source = new FetchSource(request, options);
+  const res = await app.handle(source);
   const headers = new globalThis.Headers();
   const f = res.headers.raw();
   for (let i = 0; i < f.length; i += 2) headers.append(f[i]!, f[i + 1]!);
   const noBody = request.method === "HEAD" || res.status === 204 || res.status === 304 || res.status < 200;
   let body: ConstructorParameters<typeof globalThis.Response>[0] = null;
   if (!noBody && res.body !== null) {
-    body = isBytes(res.body) ? (res.body as string) : toWebStream(res.body);
-  } else if (res.body !== null && !isBytes(res.body)) {
-    void (res.body as AsyncIterable<unknown>)[Symbol.asyncIterator]().return?.();
+    body = isBytes(res.body)
+      ? (res.body as string)
+      : toWebStream(res.body as StreamBody, source, request.signal);
+  } else {
+    closeBody(res.body); // never read: still release it (and run the request's callOnClose functions)
   }
   return new globalThis.Response(body, {
     status: res.status,
@@ -113,10 +200,12 @@ class NodeSource implements RequestSource {
   readonly contentLength: number;
   readonly bodyComplete: boolean;
   private readonly req: IncomingMessage;
+  private readonly out: NodeServerResponse;
   private abort: AbortController | undefined;
 
-  constructor(req: IncomingMessage) {
+  constructor(req: IncomingMessage, out: NodeServerResponse) {
     this.req = req;
+    this.out = out;
     this.method = req.method ?? "GET";
     this.url = req.url ?? "/";
     this.rawHeaders = req.rawHeaders;
@@ -128,11 +217,23 @@ class NodeSource implements RequestSource {
     this.bodyComplete = this.contentLength <= 0 && req.headers["transfer-encoding"] === undefined;
   }
 
+  /**
+   * Aborts when the connection closes before the response is done: the client left (node:http also
+   * ends the connection when the client closes its sending side). The response's own 'close', not the
+   * socket's: one listener per request, gone with it, however many requests a connection carries.
+   */
   get signal(): AbortSignal {
     if (this.abort === undefined) {
       const a = new AbortController();
       this.abort = a;
-      this.req.socket.once("close", () => a.abort(new Error("The client went away")));
+      const out = this.out;
+      if (out.closed) {
+        if (!out.writableFinished) a.abort(clientGone());
+      } else {
+        out.once("close", () => {
+          if (!out.writableFinished) a.abort(clientGone());
+        });
+      }
     }
     return this.abort.signal;
   }
@@ -146,6 +247,10 @@ class NodeSource implements RequestSource {
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
     for await (const chunk of this.req as AsyncIterable<Buffer>) yield chunk;
   }
+}
+
+function clientGone(): RequestAbortedError {
+  return new RequestAbortedError("The client went away");
 }
 
 /** A node:http handler: `http.createServer(app.nodeHandler())`. */
@@ -168,12 +273,17 @@ export function nodeHandler(
 }
 
 async function serveNode(app: Handles, req: IncomingMessage, out: NodeServerResponse): Promise<void> {
-  const res = await app.handle(new NodeSource(req));
+  const source = new NodeSource(req, out);
+  const res = await app.handle(source);
+  const body = res.body;
+  if (out.closed) {
+    closeBody(body); // the client left while the app worked on it
+    return;
+  }
   out.statusCode = res.status;
   if (res.statusText !== "") out.statusMessage = res.statusText;
   const f = res.headers.raw();
   for (let i = 0; i < f.length; i += 2) out.appendHeader(f[i]!, f[i + 1]!);
-  const body = res.body;
   if (body === null) {
     out.end();
     return;
@@ -182,30 +292,60 @@ async function serveNode(app: Handles, req: IncomingMessage, out: NodeServerResp
     out.end(body);
     return;
   }
-  const it = (body as AsyncIterable<string | Uint8Array>)[Symbol.asyncIterator]();
-  if (req.method === "HEAD") {
-    await it.return?.();
+  if (req.method === "HEAD" || res.status === 204 || res.status === 304) {
+    closeBody(body); // node:http sends no body for these: don't run the stream for nothing
     out.end();
     return;
   }
+  await pipeNode(openStream(body as StreamBody), source.signal, out);
+}
+
+/**
+ * Streams a body to node:http with backpressure. When the client leaves the source is stopped at once,
+ * even while it waits for its next value (an SSE loop awaiting an event), and the request's cleanups
+ * run; what the source throws as it stops goes nowhere (nobody to tell).
+ */
+async function pipeNode(it: StoppableIterator, signal: AbortSignal, out: NodeServerResponse): Promise<void> {
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    void stopIterator(it);
+  };
+  if (signal.aborted) stop();
+  else signal.addEventListener("abort", stop);
   try {
-    for (;;) {
-      if (out.destroyed) break;
-      const r = await it.next();
-      if (r.done) break;
-      if (!out.write(r.value))
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            out.off("drain", done);
-            out.off("close", done);
-            resolve();
-          };
-          out.on("drain", done);
-          out.on("close", done);
-        });
+    while (!stopped) {
+      let r: IteratorResult<Chunk>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        if (stopped) break; // the source failing as it stops (an AbortError from a wait on req.signal)
+        throw err;
+      }
+      if (r.done || stopped) break; // after a stop: the last value of a generator that ran on to a yield
+      const chunk = r.value;
+      if (typeof chunk !== "string" && !(chunk instanceof Uint8Array)) {
+        closeIterator(it);
+        throw badChunk(chunk);
+      }
+      if (!out.write(chunk)) await drained(out);
     }
   } finally {
-    if (out.destroyed) await it.return?.();
+    signal.removeEventListener("abort", stop);
   }
-  if (!out.writableEnded) out.end();
+  if (!stopped && !out.writableEnded) out.end();
+}
+
+/** Resolves on 'drain', or on 'close' (the client gone: the signal stops the stream). */
+function drained(out: NodeServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      out.off("drain", done);
+      out.off("close", done);
+      resolve();
+    };
+    out.on("drain", done);
+    out.on("close", done);
+  });
 }

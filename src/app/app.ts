@@ -41,7 +41,6 @@ import {
   type JsonProvider,
   parseStatus,
   Response,
-  type ResponseBody,
   setCurrentHostLookup,
   setJsonProviderLookup,
   updateHeaders,
@@ -59,6 +58,18 @@ import {
   Scaffold,
   type TeardownHook,
 } from "./scaffold.ts";
+import {
+  badChunk,
+  type Chunk,
+  closeBody,
+  closeIterator,
+  describeValue,
+  readerIterator,
+  STOP,
+  type StoppableIterator,
+  type StreamBody,
+  stopIterator,
+} from "./streams.ts";
 import type { TemplateContext, TemplateEnvironment } from "./templating.ts";
 import { TestClient } from "./testing.ts";
 import { loadMultipart } from "./uploads.ts";
@@ -448,11 +459,12 @@ export class Phial extends Scaffold {
 
   /**
    * Serves a web `Request` (fetch-style runtimes, or tests with `fetch` objects) and resolves with a web
-   * `Response`. Streamed bodies become a `ReadableStream`.
+   * `Response`. Streamed bodies become a `ReadableStream`; cancelling it stops the stream at once (and
+   * aborts `req.signal`). Bound to the app, so it can be passed on by itself, as Hono's is:
+   * `serve({ fetch: app.fetch })`, `export default { fetch: app.fetch }`, `const { fetch } = app`.
    */
-  fetch(request: globalThis.Request, options?: FetchOptions): Promise<globalThis.Response> {
-    return handleFetch(this, request, options);
-  }
+  readonly fetch = (request: globalThis.Request, options?: FetchOptions): Promise<globalThis.Response> =>
+    handleFetch(this, request, options);
 
   /** A handler for node:http (or node:https): `http.createServer(app.nodeHandler())`. */
   nodeHandler(): ReturnType<typeof nodeHandler> {
@@ -993,44 +1005,11 @@ function describe(err: unknown): string {
   return typeof err;
 }
 
-function describeValue(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return `a ${(v as object).constructor?.name ?? "object"}`;
-  return `a ${typeof v}`;
-}
-
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === "object" && typeof (v as PromiseLike<unknown>).then === "function";
 }
 
 // ---- writing to the wire ------------------------------------------------------------------------
-
-type StreamBody = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
-type Chunk = string | Uint8Array;
-
-const STOP = Symbol("phial.stopStream");
-
-/** The iterator of a bound stream: `pipeBody` can stop it while a `next()` is pending. */
-interface StoppableIterator extends AsyncIterator<Chunk> {
-  /**
-   * The client left: stop the source now, without waiting for it (a web ReadableStream is cancelled, a
-   * Node stream destroyed, an iterator's `return()` called), and run the request's cleanups.
-   */
-  [STOP]?(): void;
-}
-
-/** A web ReadableStream read through its own reader, so that `return()` (a cancel) ends a pending read. */
-function readerIterator(rs: ReadableStream<Chunk>): AsyncIterator<Chunk> {
-  const reader = rs.getReader();
-  return {
-    next: () => reader.read() as Promise<IteratorResult<Chunk>>,
-    return: async () => {
-      await reader.cancel().catch(() => undefined);
-      return { done: true, value: undefined };
-    },
-  };
-}
 
 /** Makes a streamed body run inside the request's context (Flask's stream_with_context, always on). */
 function bindStream(res: Response, req: Request, onEnd: (() => Promise<void>) | undefined): void {
@@ -1040,11 +1019,11 @@ function bindStream(res: Response, req: Request, onEnd: (() => Promise<void>) | 
   const destroy = web ? undefined : (body as { destroy?: unknown }).destroy;
   const source = body as StreamBody;
   let it: AsyncIterator<Chunk> | Iterator<Chunk> | undefined;
-  let ended = false;
-  const end = async () => {
-    if (ended) return;
-    ended = true;
-    if (onEnd !== undefined) await onEnd();
+  // The cleanups, once: when the stream ends, fails, is closed or stopped.
+  let ending: Promise<void> | undefined;
+  const end = (): Promise<void> => {
+    ending ??= onEnd === undefined ? Promise.resolve() : onEnd();
+    return ending;
   };
   const open = () =>
     web
@@ -1092,7 +1071,7 @@ function bindStream(res: Response, req: Request, onEnd: (() => Promise<void>) | 
             }
           }),
         [STOP]: () => {
-          if (ended) return;
+          if (ending !== undefined) return ending.then(undefined, () => undefined); // over already
           runWithRequest(req, () => {
             try {
               if (it === undefined && web) {
@@ -1111,7 +1090,7 @@ function bindStream(res: Response, req: Request, onEnd: (() => Promise<void>) | 
             }
           });
           // The cleanups don't wait for the source: a wait that never settles would hold them forever.
-          end().then(undefined, (err: unknown) =>
+          return end().then(undefined, (err: unknown) =>
             req.app.logger.error("Exception in a callOnClose function", err),
           );
         },
@@ -1169,8 +1148,7 @@ async function pipeBody(body: StreamBody, out: ServerResponse, sized: boolean): 
   const stop = (): void => {
     if (stopped || (sized && !out.closed)) return;
     stopped = true;
-    if (it[STOP] !== undefined) it[STOP]();
-    else closeIterator(it);
+    void stopIterator(it);
   };
   if (signal.aborted) stop();
   else signal.addEventListener("abort", stop);
@@ -1191,9 +1169,7 @@ async function pipeBody(body: StreamBody, out: ServerResponse, sized: boolean): 
       const chunk = r.value;
       if (typeof chunk !== "string" && !(chunk instanceof Uint8Array)) {
         closeIterator(it);
-        throw new TypeError(
-          `A streamed response body yielded ${describeValue(chunk)}; yield strings or bytes`,
-        );
+        throw badChunk(chunk);
       }
       await out.write(chunk);
     }
@@ -1201,39 +1177,6 @@ async function pipeBody(body: StreamBody, out: ServerResponse, sized: boolean): 
     signal.removeEventListener("abort", stop);
   }
   if (!out.finished) out.end();
-}
-
-/** Calls an iterator's return(), not waiting for it; its errors go nowhere (nobody is waiting). */
-function closeIterator(it: AsyncIterator<unknown> | Iterator<unknown>): void {
-  try {
-    const r = it.return?.();
-    if (isThenable(r)) (r as Promise<unknown>).then(undefined, () => undefined);
-  } catch {
-    // nothing to clean
-  }
-}
-
-function closeBody(body: ResponseBody): void {
-  if (body === null || typeof body !== "object" || body instanceof Uint8Array) return;
-  if (body instanceof ReadableStream) {
-    void body.cancel().catch(() => undefined);
-    return;
-  }
-  const d = (body as { destroy?: unknown }).destroy;
-  if (typeof d === "function") {
-    (d as () => void).call(body); // a Node stream: release what it holds
-    return;
-  }
-  let it: AsyncIterator<unknown> | Iterator<unknown>;
-  try {
-    it =
-      Symbol.asyncIterator in body
-        ? (body as AsyncIterable<unknown>)[Symbol.asyncIterator]()
-        : (body as Iterable<unknown>)[Symbol.iterator]();
-  } catch {
-    return; // nothing to clean
-  }
-  closeIterator(it);
 }
 
 function joinPrefix(prefix: string, rule: string): string {

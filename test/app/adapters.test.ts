@@ -2,8 +2,11 @@
 
 import assert from "node:assert/strict";
 import { createServer, request as httpRequest } from "node:http";
+import { type AddressInfo, connect } from "node:net";
 import { describe, test } from "node:test";
 import { request } from "phial";
+import { Client } from "phial/client";
+import { serve } from "phial/http";
 import { makeApp } from "./helpers.ts";
 
 function build() {
@@ -61,6 +64,73 @@ describe("app.fetch", () => {
     assert.equal(h.status, 200);
     assert.equal(await h.text(), "");
   });
+
+  test("works detached from the app: const { fetch } = app, { fetch: app.fetch }, serve({ fetch: app.fetch })", async () => {
+    const { fetch } = app;
+    assert.equal(await (await fetch(new Request("http://x/stream?v=2"))).text(), "a,b:2");
+    const worker = { fetch: app.fetch }; // export default { fetch: app.fetch }
+    assert.equal(await (await worker.fetch(new Request("http://x/"))).text(), "<h1>Home</h1>");
+    const { app: other } = makeApp();
+    other.get("/ip", (req) => req.remoteAddr);
+    for (const server of [
+      await serve({ fetch: other.fetch, port: 0, hostname: "127.0.0.1" }),
+      await serve(other.fetch),
+      await serve({ fetch: other.fetch }), // export default { fetch: app.fetch }, handed to serve()
+    ]) {
+      const client = new Client();
+      try {
+        const { port } = server.address() as AddressInfo;
+        // serve()'s info is app.fetch's options: the client's address reaches the app.
+        assert.equal(await (await client.get(`http://127.0.0.1:${port}/ip`)).text(), "127.0.0.1");
+      } finally {
+        await client.close();
+        await server.close();
+      }
+    }
+  });
+
+  test("a streamed body that yields something else errors the stream, and the source is closed", async () => {
+    const { app: bad } = makeApp();
+    let closed = false;
+    bad.get("/bad", async function* () {
+      try {
+        yield "ok";
+        yield 42 as unknown as string;
+        yield "never";
+      } finally {
+        closed = true;
+      }
+    });
+    const r = await bad.fetch(new Request("http://x/bad"));
+    await assert.rejects(r.text(), /A streamed response body yielded a number; yield strings or bytes/);
+    assert.equal(closed, true);
+  });
+
+  test("HEAD and 204 don't run a streamed body, and still run its callOnClose functions", async () => {
+    const { app: a } = makeApp();
+    let ran = 0;
+    let started = false;
+    let cleaned = 0;
+    a.get("/s", (req) => {
+      req.callOnClose(() => {
+        cleaned++;
+      });
+      ran++;
+      async function* body() {
+        started = true;
+        yield "x";
+      }
+      return [body(), req.args.get("s") === "204" ? 204 : 200];
+    });
+    for (const r of [
+      await a.fetch(new Request("http://x/s", { method: "HEAD" })),
+      await a.fetch(new Request("http://x/s?s=204")),
+    ]) {
+      assert.equal(r.body, null);
+    }
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual({ ran, started, cleaned }, { ran: 2, started: false, cleaned: 2 });
+  });
 });
 
 describe("app.nodeHandler", () => {
@@ -101,7 +171,124 @@ describe("app.nodeHandler", () => {
       assert.equal((await get("/stream?v=1")).text, "a,b:1");
       assert.deepEqual((await get("/cookie")).headers["set-cookie"], ["a=1", "b=2"]);
       assert.equal((await get("/", "DELETE")).status, 405);
+      const head = await get("/stream", "HEAD");
+      assert.equal(head.status, 200);
+      assert.equal(head.text, "");
     } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  test("req.signal aborts when the client leaves before the response; the body is then not run", async () => {
+    const { app, logs } = makeApp();
+    let reason: unknown;
+    let started = false;
+    let cleaned: () => void;
+    const cleanedUp = new Promise<void>((r) => {
+      cleaned = r;
+    });
+    let arrived: () => void;
+    const arrival = new Promise<void>((r) => {
+      arrived = r;
+    });
+    app.get("/slow", async (req) => {
+      req.callOnClose(() => cleaned());
+      arrived();
+      await new Promise((r) => req.signal.addEventListener("abort", r));
+      reason = req.signal.reason;
+      async function* body() {
+        started = true;
+        yield "late";
+      }
+      return body();
+    });
+    app.get("/", () => "still serving");
+    const server = createServer(app.nodeHandler());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const s = connect(port, "127.0.0.1");
+      s.on("error", () => {});
+      s.write("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+      await arrival;
+      s.destroy();
+      await cleanedUp;
+      assert.ok(reason instanceof Error);
+      assert.equal((reason as Error).name, "RequestAbortedError");
+      assert.equal(started, false);
+      const r = await fetch(`http://127.0.0.1:${port}/`);
+      assert.equal(await r.text(), "still serving");
+      assert.deepEqual(
+        logs.filter((l) => l.level === "error"),
+        [],
+      );
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  test("req.signal on many requests of one keep-alive connection: no listener piles up", async () => {
+    const { app } = makeApp();
+    app.get("/", (req) => String(req.signal.aborted));
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    const server = createServer(app.nodeHandler());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as AddressInfo;
+    const s = connect(port, "127.0.0.1");
+    try {
+      const n = 15;
+      const text = await new Promise<string>((resolve, reject) => {
+        let got = "";
+        s.setEncoding("latin1");
+        s.on("data", (d: string) => {
+          got += d;
+          if (got.split("HTTP/1.1 200 OK").length - 1 === n && got.endsWith("false")) resolve(got);
+        });
+        s.on("error", reject);
+        s.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n".repeat(n));
+      });
+      assert.equal(text.split("\r\n\r\nfalse").length - 1, n);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(
+        warnings.filter((w) => w.name === "MaxListenersExceededWarning"),
+        [],
+      );
+    } finally {
+      process.off("warning", onWarning);
+      s.destroy();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  test("a streamed body that yields something else: logged, the connection cut, the source closed", async () => {
+    const { app, logs } = makeApp();
+    let closed = false;
+    app.get("/bad", async function* () {
+      try {
+        yield "ok";
+        yield 42 as unknown as string;
+      } finally {
+        closed = true;
+      }
+    });
+    const server = createServer(app.nodeHandler());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      await assert.rejects(async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/bad`);
+        await r.text();
+      });
+      assert.equal(closed, true);
+      const errors = logs.filter((l) => l.level === "error");
+      assert.equal(errors.length, 1);
+      assert.match(String(errors[0]!.error), /yielded a number; yield strings or bytes/);
+    } finally {
+      server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
   });

@@ -1,0 +1,102 @@
+// Stopping a streamed response body: shared by the wire (app.ts) and the other ways of serving an app
+// (adapters.ts). A body is a string or bytes (not streamed), or an iterable, async iterable, web
+// ReadableStream or Node stream of strings and bytes. When its reader goes away (the client left, a
+// fetch consumer cancelled the body) the source is stopped at once, even while it waits for its next
+// value, without waiting for it to agree.
+
+import type { ResponseBody } from "./response.ts";
+
+export type Chunk = string | Uint8Array;
+export type StreamBody = AsyncIterable<Chunk> | Iterable<Chunk>;
+
+/** The method of a bound stream's iterator (see app.ts `bindStream`) that stops it at once. */
+export const STOP = Symbol("phial.stopStream");
+
+/** The iterator of a streamed body: a bound one can be stopped while a `next()` is pending. */
+export interface StoppableIterator extends AsyncIterator<Chunk> {
+  /**
+   * The reader left: stop the source now, without waiting for it (a web ReadableStream is cancelled, a
+   * Node stream destroyed, an iterator's `return()` called), and run the request's cleanups. Resolves
+   * once the cleanups have run (not the source: a wait that never settles would hold them forever);
+   * never rejects (their errors are logged).
+   */
+  [STOP]?(): Promise<void>;
+}
+
+/** A web ReadableStream read through its own reader, so that `return()` (a cancel) ends a pending read. */
+export function readerIterator(rs: ReadableStream<Chunk>): AsyncIterator<Chunk> {
+  const reader = rs.getReader();
+  return {
+    next: () => reader.read() as Promise<IteratorResult<Chunk>>,
+    return: async () => {
+      await reader.cancel().catch(() => undefined);
+      return { done: true, value: undefined };
+    },
+  };
+}
+
+/**
+ * The iterator of a streamed body. A bound body (what `app.handle` resolves with) gives its stoppable
+ * iterator; anything else is opened as it is (a sync iterable's results are awaited like the rest).
+ */
+export function openStream(body: StreamBody | ReadableStream<Chunk>): StoppableIterator {
+  if (body instanceof ReadableStream) return readerIterator(body);
+  if (Symbol.asyncIterator in body) return body[Symbol.asyncIterator]();
+  return body[Symbol.iterator]() as unknown as StoppableIterator;
+}
+
+/** Stops an iterator at once: a bound one through its STOP, any other by a `return()` not waited for. */
+export function stopIterator(it: StoppableIterator): Promise<void> {
+  if (it[STOP] !== undefined) return it[STOP]();
+  closeIterator(it);
+  return Promise.resolve();
+}
+
+/** Calls an iterator's return(), not waiting for it; its errors go nowhere (nobody is waiting). */
+export function closeIterator(it: AsyncIterator<unknown> | Iterator<unknown>): void {
+  try {
+    const r = it.return?.();
+    if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
+      (r as Promise<unknown>).then(undefined, () => undefined);
+    }
+  } catch {
+    // nothing to clean
+  }
+}
+
+/** Releases a body that won't be read (HEAD, 204, the client gone before it started), not waiting. */
+export function closeBody(body: ResponseBody): void {
+  if (body === null || typeof body !== "object" || body instanceof Uint8Array) return;
+  if (body instanceof ReadableStream) {
+    void body.cancel().catch(() => undefined);
+    return;
+  }
+  const d = (body as { destroy?: unknown }).destroy;
+  if (typeof d === "function") {
+    (d as () => void).call(body); // a Node stream: release what it holds
+    return;
+  }
+  let it: AsyncIterator<unknown> | Iterator<unknown>;
+  try {
+    it =
+      Symbol.asyncIterator in body
+        ? (body as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+        : (body as Iterable<unknown>)[Symbol.iterator]();
+  } catch {
+    return; // nothing to clean
+  }
+  closeIterator(it);
+}
+
+/** The error for a streamed body that yielded something other than a string or bytes. */
+export function badChunk(chunk: unknown): TypeError {
+  return new TypeError(`A streamed response body yielded ${describeValue(chunk)}; yield strings or bytes`);
+}
+
+/** `v` in an error message: "null", "an array", "a Map", "a number". */
+export function describeValue(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return `a ${(v as object).constructor?.name ?? "object"}`;
+  return `a ${typeof v}`;
+}
