@@ -47,6 +47,8 @@ export class Entry<T> implements Rule<T> {
   readonly arguments: readonly string[];
   readonly data: T;
   /** @internal */ readonly explicit: ReadonlySet<string>;
+  /** @internal the method when the rule has exactly one (most do): a comparison instead of a Set lookup. */
+  readonly onlyMethod: string | undefined;
   /** @internal */ readonly autoOptions: boolean;
   /** @internal */ readonly redirectTo: AddOptions<unknown>["redirectTo"];
   /** @internal */ readonly buildOnly: boolean;
@@ -78,6 +80,7 @@ export class Entry<T> implements Rule<T> {
       );
     }
     this.explicit = explicit;
+    this.onlyMethod = explicit.size === 1 ? [...explicit][0] : undefined;
     this.methods = new Set(explicit);
     if (explicit.has("GET")) this.methods.add("HEAD");
     this.autoOptions = options.automaticOptions !== false;

@@ -516,7 +516,12 @@ const EMPTY_VALUES: readonly unknown[] = [];
 
 /** A state's rule for a method: explicit methods first, then HEAD by GET, then automatic OPTIONS. */
 function pickRule<T>(rules: Entry<T>[], method: string, nonStrictOnly = false): Entry<T> | undefined {
-  for (const r of rules) if (r.explicit.has(method) && !(nonStrictOnly && r.strictSlashes)) return r;
+  for (const r of rules)
+    if (
+      (r.onlyMethod !== undefined ? r.onlyMethod === method : r.explicit.has(method)) &&
+      !(nonStrictOnly && r.strictSlashes)
+    )
+      return r;
   if (method === "HEAD") {
     for (const r of rules) if (r.explicit.has("GET") && !(nonStrictOnly && r.strictSlashes)) return r;
   } else if (method === "OPTIONS") {
