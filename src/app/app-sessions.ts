@@ -39,14 +39,9 @@ export class CookieSessionInterface implements SessionInterface {
    * without cookies; nothing at all without a secret key (no session can be read then).
    */
   refreshes(app: Phial, req: Request): boolean {
-    // No Cookie field at all (most API requests): nothing to read, not even the config.
-    const raw = req.source.rawHeaders;
-    let cookie = false;
-    for (let i = 0; i < raw.length && !cookie; i += 2) cookie = raw[i]!.length === 6;
-    if (!cookie) return false;
     const c = app.config;
     if (c.sessionRefreshEachRequest !== true || !c.secretKey) return false;
-    return mayHaveCookie(raw, c.sessionCookieName);
+    return mayHaveCookie(req.source.rawHeaders, c.sessionCookieName);
   }
 
   save(app: Phial, session: Session, _req: Request, res: Response): void {

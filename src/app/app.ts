@@ -35,7 +35,7 @@ import {
 import { type SendFileOptions, sendFromFolder } from "./files.ts";
 import type { Headers } from "./headers.ts";
 import { ProxySettings } from "./proxy.ts";
-import { limit, Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
+import { Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
 import {
   defaultJson,
   type JsonProvider,
@@ -704,7 +704,7 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
     // A body of declared length within the limit, for no body loader (not multipart): read it whole,
     // then the fast path. Anything else takes every step.
     const n = src.contentLength;
-    if (n < 0 || n > limit(req.bodyLimit ?? app.config.maxContentLength) || app.bodyLoaderFor(req.mimetype))
+    if (n < 0 || n > req.maxBodyBytes || app.bodyLoaderFor(req.mimetype))
       return fullDispatch(app, req, data, true, undefined);
     return src.body().then(
       (body) => {
@@ -766,7 +766,7 @@ function routingError(app: Phial, req: Request, m: RoutingMiss): Response | Prom
     !app.hasHooks &&
     app.statusHandlers.size === 0 &&
     app.classHandlers.length === 0 &&
-    app.sessionInterface?.refreshes?.(app, req) !== true; // a permanent session is refreshed on a 404 too
+    !refreshWanted(app, req); // a permanent session is refreshed on a 404 too
   if (m.kind === "redirect") {
     const res = new Response(null, { status: 308 });
     // Behind a prefix (applicationRoot, a trusted X-Forwarded-Prefix) the client's URL starts with it.
@@ -885,9 +885,13 @@ async function finishRequest(
  * verified yet) and true returned. Without a session cookie this is a scan of the header names.
  */
 function sessionToRefresh(app: Phial, req: Request): boolean {
+  return refreshWanted(app, req) && req.session !== undefined; // opens it
+}
+
+/** The session interface wants this request's session saved though the app never touched it. */
+function refreshWanted(app: Phial, req: Request): boolean {
   const si = app.sessionInterface;
-  if (si?.refreshes === undefined || !si.refreshes(app, req)) return false;
-  return req.session !== undefined; // opens it
+  return si?.refreshes?.(app, req) === true;
 }
 
 /** The request's callOnClose functions, each once; errors logged. */
@@ -916,7 +920,7 @@ async function loadBody(app: Phial, req: Request): Promise<void> {
     await loader(req);
     return;
   }
-  const max = limit(req.bodyLimit ?? app.config.maxContentLength);
+  const max = req.maxBodyBytes;
   const src = req.source;
   if (src.contentLength > max) throw tooLarge(max);
   if (src.contentLength >= 0) {

@@ -1,7 +1,7 @@
 // Header fields as an ordered multimap: names keep their case, lookups ignore it, repeats are kept.
 // Values an app sets are checked here, so a bad one fails where it is set, naming the header.
 
-import { assertValidField } from "../http/fields.ts";
+import { assertValidField, sameFieldName } from "../http/fields.ts";
 
 /** A header value an app may give; numbers are written in decimal. */
 export type HeaderInitValue = string | number | readonly (string | number)[];
@@ -14,23 +14,6 @@ export type HeadersInit =
   | Headers
   | Readonly<Record<string, HeaderInitValue | undefined>>
   | Iterable<readonly [string, string | number]>;
-
-/** Field names compared as RFC 9110 says (ASCII case-insensitive), without a lowercased copy. */
-function sameName(a: string, b: string): boolean {
-  const n = a.length;
-  if (n !== b.length) return false;
-  if (a === b) return true;
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) {
-      // Only letters may differ, and only by case.
-      const l = x | 0x20;
-      if ((x ^ y) !== 0x20 || l < 0x61 || l > 0x7a) return false;
-    }
-  }
-  return true;
-}
 
 export class Headers implements Iterable<[string, string]> {
   /** Flattened fields: name, value, name, value … */
@@ -88,7 +71,7 @@ export class Headers implements Iterable<[string, string]> {
   /** The first value of a field (case-insensitive name), or undefined. */
   get(name: string): string | undefined {
     const f = this.f;
-    for (let i = 0; i < f.length; i += 2) if (sameName(f[i]!, name)) return f[i + 1];
+    for (let i = 0; i < f.length; i += 2) if (sameFieldName(f[i]!, name)) return f[i + 1];
     return undefined;
   }
 
@@ -96,7 +79,7 @@ export class Headers implements Iterable<[string, string]> {
   getAll(name: string): string[] {
     const f = this.f;
     const out: string[] = [];
-    for (let i = 0; i < f.length; i += 2) if (sameName(f[i]!, name)) out.push(f[i + 1]!);
+    for (let i = 0; i < f.length; i += 2) if (sameFieldName(f[i]!, name)) out.push(f[i + 1]!);
     return out;
   }
 
@@ -117,7 +100,7 @@ export class Headers implements Iterable<[string, string]> {
     const f = this.f;
     let at = -1;
     for (let i = 0; i < f.length; i += 2) {
-      if (sameName(f[i]!, name)) {
+      if (sameFieldName(f[i]!, name)) {
         if (at === -1) {
           at = i;
           f[i] = name;
@@ -161,7 +144,7 @@ export class Headers implements Iterable<[string, string]> {
   delete(name: string): this {
     this.check();
     const f = this.f;
-    for (let i = f.length - 2; i >= 0; i -= 2) if (sameName(f[i]!, name)) f.splice(i, 2);
+    for (let i = f.length - 2; i >= 0; i -= 2) if (sameFieldName(f[i]!, name)) f.splice(i, 2);
     return this;
   }
 

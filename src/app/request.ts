@@ -290,6 +290,11 @@ export class Request<P = Record<string, unknown>> {
     return this.header("content-type");
   }
 
+  /** @internal The most body bytes this request may send: its route's limit, else `config.maxContentLength`. */
+  get maxBodyBytes(): number {
+    return limit(this.bodyLimit ?? this.app.config.maxContentLength);
+  }
+
   /** The media type without parameters, lowercased, e.g. `application/json`; "" when absent. */
   get mimetype(): string {
     const ct = this.contentType;
@@ -518,7 +523,7 @@ export class Request<P = Record<string, unknown>> {
       if (this.data.length > 0) yield this.data;
       return;
     }
-    const max = limit(this.bodyLimit ?? this.app.config.maxContentLength);
+    const max = this.maxBodyBytes;
     if (this.source.contentLength > max) throw tooLarge(max);
     let total = 0;
     for await (const chunk of this.source) {

@@ -16,7 +16,7 @@ import { type FileStorage, limit, type Request, tooLarge } from "./request.ts";
 export async function loadMultipart(req: Request): Promise<void> {
   const c = req.app.config;
   // The route's own limit (a large-upload route) else the app's; null (Flask's None) means none.
-  const max = limit(req.bodyLimit ?? c.maxContentLength);
+  const max = req.maxBodyBytes;
   if (req.source.contentLength > max) throw tooLarge(max);
   let parsed: Awaited<ReturnType<typeof parseMultipart>>;
   try {

@@ -23,6 +23,26 @@ export const FIELD_VALUE: Uint8Array = (() => {
   return t;
 })();
 
+/**
+ * True when two field names are the same name: ASCII case-insensitive, as RFC 9110 §5.1 compares them
+ * (no lowercased copies; a non-ASCII character never folds onto an ASCII one).
+ */
+export function sameFieldName(a: string, b: string): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  if (a === b) return true;
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) {
+      // Only letters may differ, and only by case.
+      const l = x | 0x20;
+      if ((x ^ y) !== 0x20 || l < 0x61 || l > 0x7a) return false;
+    }
+  }
+  return true;
+}
+
 /** True when `name` is a non-empty RFC 9110 token. */
 export function isToken(name: string): boolean {
   const n = name.length;

@@ -9,7 +9,7 @@
 // feed every case whole, byte by byte and at random points. Body bytes are handed on as zero-copy views
 // of the input.
 
-import { FIELD_VALUE, isToken, TOKEN } from "./fields.ts";
+import { FIELD_VALUE, isToken, sameFieldName, TOKEN } from "./fields.ts";
 
 /** Limits the parser enforces; every one is an option of the server and the client. */
 export interface ParserLimits {
@@ -80,11 +80,7 @@ export class MessageHead {
   /** First value of a field by case-insensitive name, or undefined. */
   get(name: string): string | undefined {
     const h = this.rawHeaders;
-    const n = name.length;
-    for (let i = 0; i < h.length; i += 2) {
-      const k = h[i]!;
-      if (k.length === n && (k === name || k.toLowerCase() === name.toLowerCase())) return h[i + 1];
-    }
+    for (let i = 0; i < h.length; i += 2) if (sameFieldName(h[i]!, name)) return h[i + 1];
     return undefined;
   }
 }

@@ -2,7 +2,7 @@
 // Content-Length when the body is known, chunked when it is streamed, backpressure on streams.
 
 import { httpDateLine } from "./date.ts";
-import { assertValidField } from "./fields.ts";
+import { assertValidField, sameFieldName } from "./fields.ts";
 import type { IncomingRequest } from "./request.ts";
 import { STATUS_TEXT } from "./status.ts";
 
@@ -150,15 +150,7 @@ export class ServerResponse {
 
   getHeader(name: string): string | undefined {
     const f = this.fields;
-    const n = name.length;
-    let lower: string | undefined;
-    for (let i = 0; i < f.length; i += 2) {
-      const k = f[i]!;
-      if (k.length !== n) continue;
-      if (k === name) return f[i + 1];
-      lower ??= name.toLowerCase();
-      if (k.toLowerCase() === lower) return f[i + 1];
-    }
+    for (let i = 0; i < f.length; i += 2) if (sameFieldName(f[i]!, name)) return f[i + 1];
     return undefined;
   }
 
@@ -168,14 +160,7 @@ export class ServerResponse {
 
   removeHeader(name: string): this {
     const f = this.fields;
-    const n = name.length;
-    let lower: string | undefined;
-    for (let i = f.length - 2; i >= 0; i -= 2) {
-      const k = f[i]!;
-      if (k.length !== n) continue;
-      lower ??= name.toLowerCase();
-      if (k === name || k.toLowerCase() === lower) f.splice(i, 2);
-    }
+    for (let i = f.length - 2; i >= 0; i -= 2) if (sameFieldName(f[i]!, name)) f.splice(i, 2);
     return this;
   }
 
