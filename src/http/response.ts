@@ -52,6 +52,33 @@ function statusLine(status: number): string {
   return line;
 }
 
+/** A recent head: what made it, and the head itself with and without its connection fields. */
+class HeadMemo {
+  status = 0;
+  len = -1;
+  date = "";
+  fields: string[] = [];
+  conn = "";
+  head = "";
+  start = "";
+}
+
+/**
+ * Recent heads by body length and field count. A server sends the same head again and again (the same
+ * route's fields, within the same second): comparing the parts costs less than writing the head anew.
+ */
+const HEAD_MEMO: HeadMemo[] = Array.from({ length: 8 }, () => new HeadMemo());
+
+/** Set by `startHead`: the head had no reason phrase and no fields the wire acts on (framing, Date). */
+let plainHead = false;
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class ServerResponse {
   statusCode = 200;
   /** Reason phrase; the standard one for the status when empty. */
@@ -220,17 +247,39 @@ export class ServerResponse {
         len = body.byteLength;
       }
     }
-    // May throw (a bad status or reason): the response is then still open for an error page.
-    let head = this.startHead();
-    this.phase = Phase.Done;
-    if (status !== 204 && status >= 200 && !(status === 304 && body === undefined)) {
-      if (body === undefined && req.method === "HEAD" && this.declaredLength >= 0) {
-        head += `Content-Length: ${this.declaredLength}\r\n`;
-      } else if (!(status === 304 && len === 0)) {
-        head += `Content-Length: ${len}\r\n`;
+    let head: string;
+    // The common head (a body, no framing fields of the app's): the same as a recent one when its
+    // status, fields, length, date and connection fields are.
+    const memo = body !== undefined && !bodyless && this.statusMessage === "";
+    const m = HEAD_MEMO[(len + this.fields.length) & (HEAD_MEMO.length - 1)]!;
+    const date = httpDateLine();
+    if (memo && m.status === status && m.len === len && m.date === date && sameList(m.fields, this.fields)) {
+      const conn = this.connectionFields();
+      head = conn === m.conn ? m.head : m.start + conn;
+      this.phase = Phase.Done;
+    } else {
+      // May throw (a bad status or reason): the response is then still open for an error page.
+      head = this.startHead();
+      this.phase = Phase.Done;
+      if (status !== 204 && status >= 200 && !(status === 304 && body === undefined)) {
+        if (body === undefined && req.method === "HEAD" && this.declaredLength >= 0) {
+          head += `Content-Length: ${this.declaredLength}\r\n`;
+        } else if (!(status === 304 && len === 0)) {
+          head += `Content-Length: ${len}\r\n`;
+        }
       }
+      const conn = this.connectionFields();
+      if (memo && plainHead) {
+        m.status = status;
+        m.len = len;
+        m.date = date;
+        m.fields = this.fields.slice();
+        m.conn = conn;
+        m.start = head;
+        m.head = head + conn;
+      }
+      head += conn;
     }
-    head += this.connectionFields();
     if (!bodyless) this.written = len;
     if (bodyless || len === 0) {
       this.sink.send(this, head, true);
@@ -310,6 +359,7 @@ export class ServerResponse {
     }
     const f = this.fields;
     let hasDate = false;
+    plainHead = !this.statusMessage;
     for (let i = 0; i < f.length; i += 2) {
       const name = f[i]!;
       const n = name.length;
@@ -321,15 +371,26 @@ export class ServerResponse {
           throw new TypeError(`Invalid Content-Length ${JSON.stringify(v)}: use a non-negative integer`);
         }
         this.declaredLength = len;
+        plainHead = false;
         continue;
       }
-      if (n === 17 && name.toLowerCase() === "transfer-encoding") continue;
+      if (n === 17 && name.toLowerCase() === "transfer-encoding") {
+        plainHead = false;
+        continue;
+      }
       if (n === 10 && name.toLowerCase() === "connection") {
         if (f[i + 1]!.toLowerCase().includes("close")) this.closeAfter = true;
+        plainHead = false;
         continue;
       }
-      if (n === 10 && name.toLowerCase() === "keep-alive") continue;
-      if (n === 4 && name.toLowerCase() === "date") hasDate = true;
+      if (n === 10 && name.toLowerCase() === "keep-alive") {
+        plainHead = false;
+        continue;
+      }
+      if (n === 4 && name.toLowerCase() === "date") {
+        hasDate = true;
+        plainHead = false;
+      }
       head += `${name}: ${f[i + 1]}\r\n`;
     }
     if (!hasDate) head += httpDateLine();

@@ -423,3 +423,58 @@ test("writeHead takes a record, a list of pairs or a flat list, keeping repeats 
   c.destroy();
   await s.close();
 });
+
+test("a head like the last one is reused only when everything in it is the same", async () => {
+  // The wire remembers recent heads (same status, fields, length, second and connection fields):
+  // each of these differs from the one before in one part, and each must say so.
+  const s = await start((req, res) => {
+    const u = req.url;
+    res.setHeader("Content-Type", "text/plain");
+    if (u === "/created") res.statusCode = 201;
+    if (u === "/reason") res.statusMessage = "Fine Indeed";
+    if (u === "/extra") res.setHeader("X-Extra", "1");
+    if (u === "/date") res.setHeader("Date", "Sun, 06 Nov 1994 08:49:37 GMT");
+    if (u === "/declared") res.setHeader("Content-Length", "2");
+    res.end(u === "/longer" ? "abc" : "ab");
+  });
+  try {
+    const c = await Raw.connect(s.port);
+    const get = async (path: string, extra = "") => {
+      c.write(GET(path, extra));
+      return c.response();
+    };
+    const first = await get("/");
+    const again = await get("/");
+    assert.equal(again.head, first.head, "the same response twice has the same head");
+    assert.equal((await get("/created")).status, 201);
+    assert.equal((await get("/")).status, 200);
+    const reason = await get("/reason");
+    assert.equal(reason.reason, "Fine Indeed");
+    assert.equal((await get("/")).reason, "OK");
+    assert.equal((await get("/extra")).header("x-extra"), "1");
+    assert.equal((await get("/")).header("x-extra"), undefined);
+    const longer = await get("/longer");
+    assert.equal(longer.header("content-length"), "3");
+    assert.equal(longer.body.toString(), "abc");
+    assert.equal((await get("/")).header("content-length"), "2");
+    const dated = await get("/date");
+    assert.equal(dated.header("date"), "Sun, 06 Nov 1994 08:49:37 GMT");
+    assert.equal(dated.fields.filter(([n]) => n.toLowerCase() === "date").length, 1);
+    assert.notEqual((await get("/")).header("date"), "Sun, 06 Nov 1994 08:49:37 GMT");
+    assert.equal((await get("/declared")).header("content-length"), "2");
+    assert.equal((await get("/", "Connection: close\r\n")).header("connection"), "close");
+    await until(() => c.closed, 2000, "the connection to close");
+    // A new second: a new Date, however alike the rest is.
+    const c2 = await Raw.connect(s.port);
+    c2.write(GET("/"));
+    const before = await c2.response();
+    await new Promise((r) => setTimeout(r, 1100));
+    c2.write(GET("/"));
+    const after = await c2.response();
+    assert.notEqual(after.header("date"), before.header("date"));
+    assert.equal(after.head.replace(/Date: [^\r]*/, ""), before.head.replace(/Date: [^\r]*/, ""));
+    c2.socket.destroy();
+  } finally {
+    await s.close();
+  }
+});
