@@ -111,7 +111,7 @@ export class Headers implements Iterable<[string, string]> {
         }
       }
     }
-    if (at === -1) f.push(name, v);
+    if (at === -1) this.add(name, v);
     return this;
   }
 
@@ -131,13 +131,19 @@ export class Headers implements Iterable<[string, string]> {
       throw new TypeError(`The value of header "${name}" must be a string or a number, not ${typeof v}`);
     }
     assertValidField(name, v);
-    this.f.push(name, v);
+    this.add(name, v);
     return this;
   }
 
   /** @internal adds a field the framework knows to be valid (a constant), without checking it. */
   pushUnchecked(name: string, value: string): void {
-    this.f.push(name, value);
+    this.add(name, value);
+  }
+
+  /** Appends a field; the first one makes a list of its size (most responses have one or two). */
+  private add(name: string, value: string): void {
+    if (this.f.length === 0) this.f = [name, value];
+    else this.f.push(name, value);
   }
 
   /** Removes every field of this name. */

@@ -3,7 +3,13 @@
 
 import type { Socket } from "node:net";
 import { HttpParseError, HttpParser, MessageHead, type ParserHandler, type ParserLimits } from "./parser.ts";
-import { BODY_HIGH_WATER, type BodySource, IncomingRequest, RequestAbortedError } from "./request.ts";
+import {
+  BODY_HIGH_WATER,
+  type BodySource,
+  IncomingRequest,
+  NO_CHUNKS,
+  RequestAbortedError,
+} from "./request.ts";
 import { type ResponseSink, ServerResponse } from "./response.ts";
 import type { ResponseInfo } from "./server.ts";
 import { STATUS_TEXT } from "./status.ts";
@@ -433,7 +439,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       if (!req.complete) {
         // Nobody will read the rest of this body: drop it as it comes (keepAliveAfter bounded it).
         req.discard = true;
-        req.chunks = [];
+        req.chunks = NO_CHUNKS;
         req.buffered = 0;
         this.wantBody(req);
       }

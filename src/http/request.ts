@@ -27,6 +27,9 @@ type Waiter = (value: undefined) => void;
 /** Highest number of unread body bytes buffered per request before the socket stops being read. */
 export const BODY_HIGH_WATER = 64 * 1024;
 
+/** @internal The chunks of a request with none buffered: shared and frozen (the first replaces it). */
+export const NO_CHUNKS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+
 export class IncomingRequest implements AsyncIterable<Buffer> {
   /** The method as sent, e.g. `GET`. */
   readonly method: string;
@@ -47,7 +50,8 @@ export class IncomingRequest implements AsyncIterable<Buffer> {
   trailers: string[] | undefined;
 
   /** @internal */ readonly source: BodySource;
-  /** @internal */ chunks: Buffer[] = [];
+  /** @internal body chunks not yet read (NO_CHUNKS, shared, until the first arrives). */ chunks: Buffer[] =
+    NO_CHUNKS;
   /** @internal */ buffered = 0;
   /** @internal */ received = 0;
   /** @internal */ complete: boolean;
@@ -138,7 +142,7 @@ export class IncomingRequest implements AsyncIterable<Buffer> {
     for (;;) {
       const c = this.chunks;
       if (c.length > 0) {
-        this.chunks = [];
+        this.chunks = NO_CHUNKS;
         this.buffered = 0;
         if (parts === undefined) parts = c;
         else for (let i = 0; i < c.length; i++) parts.push(c[i]!);
@@ -192,7 +196,8 @@ export class IncomingRequest implements AsyncIterable<Buffer> {
   push(chunk: Buffer): void {
     this.received += chunk.length;
     if (this.discard) return;
-    this.chunks.push(chunk);
+    if (this.chunks === NO_CHUNKS) this.chunks = [chunk];
+    else this.chunks.push(chunk);
     this.buffered += chunk.length;
     this.wake();
   }

@@ -52,6 +52,9 @@ function statusLine(status: number): string {
   return line;
 }
 
+/** The fields of a response that has none yet: shared and frozen (the first field replaces it). */
+const NO_FIELDS: string[] = Object.freeze([]) as unknown as string[];
+
 /** A recent head: what made it, and the head itself with and without its connection fields. */
 class HeadMemo {
   status = 0;
@@ -86,7 +89,7 @@ export class ServerResponse {
   readonly request: IncomingRequest;
   /** @internal */ readonly sink: ResponseSink;
   /** Fields, flattened: name, value, name, value … */
-  private fields: string[] = [];
+  private fields: string[] = NO_FIELDS;
   private phase: Phase = Phase.Idle;
   private chunkedOut = false;
   private declaredLength = -1;
@@ -140,18 +143,24 @@ export class ServerResponse {
       throw new Error(`Can't set header "${name}": the headers were already sent`);
     if (typeof value === "string") {
       assertValidField(name, value);
-      this.fields.push(name, value);
+      this.push(name, value);
     } else if (typeof value === "number") {
       const v = String(value);
       assertValidField(name, v);
-      this.fields.push(name, v);
+      this.push(name, v);
     } else {
       for (const v of value) {
         assertValidField(name, v);
-        this.fields.push(name, v);
+        this.push(name, v);
       }
     }
     return this;
+  }
+
+  /** Adds a checked field; the first one makes the list (of its size: most responses have few fields). */
+  private push(name: string, value: string): void {
+    if (this.fields === NO_FIELDS) this.fields = [name, value];
+    else this.fields.push(name, value);
   }
 
   /**
@@ -161,7 +170,7 @@ export class ServerResponse {
   appendCheckedHeader(name: string, value: string): void {
     if (this.phase !== Phase.Idle)
       throw new Error(`Can't set header "${name}": the headers were already sent`);
-    this.fields.push(name, value);
+    this.push(name, value);
   }
 
   /**
@@ -172,7 +181,7 @@ export class ServerResponse {
   adoptCheckedHeaders(fields: string[]): void {
     if (this.phase !== Phase.Idle) throw new Error("Can't set headers: the headers were already sent");
     if (this.fields.length === 0) this.fields = fields;
-    else for (let i = 0; i < fields.length; i++) this.fields.push(fields[i]!);
+    else for (let i = 0; i < fields.length; i += 2) this.push(fields[i]!, fields[i + 1]!);
   }
 
   getHeader(name: string): string | undefined {
@@ -193,7 +202,7 @@ export class ServerResponse {
 
   /** The fields set so far, flattened. */
   getRawHeaders(): readonly string[] {
-    return this.fields;
+    return this.fields === NO_FIELDS ? [] : this.fields;
   }
 
   /** Sets the status and adds fields. The head itself goes out with the first body bytes or `end()`. */
@@ -339,7 +348,7 @@ export class ServerResponse {
 
   /** @internal forgets the fields and status so that an error response can take this one's place. */
   reset(status: number): void {
-    this.fields = [];
+    this.fields = NO_FIELDS;
     this.statusCode = status;
     this.statusMessage = "";
     this.declaredLength = -1;

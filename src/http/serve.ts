@@ -11,7 +11,7 @@
 // this runtime's `Request` accepts such an object is checked once, by trying; where it doesn't, every
 // request gets a real `Request` from the start (slower, the same behaviour).
 
-import type { IncomingRequest } from "./request.ts";
+import { type IncomingRequest, NO_CHUNKS } from "./request.ts";
 import type { ServerResponse } from "./response.ts";
 import { type ListenOptions, Server, type ServerOptions } from "./server.ts";
 
@@ -324,7 +324,7 @@ class BodyStreamSource {
     const c = req.chunks;
     if (c.length > 0) {
       // Everything buffered goes at once; the stream asks again only once it was read (high water 0).
-      req.chunks = [];
+      req.chunks = NO_CHUNKS;
       req.buffered = 0;
       for (let i = 0; i < c.length; i++) controller.enqueue(c[i]!);
       req.source.wantBody(req);
@@ -348,7 +348,7 @@ class BodyStreamSource {
     // Nobody reads the rest: drop it as it comes, and let the socket be read again.
     const req = this.req;
     req.discard = true;
-    req.chunks = [];
+    req.chunks = NO_CHUNKS;
     req.buffered = 0;
     req.source.wantBody(req);
   }

@@ -714,3 +714,33 @@ test("decodePath decodes once, UTF-8, and reports malformed input as undefined",
     assert.equal(decodePath(bad), undefined, bad);
   }
 });
+
+test("params are plain objects of the rule's names, also where code generation is disallowed", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const script = `
+    import { Router } from "./src/app/routing/index.ts";
+    const r = new Router();
+    r.add("/u/<int:id>/<name>", { endpoint: "u", methods: ["GET"], data: 0 });
+    r.add("/p/<constructor>/<toString>", { endpoint: "p", methods: ["GET"], data: 0 });
+    r.add("/s", { endpoint: "s", methods: ["GET"], data: 0, defaults: { page: 1 } });
+    const out = ["/u/7/ann", "/p/a/b", "/s"].map((p) => {
+      const m = r.match(p, "GET");
+      return m.kind === "match" ? { proto: Object.getPrototypeOf(m.params) === Object.prototype, keys: Object.keys(m.params), params: m.params } : m.kind;
+    });
+    console.log(JSON.stringify(out));
+  `;
+  const expected: unknown[] = [
+    { proto: true, keys: ["id", "name"], params: { id: 7, name: "ann" } },
+    { proto: true, keys: ["constructor", "toString"], params: { constructor: "a", toString: "b" } },
+    { proto: true, keys: ["page"], params: { page: 1 } },
+  ];
+  for (const flags of [[], ["--disallow-code-generation-from-strings"]]) {
+    const r = spawnSync(
+      process.execPath,
+      [...flags, "--import", "tsx", "--conditions=phial-source", "--input-type=module", "-e", script],
+      { encoding: "utf8", timeout: 20_000 },
+    );
+    assert.equal(r.status, 0, `flags ${flags.join(" ")}: stderr ${r.stderr}`);
+    assert.deepEqual(JSON.parse(r.stdout), expected, `flags: ${flags.join(" ") || "none"}`);
+  }
+});

@@ -57,6 +57,8 @@ export class Entry<T> implements Rule<T> {
   /** @internal registration order */ readonly order: number;
   /** @internal the path to build: encoded static text (slashes included) and variables. */
   readonly buildParts: readonly (string | VariablePart)[];
+  /** @internal the params object of a match, from the converted values in rule order. */
+  readonly makeParams: (values: readonly unknown[]) => Record<string, unknown>;
   /** @internal rules of the same endpoint that provide defaults for this one (redirect targets). */
   aliasTargets: Entry<T>[] = [];
 
@@ -98,6 +100,7 @@ export class Entry<T> implements Rule<T> {
       defaults === undefined || Object.keys(defaults).length === 0 ? undefined : { ...defaults };
     this.strictSlashes = strict;
     this.arguments = parsed.names;
+    this.makeParams = paramsMaker(parsed.names);
     const argSet = new Set(parsed.names);
     if (this.defaults !== undefined) for (const k of Object.keys(this.defaults)) argSet.add(k);
     this.argSet = argSet;
@@ -144,4 +147,28 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return (
     a === b || (a !== null && b !== null && a !== undefined && b !== undefined && String(a) === String(b))
   );
+}
+
+/**
+ * Builds a rule's params objects. Where code generation is allowed, a function with an object literal
+ * of the rule's names: every match of the rule then makes an object of one shape without a keyed store
+ * per name (a loop of `params[name] = value` costs three times as much). The names are identifiers
+ * (checked by the rule parser, `__proto__` refused), so the source holds nothing but them.
+ */
+function paramsMaker(names: readonly string[]): (values: readonly unknown[]) => Record<string, unknown> {
+  if (names.length === 0) return () => ({});
+  if (names.every((n) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n) && n !== "__proto__")) {
+    try {
+      return new Function("v", `return { ${names.map((n, i) => `${n}: v[${i}]`).join(", ")} };`) as (
+        values: readonly unknown[],
+      ) => Record<string, unknown>;
+    } catch {
+      // Code generation from strings is disallowed (--disallow-code-generation-from-strings): the loop.
+    }
+  }
+  return (values) => {
+    const params: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) params[names[i]!] = values[i];
+    return params;
+  };
 }

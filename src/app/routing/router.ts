@@ -73,7 +73,9 @@ type WalkResult<T> = Entry<T> | typeof SLASH | typeof MERGE | null;
 interface Walk {
   path: string;
   method: string;
+  /** Converted values so far, `n` of them (sized for the router's longest rule: no growing). */
   values: unknown[];
+  n: number;
   /** Methods of rules whose path matched but not the method. */
   allowed: Set<string> | undefined;
   /** allowedMethods(): visit every matching rule, never stop. */
@@ -99,6 +101,8 @@ export class Router<T> {
   private readonly strictDefault: boolean;
   private readonly redirectDefaults: boolean;
   private edgeCount = 0;
+  /** The most parameters a rule has: the size of a walk's values. */
+  private maxValues = 0;
 
   constructor(options: RouterOptions = {}) {
     this.mergeSlashes = options.mergeSlashes ?? true;
@@ -134,6 +138,7 @@ export class Router<T> {
         throw new TypeError(`Rule ${JSON.stringify(rule)}: "__proto__" can't be a default`);
     }
     if (!entry.buildOnly) this.insert(entry);
+    this.maxValues = Math.max(this.maxValues, parsed.names.length);
     this.all.push(entry);
     let list = this.byEndpoint.get(entry.endpoint);
     if (list === undefined) {
@@ -279,7 +284,8 @@ export class Router<T> {
     const w: Walk = {
       path,
       method: "",
-      values: [],
+      values: new Array<unknown>(this.maxValues),
+      n: 0,
       allowed: new Set(),
       collect: true,
       budget: SPLIT_BUDGET,
@@ -306,7 +312,8 @@ export class Router<T> {
     const w: Walk = {
       path,
       method,
-      values: [],
+      values: new Array<unknown>(this.maxValues),
+      n: 0,
       allowed: undefined,
       collect: false,
       budget: SPLIT_BUDGET,
@@ -338,9 +345,7 @@ export class Router<T> {
     method: string,
     queryString: string,
   ): MatchResult<T> {
-    const names = r.parsed.names;
-    const params: Record<string, unknown> = {};
-    for (let i = 0; i < names.length; i++) params[names[i]!] = values[i];
+    const params = r.makeParams(values);
     const d = r.defaults;
     if (d !== undefined) for (const k of Object.keys(d)) if (!has(params, k)) params[k] = d[k];
     if (this.redirectDefaults && r.aliasTargets.length > 0) {
@@ -412,7 +417,7 @@ export class Router<T> {
     seg ??= pos === stop ? "" : path.slice(pos, stop);
     for (let k = 0; k < dyn.length; k++) {
       const edge = dyn[k]!;
-      const mark = w.values.length;
+      const mark = w.n;
       let end = stop;
       let ok: boolean;
       if (edge.tail === VARIABLE_TAIL) {
@@ -438,7 +443,7 @@ export class Router<T> {
           w.double ??= path.indexOf("//") !== -1;
           if (w.double) return MERGE;
         }
-        ok = matchPieces(edge.seg.pieces, end === stop ? seg : path.slice(pos, end), w.values);
+        ok = matchPieces(edge.seg.pieces, end === stop ? seg : path.slice(pos, end), w);
       } else if (pos === stop) {
         continue; // converters never match an empty segment
       } else if (edge.single !== undefined) {
@@ -450,15 +455,15 @@ export class Router<T> {
           v = undefined; // a custom converter that throws doesn't match (the server keeps serving)
         }
         ok = v !== undefined;
-        if (ok) w.values.push(v);
+        if (ok) w.values[w.n++] = v;
       } else {
-        ok = matchPieces(edge.seg.pieces, seg, w.values);
+        ok = matchPieces(edge.seg.pieces, seg, w);
       }
       if (ok) {
         const r = this.walk(edge.node, end + 1, w);
         if (r !== null) return r;
       }
-      w.values.length = mark;
+      w.n = mark;
     }
     if (pos === len && node.rules.length > 0) {
       // `/x/` for a leaf rule `/x`: only rules with strictSlashes=false accept it.
@@ -471,13 +476,13 @@ export class Router<T> {
   private walkSpans(edge: Edge<T>, pos: number, end: number, w: Walk): WalkResult<T> {
     const path = w.path;
     const len = path.length;
-    const mark = w.values.length;
+    const mark = w.n;
     for (;;) {
-      if (matchPieces(edge.seg.pieces, path.slice(pos, end), w.values)) {
+      if (matchPieces(edge.seg.pieces, path.slice(pos, end), w)) {
         const r = this.walk(edge.node, end + 1, w);
         if (r !== null) return r;
       }
-      w.values.length = mark;
+      w.n = mark;
       if (end >= len - 1 || --w.budget < 0) return null; // never take the trailing slash into the span
       let next = path.indexOf("/", end + 1);
       if (next === -1) next = len;
@@ -535,8 +540,8 @@ function finishAllowed(set: Set<string>): string[] {
   return [...set].sort();
 }
 
-/** Matches one segment (or a path span) against static text and converters; pushes converted values. */
-function matchPieces(pieces: readonly (string | VariablePart)[], s: string, out: unknown[]): boolean {
+/** Matches one segment (or a path span) against static text and converters; adds converted values. */
+function matchPieces(pieces: readonly (string | VariablePart)[], s: string, w: Walk): boolean {
   const np = pieces.length;
   let pos = 0;
   let end = s.length;
@@ -572,7 +577,7 @@ function matchPieces(pieces: readonly (string | VariablePart)[], s: string, out:
       return false; // a custom converter that throws doesn't match (the server keeps serving)
     }
     if (value === undefined) return false;
-    out.push(value);
+    w.values[w.n++] = value;
     if (k + 1 < last) {
       pos = stop + (pieces[k + 1] as string).length;
       k++;
