@@ -1,8 +1,11 @@
 // Snippets of docs/wire.md.
 
 import { readFileSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import { Hono } from "hono";
+import { Phial } from "phial";
 import { createServer, type ServeInfo, serve } from "phial/http";
+import { WebSocketServer } from "ws";
 
 export async function plainServer() {
   // #region basic
@@ -93,4 +96,27 @@ export async function honoServer(port = 0) {
   const server = await serve({ fetch: app.fetch, port, hostname: "127.0.0.1" });
   // #endregion
   return server;
+}
+
+export async function webSockets(port = 0) {
+  // #region websocket
+  const app = new Phial(import.meta.url);
+  app.get("/", () => "<p>The chat is at ws://…/chat</p>");
+
+  const wss = new WebSocketServer({ noServer: true }); // ws without its own server
+  wss.on("connection", (ws) => ws.on("message", (data) => ws.send(`echo: ${String(data)}`)));
+
+  const server = app.listen({
+    // Requests with `Connection: upgrade`; every other request goes to the app as usual.
+    onUpgrade: (req, socket, head) => {
+      if (req.url !== "/chat") return void socket.destroy();
+      // ws reads method, url and headers, which the wire's request has as node:http's does.
+      wss.handleUpgrade(req as unknown as IncomingMessage, socket, head, (ws) =>
+        wss.emit("connection", ws, req),
+      );
+    },
+  });
+  await server.listen(port, "127.0.0.1");
+  // #endregion
+  return { server, wss };
 }

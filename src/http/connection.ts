@@ -36,6 +36,8 @@ export interface ResolvedServerOptions {
   keepAliveFields: string;
   /** The access-log hook, or undefined (then nothing is timed or reported). */
   onResponse: ((req: IncomingRequest, res: ServerResponse, info: ResponseInfo) => void) | undefined;
+  /** Takes sockets whose request switches protocols, or undefined (then such requests are requests). */
+  onUpgrade: ((req: IncomingRequest, socket: Socket, head: Buffer) => void) | undefined;
 }
 
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
@@ -73,6 +75,13 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   /** Reading stopped because the pipeline is full (the parser is paused). */
   private queuePaused = false;
   private served = 0;
+  /** A request switching protocols, waiting for the responses before it; then the socket goes to onUpgrade. */
+  private upgrading: IncomingRequest | undefined;
+  /** The socket went to onUpgrade: this connection no longer reads, writes or closes it. */
+  private detached = false;
+  private readonly dataListener: (chunk: Buffer) => void;
+  /** The last request head asked to switch protocols (Upgrade or CONNECT): the parser pauses after it. */
+  private switchAsked = false;
   /** @internal times (ms) for the server's sweep; 0 when not running, UNSTAMPED until the sweep sees them. */
   headStartedAt = 0;
   requestStartedAt = 0;
@@ -87,10 +96,11 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     this.encrypted = encrypted;
     this.parser = new HttpParser("request", this, host.opts.limits);
     this.idleSince = Date.now();
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("end", () => this.onEnd());
-    socket.on("drain", () => this.onDrain());
-    socket.on("close", () => this.onClose());
+    this.dataListener = (chunk: Buffer) => this.onData(chunk);
+    socket.on("data", this.dataListener);
+    socket.on("end", () => this.detached || this.onEnd());
+    socket.on("drain", () => this.detached || this.onDrain());
+    socket.on("close", () => this.detached || this.onClose());
     socket.on("error", () => {
       // A reset or a TLS failure: 'close' follows and cleans up.
     });
@@ -117,6 +127,10 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   // ---- bytes in -------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
+    if (this.upgrading !== undefined) {
+      this.parser.execute(chunk); // paused after the upgrade request: kept for the new protocol
+      return;
+    }
     if (this.ended || (this.closing && !this.parser.inMessage)) {
       // No more requests are read (the body of the last one is, above). Lingering close: read and
       // drop what the client still sends, so our last response isn't lost to a reset.
@@ -140,6 +154,10 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       this.maybeResumeParser();
     }
     if (this.rx === undefined && !this.parser.inMessage) this.headStartedAt = 0;
+    if (this.upgrading !== undefined) {
+      this.maybeUpgrade();
+      return;
+    }
     if (this.parser.isPaused && !this.closing && !this.queuePaused && !this.destroyed) {
       // Too many requests in progress: stop reading (the parser keeps what it has) until one is answered.
       this.queuePaused = true;
@@ -151,6 +169,20 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     this.requestStartedAt = this.headStartedAt || UNSTAMPED;
     this.headStartedAt = 0;
     const req = new IncomingRequest(head, this);
+    this.switchAsked = head.upgrade || head.method === "CONNECT";
+    if (
+      head.upgrade &&
+      this.host.opts.onUpgrade !== undefined &&
+      head.versionMinor === 1 &&
+      req.complete &&
+      !this.host.closing
+    ) {
+      // Not for the handler: the parser pauses after it, and once the responses before it are sent
+      // the socket goes to onUpgrade with what follows.
+      this.upgrading = req;
+      this.requestStartedAt = 0;
+      return;
+    }
     const res = new ServerResponse(req, this);
     if (this.host.opts.onResponse !== undefined) res.startedAt = performance.now();
     if (!req.complete) this.rx = req;
@@ -187,6 +219,12 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       this.rx = undefined;
       rx.end(trailers);
     }
+    if (this.switchAsked && this.upgrading === undefined && this.queue.length === 0) {
+      // The parser pauses after a request that asked to switch protocols (or a CONNECT), in case the
+      // socket changes hands; this one was answered (before the parser got to its end) and stays
+      // HTTP, so nothing resumes the parser later: it goes on once this data event is done.
+      this.needResume = true;
+    }
     this.requestStartedAt = 0;
     return this.closing || this.queue.length >= this.host.opts.maxPipelinedRequests;
   }
@@ -218,6 +256,8 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   /** The peer closed its side: finish what was asked, then close. */
   private onEnd(): void {
     this.peerEnded = true;
+    // A client that half-closes before its protocol switch happened gets none: the connection closes.
+    this.upgrading = undefined;
     if (this.lingerUntil !== 0 || this.ended) {
       if (this.lingerUntil !== 0) this.destroy();
       return;
@@ -465,6 +505,10 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       res = next;
     }
     if (this.queue.length === 0) {
+      if (this.upgrading !== undefined) {
+        if (!this.inData) this.maybeUpgrade(); // else at the end of the data event
+        return;
+      }
       // Idle only between requests (check() skips a head that is arriving: headersTimeout times it).
       this.idleSince = UNSTAMPED;
       if (this.closing && !this.parser.inMessage) {
@@ -479,7 +523,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   }
 
   private maybeResumeParser(): void {
-    if (this.closing || this.destroyed) return;
+    if (this.closing || this.destroyed || this.upgrading !== undefined) return;
     if (this.queue.length < this.host.opts.maxPipelinedRequests && this.parser.isPaused) {
       this.inData = true;
       this.parser.resume();
@@ -504,6 +548,33 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
         if (!this.readPaused) this.socket.resume();
       }
       if (this.closing && this.queue.length === 0 && !this.parser.inMessage) this.endSocket();
+    }
+  }
+
+  /**
+   * Hands the socket to onUpgrade once nothing is owed before the upgrade request: the parser stays
+   * paused with the bytes after it, which go along as `head`.
+   */
+  private maybeUpgrade(): void {
+    const req = this.upgrading;
+    if (req === undefined || this.queue.length > 0 || this.inData) return;
+    this.upgrading = undefined;
+    if (this.ended || this.destroyed) return;
+    const onUpgrade = this.host.opts.onUpgrade!;
+    const socket = this.socket;
+    const head = this.parser.pending;
+    this.detached = true;
+    this.destroyed = true; // nothing of this connection touches the socket again
+    socket.off("data", this.dataListener);
+    // Stop the flow without a listener: what arrives from now on waits in the socket until the new
+    // owner reads it (node:http does the same), whether or not reading was paused here.
+    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+    this.host.forget(this);
+    try {
+      onUpgrade(req, socket, head);
+    } catch (err) {
+      this.host.report(err, req);
+      socket.destroy();
     }
   }
 

@@ -42,6 +42,18 @@ export interface ServerOptions extends Partial<ParserLimits> {
    * status and body bytes as sent. Costs nothing when unset. A throw goes to `onError`.
    */
   onResponse?: (req: IncomingRequest, res: ServerResponse, info: ResponseInfo) => void;
+  /**
+   * Takes the requests that ask to switch protocols (`Connection: upgrade` with an `Upgrade` field,
+   * HTTP/1.1, no body) away from the handler, as node:http's `'upgrade'` event does: once the responses
+   * to the requests before it are sent, the socket is yours, with `head`, the bytes the client sent
+   * after the request (the new protocol's first ones; the socket holds any that come later until you
+   * read it). Answer with `101 Switching Protocols`, or with an error status and close. The socket
+   * leaves the server then: no timeouts, not counted in `connections`, not closed by `close()`. For
+   * WebSockets, `ws`: `onUpgrade: (req, socket, head) => wss.handleUpgrade(req, socket, head, cb)`.
+   * Without it, such requests go to the handler like any other. A throw goes to `onError`, and the
+   * socket is destroyed.
+   */
+  onUpgrade?: (req: IncomingRequest, socket: Socket, head: Buffer) => void;
 }
 
 /** What `onResponse` reports about a response. */
@@ -120,6 +132,7 @@ export class Server implements ConnectionHost {
       lingerTimeout: options.lingerTimeout ?? 2_000,
       limits,
       onResponse: options.onResponse,
+      onUpgrade: options.onUpgrade,
     };
     this.onErrorOpt = options.onError ?? defaultOnError;
     this.secure = options.tls !== undefined;

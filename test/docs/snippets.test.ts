@@ -3,6 +3,7 @@
 // samples answer as the pages say they do.
 
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -411,6 +412,25 @@ describe("wire.md", async () => {
       assert.equal(await (await get(`${base}/ip`)).text(), "127.0.0.1");
     } finally {
       await server.close();
+    }
+  });
+  test("onUpgrade: ws echoes on /chat, the app answers the rest, other upgrades are refused", async () => {
+    const { server, wss } = await wire.webSockets();
+    const { WebSocket } = await import("ws");
+    try {
+      const base = `127.0.0.1:${server.address()!.port}`;
+      const ws = new WebSocket(`ws://${base}/chat`);
+      await once(ws, "open");
+      ws.send("hi");
+      const [reply] = (await once(ws, "message")) as [Buffer];
+      assert.equal(String(reply), "echo: hi");
+      ws.close();
+      assert.match(await (await get(`http://${base}/`)).text(), /ws:\/\/…\/chat/);
+      const other = new WebSocket(`ws://${base}/other`);
+      await once(other, "error");
+    } finally {
+      wss.close();
+      await server.close({ deadline: 200 });
     }
   });
   test("a streamed response is chunked", async () => {
