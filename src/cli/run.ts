@@ -34,6 +34,13 @@ Options:
   --no-access-log    don't log each request (logged by default, to stdout)
   --shutdown-timeout MS
                      how long in-flight requests get on SIGTERM (default 10000)
+  --keep-alive-timeout MS
+                     how long an idle keep-alive connection stays open (default 5000; behind a proxy,
+                     longer than the proxy's own idle timeout for its upstream connections)
+  --headers-timeout MS
+                     time a request's head gets from its first byte, else 408 (default 20000)
+  --request-timeout MS
+                     time a whole request (head and body) gets, else 408 (default 300000)
   -h, --help         this help
 `;
 
@@ -50,6 +57,8 @@ export interface RunSettings {
   /** `--trust-proxy`, when given (else the app's config, which reads $PHIAL_TRUST_PROXY). */
   trustProxy: string | undefined;
   accessLog: boolean;
+  /** The wire's timeouts given on the command line (ms); the wire's defaults for the others. */
+  timeouts: { keepAliveTimeout?: number; headersTimeout?: number; requestTimeout?: number };
 }
 
 /** A command-line mistake: print the message and the help hint, exit 2. */
@@ -81,6 +90,9 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
         "shutdown-timeout": { type: "string" },
         "trust-proxy": { type: "string" },
         "no-access-log": { type: "boolean" },
+        "keep-alive-timeout": { type: "string" },
+        "headers-timeout": { type: "string" },
+        "request-timeout": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -115,6 +127,20 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
   }
   const st = Number((v["shutdown-timeout"] as string | undefined) ?? "10000");
   if (!Number.isFinite(st) || st < 0) throw new UsageError("--shutdown-timeout must be milliseconds");
+  const timeouts: RunSettings["timeouts"] = {};
+  for (const [flag, key] of [
+    ["keep-alive-timeout", "keepAliveTimeout"],
+    ["headers-timeout", "headersTimeout"],
+    ["request-timeout", "requestTimeout"],
+  ] as const) {
+    const text = v[flag] as string | undefined;
+    if (text === undefined) continue;
+    const ms = Number(text);
+    if (text.trim() === "" || !Number.isInteger(ms) || ms < 1) {
+      throw new UsageError(`--${flag} must be a whole number of milliseconds (1 or more), not "${text}"`);
+    }
+    timeouts[key] = ms;
+  }
   return {
     app: parsed.positionals[0],
     host,
@@ -127,6 +153,7 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
     shutdownTimeout: st,
     trustProxy: checkTrustProxy(v["trust-proxy"] as string | undefined),
     accessLog: v["no-access-log"] !== true,
+    timeouts,
   };
 }
 
@@ -162,7 +189,7 @@ async function serve(settings: RunSettings, announce: boolean): Promise<Serving>
       : { cert: readFileSync(settings.cert), key: readFileSync(settings.key!) };
   // Every request is logged (to app.logger) unless --no-access-log or config.logRequests is false.
   const accessLog = settings.accessLog && app.config.logRequests !== false;
-  const server = app.listen(tls === undefined ? {} : { tls }, accessLog);
+  const server = app.listen(tls === undefined ? settings.timeouts : { ...settings.timeouts, tls }, accessLog);
   const addr = await server.listen(settings.port, settings.host);
   if (announce) {
     const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;

@@ -1,4 +1,4 @@
-// `phial run` options for deployment: --trust-proxy (checked up front) and --no-access-log.
+// `phial run` options for deployment: --trust-proxy (checked up front), --no-access-log, the timeouts.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -22,4 +22,22 @@ test("--trust-proxy refuses hop counts, * and names that are not addresses, with
 test("the access log is on by default; --no-access-log turns it off", () => {
   assert.equal(parseRunArgs([], {}).accessLog, true);
   assert.equal(parseRunArgs(["--no-access-log"], {}).accessLog, false);
+});
+
+test("--keep-alive-timeout, --headers-timeout and --request-timeout set the wire's timeouts, checked", () => {
+  assert.deepEqual(parseRunArgs([], {}).timeouts, {});
+  assert.deepEqual(
+    parseRunArgs(
+      ["--keep-alive-timeout", "75000", "--headers-timeout", "5000", "--request-timeout", "60000"],
+      {},
+    ).timeouts,
+    { keepAliveTimeout: 75_000, headersTimeout: 5_000, requestTimeout: 60_000 },
+  );
+  for (const bad of ["", "0", "-5", "1.5", "5s", "soon"]) {
+    assert.throws(
+      () => parseRunArgs(["--keep-alive-timeout", bad], {}),
+      (e: unknown) => e instanceof UsageError && e.message.includes("--keep-alive-timeout"),
+      JSON.stringify(bad),
+    );
+  }
 });

@@ -105,6 +105,25 @@ describe("phial run", () => {
     assert.equal(await p.stop(), 0);
   });
 
+  test("--keep-alive-timeout reaches the wire: the hint says so and an idle connection closes", async () => {
+    const p = phial(["run", "test/cli/fixtures/hello.ts", "--port", "0", "--keep-alive-timeout", "1500"]);
+    const m = await p.waitFor(LISTEN);
+    const { connect } = await import("node:net");
+    const sock = connect(Number(m[2]), "127.0.0.1");
+    let got = "";
+    sock.setEncoding("latin1").on("data", (d: string) => {
+      got += d;
+    });
+    const closed = once(sock, "close");
+    sock.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const t0 = Date.now();
+    await closed; // the server closes the idle connection by itself
+    const idle = Date.now() - t0;
+    assert.match(got, /\r\nKeep-Alive: timeout=1\r\n/);
+    assert.ok(idle >= 1400 && idle < 4000, `closed after ${idle} ms`);
+    assert.equal(await p.stop(), 0);
+  });
+
   test("finds a createApp() factory, and the app named by PHIAL_APP", async () => {
     const p = phial(["run", "--port", "0"], { PHIAL_APP: "test/cli/fixtures/factory.ts" });
     const m = await p.waitFor(LISTEN);
