@@ -2,9 +2,10 @@
 // The runner checks each row's answers against these before it measures anything.
 
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import nunjucks from "nunjucks";
+import type * as Nunjucks from "nunjucks";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -95,11 +96,17 @@ export const PAGE_DATA: PageData = {
   })),
 };
 
-let env: nunjucks.Environment | undefined;
+let env: Nunjucks.Environment | undefined;
 
-/** The Nunjucks environment every peer renders with: compiled templates are cached after first use. */
-export function templateEnv(): nunjucks.Environment {
+/**
+ * The Nunjucks environment every peer renders with: compiled templates are cached after first use.
+ * Loaded only by the template scenario: loading Nunjucks changes the whole process (V8 turns
+ * String.prototype into a slow dictionary, see src/app/templating.ts), which the other scenarios of
+ * every row should not carry.
+ */
+export function templateEnv(): Nunjucks.Environment {
   if (env === undefined) {
+    const nunjucks = createRequire(import.meta.url)("nunjucks") as typeof Nunjucks;
     env = new nunjucks.Environment(new nunjucks.FileSystemLoader(TEMPLATE_DIR, { noCache: false }), {
       autoescape: true,
     });
