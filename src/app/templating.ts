@@ -14,6 +14,7 @@ import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { extname, join, posix } from "node:path";
 import type * as Nunjucks from "nunjucks";
+import { keepStringPrototypeFast } from "../http/fast-prototypes.ts";
 
 let loaded: typeof Nunjucks | undefined;
 
@@ -22,33 +23,13 @@ function nj(): typeof Nunjucks {
   if (loaded === undefined) {
     loaded = createRequire(import.meta.url)("nunjucks") as typeof Nunjucks;
     installDictMethods(loaded);
+    // Its SafeString is made with Object.create(String.prototype), which V8 answers by turning
+    // String.prototype into a slow dictionary for every string method in the process. The wire
+    // marked it fast as it loaded (so this changes nothing then); this is for the case it didn't.
     keepStringPrototypeFast();
   }
   return loaded;
 }
-
-const STRING_WRAPPER = new String("");
-
-/** A property lookup that misses through String.prototype (see keepStringPrototypeFast). */
-function missThroughStringPrototype(): unknown {
-  return (STRING_WRAPPER as unknown as Record<string, unknown>).__phialNoSuchProperty;
-}
-
-/**
- * Nunjucks makes its SafeString with `Object.create(String.prototype)`, and V8 (Node 20's 11.3) then
- * turns String.prototype into a dictionary: every string method call in the process (`indexOf`,
- * `slice`, `charCodeAt`, … in the parser, the router and the app's code) becomes a generic lookup,
- * ~13 ns instead of under 1 ns, for the life of the process. A property lookup that misses through
- * String.prototype from a call site with type feedback (a function called a few dozen times) makes
- * V8 mark it a prototype that should be fast and turn it back into one; later uses as a prototype then
- * leave it so. Harmless where it changes nothing (another engine, a fixed V8).
- */
-function keepStringPrototypeFast(): void {
-  for (let i = 0; i < 64; i++) missThroughStringPrototype();
-}
-
-// Now too: marked early, String.prototype is never made a dictionary by a later library doing the same.
-keepStringPrototypeFast();
 
 /** A template name is missing from every folder searched. */
 export class TemplateNotFound extends Error {

@@ -8,9 +8,13 @@ import {
 } from "node:net";
 import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import { Connection, type ConnectionHost, type ResolvedServerOptions } from "./connection.ts";
+import { keepStringPrototypeFast } from "./fast-prototypes.ts";
 import { DEFAULT_LIMITS, type ParserLimits } from "./parser.ts";
 import type { IncomingRequest } from "./request.ts";
 import type { ServerResponse } from "./response.ts";
+
+// Marked early, String.prototype stays fast even when a library later makes it a prototype (Nunjucks).
+keepStringPrototypeFast();
 
 /** A request handler. It may answer later (async); a throw or rejection becomes a 500. */
 export type Handler = (req: IncomingRequest, res: ServerResponse) => unknown;
