@@ -11,6 +11,7 @@ import {
   closeBody,
   closeIterator,
   openStream,
+  pumpStream,
   type StoppableIterator,
   type StreamBody,
   stopIterator,
@@ -306,34 +307,7 @@ async function serveNode(app: Handles, req: IncomingMessage, out: NodeServerResp
  * run; what the source throws as it stops goes nowhere (nobody to tell).
  */
 async function pipeNode(it: StoppableIterator, signal: AbortSignal, out: NodeServerResponse): Promise<void> {
-  let stopped = false;
-  const stop = (): void => {
-    if (stopped) return;
-    stopped = true;
-    void stopIterator(it);
-  };
-  if (signal.aborted) stop();
-  else signal.addEventListener("abort", stop);
-  try {
-    while (!stopped) {
-      let r: IteratorResult<Chunk>;
-      try {
-        r = await it.next();
-      } catch (err) {
-        if (stopped) break; // the source failing as it stops (an AbortError from a wait on req.signal)
-        throw err;
-      }
-      if (r.done || stopped) break; // after a stop: the last value of a generator that ran on to a yield
-      const chunk = r.value;
-      if (typeof chunk !== "string" && !(chunk instanceof Uint8Array)) {
-        closeIterator(it);
-        throw badChunk(chunk);
-      }
-      if (!out.write(chunk)) await drained(out);
-    }
-  } finally {
-    signal.removeEventListener("abort", stop);
-  }
+  const stopped = await pumpStream(it, signal, (chunk) => (out.write(chunk) ? undefined : drained(out)));
   if (!stopped && !out.writableEnded) out.end();
 }
 

@@ -59,16 +59,15 @@ import {
   type TeardownHook,
 } from "./scaffold.ts";
 import {
-  badChunk,
   type Chunk,
   closeBody,
   closeIterator,
   describeValue,
+  pumpStream,
   readerIterator,
   STOP,
   type StoppableIterator,
   type StreamBody,
-  stopIterator,
 } from "./streams.ts";
 import type { TemplateContext, TemplateEnvironment } from "./templating.ts";
 import { TestClient } from "./testing.ts";
@@ -1147,39 +1146,13 @@ function writeResponse(res: Response, out: ServerResponse): unknown {
  */
 async function pipeBody(body: StreamBody, out: ServerResponse, sized: boolean): Promise<void> {
   const it = (body as AsyncIterable<Chunk>)[Symbol.asyncIterator]() as StoppableIterator;
-  const signal = out.request.signal;
-  let stopped = false;
-  const stop = (): void => {
-    if (stopped || (sized && !out.closed)) return;
-    stopped = true;
-    void stopIterator(it);
-  };
-  if (signal.aborted) stop();
-  else signal.addEventListener("abort", stop);
-  try {
-    for (;;) {
-      let r: IteratorResult<Chunk>;
-      try {
-        r = await it.next();
-      } catch (err) {
-        if (stopped) break; // the source failing as it stops (an AbortError from a wait on req.signal)
-        throw err;
-      }
-      if (r.done || stopped) break; // after a stop: the last value of a generator that ran on to a yield
-      if (out.closed) {
-        stop();
-        break;
-      }
-      const chunk = r.value;
-      if (typeof chunk !== "string" && !(chunk instanceof Uint8Array)) {
-        closeIterator(it);
-        throw badChunk(chunk);
-      }
-      await out.write(chunk);
-    }
-  } finally {
-    signal.removeEventListener("abort", stop);
-  }
+  await pumpStream(
+    it,
+    out.request.signal,
+    (chunk) => out.write(chunk),
+    () => !sized || out.closed,
+    () => out.closed,
+  );
   if (!out.finished) out.end();
 }
 

@@ -52,6 +52,56 @@ export function stopIterator(it: StoppableIterator): Promise<void> {
   return Promise.resolve();
 }
 
+/**
+ * Writes a stream's chunks, awaiting `write` for backpressure, until it ends, fails, or is stopped. The
+ * signal aborting stops the source at once, even while it waits for its next value (an SSE loop
+ * awaiting an event), unless `mayStop` says no (a sized body still going to a connected client); `gone`
+ * is asked after each value (the destination closed). What the source throws as it stops goes nowhere.
+ * A chunk that is not a string or bytes closes the source and throws. Resolves true when it stopped.
+ */
+export async function pumpStream(
+  it: StoppableIterator,
+  signal: AbortSignal,
+  write: (chunk: Chunk) => Promise<void> | undefined,
+  mayStop?: () => boolean,
+  gone?: () => boolean,
+): Promise<boolean> {
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped || (mayStop !== undefined && !mayStop())) return;
+    stopped = true;
+    void stopIterator(it);
+  };
+  if (signal.aborted) stop();
+  else signal.addEventListener("abort", stop);
+  try {
+    for (;;) {
+      let r: IteratorResult<Chunk>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        if (stopped) break; // the source failing as it stops (an AbortError from a wait on req.signal)
+        throw err;
+      }
+      if (r.done || stopped) break; // after a stop: the last value of a generator that ran on to a yield
+      if (gone?.() === true) {
+        stop();
+        break;
+      }
+      const chunk = r.value;
+      if (typeof chunk !== "string" && !(chunk instanceof Uint8Array)) {
+        closeIterator(it);
+        throw badChunk(chunk);
+      }
+      const w = write(chunk);
+      if (w !== undefined) await w;
+    }
+  } finally {
+    signal.removeEventListener("abort", stop);
+  }
+  return stopped;
+}
+
 /** Calls an iterator's return(), not waiting for it; its errors go nowhere (nobody is waiting). */
 export function closeIterator(it: AsyncIterator<unknown> | Iterator<unknown>): void {
   try {
