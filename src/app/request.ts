@@ -3,7 +3,6 @@
 
 import { parseCookieHeader } from "../http/cookie.ts";
 import { isJsonMediaType, parseAccept, parseMediaType } from "../http/media-type.ts";
-import { IncomingRequest } from "../http/request.ts";
 import { parseQuery, percentDecode, TooManyFieldsError } from "../http/urlencoded.ts";
 import type { Phial } from "./app.ts";
 import { MultiDict } from "./datastructures.ts";
@@ -126,10 +125,7 @@ export class Request<P = Record<string, unknown>> {
   get path(): string {
     let p = this.pathCache;
     if (p === undefined) {
-      const raw = this.rawPath;
-      // The wire's targets are visible ASCII (its parser refuses anything else): only a `%` needs
-      // decoding, and a builtin search finds it faster than a scan for it and for non-ASCII would.
-      p = this.source instanceof IncomingRequest && raw.indexOf("%") === -1 ? raw : percentDecode(raw);
+      p = percentDecode(this.rawPath);
       this.pathCache = p;
     }
     return p;
