@@ -14,7 +14,6 @@ import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { extname, join, posix } from "node:path";
 import type * as Nunjucks from "nunjucks";
-import { keepStringPrototypeFast } from "../http/fast-prototypes.ts";
 
 let loaded: typeof Nunjucks | undefined;
 
@@ -24,9 +23,8 @@ function nj(): typeof Nunjucks {
     loaded = createRequire(import.meta.url)("nunjucks") as typeof Nunjucks;
     installDictMethods(loaded);
     // Its SafeString is made with Object.create(String.prototype), which V8 answers by turning
-    // String.prototype into a slow dictionary for every string method in the process. The wire
-    // marked it fast as it loaded (so this changes nothing then); this is for the case it didn't.
-    keepStringPrototypeFast();
+    // String.prototype into a slow dictionary, unless it was marked fast first: the wire did that as
+    // it loaded (src/http/fast-prototypes.ts), before any app could get here.
   }
   return loaded;
 }

@@ -12,7 +12,7 @@ function miss(): unknown {
   return (WRAPPER as unknown as Record<string, unknown>).__phialNoSuchProperty;
 }
 
-/** Makes (and keeps) String.prototype fast; the wire does it as it loads, templates after Nunjucks. */
+/** Makes (and keeps) String.prototype fast; the wire does it as it loads. */
 export function keepStringPrototypeFast(): void {
   for (let i = 0; i < 64; i++) miss();
 }

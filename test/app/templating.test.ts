@@ -326,9 +326,9 @@ test("Python's dict methods work on plain objects, without shadowing real member
 });
 
 test("loading Nunjucks leaves String.prototype fast (string methods everywhere stay cheap)", async () => {
-  // V8 turns String.prototype into a dictionary when Nunjucks makes its SafeString; the wire marks it
-  // fast as it loads, and the app's template loader again. Checked with V8's own predicate in a child
-  // process (it needs a flag): through the app, and with only phial/http and Nunjucks.
+  // V8 turns String.prototype into a dictionary when Nunjucks makes its SafeString, unless the wire
+  // marked it fast as it loaded. Checked with V8's own predicate in a child process (it needs a flag):
+  // through the app, and with only phial/http and Nunjucks.
   const { spawnSync } = await import("node:child_process");
   const fast = `const fast = new Function("o", "return %HasFastProperties(o)");`;
   const scripts = {
