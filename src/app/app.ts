@@ -47,6 +47,7 @@ import {
   valueToResponse,
 } from "./response.ts";
 import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
+import { calledFromMain, noteSkippedRun } from "./run-guard.ts";
 import {
   type AfterRequestHook,
   type BeforeRequestHook,
@@ -472,10 +473,15 @@ export class Phial extends Scaffold {
 
   /**
    * Starts serving and resolves with the server once listening (print: ` * Running on http://…`).
-   * Under `phial run` it does nothing: the CLI serves the app.
+   * As Flask's `if __name__ == "__main__": app.run()`, it serves only when called from the module Node
+   * was started with (`npx tsx app.ts`, `node app.js`); imported by a test, by `phial run` or by
+   * another module, it does nothing and resolves with undefined.
    */
   async run(options: RunOptions = {}): Promise<WireServer | undefined> {
-    if (process.env.PHIAL_RUN_FROM_CLI === "1") return undefined;
+    if (process.env.PHIAL_RUN_FROM_CLI === "1" || !calledFromMain()) {
+      noteSkippedRun(this);
+      return undefined;
+    }
     if (options.debug !== undefined) this.config.debug = options.debug;
     const host = options.host ?? "127.0.0.1";
     const port = options.port ?? 5000;
