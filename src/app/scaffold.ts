@@ -6,8 +6,11 @@ import type { Request } from "./request.ts";
 import type { Response, StatusInit } from "./response.ts";
 import type { ParamsOf } from "./routing/index.ts";
 
-/** A plain object returned by a handler becomes JSON. Arrays are tuples: wrap JSON arrays in `jsonify()`. */
-export type JsonObject = { readonly [key: string]: unknown } & { readonly length?: never };
+/**
+ * A plain object returned by a handler becomes JSON (interface-typed ones too: `object`, not an index
+ * signature, which interfaces lack). Arrays are tuples: wrap JSON arrays in `jsonify()`.
+ */
+export type JsonObject = object & { readonly length?: never };
 
 /** What may be the body part of a handler's return value. */
 export type ResultBody =

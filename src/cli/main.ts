@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import { HTTP_HELP, runHttp } from "./http.ts";
 import { type Io, processIo } from "./io.ts";
 import { AppNotFoundError } from "./load-app.ts";
+import { newCommand } from "./new.ts";
 import { routesCommand } from "./routes.ts";
 import { runCommand, UsageError } from "./run.ts";
 
@@ -36,6 +37,10 @@ const COMMANDS: Record<string, Command> = {
   run: {
     summary: "serve an app (--debug, --workers N, --cert/--key)",
     run: (a, io) => friendly(io, () => runCommand(a)),
+  },
+  new: {
+    summary: "make a new project (--api, or --full with templates and sessions)",
+    run: (a, io) => friendly(io, () => newCommand(a, io)),
   },
   routes: {
     summary: "list an app's URL rules",
