@@ -47,7 +47,7 @@ import {
   valueToResponse,
 } from "./response.ts";
 import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
-import { calledFromMain, noteSkippedRun } from "./run-guard.ts";
+import { calledFromMain, listenErrorMessage, noteSkippedRun } from "./run-guard.ts";
 import {
   type AfterRequestHook,
   type BeforeRequestHook,
@@ -487,7 +487,21 @@ export class Phial extends Scaffold {
     const port = options.port ?? 5000;
     // As Flask's development server, every request is logged unless config.logRequests is false.
     const server = this.listen(options.server, this.config.logRequests ?? true);
-    const addr = await server.listen(port, host);
+    let addr: Awaited<ReturnType<WireServer["listen"]>>;
+    try {
+      addr = await server.listen(port, host);
+    } catch (err) {
+      // As Flask's dev server: say what happened and what to do in one line, and exit.
+      const message = listenErrorMessage(
+        err,
+        host,
+        port,
+        `app.run({ port: ${port + 1} })`,
+      );
+      if (message === undefined) throw err;
+      process.stderr.write(`${message}\n`);
+      process.exit(1);
+    }
     const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
     this.logger.info(` * Serving Phial app "${this.name}"`);
     if (this.config.debug)

@@ -70,3 +70,30 @@ export function calledFromMain(): boolean {
   if (caller === undefined) return true;
   return real(caller) === real(main);
 }
+
+/**
+ * One line for a failed listen (port taken, no permission, not an address here), saying what to do;
+ * `how` shows how to pick another port (`--port 5001`). Undefined for other errors.
+ */
+export function listenErrorMessage(
+  err: unknown,
+  host: string,
+  port: number,
+  how: string,
+): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (code === "EADDRINUSE") {
+    return `${where} is already in use (another server, or an earlier run still going): stop it, or pick another port (${how}).`;
+  }
+  if (code === "EACCES") {
+    return `No permission to listen on ${where} (ports below 1024 need privileges): pick a port from 1024 up (${how}).`;
+  }
+  if (code === "EADDRNOTAVAIL") {
+    return `${host} is not an address of this machine: listen on 127.0.0.1, or 0.0.0.0 for every interface.`;
+  }
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return `Can't resolve the host name ${JSON.stringify(host)}: give an address (127.0.0.1, 0.0.0.0, ::).`;
+  }
+  return undefined;
+}

@@ -8,7 +8,7 @@ import { type Io, processIo } from "./io.ts";
 import { AppNotFoundError } from "./load-app.ts";
 import { newCommand } from "./new.ts";
 import { routesCommand } from "./routes.ts";
-import { runCommand, UsageError } from "./run.ts";
+import { runCommand, StartError, UsageError } from "./run.ts";
 
 interface Command {
   summary: string;
@@ -28,6 +28,10 @@ async function friendly(io: Io, fn: () => Promise<number>): Promise<number> {
     if (err instanceof UsageError || err instanceof AppNotFoundError) {
       io.stderr.write(`phial: ${err.message}\n`);
       return 2;
+    }
+    if (err instanceof StartError) {
+      io.stderr.write(`phial: ${err.message}\n`);
+      return 1;
     }
     throw err;
   }
