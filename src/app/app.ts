@@ -492,12 +492,7 @@ export class Phial extends Scaffold {
       addr = await server.listen(port, host);
     } catch (err) {
       // As Flask's dev server: say what happened and what to do in one line, and exit.
-      const message = listenErrorMessage(
-        err,
-        host,
-        port,
-        `app.run({ port: ${port + 1} })`,
-      );
+      const message = listenErrorMessage(err, host, port, `app.run({ port: ${port + 1} })`);
       if (message === undefined) throw err;
       process.stderr.write(`${message}\n`);
       process.exit(1);
