@@ -7,10 +7,11 @@ import type { Response, StatusInit } from "./response.ts";
 import type { ParamsOf } from "./routing/index.ts";
 
 /**
- * A plain object returned by a handler becomes JSON (interface-typed ones too: `object`, not an index
- * signature, which interfaces lack). Arrays are tuples: wrap JSON arrays in `jsonify()`.
+ * A plain object returned by a handler becomes JSON. `object` admits interface-typed values (which lack
+ * an index signature); the index-signature arm keeps object literals free of excess-property errors.
+ * Arrays are tuples (`length` is excluded): wrap JSON arrays in `jsonify()`.
  */
-export type JsonObject = object & { readonly length?: never };
+export type JsonObject = ({ readonly [key: string]: unknown } | object) & { readonly length?: never };
 
 /** What may be the body part of a handler's return value. */
 export type ResultBody =

@@ -86,6 +86,43 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+const TYPES = `import { Blueprint, type HandlerResult, type ParamsOf, Phial, type RunOptions } from "phial";
+
+declare module "phial" {
+  interface ConverterTypes {
+    hex: bigint;
+  }
+  interface SessionData {
+    userId?: number;
+  }
+}
+
+interface User {
+  id: number;
+  name: string;
+  tags?: string[];
+}
+
+export const app = new Phial(import.meta.url);
+export const n: bigint = 1n as ParamsOf<"/h/<hex:n>">["n"]; // the augmented converter type
+
+app.get("/user/<int:id>", (req): User => ({ id: req.params.id, name: "x" })); // an interface
+app.get("/users", async (): Promise<User> => ({ id: 1, name: "y" }));
+app.post("/users", async (req) => {
+  const id: number | undefined = req.session.get("userId"); // the augmented session type
+  if (id === undefined) return ["log in first", 401]; // async tuples
+  const user: User = { id, name: "z" };
+  return [user, 201, { "X-Id": String(id) }];
+});
+export function view(): HandlerResult {
+  return { id: 1, name: "w" } satisfies User;
+}
+const bp = new Blueprint("bp"); // blueprints in their own files: see notes.ts
+bp.get("/x", () => ({ ok: true }));
+app.registerBlueprint(bp, { urlPrefix: "/bp" });
+export const options: RunOptions = { port: 0 };
+`;
+
 describe("Phial installed from its tarball into a project outside the repository", () => {
   let dir = "";
   let tarball = "";
@@ -139,19 +176,26 @@ console.log(res.text);
     assert.equal((await ok("node", ["check.mjs"], project)).trim(), '["function","function","function"]');
   });
 
-  test("the README's quick start, saved as app.ts, runs with `phial run app.ts`", async () => {
-    const snippet = readFileSync(join(root, "docs", "snippets", "readme.ts"), "utf8");
-    const region = /\/\/ #region quickstart\n([\s\S]*?)\/\/ #endregion/.exec(snippet);
-    assert.ok(region !== null, "docs/snippets/readme.ts has the quickstart region");
-    writeFileSync(join(project, "app.ts"), region[1]!);
-    const s = await serve(bin, ["run", "app.ts", "--port", "0"], project);
-    children.push(s.child);
-    const res = await fetch(`http://127.0.0.1:${s.port}/user/7`);
-    assert.deepEqual(await res.json(), { id: 7 });
-    await stop(s.child);
-    // `phial routes` finds it too, though it exports nothing (it calls app.run()).
-    assert.match(await ok(bin, ["routes", "app.ts"], project), /user\s+GET\s+\/user\/<int:id>/);
-  });
+  // The whole apps the docs show, saved as app.ts and run as the page says (phial run, on a free port).
+  for (const [page, file, region, path, body] of [
+    ["README.md", "readme.ts", "quickstart", "/user/7", '{"id":7}'],
+    ["docs/quickstart.md", "quickstart.ts", "hello", "/", "<h1>Hello, Phial!</h1>"],
+  ] as const) {
+    test(`${page}'s app, saved as app.ts, runs with \`phial run app.ts\` though it exports nothing`, async () => {
+      const snippet = readFileSync(join(root, "docs", "snippets", file), "utf8");
+      const found = new RegExp(`// #region ${region}\\n([\\s\\S]*?)// #endregion`).exec(snippet);
+      assert.ok(found !== null, `docs/snippets/${file} has the region ${region}`);
+      assert.match(found[1]!, /await app\.run\(/);
+      assert.doesNotMatch(found[1]!, /export /);
+      writeFileSync(join(project, "app.ts"), found[1]!);
+      const s = await serve(bin, ["run", "app.ts", "--port", "0"], project);
+      children.push(s.child);
+      assert.equal(await (await fetch(`http://127.0.0.1:${s.port}${path}`)).text(), body);
+      await stop(s.child);
+      // `phial routes` finds it too.
+      assert.match(await ok(bin, ["routes"], project), /GET\s+\/static\/<path:filename>/);
+    });
+  }
 
   let myapp = "";
   test("`phial new myapp --full` writes a project whose `npm test` passes", async () => {
@@ -162,6 +206,9 @@ console.log(res.text);
       dependencies: Record<string, string>;
     };
     assert.match(pkg.dependencies.phial!, /^file:.*\.tgz$/, "depends on Phial where the project got it");
+    // What users write must compile without casts (the project's tsconfig is strict, with
+    // noUncheckedIndexedAccess and exactOptionalPropertyTypes; its `npm test` runs tsc first).
+    writeFileSync(join(myapp, "types.ts"), TYPES);
     await ok(npm, ["install", "--prefer-offline", "--no-audit", "--no-fund"], myapp);
     const test = await ok(npm, ["test"], myapp);
     assert.match(test, /# pass 4/);
