@@ -96,7 +96,13 @@ export async function loadApp(spec: AppSpec): Promise<Phial> {
   try {
     mod = (await import(pathToFileURL(spec.file).href)) as Record<string, unknown>;
   } catch (err) {
-    const e = err as Error;
+    const e = err as Error & { code?: unknown };
+    // A missing package or file is one line (what to install); an error in the app keeps its stack.
+    if (e.code === "ERR_MODULE_NOT_FOUND") {
+      throw new AppNotFoundError(
+        `Loading ${spec.file} failed: ${e.message.split("\n")[0]} (run \`npm install\`, or check the import)`,
+      );
+    }
     throw new AppNotFoundError(`Loading ${spec.file} failed: ${e.stack ?? e.message}`);
   }
   const pick = async (name: string): Promise<Phial | undefined> => {

@@ -234,6 +234,22 @@ describe("phial run", () => {
     }
   });
 
+  test("an app that imports a package not installed: one line, no stack", async () => {
+    const dir = scratch();
+    try {
+      writeFileSync(join(dir, "app.ts"), 'import "no-such-package-here";\nexport {};\n');
+      const p = phial(["run", join(dir, "app.ts"), "--port", "0"]);
+      assert.equal(await finished(p), 2);
+      assert.match(
+        p.err(),
+        /^phial: Loading .*app\.ts failed: Cannot find package 'no-such-package-here' .*npm install.*\n$/,
+      );
+      assert.doesNotMatch(p.err(), /\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("explains what is wrong when there is no app, and exits non-zero", async () => {
     const p = phial(["run", "test/cli/fixtures/no-app.ts", "--port", "0"]);
     assert.notEqual(await finished(p), 0);
