@@ -18,10 +18,12 @@ export {
   type MultipartFile,
   type MultipartLimits,
   parseMultipart,
-} from "./app/files/multipart.ts";
-export { safeJoin } from "./app/files/safe-join.ts";
-export { secureFilename } from "./app/files/secure-filename.ts";
-export { type SendFileOptions, sendFile, sendFromDirectory } from "./app/files/send-file.ts";
+  type SendFileOptions,
+  safeJoin,
+  secureFilename,
+  sendFile,
+  sendFromDirectory,
+} from "./app/files/index.ts";
 export {
   BuildError,
   type Converter,
@@ -41,28 +43,34 @@ export type {
   RouteOptions,
   TeardownHook,
 } from "./app/scaffold.ts";
-export { type AccessLogEntry, formatAccessLine } from "./app/serving/access-log.ts";
-export { CookieSessionInterface, flash, getFlashedMessages } from "./app/sessions/app-sessions.ts";
+export { type AccessLogEntry, formatAccessLine } from "./app/serving/index.ts";
 export {
+  BadSignature,
+  CookieSessionInterface,
   type Flash,
   type FlashedOptions,
+  flash,
+  getFlashedMessages,
   SecureCookieSession,
   SecureCookieSessionInterface,
   type Session,
   type SessionConfig,
   type SessionData,
-} from "./app/sessions/secure-cookie.ts";
-export { BadSignature, SignatureExpired, TimedSerializer, TimestampSigner } from "./app/sessions/signing.ts";
-export { renderTemplate, renderTemplateString } from "./app/templates/app-templates.ts";
+  SignatureExpired,
+  TimedSerializer,
+  TimestampSigner,
+} from "./app/sessions/index.ts";
 export {
   htmlSafeJson,
   markSafe,
+  renderTemplate,
+  renderTemplateString,
   type SafeString,
   selectAutoescape,
   type TemplateContext,
   TemplateEnvironment,
   TemplateNotFound,
-} from "./app/templates/environment.ts";
+} from "./app/templates/index.ts";
 export {
   type Endpoints,
   type UrlForArgs,
@@ -70,32 +78,32 @@ export {
   type UrlForValues,
   urlFor,
 } from "./app/url-for.ts";
-export { type GetOptions, MultiDict } from "./app/wrappers/datastructures.ts";
-export * from "./app/wrappers/exceptions.ts";
-export { Headers, type HeadersInit } from "./app/wrappers/headers.ts";
-export { escapeHtml } from "./app/wrappers/html.ts";
-export type { ForwardedView, TrustProxy } from "./app/wrappers/proxy.ts";
+export type { ForwardedView, TrustProxy } from "./app/wrappers/index.ts";
+export * from "./app/wrappers/index.ts";
 export {
   Accept,
   type Authorization,
-  type FileStorage,
-  Request,
-  type RequestSource,
-  type SessionLike,
-} from "./app/wrappers/request.ts";
-export {
   checkRedirectTarget,
   DefaultJsonProvider,
   defaultJson,
+  escapeHtml,
+  type FileStorage,
+  type GetOptions,
+  Headers,
+  type HeadersInit,
   type JsonProvider,
   type JsonProviderOptions,
   jsonify,
+  MultiDict,
   makeResponse,
+  Request,
+  type RequestSource,
   Response,
   type ResponseBody,
   type ResponseInit,
   redirect,
   type SafeRedirectOptions,
+  type SessionLike,
   type StatusInit,
   safeRedirect,
-} from "./app/wrappers/response.ts";
+} from "./app/wrappers/index.ts";
