@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Phial } from "../app/app.ts";
-import { skippedRuns } from "../app/run-guard.ts";
+import { skippedRuns } from "../app/serving/run-guard.ts";
 
 /** Files tried, in order, when no app is named. */
 export const DEFAULT_APP_FILES = ["app.ts", "app.mts", "app.js", "app.mjs", "src/app.ts", "src/app.js"];

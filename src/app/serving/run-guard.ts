@@ -23,8 +23,8 @@ export function skippedRuns(): readonly unknown[] {
   return (globalThis as Holder)[SKIPPED] ?? [];
 }
 
-// This package's own files (src/ or dist/): frames in them are not the caller.
-const OWN = fileURLToPath(new URL("../", import.meta.url));
+// This package's own files (src/ or dist/, two levels up): frames in them are not the caller.
+const OWN = fileURLToPath(new URL("../../", import.meta.url));
 
 function real(path: string): string {
   try {
