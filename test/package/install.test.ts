@@ -3,7 +3,7 @@
 // node_modules), and there use it as a user would: plain Node ESM, TypeScript (nodenext and bundler),
 // `phial new`, the new project's `npm test`, `phial run`, `phial routes`, and the compiled app on
 // plain `node`. npm installs from its cache (--prefer-offline): the packages are the ones `npm ci` of
-// this repository fetched. Takes ~40 s.
+// this repository fetched. It uses ~30 s of CPU: ~40 s on an idle machine, 2-3 min on a loaded one.
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
