@@ -244,6 +244,14 @@ console.log(res.text);
       assert.ok(routes.includes(rule), routes);
   });
 
+  test("`npx tsx app.ts` serves it: app.run() in the file Node runs", async () => {
+    assert.ok(myapp !== "", "the project exists");
+    const s = await serve(join(myapp, "node_modules", ".bin", "tsx"), ["app.ts"], myapp, { PORT: "0" });
+    children.push(s.child);
+    assert.equal((await fetch(`http://127.0.0.1:${s.port}/`)).status, 200);
+    await stop(s.child);
+  });
+
   test("compiled with `npm run build`, it serves on plain `node app.js`", async () => {
     assert.ok(myapp !== "", "the project exists");
     await ok(npm, ["run", "build"], myapp);
