@@ -5,18 +5,39 @@ export interface Output {
   write(chunk: string | Uint8Array): boolean;
   isTTY?: boolean;
   columns?: number;
+  /** Waits for a full pipe to drain (streams that can return false from write have it). */
+  once?(event: "drain", listener: () => void): unknown;
+}
+
+/** An input stream: process.stdin or a test double. */
+export interface Input extends AsyncIterable<Buffer | string> {
+  isTTY?: boolean;
 }
 
 export interface Io {
   stdout: Output;
   stderr: Output;
+  /** Read for a raw request body when it is not a terminal (`phial post URL < file`). */
+  stdin?: Input;
   env: Readonly<Record<string, string | undefined>>;
   /** Directory relative paths (`-o FILE`, `field@file`) resolve against. */
   cwd: string;
+  /** Calls `fn` on Ctrl-C (SIGINT) instead of dying; returns a function that removes it. */
+  onInterrupt?(fn: () => void): () => void;
 }
 
 export function processIo(): Io {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+    onInterrupt(fn) {
+      process.once("SIGINT", fn);
+      return () => process.off("SIGINT", fn);
+    },
+  };
 }
 
 /** Colours only on a TTY, never with NO_COLOR set (https://no-color.org); FORCE_COLOR forces them. */

@@ -14,7 +14,13 @@ import {
   rawBody,
 } from "./body.ts";
 import { CookieJar } from "./cookies.ts";
-import { ClientError, RedirectError, RequestAbortedError, RequestTimeoutError } from "./errors.ts";
+import {
+  ClientError,
+  RedirectError,
+  RequestAbortedError,
+  RequestTimeoutError,
+  TooManyRedirectsError,
+} from "./errors.ts";
 import { flattenHeaders, type HeadersInit } from "./headers.ts";
 import { Exchange, Pool, type PoolSettings, type TlsSettings } from "./pool.ts";
 import type { ClientResponse } from "./response.ts";
@@ -84,6 +90,8 @@ export interface RequestOptions {
   maxResponseBytes?: number;
   /** Called with each request head exactly as written (redirect hops included), e.g. for `-v` output. */
   trace?: (head: string, url: URL) => void;
+  /** Called with each redirect response before it is followed to `next` (its body is then discarded). */
+  onRedirect?: (response: ClientResponse, next: URL) => void;
 }
 
 /** Per-request options without the method, for the verb shortcuts. */
@@ -93,8 +101,11 @@ const STANDARD_METHODS = new Set(["get", "head", "post", "put", "delete", "optio
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 /** Fields that describe a body and go when a redirect drops it (Fetch's request-body-header names). */
 const BODY_FIELDS = new Set(["content-type", "content-encoding", "content-language", "content-location"]);
-/** Credentials that never follow a redirect to another origin (LESSONS 15). */
-const CREDENTIAL_FIELDS = new Set(["authorization", "cookie", "proxy-authorization"]);
+/**
+ * Fields that never follow a redirect to another origin: credentials (LESSONS 15), and a caller-set
+ * Host, which would send the request for the first origin's virtual host to the second server.
+ */
+const CREDENTIAL_FIELDS = new Set(["authorization", "cookie", "proxy-authorization", "host"]);
 
 /** State of one logical request across redirects: deadline, abort signal, current exchange. */
 class Control {
@@ -245,19 +256,21 @@ export class Client {
         if (mode === "error")
           throw new RedirectError(`${url.href} redirected (${st}) to ${location} and redirect is "error"`);
         if (hops >= maxRedirects)
-          throw new RedirectError(
+          throw new TooManyRedirectsError(
             `More than ${maxRedirects} redirects, the last from ${url.href}; is there a loop?`,
           );
-        await discard(res);
-        if (ctl?.error !== undefined) throw ctl.error;
         let next: URL;
         try {
           next = new URL(location, url);
         } catch {
+          await discard(res);
           throw new RedirectError(
             `${url.href} redirected to an invalid Location ${JSON.stringify(location)}`,
           );
         }
+        options.onRedirect?.(res, next);
+        await discard(res);
+        if (ctl?.error !== undefined) throw ctl.error;
         if (next.protocol !== "http:" && next.protocol !== "https:")
           throw new RedirectError(`${url.href} redirected to a non-HTTP URL ${next.href}; not followed`);
         let dropBody = false;

@@ -20,6 +20,7 @@ export {
   RequestAbortedError,
   RequestTimeoutError,
   ResponseTooLargeError,
+  TooManyRedirectsError,
 } from "./errors.ts";
 export { type HeadersInit, ResponseHeaders } from "./headers.ts";
 export type { TlsSettings } from "./pool.ts";
