@@ -510,13 +510,17 @@ interface DownloadFailure {
 function failure(e: unknown, interrupted: boolean): [string, number] {
   if (interrupted) return ["interrupted", EXIT.interrupted];
   if (e instanceof TooManyRedirectsError) return [e.message, EXIT.redirects];
-  if (
-    e instanceof ReadTimeoutError ||
-    e instanceof ConnectTimeoutError ||
-    e instanceof HeadersTimeoutError ||
-    e instanceof RequestTimeoutError
-  )
-    return [e.message, EXIT.timeout];
+  // The client's messages name its options; a CLI user has flags.
+  if (e instanceof ReadTimeoutError || e instanceof ConnectTimeoutError || e instanceof HeadersTimeoutError)
+    return [
+      `${e.message.replace(/[;—(].*$/, "").trim()}; use --timeout SECONDS to wait longer`,
+      EXIT.timeout,
+    ];
+  if (e instanceof RequestTimeoutError)
+    return [
+      `${e.message.replace(/[;—(].*$/, "").trim()}; use --max-time SECONDS to allow longer`,
+      EXIT.timeout,
+    ];
   if (e instanceof ClientError || e instanceof TypeError) return [e.message, EXIT.error];
   const err = e as NodeJS.ErrnoException;
   return [err?.message ?? String(e), EXIT.error];
