@@ -656,6 +656,9 @@ export async function runHttp(method: string | undefined, args: readonly string[
     }
   }
   if (p.maxTime > 0) opts.timeout = p.maxTime;
+  // Streamed to a pipe or file, a body of any size is fine; on a terminal, JSON is held in memory to
+  // be formatted, within the client's default limit.
+  if (!tty) opts.maxResponseBytes = Number.POSITIVE_INFINITY;
   if (!p.follow) opts.redirect = "manual";
   opts.maxRedirects = p.maxRedirects;
 
