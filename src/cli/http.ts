@@ -16,6 +16,7 @@ import {
   ConnectTimeoutError,
   HeadersTimeoutError,
   type MultipartValue,
+  proxyFromEnv,
   ReadTimeoutError,
   RequestAbortedError,
   type RequestOptions,
@@ -698,6 +699,7 @@ export async function runHttp(method: string | undefined, args: readonly string[
   const settings: ClientOptions = {
     tls: { ...(ca === undefined ? {} : { ca }), rejectUnauthorized: !p.insecure },
     decompress: true,
+    proxy: p.proxy === false ? false : p.proxy !== undefined ? p.proxy : proxyFromEnv(io.env),
   };
   if (p.timeout > 0) {
     settings.readTimeout = p.timeout;

@@ -23,6 +23,7 @@ import {
 } from "./errors.ts";
 import { flattenHeaders, type HeadersInit } from "./headers.ts";
 import { Exchange, Pool, type PoolSettings, type TlsSettings } from "./pool.ts";
+import { type ProxyInit, ProxyRules, proxyAuthorization } from "./proxy.ts";
 import type { ClientResponse } from "./response.ts";
 
 /** Options of a `Client` (every request it makes). */
@@ -61,6 +62,12 @@ export interface ClientOptions {
   limits?: Partial<ParserLimits>;
   /** The User-Agent sent when a request sets none; `false` to send none. Default `phial/0.1`. */
   userAgent?: string | false;
+  /**
+   * An http proxy: a URL for both schemes (`"http://user:pass@proxy:3128"`), `{ http, https, noProxy }`,
+   * or `"env"` to read `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` as curl does. https goes through a
+   * CONNECT tunnel. Default false: no proxy, whatever the environment says.
+   */
+  proxy?: ProxyInit;
 }
 
 /** Options of one request. */
@@ -162,6 +169,7 @@ export class Client {
   private readonly decompress: boolean;
   private readonly maxResponseBytes: number;
   private readonly userAgent: string | undefined;
+  private readonly proxies: ProxyRules | undefined;
   private closed = false;
 
   constructor(options: ClientOptions = {}) {
@@ -194,6 +202,7 @@ export class Client {
     const ua = options.userAgent ?? "phial/0.1";
     if (ua !== false) assertValidField("User-Agent", ua);
     this.userAgent = ua === false ? undefined : ua;
+    this.proxies = ProxyRules.from(options.proxy);
     this.settings = {
       connections: options.connections ?? 128,
       idleTimeout: options.idleTimeout ?? 4_000,
@@ -230,10 +239,21 @@ export class Client {
     let redirected = false;
     try {
       for (let hops = 0; ; hops++) {
-        const ex = this.exchange(method, url, user, body, stripCredentials, bodyDropped, decode, maxBytes);
+        const pool = this.pool(url);
+        const ex = this.exchange(
+          method,
+          url,
+          user,
+          body,
+          stripCredentials,
+          bodyDropped,
+          decode,
+          maxBytes,
+          pool.secure ? undefined : pool.proxy,
+        );
         if (ctl !== undefined) ctl.current = ex;
         options.trace?.(ex.head, url);
-        this.pool(url).dispatch(ex);
+        pool.dispatch(ex);
         const res = await ex.promise;
         if (ctl?.error !== undefined) throw ctl.error;
         if (this.jar !== undefined) {
@@ -397,7 +417,7 @@ export class Client {
     const key = originOf(url);
     let p = this.pools.get(key);
     if (p === undefined) {
-      p = new Pool(url, this.settings);
+      p = new Pool(url, this.settings, this.proxies?.proxyFor(url));
       this.pools.set(key, p);
     }
     return p;
@@ -413,6 +433,7 @@ export class Client {
     bodyDropped: boolean,
     decode: boolean,
     maxBytes: number,
+    httpProxy: URL | undefined,
   ): Exchange {
     let hostLine = "";
     let rest = "";
@@ -454,7 +475,13 @@ export class Client {
         else if (src === 1 && lower === "expect") expectContinue = value.toLowerCase() === "100-continue";
       }
     }
-    let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\n${hostLine === "" ? `Host: ${url.host}\r\n` : hostLine}${rest}`;
+    // Through a proxy, plain http names the whole URL (absolute-form, RFC 9112 §3.2.2).
+    const target =
+      httpProxy === undefined
+        ? `${url.pathname}${url.search}`
+        : `${url.protocol}//${url.host}${url.pathname}${url.search}`;
+    let head = `${method} ${target} HTTP/1.1\r\n${hostLine === "" ? `Host: ${url.host}\r\n` : hostLine}${rest}`;
+    if (httpProxy !== undefined) head += proxyAuthorization(httpProxy);
     if (!hasUa && this.userAgent !== undefined) head += `User-Agent: ${this.userAgent}\r\n`;
     if (!hasAccept) head += "Accept: */*\r\n";
     if (!hasAe && decode) head += "Accept-Encoding: gzip, deflate, br\r\n";
