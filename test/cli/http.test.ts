@@ -197,7 +197,7 @@ describe("phial get|post|put|delete", () => {
   test("usage errors exit 2, request errors exit 1 with a clear message", async () => {
     const u = io();
     assert.equal(await main(["get"], u), 2);
-    assert.match(u.stderr.text, /needs a URL/);
+    assert.match(u.stderr.text, /a URL is needed: phial get URL/);
     const bad = io();
     assert.equal(await main(["post", `${srv.url}/`, "x:=not-json"], bad), 2);
     assert.match(bad.stderr.text, /not valid JSON/);
