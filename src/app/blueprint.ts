@@ -3,10 +3,10 @@
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { currentRequest } from "./context.ts";
-import { type SendFileOptions, sendFromFolder } from "./files.ts";
-import type { Request } from "./request.ts";
-import type { Response } from "./response.ts";
+import { type SendFileOptions, sendFromFolder } from "./files/send-file.ts";
 import { type Handler, type RouteOptions, type RouteRecord, Scaffold } from "./scaffold.ts";
+import type { Request } from "./wrappers/request.ts";
+import type { Response } from "./wrappers/response.ts";
 
 export interface BlueprintOptions {
   /** Prefix for every rule, e.g. `/admin`. */

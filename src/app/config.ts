@@ -1,4 +1,4 @@
-import type { TrustProxy } from "./proxy.ts";
+import type { TrustProxy } from "./wrappers/proxy.ts";
 
 // `app.config`: Flask's settings in camelCase with Flask's defaults, from objects and PHIAL_* variables.
 

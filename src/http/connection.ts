@@ -11,8 +11,19 @@ import {
   RequestAbortedError,
 } from "./request.ts";
 import { type ResponseSink, ServerResponse } from "./response.ts";
-import type { ResponseInfo } from "./server.ts";
 import { STATUS_TEXT } from "./status.ts";
+
+/** What `onResponse` reports about a response. */
+export interface ResponseInfo {
+  /** The status sent (a 500 or 408 the server put in the handler's place included). */
+  readonly status: number;
+  /** Body bytes written, without the head or chunk framing (0 for HEAD, 204, 304). */
+  readonly bytes: number;
+  /** From the request head being parsed to the last byte handed to the socket, in ms. */
+  readonly durationMs: number;
+  /** False when the connection closed before the whole response was written. */
+  readonly completed: boolean;
+}
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {

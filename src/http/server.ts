@@ -7,11 +7,18 @@ import {
   type Socket,
 } from "node:net";
 import { createServer as createTlsServer, type TlsOptions } from "node:tls";
-import { Connection, type ConnectionHost, type ResolvedServerOptions } from "./connection.ts";
+import {
+  Connection,
+  type ConnectionHost,
+  type ResolvedServerOptions,
+  type ResponseInfo,
+} from "./connection.ts";
 import { keepStringPrototypeFast } from "./fast-prototypes.ts";
 import { DEFAULT_LIMITS, type ParserLimits } from "./parser.ts";
 import type { IncomingRequest } from "./request.ts";
 import type { ServerResponse } from "./response.ts";
+
+export type { ResponseInfo };
 
 // Marked early, String.prototype stays fast even when a library later makes it a prototype (Nunjucks).
 keepStringPrototypeFast();
@@ -58,18 +65,6 @@ export interface ServerOptions extends Partial<ParserLimits> {
    * socket is destroyed.
    */
   onUpgrade?: (req: IncomingRequest, socket: Socket, head: Buffer) => void;
-}
-
-/** What `onResponse` reports about a response. */
-export interface ResponseInfo {
-  /** The status sent (a 500 or 408 the server put in the handler's place included). */
-  readonly status: number;
-  /** Body bytes written, without the head or chunk framing (0 for HEAD, 204, 304). */
-  readonly bytes: number;
-  /** From the request head being parsed to the last byte handed to the socket, in ms. */
-  readonly durationMs: number;
-  /** False when the connection closed before the whole response was written. */
-  readonly completed: boolean;
 }
 
 export interface CloseOptions {

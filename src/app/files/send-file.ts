@@ -7,12 +7,12 @@ import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { basename, isAbsolute, resolve } from "node:path";
-import { currentApp, type Phial } from "./app.ts";
-import { currentRequest } from "./context.ts";
-import { NotFound, PreconditionFailed, RequestedRangeNotSatisfiable } from "./exceptions.ts";
+import type { Phial } from "../app.ts";
+import { currentApp, currentRequest } from "../context.ts";
+import { NotFound, PreconditionFailed, RequestedRangeNotSatisfiable } from "../wrappers/exceptions.ts";
+import type { Request } from "../wrappers/request.ts";
+import { Response, type ResponseBody } from "../wrappers/response.ts";
 import { FileBody, type FileRequest, planFileResponse, type SendFileOptions } from "./file-response.ts";
-import type { Request } from "./request.ts";
-import { Response, type ResponseBody } from "./response.ts";
 import { safeResolveFileStats } from "./safe-join.ts";
 
 export type { SendFileOptions } from "./file-response.ts";
