@@ -344,7 +344,10 @@ export function parseArgs(method: string | undefined, args: readonly string[]): 
     p.method = positional.shift()!.toUpperCase();
   }
   const url = positional.shift();
-  if (url === undefined) throw new HttpUsageError(`a URL is needed: phial ${p.method?.toLowerCase() ?? "get"} URL [ITEM ...]; see --help`);
+  if (url === undefined)
+    throw new HttpUsageError(
+      `a URL is needed: phial ${p.method?.toLowerCase() ?? "get"} URL [ITEM ...]; see --help`,
+    );
   p.url = normalizeUrl(url);
   for (const item of positional) {
     if (item.startsWith("@") && item.length > 1) {
