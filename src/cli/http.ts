@@ -702,7 +702,13 @@ export async function runHttp(method: string | undefined, args: readonly string[
   const settings: ClientOptions = {
     tls: { ...(ca === undefined ? {} : { ca }), rejectUnauthorized: !p.insecure },
     decompress: true,
-    proxy: p.proxy === false ? false : p.proxy !== undefined ? p.proxy : proxyFromEnv(io.env),
+    // --proxy replaces the environment's proxies; NO_PROXY still applies (as with curl's -x).
+    proxy:
+      p.proxy === false
+        ? false
+        : p.proxy !== undefined
+          ? { http: p.proxy, https: p.proxy, noProxy: proxyFromEnv(io.env).noProxy ?? "" }
+          : proxyFromEnv(io.env),
   };
   if (p.timeout > 0) {
     settings.readTimeout = p.timeout;

@@ -219,6 +219,11 @@ describe("through a real proxy (tinyproxy)", { skip }, () => {
     );
     assert.equal((await run(["get", "--no-proxy", `${plain.url}/e`], { HTTP_PROXY: open.url })).via, null);
     assert.match((await run(["get", "--proxy", open.url, `${plain.url}/e`], {})).via!, /tinyproxy/);
+    // NO_PROXY still applies with --proxy, as with curl's -x.
+    assert.equal(
+      (await run(["get", "--proxy", open.url, `${plain.url}/e`], { NO_PROXY: "127.0.0.1" })).via,
+      null,
+    );
     const before = open.log().split("CONNECT 127.0.0.1").length;
     const s = await run(["get", "--cacert", "test/fixtures/tls/ca.pem", `${secure.url}/s`], {
       HTTPS_PROXY: open.url,
