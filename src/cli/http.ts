@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { basename, extname, resolve } from "node:path";
-import { lookup as mimeLookup } from "mime-types";
+import { extension as mimeExtension, lookup as mimeLookup } from "mime-types";
 import {
   Client,
   ClientError,
@@ -61,7 +61,8 @@ Response:
   -b, --body             print only the response body (b)
   --check-status         exit 3/4/5 on a 3xx/4xx/5xx response (as httpie)
   -o, --output FILE      save the body to FILE, with a progress bar on a terminal
-  -c, --continue         with -o, resume a partial FILE with a Range request
+  -d, --download         save the body to a file named by the server or the URL (never overwritten)
+  -c, --continue         with -o or -d, resume a partial file with a Range request
 
 Connection:
   --timeout SECONDS      give up when nothing arrives for this long (connect, head, body)
@@ -105,6 +106,7 @@ export interface Parsed {
   verbose: boolean;
   checkStatus: boolean;
   output: string | undefined;
+  download: boolean;
   resume: boolean;
   timeout: number;
   maxTime: number;
@@ -154,6 +156,8 @@ const BOOL_FLAGS: Record<string, keyof Parsed | "html"> = {
   "--verbose": "verbose",
   "-k": "insecure",
   "--insecure": "insecure",
+  "-d": "download",
+  "--download": "download",
   "-c": "resume",
   "--continue": "resume",
   "--check-status": "checkStatus",
@@ -180,7 +184,7 @@ const VALUE_FLAGS = new Set([
   "--cacert",
 ]);
 const SHORT_VALUE = new Set(["o", "p", "a", "A", "H"]);
-const SHORT_BOOL = new Set(["f", "v", "k", "c", "I", "h", "b", "F", "L"]);
+const SHORT_BOOL = new Set(["f", "v", "k", "c", "d", "I", "h", "b", "F", "L"]);
 
 function seconds(flag: string, v: string): number {
   const n = Number(v);
@@ -204,6 +208,7 @@ export function parseArgs(method: string | undefined, args: readonly string[]): 
     verbose: false,
     checkStatus: false,
     output: undefined,
+    download: false,
     resume: false,
     timeout: 0,
     maxTime: 0,
@@ -669,7 +674,7 @@ export async function runHttp(method: string | undefined, args: readonly string[
   // --- what to print ---
   const print = p.verbose
     ? "HBhb"
-    : (p.print ?? (p.output !== undefined ? (tty ? "h" : "") : tty ? "hb" : "b"));
+    : (p.print ?? (p.output !== undefined || p.download ? (tty ? "h" : "") : tty ? "hb" : "b"));
   const show = (what: string) => print.includes(what);
   let printed = false; // something is on stdout: separate the next part with a blank line
   let pending = ""; // request heads, written before the response arrives
@@ -730,8 +735,18 @@ export async function runHttp(method: string | undefined, args: readonly string[
   });
 
   // --- -o / --continue ---
-  const file = p.output === undefined ? undefined : resolve(io.cwd, p.output);
+  // -d without -c names the file after the response head; with -c the URL names it up front.
+  let file =
+    p.output !== undefined
+      ? resolve(io.cwd, p.output)
+      : p.download && p.resume
+        ? resolve(io.cwd, downloadName(undefined, new URL(p.url), undefined))
+        : undefined;
   let resumeAt = 0;
+  if (p.download) {
+    opts.decompress = false;
+    opts.maxResponseBytes = Number.POSITIVE_INFINITY;
+  }
   if (file !== undefined) {
     opts.decompress = false; // save the bytes as sent; progress counts what is on the wire
     opts.maxResponseBytes = Number.POSITIVE_INFINITY;
@@ -744,7 +759,7 @@ export async function runHttp(method: string | undefined, args: readonly string[
       if (resumeAt > 0) headers.push(["Range", `bytes=${resumeAt}-`]);
     }
   } else if (p.resume) {
-    return fail("--continue needs -o FILE", EXIT.usage);
+    return fail("--continue needs -o FILE or -d", EXIT.usage);
   }
 
   const flush = async () => {
@@ -768,6 +783,17 @@ export async function runHttp(method: string | undefined, args: readonly string[
       if (!tty && (kind === 4 || kind === 5 || p.checkStatus))
         io.stderr.write(`${errColor.yellow("phial: warning:")} HTTP ${res.status} ${res.statusText}\n`);
     }
+    if (file === undefined && p.download)
+      file = await unusedName(
+        resolve(
+          io.cwd,
+          downloadName(
+            res.headers.get("content-disposition"),
+            new URL(res.url),
+            res.headers.get("content-type"),
+          ),
+        ),
+      );
     if (file !== undefined) {
       const r = await download(res, file, resumeAt, io);
       if (r !== undefined) {
@@ -843,6 +869,73 @@ async function body(res: ClientResponse, io: Io, tty: boolean, c: Palette, print
     if (chunk.length > 0) last = chunk[chunk.length - 1]!;
   }
   if (!first && last !== 0x0a) await put(out, "\n");
+}
+
+/** A file name without folders, control characters or leading dots; undefined when nothing is left. */
+function safeName(s: string): string | undefined {
+  const base = s.slice(Math.max(s.lastIndexOf("/"), s.lastIndexOf("\\")) + 1);
+  let clean = "";
+  for (const ch of base) if (ch.charCodeAt(0) >= 0x20 && ch !== "\x7f") clean += ch;
+  clean = clean
+    .replace(/^[.\s]+/, "")
+    .trim()
+    .slice(0, 200);
+  return clean === "" ? undefined : clean;
+}
+
+/**
+ * The name `-d` saves under: Content-Disposition's `filename*` (RFC 8187) or `filename`, else the
+ * URL's last path segment, else `index`; an extension from the Content-Type when it has none. Only
+ * a bare name: a server can't write outside the current folder.
+ */
+export function downloadName(
+  disposition: string | undefined,
+  url: URL,
+  contentType: string | undefined,
+): string {
+  let name: string | undefined;
+  if (disposition !== undefined) {
+    const star = /filename\*\s*=\s*([A-Za-z0-9!#$&+.^_`|~-]*)'[^']*'([^;\s]+)/i.exec(disposition);
+    if (star !== null) {
+      try {
+        name = safeName(decodeURIComponent(star[2]!));
+      } catch {
+        name = undefined;
+      }
+    }
+    if (name === undefined) {
+      const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(disposition);
+      if (plain !== null)
+        name = safeName(plain[1] === undefined ? plain[2]! : plain[1].replace(/\\(.)/g, "$1"));
+    }
+  }
+  if (name === undefined) {
+    const seg = url.pathname.slice(url.pathname.lastIndexOf("/") + 1);
+    try {
+      name = safeName(decodeURIComponent(seg));
+    } catch {
+      name = safeName(seg);
+    }
+  }
+  name ??= "index";
+  if (extname(name) === "" && contentType !== undefined) {
+    const ext = mimeExtension(mediaType(contentType));
+    if (ext !== false) name += `.${ext}`;
+  }
+  return name;
+}
+
+/** `path`, or `path-1`, `path-2`, … (as httpie) when it exists. */
+async function unusedName(path: string): Promise<string> {
+  for (let n = 0; n < 1000; n++) {
+    const candidate = n === 0 ? path : `${path}-${n}`;
+    try {
+      await stat(candidate);
+    } catch {
+      return candidate;
+    }
+  }
+  return `${path}-${Date.now()}`;
 }
 
 /** Parses `bytes START-END/TOTAL`; undefined when it isn't that. */

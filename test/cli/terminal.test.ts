@@ -159,6 +159,17 @@ before(async () => {
         hanging.add(res);
         return;
       }
+      case "/dl/report.pdf":
+      case "/dl/":
+      case "/dl/named": {
+        const cd = new URL(req.url!, "http://x").searchParams.get("cd");
+        res.writeHead(200, {
+          "content-type": path === "/dl/" ? "text/html" : "application/pdf",
+          ...(cd === null ? {} : { "content-disposition": cd }),
+        });
+        res.end(`body of ${req.url}`);
+        return;
+      }
       case "/status":
         res.writeHead(Number(new URL(req.url!, "http://x").searchParams.get("code")), {
           "content-type": "text/plain",
@@ -349,6 +360,25 @@ describe("issue 16's failing cases", () => {
     const again = io();
     assert.equal(await main(["get", "--continue", "-o", part, `${srv.url}/resumable`], again), 0);
     assert.match(again.stderr.text, /already complete/);
+  });
+
+  test("-d names the file after Content-Disposition or the URL, never outside the folder, never over a file", async () => {
+    const d = mkdtempSync(join(dir, "dl-"));
+    const get = async (path: string) => {
+      const t = io({ cwd: d });
+      assert.equal(await main(["get", "-d", `${srv.url}${path}`], t), 0, t.stderr.text);
+      return t.stderr.text.match(/Saved \d+ B to (.*)\n$/)![1]!;
+    };
+    assert.equal(await get("/dl/report.pdf"), join(d, "report.pdf"));
+    assert.equal(await get("/dl/report.pdf"), join(d, "report.pdf-1"));
+    assert.equal(readFileSync(join(d, "report.pdf-1"), "utf8"), "body of /dl/report.pdf");
+    assert.equal(await get("/dl/"), join(d, "index.html"));
+    const evil = encodeURIComponent('attachment; filename="../../.evil.sh"');
+    assert.equal(await get(`/dl/named?cd=${evil}`), join(d, "evil.sh"));
+    const utf8 = encodeURIComponent(
+      "attachment; filename=\"plain.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt",
+    );
+    assert.equal(await get(`/dl/named?cd=${utf8}`), join(d, "résumé.txt"));
   });
 
   test("Ctrl-C during a download: exit 130, the partial file named, and --continue finishes it", async () => {
