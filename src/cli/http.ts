@@ -658,7 +658,9 @@ export async function runHttp(method: string | undefined, args: readonly string[
   }
   if (query.length > 0) opts.query = new URLSearchParams(query);
   if (p.auth !== undefined) {
-    if (p.authType === "bearer") headers.push(["Authorization", `Bearer ${p.auth}`]);
+    if (hasHeader("authorization")) {
+      // An Authorization item given as well wins; one header, not two.
+    } else if (p.authType === "bearer") headers.push(["Authorization", `Bearer ${p.auth}`]);
     else {
       if (!p.auth.includes(":")) return fail("-a takes USER:PASSWORD (or -A bearer -a TOKEN)", EXIT.usage);
       headers.push(["Authorization", `Basic ${Buffer.from(p.auth, "utf8").toString("base64")}`]);
@@ -672,12 +674,18 @@ export async function runHttp(method: string | undefined, args: readonly string[
   opts.maxRedirects = p.maxRedirects;
 
   // --- what to print ---
+  // A HEAD has no body to print: its head is what was asked for, on a pipe too.
   const print = p.verbose
     ? "HBhb"
-    : (p.print ?? (p.output !== undefined || p.download ? (tty ? "h" : "") : tty ? "hb" : "b"));
+    : (p.print ??
+      (p.output !== undefined || p.download ? (tty ? "h" : "") : verb === "HEAD" ? "h" : tty ? "hb" : "b"));
   const show = (what: string) => print.includes(what);
   let printed = false; // something is on stdout: separate the next part with a blank line
-  let pending = ""; // request heads, written before the response arrives
+  // Request heads and redirect responses are shown as they happen (small: no back-pressure needed).
+  const now = (text: string) => {
+    io.stdout.write(`${printed ? "\n" : ""}${text}`);
+    printed = true;
+  };
   if (show("H") || show("B")) {
     let first = true;
     opts.trace = (head) => {
@@ -686,13 +694,11 @@ export async function runHttp(method: string | undefined, args: readonly string[
       if (show("B") && sentBody !== undefined && (first || !/^(GET|HEAD) /.test(head)))
         s += `\n${sentBody}\n`;
       first = false;
-      pending += `${pending === "" && !printed ? "" : "\n"}${s}`;
+      now(s);
     };
   }
   if (show("h") && p.follow) {
-    opts.onRedirect = (res) => {
-      pending += `${pending === "" && !printed ? "" : "\n"}${responseHead(outColor, res)}`;
-    };
+    opts.onRedirect = (res) => now(responseHead(outColor, res));
   }
 
   // --- the client ---
@@ -762,16 +768,8 @@ export async function runHttp(method: string | undefined, args: readonly string[
     return fail("--continue needs -o FILE or -d", EXIT.usage);
   }
 
-  const flush = async () => {
-    if (pending !== "") {
-      await put(io.stdout, pending);
-      pending = "";
-      printed = true;
-    }
-  };
   try {
     const res = await client.request(p.url, opts);
-    await flush();
     if (show("h")) {
       await put(io.stdout, (printed ? "\n" : "") + responseHead(outColor, res));
       printed = true;
@@ -811,7 +809,6 @@ export async function runHttp(method: string | undefined, args: readonly string[
     await body(res, io, tty, outColor, printed);
     return code;
   } catch (e) {
-    await flush().catch(() => {});
     const [msg, c] = failure(e, interrupted);
     return fail(msg, c);
   } finally {

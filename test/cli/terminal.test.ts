@@ -432,6 +432,15 @@ describe("issue 16's failing cases", () => {
     assert.match(bad.stderr.text, /-a takes USER:PASSWORD/);
   });
 
+  test("HEAD prints its head on a pipe too; an Authorization item wins over -a (one header)", async () => {
+    const h = io();
+    assert.equal(await main(["head", `${srv.url}/status`, "code==204"], h), 0);
+    assert.match(h.stdout.text, /^HTTP\/1\.1 204 No Content\n/);
+    const a = io();
+    assert.equal(await main(["get", "-a", "u:p", `${srv.url}/echo`, "Authorization:Token t"], a), 0);
+    assert.equal(JSON.parse(a.stdout.text).auth, "Token t");
+  });
+
   test("stdin, @file and --raw bodies are sent (not an empty POST)", async () => {
     const t = io({ stdin: Buffer.from("from stdin") });
     assert.equal(await main(["post", `${srv.url}/echo`], t), 0);
