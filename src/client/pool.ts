@@ -436,8 +436,11 @@ export class Conn implements ParserHandler, BodyControl {
       this.destroy(); // idle expiry
       return;
     }
-    if (!this.connected) ex.fail(new ConnectTimeoutError(this.pool.origin, s.connectTimeout));
-    else ex.fail(new ReadTimeoutError(this.pool.origin, s.readTimeout));
+    if (!this.connected) {
+      const px = this.pool.proxy;
+      const where = px === undefined ? this.pool.origin : `${this.pool.origin} through the proxy ${px.host}`;
+      ex.fail(new ConnectTimeoutError(where, s.connectTimeout));
+    } else ex.fail(new ReadTimeoutError(this.pool.origin, s.readTimeout));
   }
 
   // --- parser events ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { type AddressInfo, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Client, ConnectError, proxyFromEnv } from "phial/client";
+import { Client, ConnectError, ConnectTimeoutError, proxyFromEnv } from "phial/client";
 import type { Io, Output } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
 import { phialServer, type Running } from "./helpers.ts";
@@ -231,6 +231,31 @@ describe("through a real proxy (tinyproxy)", { skip }, () => {
     assert.equal(s.url, "/s");
     assert.equal(open.log().split("CONNECT 127.0.0.1").length, before + 1);
   });
+});
+
+test("a proxy that accepts but never answers CONNECT is a ConnectTimeoutError naming it", async () => {
+  const held = new Set<import("node:net").Socket>();
+  const stuck = createServer((s) => {
+    held.add(s);
+    s.on("error", () => {});
+  });
+  await new Promise<void>((r) => stuck.listen(0, "127.0.0.1", r));
+  const port = (stuck.address() as AddressInfo).port;
+  const c = new Client({ proxy: `http://127.0.0.1:${port}`, connectTimeout: 300 });
+  try {
+    await assert.rejects(c.get("https://example.test/"), (e: Error) => {
+      assert.ok(e instanceof ConnectTimeoutError);
+      assert.match(
+        e.message,
+        new RegExp(`https://example\\.test through the proxy 127\\.0\\.0\\.1:${port} took longer`),
+      );
+      return true;
+    });
+  } finally {
+    c.close();
+    for (const s of held) s.destroy();
+    await new Promise((r) => stuck.close(r));
+  }
 });
 
 test("proxyFromEnv: lower case first; HTTP_PROXY ignored under CGI (httpoxy)", () => {
