@@ -662,8 +662,20 @@ export async function runHttp(method: string | undefined, args: readonly string[
       // An Authorization item given as well wins; one header, not two.
     } else if (p.authType === "bearer") headers.push(["Authorization", `Bearer ${p.auth}`]);
     else {
-      if (!p.auth.includes(":")) return fail("-a takes USER:PASSWORD (or -A bearer -a TOKEN)", EXIT.usage);
-      headers.push(["Authorization", `Basic ${Buffer.from(p.auth, "utf8").toString("base64")}`]);
+      let cred = p.auth;
+      if (!cred.includes(":")) {
+        // httpie's way: `-a USER` asks for the password on the terminal (never echoed, never in history).
+        const host = new URL(p.url).host;
+        const pass = await io.askHidden?.(`phial: password for ${cred}@${host}: `);
+        if (pass === null) return EXIT.interrupted;
+        if (pass === undefined)
+          return fail(
+            "-a takes USER:PASSWORD (no terminal to ask the password on), or -A bearer -a TOKEN",
+            EXIT.usage,
+          );
+        cred = `${cred}:${pass}`;
+      }
+      headers.push(["Authorization", `Basic ${Buffer.from(cred, "utf8").toString("base64")}`]);
     }
   }
   if (p.maxTime > 0) opts.timeout = p.maxTime;

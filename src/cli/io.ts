@@ -24,6 +24,40 @@ export interface Io {
   cwd: string;
   /** Calls `fn` on Ctrl-C (SIGINT) instead of dying; returns a function that removes it. */
   onInterrupt?(fn: () => void): () => void;
+  /**
+   * Asks on the terminal without echoing what is typed (a password). Resolves undefined when there
+   * is no terminal to ask on, null when the user pressed Ctrl-C.
+   */
+  askHidden?(question: string): Promise<string | null | undefined>;
+}
+
+/** Reads a line from a terminal in raw mode, echoing nothing. */
+function askHidden(question: string): Promise<string | null | undefined> {
+  const stdin = process.stdin;
+  if (stdin.isTTY !== true) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    // Echo goes off before the question shows, so nothing typed after it can appear.
+    stdin.setRawMode(true);
+    process.stderr.write(question);
+    let typed = "";
+    const finish = (v: string | null) => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+      resolve(v);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") return finish(typed);
+        if (ch === "\u0003" || ch === "\u0004") return finish(null);
+        if (ch === "\u007f" || ch === "\b") typed = typed.slice(0, -1);
+        else typed += ch;
+      }
+    };
+    stdin.on("data", onData);
+    stdin.resume();
+  });
 }
 
 export function processIo(): Io {
@@ -37,6 +71,7 @@ export function processIo(): Io {
       process.once("SIGINT", fn);
       return () => process.off("SIGINT", fn);
     },
+    askHidden,
   };
 }
 

@@ -306,6 +306,28 @@ describe("phial get in a terminal", { skip: !haveScript && "script(1) is not ins
     assert.match(n.out.toString(), /binary data not shown/);
   });
 
+  test("-a USER asks for the password on the terminal without echoing it", async () => {
+    // script's stdin goes to the terminal: the password is typed once the prompt is up.
+    const child = spawn("script", ["-qec", `${CLI_SH} get -a ada ${srv.url}/echo`, "/dev/null"], {
+      env: { ...process.env, TERM: "xterm", NO_COLOR: "1" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let screen = "";
+    let typed = false;
+    child.stdout.on("data", (d: Buffer) => {
+      screen += d.toString();
+      if (!typed && screen.includes("password for ada@127.0.0.1:")) {
+        typed = true;
+        child.stdin.write("s3cr3t\r");
+      }
+    });
+    const code = await new Promise<number | null>((r) => child.on("close", r));
+    child.stdin.destroy();
+    assert.equal(code, 0, screen);
+    assert.match(screen, /"auth": "Basic YWRhOnMzY3IzdA=="/); // ada:s3cr3t
+    assert.doesNotMatch(screen, /s3cr3t/);
+  });
+
   test("the progress bar fits a 40-column terminal; the result is on a line of its own", async () => {
     const f = join(dir, "narrow.bin");
     const r = await inTerminal(`get -o ${sh(f)} ${srv.url}/data`, 40);
@@ -429,7 +451,7 @@ describe("issue 16's failing cases", () => {
     assert.equal(JSON.parse(bearer.stdout.text).auth, "Bearer tok.en");
     const bad = io();
     assert.equal(await main(["get", "-a", "nopass", `${srv.url}/echo`], bad), 2);
-    assert.match(bad.stderr.text, /-a takes USER:PASSWORD/);
+    assert.match(bad.stderr.text, /-a takes USER:PASSWORD \(no terminal to ask the password on\)/);
   });
 
   test("HEAD prints its head on a pipe too; an Authorization item wins over -a (one header)", async () => {
