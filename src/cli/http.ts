@@ -148,7 +148,7 @@ export function splitItem(item: string): [string, string, string] | undefined {
 }
 
 /** Flags without a value, by every name they go by. */
-const BOOL_FLAGS: Record<string, keyof Parsed | "html"> = {
+const BOOL_FLAGS: Record<string, keyof Parsed> = {
   "--help": "help",
   "-f": "form",
   "--form": "form",
