@@ -25,6 +25,18 @@ export {
   sendFromDirectory,
 } from "./app/files/index.ts";
 export {
+  type CloseInfo,
+  LocalPubSub,
+  type PubSub,
+  type RoomMember,
+  type RoomMessage,
+  Rooms,
+  WebSocketConnection,
+  type WebSocketHandler,
+  WebSocketHub,
+  type WebSocketOptions,
+} from "./app/realtime/index.ts";
+export {
   BuildError,
   type Converter,
   type ConverterFactory,

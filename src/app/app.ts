@@ -19,6 +19,7 @@
 // This is the top of src/app: it may import anything below it; nothing under src/app imports a value
 // from it (types only, erased at run time, as Flask's modules import `Flask` under TYPE_CHECKING).
 
+import type { Socket } from "node:net";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
@@ -29,6 +30,7 @@ import { currentRequest, isAsyncFunction, setLastApp } from "./context.ts";
 import { handleRequest, type RouteData } from "./dispatch.ts";
 import { type SendFileOptions, sendFromFolder } from "./files/send-file.ts";
 import { loadMultipart } from "./files/uploads.ts";
+import { markUpgrade, WebSocketHub } from "./realtime/websocket.ts";
 import { makeViewResponse } from "./return-value.ts";
 import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
 import { type Handler, type HandlerResult, hookVersion, type RouteOptions, Scaffold } from "./scaffold.ts";
@@ -143,6 +145,11 @@ export class Phial extends Scaffold {
   static readonly defaultBodyLoaders = new Map<string, BodyLoader>();
   /** @internal */ readonly router: Router<RouteData>;
   /** @internal dotted name → blueprint */ readonly blueprints = new Map<string, Blueprint>();
+  /**
+   * The WebSocket connections of `app.websocket` routes: `app.websockets.publish(room, data)`, `.rooms`
+   * (set `.rooms.pubsub` to share rooms between processes), `.connections`, `.closeAll()`.
+   */
+  readonly websockets: WebSocketHub = new WebSocketHub((m, e) => this.logger.error(m, e));
   private readonly endpoints = new Map<string, Handler<never>>();
   private hooksSeen = -1;
   private hooksAny = false;
@@ -438,15 +445,43 @@ export class Phial extends Scaffold {
         if (own !== undefined) own(req, res, info);
       };
     }
-    return createServer(this.wireHandler, {
+    const server = createServer(this.wireHandler, {
       onError: (err, req) => this.logger.error(`Error on ${req?.method ?? "?"} ${req?.url ?? "?"}`, err),
       // Body size is the app's to limit (`maxContentLength`, per route too), with its own 413 page and
       // error handlers; the wire's own cap would answer first with a plain 413 and cap every route.
       maxBodyBytes: Number.POSITIVE_INFINITY,
+      // Upgrade requests go through the pipeline to the app's WebSocket routes (unless given one).
+      onUpgrade: this.upgradeHandler,
       ...options,
       onResponse,
     });
+    // Closing the server closes the app's WebSockets with 1001 (going away), within the same deadline.
+    const close = server.close.bind(server);
+    server.close = (o) => {
+      const deadline = o?.deadline ?? 10_000;
+      return Promise.all([close(o), this.websockets.closeAll(1001, "server shutting down", deadline)]).then(
+        () => undefined,
+      );
+    };
+    return server;
   }
+
+  /**
+   * The wire's `onUpgrade` for this app: the request is dispatched like any other (routing, hooks,
+   * session); a WebSocket route's 101 hands the socket to `ws`, any other answer is written and the
+   * socket closed.
+   */
+  readonly upgradeHandler = (req: IncomingRequest, socket: Socket, head: Buffer): void => {
+    markUpgrade(req);
+    socket.on("error", () => undefined); // a reset while dispatching; ws adds its own later
+    Promise.resolve()
+      .then(() => this.handle(req))
+      .then((res) => this.websockets.complete(res, req, socket, head))
+      .catch((err: unknown) => {
+        this.logger.error(`Error on the upgrade request ${req.method} ${req.url}`, err);
+        socket.destroy();
+      });
+  };
 
   /** @internal true when any hook is registered (else the fast path is taken). */
   get hasHooks(): boolean {

@@ -1,5 +1,6 @@
 // What an app and a blueprint share: route registration, hooks and error handlers (Flask's Scaffold).
 
+import { type WebSocketHandler, type WebSocketOptions, webSocketView } from "./realtime/websocket.ts";
 import type { ParamsOf } from "./routing/index.ts";
 import type { HTTPException } from "./wrappers/exceptions.ts";
 import type { HeadersInit } from "./wrappers/headers.ts";
@@ -186,6 +187,35 @@ export abstract class Scaffold {
       );
     }
     this.addRoute(rule, { ...options, methods: [method] }, handler as Handler<never>);
+    return this;
+  }
+
+  /**
+   * A WebSocket route: `app.websocket("/chat/<room>", async (ws, req) => { for await (const m of ws) … })`.
+   * The upgrade request is routed (converters, typed `req.params`) and goes through the before-request
+   * hooks and the session like any GET, so a hook can refuse it with an ordinary HTTP answer. The
+   * connection closes (1000) when the handler returns, 1011 when it throws. A plain GET gets 426.
+   */
+  websocket<R extends string>(rule: R, handler: WebSocketHandler<ParamsOf<R>>): this;
+  websocket<R extends string>(
+    rule: R,
+    options: WebSocketOptions,
+    handler: WebSocketHandler<ParamsOf<R>>,
+  ): this;
+  websocket<R extends string>(
+    rule: R,
+    a: WebSocketOptions | WebSocketHandler<ParamsOf<R>>,
+    b?: WebSocketHandler<ParamsOf<R>>,
+  ): this {
+    const [options, handler] = typeof a === "function" ? [{}, a] : [a, b];
+    if (typeof handler !== "function")
+      throw new TypeError(`The WebSocket route "${rule}" has no handler function`);
+    const name = handler.name && handler.name !== "anonymous" ? handler.name : undefined;
+    this.addRoute(
+      rule,
+      { methods: ["GET"], endpoint: options.endpoint ?? name ?? `WEBSOCKET ${rule}` },
+      webSocketView(handler as WebSocketHandler<never>, options) as unknown as Handler<never>,
+    );
     return this;
   }
 
