@@ -26,11 +26,16 @@ export {
 } from "./app/files/index.ts";
 export {
   type CloseInfo,
+  type EventSource,
+  type EventStreamOptions,
+  eventStream,
+  formatEvent,
   LocalPubSub,
   type PubSub,
   type RoomMember,
   type RoomMessage,
   Rooms,
+  type ServerEvent,
   WebSocketConnection,
   type WebSocketHandler,
   WebSocketHub,
