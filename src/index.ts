@@ -25,6 +25,13 @@ export {
   sendFromDirectory,
 } from "./app/files/index.ts";
 export {
+  type CorsOptions,
+  CSRFError,
+  cspNonce,
+  csrfToken,
+  type SecurityHeadersOptions,
+} from "./app/protections/index.ts";
+export {
   type CloseInfo,
   type EventSource,
   type EventStreamOptions,

@@ -152,6 +152,7 @@ export class Phial extends Scaffold {
   readonly websockets: WebSocketHub = new WebSocketHub((m, e) => this.logger.error(m, e));
   private readonly endpoints = new Map<string, Handler<never>>();
   private hooksSeen = -1;
+  /** @internal a route or blueprint has a CORS policy */ private corsInRoutes = false;
   private hooksAny = false;
 
   /**
@@ -245,6 +246,7 @@ export class Phial extends Scaffold {
       );
     }
     this.endpoints.set(endpoint, handler);
+    if (options.cors !== undefined && options.cors !== false) this.corsInRoutes = true;
     this.router.add(rule, {
       endpoint,
       methods,
@@ -278,6 +280,7 @@ export class Phial extends Scaffold {
     }
     this.blueprints.set(name, bp);
     bp.registered = true;
+    if (bp.corsOptions !== undefined) this.corsInRoutes = true;
     const prefix = joinPrefix(parentPrefix, options.urlPrefix ?? bp.options.urlPrefix ?? "");
     for (const r of bp.records) {
       const rule = prefix === "" ? r.rule : joinPrefix(prefix, r.rule);
@@ -482,6 +485,16 @@ export class Phial extends Scaffold {
         socket.destroy();
       });
   };
+
+  /** @internal true when some route, blueprint or the app has a CORS policy. */
+  get corsUsed(): boolean {
+    return this.corsInRoutes || this.corsOptions !== undefined;
+  }
+
+  /** @internal responses get CORS grants or security headers after the pipeline. */
+  get decoratesResponses(): boolean {
+    return this.corsInRoutes || this.corsOptions !== undefined || this.config.securityHeaders !== false;
+  }
 
   /** @internal true when any hook is registered (else the fast path is taken). */
   get hasHooks(): boolean {

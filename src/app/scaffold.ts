@@ -1,5 +1,6 @@
 // What an app and a blueprint share: route registration, hooks and error handlers (Flask's Scaffold).
 
+import { type CorsOptions, compileCors } from "./protections/cors.ts";
 import { type WebSocketHandler, type WebSocketOptions, webSocketView } from "./realtime/websocket.ts";
 import type { ParamsOf } from "./routing/index.ts";
 import type { HTTPException } from "./wrappers/exceptions.ts";
@@ -57,6 +58,10 @@ export interface RouteOptions<
   streamBody?: boolean;
   /** Answer OPTIONS for this rule automatically (default: `config.provideAutomaticOptions`). */
   provideAutomaticOptions?: boolean;
+  /** This route's CORS policy (instead of its blueprint's or the app's); false for none. */
+  cors?: CorsOptions | false;
+  /** `csrf: false` exempts this route from the CSRF checks (e.g. a webhook with its own signature). */
+  csrf?: false;
 }
 
 /** May short-circuit the request by returning a value other than undefined. */
@@ -100,8 +105,29 @@ export abstract class Scaffold {
     ErrorHandler<never>,
   ][] = [];
 
+  /** @internal the CORS policy of `cors()` */ corsOptions: CorsOptions | undefined;
+  /** @internal set by `csrfExempt()` */ csrfExempted = false;
+
   constructor(name: string) {
     this.name = name;
+  }
+
+  /**
+   * A CORS policy for every route of this app or blueprint (a route's `cors` option, then its
+   * blueprint's, win): `app.cors({ origins: ["https://app.example"], credentials: true })`. Preflights
+   * are answered before any hook. Default origins "*".
+   */
+  cors(options: CorsOptions = {}): this {
+    compileCors(options); // a bad policy throws now, not on the first request
+    this.corsOptions = options;
+    hookVersion.value++;
+    return this;
+  }
+
+  /** Exempts every route of this app or blueprint from the CSRF checks (an API with its own auth). */
+  csrfExempt(): this {
+    this.csrfExempted = true;
+    return this;
   }
 
   /** Registers a rule; called by `route` and the method shorthands. */

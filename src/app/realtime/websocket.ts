@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket as WsSocket } from "ws";
 import { runWithRequest } from "../context.ts";
+import { originAllowed } from "../protections/origin.ts";
 import type { Request, RequestSource } from "../wrappers/request.ts";
 import { Response } from "../wrappers/response.ts";
 import { Rooms } from "./rooms.ts";
@@ -72,6 +73,20 @@ export function webSocketView(
         headers: { "Content-Type": "text/plain; charset=utf-8", Upgrade: "websocket", Connection: "Upgrade" },
       });
       return res;
+    }
+    // Cross-site WebSocket hijacking: browsers send the page's Origin (and the cookies); another site's
+    // page is refused unless trusted, as the CSRF checks refuse its form posts.
+    const origin = req.header("origin");
+    const cfg = req.app.config;
+    if (
+      origin !== undefined &&
+      cfg.csrfProtection !== false &&
+      !originAllowed(req, origin, cfg.csrfTrustedOrigins ?? [])
+    ) {
+      return new Response(`WebSocket refused: the page's origin ${origin} is not this site.\n`, {
+        status: 403,
+        headers: { "Content-Type": "text/plain; charset=utf-8" },
+      });
     }
     const res = new Response(null, { status: 101 }) as AcceptResponse;
     res[ACCEPT] = { handler, options, req };
