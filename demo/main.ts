@@ -171,8 +171,9 @@ export function createDemo(options: DemoOptions = {}): Demo {
     req.session.set("user", user);
   }
 
-  // CSRF is Phial's own (config.csrfProtection, on by default): every form carries `csrf_token()`, and a
-  // form post must bring it back from a page of this site (Sec-Fetch-Site / Origin are checked too).
+  // CSRF is Phial's own: Sec-Fetch-Site / Origin are checked by default, and with csrfTokenRequired every
+  // form post must also bring back the session's `csrf_token()`, as with Flask-WTF.
+  app.config.csrfTokenRequired = true;
   // The JSON API passes: a cross-site page cannot send `Content-Type: application/json` without a CORS
   // preflight, which this app never grants. /seed/login only shows a response tuple (it changes
   // nothing), so it is exempt (`csrf: false`).

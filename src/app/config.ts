@@ -81,6 +81,11 @@ export interface ConfigValues {
    * browser's `Sec-Fetch-Site` / `Origin`, and the session's token when `secretKey` is set. Default true.
    */
   csrfProtection: boolean;
+  /**
+   * Require the session's CSRF token (`csrfToken()`) on every checked request, as Flask-WTF does; a
+   * token that is sent is verified either way. Default false.
+   */
+  csrfTokenRequired: boolean;
   /** Other origins whose forms may post here (`https://admin.example.com`). */
   csrfTrustedOrigins: readonly string[];
   /** The form field that carries the CSRF token (the `X-CSRF-Token` field works too). */
@@ -126,6 +131,7 @@ export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   trustProxy: false,
   forwardedHeaders: undefined,
   csrfProtection: true,
+  csrfTokenRequired: false,
   csrfTrustedOrigins: [],
   csrfFieldName: "csrf_token",
   securityHeaders: false,

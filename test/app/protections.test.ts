@@ -131,7 +131,7 @@ describe("CORS", () => {
 
 describe("CSRF", () => {
   function formApp(): Phial {
-    const { app } = makeApp({ config: { secretKey: "s".repeat(32) } });
+    const { app } = makeApp({ config: { secretKey: "s".repeat(32), csrfTokenRequired: true } });
     app.get("/form", () => `<input name="csrf_token" value="${csrfToken()}">`);
     app.post("/transfer", (req) => `moved ${req.form.get("amount")}`);
     app.post("/hook", { csrf: false }, () => "hook ok");
@@ -218,7 +218,7 @@ describe("CSRF", () => {
     assert.equal(textPlain.status, 400);
   });
 
-  test("JSON APIs and exempt routes pass; apps without a secret key get the origin check only", async () => {
+  test("JSON APIs and exempt routes pass; by default a token is checked when sent, not required", async () => {
     const port = await serve(formApp());
     const json = await send(port, "POST", "/api", { "content-type": "application/json" }, '{"a":1}');
     assert.equal(json.status, 200);
@@ -226,10 +226,12 @@ describe("CSRF", () => {
     const hook = await send(port, "POST", "/hook", { ...FORM, origin: "https://github.example" }, "x=1");
     assert.equal(hook.text, "hook ok");
 
-    const { app } = makeApp();
+    const { app } = makeApp({ config: { secretKey: "k".repeat(32) } });
+    app.get("/form", () => csrfToken());
     app.post("/vote", () => "voted");
     const p2 = await serve(app);
-    assert.equal((await send(p2, "POST", "/vote", FORM, "v=1")).status, 200); // curl-like: no session to ride
+    assert.equal((await send(p2, "POST", "/vote", FORM, "v=1")).status, 200); // no browser fields, no token
+    assert.equal((await send(p2, "POST", "/vote", FORM, "csrf_token=forged")).status, 400); // sent: checked
     assert.equal(
       (await send(p2, "POST", "/vote", { ...FORM, "sec-fetch-site": "cross-site" }, "v=1")).status,
       400,

@@ -5,8 +5,11 @@
 // checked, unless its route or blueprint is exempt:
 // 1. the browser's word: `Sec-Fetch-Site` must be same-origin or none (typed by the user); without it,
 //    an `Origin` must be the request's own origin or one of `config.csrfTrustedOrigins`;
-// 2. when sessions are on (`config.secretKey` set), a token bound to the session: the form field
-//    `csrf_token` or the `X-CSRF-Token` field, from `csrfToken()` (a template global too).
+// 2. a token bound to the session: the form field `csrf_token` or the `X-CSRF-Token` field, from
+//    `csrfToken()` (a template global too). A token that is sent is always verified; one is required
+//    when `config.csrfTokenRequired` is on (Flask-WTF's rule; needs sessions, `secretKey`). Off by
+//    default: the browser's fields (step 1) already refuse cross-site posts in every browser since 2020,
+//    and a required token would break every form without one (docs/flask.md).
 // JSON and other non-simple media types pass: a browser sends them cross-site only after a CORS
 // preflight, which only a CORS policy grants. A failed check is a 400 `CSRFError`, as in Flask-WTF.
 
@@ -58,9 +61,14 @@ export function checkCsrf(req: Request): void {
   } else if (site === undefined && origin !== undefined && !originAllowed(req, origin, trusted)) {
     throw new CSRFError(`the Origin ${origin} is not this site`);
   }
-  if (cfg.secretKey === undefined || cfg.secretKey === "" || req.app.sessionInterface === undefined) return;
   const sent = req.header("x-csrf-token") ?? req.form.get(String(cfg.csrfFieldName ?? "csrf_token"));
-  if (sent === undefined || sent === "") throw new CSRFError("the CSRF token is missing");
+  if (sent === undefined || sent === "") {
+    if (cfg.csrfTokenRequired === true) throw new CSRFError("the CSRF token is missing");
+    return;
+  }
+  if (cfg.secretKey === undefined || cfg.secretKey === "" || req.app.sessionInterface === undefined) {
+    throw new CSRFError("a CSRF token was sent but the app has no sessions (set config.secretKey)");
+  }
   const secret = req.session.get(SESSION_KEY);
   if (typeof secret !== "string" || !tokenMatches(sent, secret)) {
     throw new CSRFError("the CSRF token does not match this session");
