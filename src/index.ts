@@ -67,7 +67,13 @@ export type {
   RouteOptions,
   TeardownHook,
 } from "./app/scaffold.ts";
-export { type AccessLogEntry, formatAccessLine } from "./app/serving/index.ts";
+export {
+  type AccessLogEntry,
+  type CompressionOptions,
+  formatAccessLine,
+  negotiateEncoding,
+  ZSTD_AVAILABLE,
+} from "./app/serving/index.ts";
 export {
   BadSignature,
   CookieSessionInterface,

@@ -493,7 +493,13 @@ export class Phial extends Scaffold {
 
   /** @internal responses get CORS grants or security headers after the pipeline. */
   get decoratesResponses(): boolean {
-    return this.corsInRoutes || this.corsOptions !== undefined || this.config.securityHeaders !== false;
+    const c = this.config;
+    return (
+      this.corsInRoutes ||
+      this.corsOptions !== undefined ||
+      c.securityHeaders !== false ||
+      c.compression !== false
+    );
   }
 
   /** @internal true when any hook is registered (else the fast path is taken). */

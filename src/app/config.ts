@@ -1,4 +1,5 @@
 import type { SecurityHeadersOptions } from "./protections/security-headers.ts";
+import type { CompressionOptions } from "./serving/compression.ts";
 import type { TrustProxy } from "./wrappers/proxy.ts";
 
 // `app.config`: Flask's settings in camelCase with Flask's defaults, from objects and PHIAL_* variables.
@@ -96,6 +97,11 @@ export interface ConfigValues {
    * false.
    */
   securityHeaders: boolean | SecurityHeadersOptions;
+  /**
+   * Compress responses by `Accept-Encoding` (zstd where Node has it, br, gzip): true for the defaults
+   * (1 KiB threshold, brotli quality 4), or options. Default false (a proxy in front often does it).
+   */
+  compression: boolean | CompressionOptions;
 }
 
 export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
@@ -135,6 +141,7 @@ export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   csrfTrustedOrigins: [],
   csrfFieldName: "csrf_token",
   securityHeaders: false,
+  compression: false,
 });
 
 export type Config = ConfigValues & Record<string, unknown> & ConfigMethods;

@@ -33,6 +33,7 @@ import type {
   Scaffold,
   TeardownHook,
 } from "./scaffold.ts";
+import { type CompressionOptions, compressResponse } from "./serving/compression.ts";
 import {
   type Chunk,
   closeIterator,
@@ -399,10 +400,12 @@ function decorateOne(app: Phial, req: Request, res: Response): Response {
   if (policy !== undefined) policy.apply(res, req.header("origin"));
   const sh = app.config.securityHeaders;
   if (sh !== false) applySecurityHeaders(res, req, sh === true ? NO_OPTIONS : (sh as SecurityHeadersOptions));
+  const co = app.config.compression;
+  if (co !== false) compressResponse(res, req, co === true ? NO_OPTIONS : (co as CompressionOptions));
   return res;
 }
 
-const NO_OPTIONS: SecurityHeadersOptions = {};
+const NO_OPTIONS = {};
 
 function optionsResponse(app: Phial, req: Request): Response {
   const res = new Response(null);
