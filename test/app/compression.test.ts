@@ -121,3 +121,27 @@ test("negotiateEncoding follows q-values, * and the server's preference on ties"
   assert.equal(negotiateEncoding("gzip;q=nonsense", ["gzip"]), undefined);
   assert.equal(negotiateEncoding(undefined, ["gzip"]), undefined);
 });
+
+test("a precompressed static file (app.css.br, app.css.gz) is sent when the client accepts it", async () => {
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { brotliCompressSync, gzipSync } = await import("node:zlib");
+  const dir = mkdtempSync(join(tmpdir(), "phial-precompressed-"));
+  const css = `body { color: red; }\n${"/* padding */\n".repeat(200)}`;
+  writeFileSync(join(dir, "app.css"), css);
+  writeFileSync(join(dir, "app.css.br"), brotliCompressSync(css));
+  writeFileSync(join(dir, "app.css.gz"), gzipSync(css));
+  const { app } = makeApp({ staticFolder: dir, staticUrlPath: "/static", config: { compression: true } });
+  const port = await serve(app);
+  const br = await get(port, "/static/app.css", { "accept-encoding": "gzip, br" });
+  assert.equal(br.headers["content-encoding"], "br");
+  assert.match(String(br.headers["content-type"]), /^text\/css/);
+  assert.equal(brotliDecompressSync(br.body).toString(), css);
+  const gz = await get(port, "/static/app.css", { "accept-encoding": "gzip" });
+  assert.equal(gz.headers["content-encoding"], "gzip");
+  assert.equal(gunzipSync(gz.body).toString(), css);
+  const plain = await get(port, "/static/app.css");
+  assert.equal(plain.headers["content-encoding"], undefined);
+  assert.equal(plain.body.toString(), css);
+});
