@@ -170,21 +170,22 @@ export class WebSocketConnection {
   }
 
   /**
-   * Sends a message: a string as a text frame, bytes as a binary frame. Resolves once it is written to
-   * the socket (await it to follow the client's pace); rejects if the connection is closed.
+   * Sends a message: a string as a text frame, bytes as a binary frame. Resolves true once it is written
+   * to the socket (await it to follow the client's pace), false when the connection closed first. It
+   * never rejects, so a send that is not awaited can't become an unhandled rejection.
    */
-  send(data: string | Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => {
+  send(data: string | Uint8Array): Promise<boolean> {
+    return new Promise((resolve) => {
       if (this.isClosed) {
-        reject(new Error("WebSocket send(): the connection is closed"));
+        resolve(false);
         return;
       }
-      this.raw.send(data, { binary: typeof data !== "string" }, (err) => (err ? reject(err) : resolve()));
+      this.raw.send(data, { binary: typeof data !== "string" }, (err) => resolve(err == null));
     });
   }
 
   /** Sends a value as JSON text. */
-  sendJson(value: unknown): Promise<void> {
+  sendJson(value: unknown): Promise<boolean> {
     return this.send(JSON.stringify(value));
   }
 
