@@ -268,3 +268,28 @@ describe("app.websocket", () => {
     await closeOf(ws);
   });
 });
+
+test("the test client opens a WebSocket to the app with its cookies; a refused upgrade rejects with the status", async () => {
+  const { app } = makeApp({ config: { secretKey: "t".repeat(32) } });
+  app.post("/login", (req) => {
+    req.session.set("user", "grace");
+    return "ok";
+  });
+  app.websocket("/me", async (ws, req) => {
+    if (!req.session.has("user")) return ws.close(4001, "sign in first");
+    await ws.send(String(req.session.get("user")));
+    await ws.receive();
+  });
+  app.websocket("/nope", () => undefined);
+  app.beforeRequest((req) => (req.path === "/nope" ? ["no", 403] : undefined));
+  const client = app.testClient();
+  try {
+    await client.post("/login", { json: {} });
+    const ws = await client.websocket("/me");
+    assert.equal(await ws.nextMessage(), "grace"); // queued from the start: none is missed
+    ws.close();
+    await assert.rejects(client.websocket("/nope"), { status: 403 });
+  } finally {
+    await client.close();
+  }
+});
