@@ -94,8 +94,12 @@ test("the source stops as soon as the client leaves, even while it waits for its
       (async function* () {
         try {
           yield { data: "first" };
-          // Waits for the next event (in short sleeps, so its finally can run once it is stopped).
-          for (;;) await new Promise((r) => setTimeout(r, 20));
+          // An event now and then. (A generator that never yields again can't be stopped: JavaScript
+          // runs its return() only at its next yield. The response and the cleanups end at once anyway.)
+          for (;;) {
+            await new Promise((r) => setTimeout(r, 20));
+            yield { comment: "still here" };
+          }
         } finally {
           stopped();
         }
