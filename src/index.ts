@@ -25,6 +25,30 @@ export {
   sendFromDirectory,
 } from "./app/files/index.ts";
 export {
+  type CorsOptions,
+  CSRFError,
+  cspNonce,
+  csrfToken,
+  type SecurityHeadersOptions,
+} from "./app/protections/index.ts";
+export {
+  type CloseInfo,
+  type EventSource,
+  type EventStreamOptions,
+  eventStream,
+  formatEvent,
+  LocalPubSub,
+  type PubSub,
+  type RoomMember,
+  type RoomMessage,
+  Rooms,
+  type ServerEvent,
+  WebSocketConnection,
+  type WebSocketHandler,
+  WebSocketHub,
+  type WebSocketOptions,
+} from "./app/realtime/index.ts";
+export {
   BuildError,
   type Converter,
   type ConverterFactory,
@@ -43,7 +67,13 @@ export type {
   RouteOptions,
   TeardownHook,
 } from "./app/scaffold.ts";
-export { type AccessLogEntry, formatAccessLine } from "./app/serving/index.ts";
+export {
+  type AccessLogEntry,
+  type CompressionOptions,
+  formatAccessLine,
+  negotiateEncoding,
+  ZSTD_AVAILABLE,
+} from "./app/serving/index.ts";
 export {
   BadSignature,
   CookieSessionInterface,

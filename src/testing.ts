@@ -1,3 +1,8 @@
 // phial/testing — the in-process test client.
 export { sessionTransaction } from "./app/sessions/index.ts";
-export { TestClient, type TestRequestOptions, TestResponse } from "./app/testing.ts";
+export {
+  TestClient,
+  type TestRequestOptions,
+  TestResponse,
+  type TestWebSocket,
+} from "./app/testing.ts";

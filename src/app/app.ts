@@ -19,6 +19,7 @@
 // This is the top of src/app: it may import anything below it; nothing under src/app imports a value
 // from it (types only, erased at run time, as Flask's modules import `Flask` under TYPE_CHECKING).
 
+import type { Socket } from "node:net";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
@@ -29,6 +30,7 @@ import { currentRequest, isAsyncFunction, setLastApp } from "./context.ts";
 import { handleRequest, type RouteData } from "./dispatch.ts";
 import { type SendFileOptions, sendFromFolder } from "./files/send-file.ts";
 import { loadMultipart } from "./files/uploads.ts";
+import { markUpgrade, WebSocketHub } from "./realtime/websocket.ts";
 import { makeViewResponse } from "./return-value.ts";
 import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
 import { type Handler, type HandlerResult, hookVersion, type RouteOptions, Scaffold } from "./scaffold.ts";
@@ -144,8 +146,14 @@ export class Phial extends Scaffold {
   static readonly defaultBodyLoaders = new Map<string, BodyLoader>();
   /** @internal */ readonly router: Router<RouteData>;
   /** @internal dotted name → blueprint */ readonly blueprints = new Map<string, Blueprint>();
+  /**
+   * The WebSocket connections of `app.websocket` routes: `app.websockets.publish(room, data)`, `.rooms`
+   * (set `.rooms.pubsub` to share rooms between processes), `.connections`, `.closeAll()`.
+   */
+  readonly websockets: WebSocketHub = new WebSocketHub((m, e) => this.logger.error(m, e));
   private readonly endpoints = new Map<string, Handler<never>>();
   private hooksSeen = -1;
+  /** @internal a route or blueprint has a CORS policy */ private corsInRoutes = false;
   private hooksAny = false;
 
   /**
@@ -239,6 +247,7 @@ export class Phial extends Scaffold {
       );
     }
     this.endpoints.set(endpoint, handler);
+    if (options.cors !== undefined && options.cors !== false) this.corsInRoutes = true;
     this.router.add(rule, {
       endpoint,
       methods,
@@ -272,6 +281,7 @@ export class Phial extends Scaffold {
     }
     this.blueprints.set(name, bp);
     bp.registered = true;
+    if (bp.corsOptions !== undefined) this.corsInRoutes = true;
     const prefix = joinPrefix(parentPrefix, options.urlPrefix ?? bp.options.urlPrefix ?? "");
     for (const r of bp.records) {
       const rule = prefix === "" ? r.rule : joinPrefix(prefix, r.rule);
@@ -453,14 +463,58 @@ export class Phial extends Scaffold {
         if (own !== undefined) own(req, res, info);
       };
     }
-    return createServer(this.wireHandler, {
+    const server = createServer(this.wireHandler, {
       onError: (err, req) => this.logger.error(`Error on ${req?.method ?? "?"} ${req?.url ?? "?"}`, err),
       // Body size is the app's to limit (`maxContentLength`, per route too), with its own 413 page and
       // error handlers; the wire's own cap would answer first with a plain 413 and cap every route.
       maxBodyBytes: Number.POSITIVE_INFINITY,
+      // Upgrade requests go through the pipeline to the app's WebSocket routes (unless given one).
+      onUpgrade: this.upgradeHandler,
       ...options,
       onResponse,
     });
+    // Closing the server closes the app's WebSockets with 1001 (going away), within the same deadline.
+    const close = server.close.bind(server);
+    server.close = (o) => {
+      const deadline = o?.deadline ?? 10_000;
+      return Promise.all([close(o), this.websockets.closeAll(1001, "server shutting down", deadline)]).then(
+        () => undefined,
+      );
+    };
+    return server;
+  }
+
+  /**
+   * The wire's `onUpgrade` for this app: the request is dispatched like any other (routing, hooks,
+   * session); a WebSocket route's 101 hands the socket to `ws`, any other answer is written and the
+   * socket closed.
+   */
+  readonly upgradeHandler = (req: IncomingRequest, socket: Socket, head: Buffer): void => {
+    markUpgrade(req);
+    socket.on("error", () => undefined); // a reset while dispatching; ws adds its own later
+    Promise.resolve()
+      .then(() => this.handle(req))
+      .then((res) => this.websockets.complete(res, req, socket, head))
+      .catch((err: unknown) => {
+        this.logger.error(`Error on the upgrade request ${req.method} ${req.url}`, err);
+        socket.destroy();
+      });
+  };
+
+  /** @internal true when some route, blueprint or the app has a CORS policy. */
+  get corsUsed(): boolean {
+    return this.corsInRoutes || this.corsOptions !== undefined;
+  }
+
+  /** @internal responses get CORS grants or security headers after the pipeline. */
+  get decoratesResponses(): boolean {
+    const c = this.config;
+    return (
+      this.corsInRoutes ||
+      this.corsOptions !== undefined ||
+      c.securityHeaders !== false ||
+      c.compression !== false
+    );
   }
 
   /** @internal true when any hook is registered (else the fast path is taken). */

@@ -1,3 +1,5 @@
+import type { SecurityHeadersOptions } from "./protections/security-headers.ts";
+import type { CompressionOptions } from "./serving/compression.ts";
 import type { TrustProxy } from "./wrappers/proxy.ts";
 
 // `app.config`: Flask's settings in camelCase with Flask's defaults, from objects and PHIAL_* variables.
@@ -81,6 +83,31 @@ export interface ConfigValues {
    * `x-forwarded-prefix` (list or comma-separated string). Default (undefined): all four.
    */
   forwardedHeaders: string | readonly string[] | undefined;
+  /**
+   * CSRF checks on state-changing requests a cross-site form could send (docs/security.md): the
+   * browser's `Sec-Fetch-Site` / `Origin`, and the session's token when `secretKey` is set. Default true.
+   */
+  csrfProtection: boolean;
+  /**
+   * Require the session's CSRF token (`csrfToken()`) on every checked request, as Flask-WTF does; a
+   * token that is sent is verified either way. Default false.
+   */
+  csrfTokenRequired: boolean;
+  /** Other origins whose forms may post here (`https://admin.example.com`). */
+  csrfTrustedOrigins: readonly string[];
+  /** The form field that carries the CSRF token (the `X-CSRF-Token` field works too). */
+  csrfFieldName: string;
+  /**
+   * Security headers on every response: true for the defaults (nosniff, SAMEORIGIN framing,
+   * strict-origin-when-cross-origin referrers, HSTS on HTTPS), or options (a CSP with nonces, …). Default
+   * false.
+   */
+  securityHeaders: boolean | SecurityHeadersOptions;
+  /**
+   * Compress responses by `Accept-Encoding` (zstd where Node has it, br, gzip): true for the defaults
+   * (1 KiB threshold, brotli quality 4), or options. Default false (a proxy in front often does it).
+   */
+  compression: boolean | CompressionOptions;
 }
 
 export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
@@ -116,6 +143,12 @@ export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   logRequests: undefined,
   trustProxy: false,
   forwardedHeaders: undefined,
+  csrfProtection: true,
+  csrfTokenRequired: false,
+  csrfTrustedOrigins: [],
+  csrfFieldName: "csrf_token",
+  securityHeaders: false,
+  compression: false,
 });
 
 export type Config = ConfigValues & Record<string, unknown> & ConfigMethods;

@@ -11,6 +11,16 @@ import { RequestAbortedError } from "../http/index.ts";
 import type { Phial } from "./app.ts";
 import { invoke, isAsyncFunction, runWithRequest } from "./context.ts";
 import { debugErrorResponse, showDebugPage } from "./debug/page.ts";
+import {
+  applySecurityHeaders,
+  type CorsPolicy,
+  checkCsrf,
+  compileCors,
+  isPreflight,
+  type SecurityHeadersOptions,
+  simpleBody,
+  unsafeMethod,
+} from "./protections/index.ts";
 import { makeViewResponse } from "./return-value.ts";
 import type { Router } from "./routing/index.ts";
 import type {
@@ -23,6 +33,7 @@ import type {
   Scaffold,
   TeardownHook,
 } from "./scaffold.ts";
+import { type CompressionOptions, compressResponse } from "./serving/compression.ts";
 import {
   type Chunk,
   closeIterator,
@@ -57,7 +68,7 @@ export interface RouteData {
  */
 export function handleRequest(app: Phial, source: RequestSource): Response | Promise<Response> {
   const req = new Request(source, app);
-  const r = dispatch(app, req);
+  const r = app.decoratesResponses ? decorate(app, req, dispatch(app, req)) : dispatch(app, req);
   if (r instanceof Response) {
     // The fast path: no cleanups can be pending here (they take the slow path).
     if (isStreamed(r)) bindStream(r, req, undefined);
@@ -93,11 +104,22 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
   req.params = m.params as Record<string, unknown>;
   const data = m.rule.data;
   if (data.options.maxContentLength !== undefined) req.bodyLimit = data.options.maxContentLength;
+  if (app.corsUsed) {
+    const policy = corsFor(app, data);
+    if (policy !== undefined) {
+      corsOf.set(req, policy);
+      // A preflight is answered before any hook: it carries no credentials, a login check would refuse it.
+      if (isPreflight(req)) return policy.preflight(req, req.header("origin")!, [...m.rule.methods]);
+    }
+  }
   if (req.method === "OPTIONS" && !m.rule.methods.has("OPTIONS")) {
     return fullDispatch(app, req, data, false, optionsResponse(app, req));
   }
   const src = req.source;
   const needsBody = data.options.streamBody !== true && (!src.bodyComplete || src.contentLength > 0);
+  if (unsafeMethod(req.method) && csrfWanted(app, req, data)) {
+    return fullDispatch(app, req, data, needsBody, undefined, true);
+  }
   if (app.hasHooks) return fullDispatch(app, req, data, needsBody, undefined);
   if (needsBody) {
     // A body of declared length within the limit, for no body loader (not multipart): read it whole,
@@ -188,12 +210,13 @@ async function fullDispatch(
   data: RouteData | undefined,
   needsBody: boolean,
   early: Response | HTTPException | undefined,
+  csrf = false,
 ): Promise<Response> {
   const bp = data?.blueprint;
   const scaffolds = app.scaffoldsFor(bp);
   let res: Response;
   try {
-    res = await runView(app, req, scaffolds, data, needsBody, early);
+    res = await runView(app, req, scaffolds, data, needsBody, early, csrf);
   } catch (err) {
     try {
       res = await handleError(app, err, req, bp);
@@ -212,8 +235,10 @@ async function runView(
   data: RouteData | undefined,
   needsBody: boolean,
   early: Response | HTTPException | undefined,
+  csrf: boolean,
 ): Promise<Response> {
   if (needsBody) await loadBody(app, req);
+  if (csrf) checkCsrf(req); // before any hook, as Flask-WTF's CSRFProtect
   for (const s of scaffolds) {
     for (const fn of s.beforeRequestFuncs as BeforeRequestHook[]) {
       const rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
@@ -338,6 +363,49 @@ async function loadBody(app: Phial, req: Request): Promise<void> {
   }
   req.data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
 }
+
+// ---- protections -------------------------------------------------------------------------------
+
+/** The CORS policy of each request whose route has one. */
+const corsOf = new WeakMap<Request, CorsPolicy>();
+
+/** The route's policy, else its innermost blueprint's, else the app's. */
+function corsFor(app: Phial, data: RouteData): CorsPolicy | undefined {
+  const own = data.options.cors;
+  if (own === false) return undefined;
+  if (own !== undefined) return compileCors(own);
+  const chain = app.scaffoldsFor(data.blueprint);
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const o = chain[i]!.corsOptions;
+    if (o !== undefined) return compileCors(o);
+  }
+  return undefined;
+}
+
+/** True when a state-changing request must pass the CSRF checks (csrf.ts says which). */
+function csrfWanted(app: Phial, req: Request, data: RouteData): boolean {
+  if (app.config.csrfProtection === false || data.options.csrf === false) return false;
+  for (const s of app.scaffoldsFor(data.blueprint)) if (s.csrfExempted) return false;
+  return simpleBody(req);
+}
+
+/** CORS grants and security headers on every response of the app (error pages included). */
+function decorate(app: Phial, req: Request, r: Response | Promise<Response>): Response | Promise<Response> {
+  if (r instanceof Response) return decorateOne(app, req, r);
+  return r.then((res) => decorateOne(app, req, res));
+}
+
+function decorateOne(app: Phial, req: Request, res: Response): Response {
+  const policy = corsOf.get(req);
+  if (policy !== undefined) policy.apply(res, req.header("origin"));
+  const sh = app.config.securityHeaders;
+  if (sh !== false) applySecurityHeaders(res, req, sh === true ? NO_OPTIONS : (sh as SecurityHeadersOptions));
+  const co = app.config.compression;
+  if (co !== false) compressResponse(res, req, co === true ? NO_OPTIONS : (co as CompressionOptions));
+  return res;
+}
+
+const NO_OPTIONS = {};
 
 function optionsResponse(app: Phial, req: Request): Response {
   const res = new Response(null);

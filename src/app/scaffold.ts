@@ -1,5 +1,7 @@
 // What an app and a blueprint share: route registration, hooks and error handlers (Flask's Scaffold).
 
+import { type CorsOptions, compileCors } from "./protections/cors.ts";
+import { type WebSocketHandler, type WebSocketOptions, webSocketView } from "./realtime/websocket.ts";
 import type { ParamsOf } from "./routing/index.ts";
 import type { HTTPException } from "./wrappers/exceptions.ts";
 import type { HeadersInit } from "./wrappers/headers.ts";
@@ -60,6 +62,10 @@ export interface RouteOptions<
   streamBody?: boolean;
   /** Answer OPTIONS for this rule automatically (default: `config.provideAutomaticOptions`). */
   provideAutomaticOptions?: boolean;
+  /** This route's CORS policy (instead of its blueprint's or the app's); false for none. */
+  cors?: CorsOptions | false;
+  /** `csrf: false` exempts this route from the CSRF checks (e.g. a webhook with its own signature). */
+  csrf?: false;
 }
 
 /** May short-circuit the request by returning a value other than undefined. */
@@ -103,8 +109,29 @@ export abstract class Scaffold {
     ErrorHandler<never>,
   ][] = [];
 
+  /** @internal the CORS policy of `cors()` */ corsOptions: CorsOptions | undefined;
+  /** @internal set by `csrfExempt()` */ csrfExempted = false;
+
   constructor(name: string) {
     this.name = name;
+  }
+
+  /**
+   * A CORS policy for every route of this app or blueprint (a route's `cors` option, then its
+   * blueprint's, win): `app.cors({ origins: ["https://app.example"], credentials: true })`. Preflights
+   * are answered before any hook. Default origins "*".
+   */
+  cors(options: CorsOptions = {}): this {
+    compileCors(options); // a bad policy throws now, not on the first request
+    this.corsOptions = options;
+    hookVersion.value++;
+    return this;
+  }
+
+  /** Exempts every route of this app or blueprint from the CSRF checks (an API with its own auth). */
+  csrfExempt(): this {
+    this.csrfExempted = true;
+    return this;
   }
 
   /** Registers a rule; called by `route` and the method shorthands. */
@@ -190,6 +217,35 @@ export abstract class Scaffold {
       );
     }
     this.addRoute(rule, { ...options, methods: [method] }, handler as Handler<never>);
+    return this;
+  }
+
+  /**
+   * A WebSocket route: `app.websocket("/chat/<room>", async (ws, req) => { for await (const m of ws) … })`.
+   * The upgrade request is routed (converters, typed `req.params`) and goes through the before-request
+   * hooks and the session like any GET, so a hook can refuse it with an ordinary HTTP answer. The
+   * connection closes (1000) when the handler returns, 1011 when it throws. A plain GET gets 426.
+   */
+  websocket<R extends string>(rule: R, handler: WebSocketHandler<ParamsOf<R>>): this;
+  websocket<R extends string>(
+    rule: R,
+    options: WebSocketOptions,
+    handler: WebSocketHandler<ParamsOf<R>>,
+  ): this;
+  websocket<R extends string>(
+    rule: R,
+    a: WebSocketOptions | WebSocketHandler<ParamsOf<R>>,
+    b?: WebSocketHandler<ParamsOf<R>>,
+  ): this {
+    const [options, handler] = typeof a === "function" ? [{}, a] : [a, b];
+    if (typeof handler !== "function")
+      throw new TypeError(`The WebSocket route "${rule}" has no handler function`);
+    const name = handler.name && handler.name !== "anonymous" ? handler.name : undefined;
+    this.addRoute(
+      rule,
+      { methods: ["GET"], endpoint: options.endpoint ?? name ?? `WEBSOCKET ${rule}` },
+      webSocketView(handler as WebSocketHandler<never>, options) as unknown as Handler<never>,
+    );
     return this;
   }
 

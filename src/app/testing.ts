@@ -1,6 +1,8 @@
 // The test client: requests handled in-process (no socket), cookies kept between requests.
 
+import { WebSocket } from "ws";
 import { decodeCookieValue, encodeCookieValue } from "../http/cookie.ts";
+import type { Server as WireServer } from "../http/index.ts";
 import { encodeQuery } from "../http/urlencoded.ts";
 import type { Phial } from "./app.ts";
 import { encodeMultipart, type MultipartFile } from "./files/multipart.ts";
@@ -84,13 +86,76 @@ interface StoredCookie {
   expires: number;
 }
 
+/** The test client's WebSocket: `ws`'s, plus `nextMessage()`, which misses nothing sent before it was called. */
+export interface TestWebSocket extends WebSocket {
+  /** The next message (text as a string, binary as a Buffer), in order, from the moment of connecting. */
+  nextMessage(): Promise<string | Buffer>;
+}
+
 export class TestClient {
   readonly app: Phial;
   /** Cookies the app set, sent back on later requests (name → cookie). */
   private readonly jar = new Map<string, StoredCookie>();
 
+  private server: Promise<{ server: WireServer; port: number }> | undefined;
+
   constructor(app: Phial) {
     this.app = app;
+  }
+
+  /**
+   * Opens a WebSocket to one of the app's `app.websocket` routes, with the client's cookies (so a
+   * session set by earlier requests applies). A WebSocket needs a socket: the first call serves the app
+   * on 127.0.0.1 (a free port) until `close()`. Resolves once open; a refused upgrade rejects with
+   * its status.
+   */
+  async websocket(
+    path: string,
+    options: { headers?: Record<string, string>; protocols?: string[] } = {},
+  ): Promise<TestWebSocket> {
+    this.server ??= (async () => {
+      const server = this.app.listen();
+      const { port } = await server.listen(0, "127.0.0.1");
+      return { server, port };
+    })();
+    const { port } = await this.server;
+    const headers: Record<string, string> = { ...options.headers };
+    const cookie = this.cookieHeader(path.split("?")[0]!);
+    if (cookie !== undefined && cookie !== "") headers.cookie = cookie;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, options.protocols ?? [], {
+      headers,
+    }) as TestWebSocket;
+    // The app's first message can come in the same packet as the 101: queue from the start.
+    const queue: (string | Buffer)[] = [];
+    const waiting: ((m: string | Buffer) => void)[] = [];
+    ws.on("message", (data, isBinary) => {
+      const m = isBinary ? (data as Buffer) : String(data);
+      const w = waiting.shift();
+      if (w !== undefined) w(m);
+      else queue.push(m);
+    });
+    ws.nextMessage = () =>
+      queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiting.push(r));
+    return new Promise((resolve, reject) => {
+      ws.once("open", () => resolve(ws));
+      ws.once("unexpected-response", (_req, res) => {
+        ws.on("error", () => undefined);
+        ws.terminate();
+        reject(
+          Object.assign(new Error(`WebSocket upgrade of ${path} refused: ${res.statusCode}`), {
+            status: res.statusCode,
+          }),
+        );
+      });
+      ws.once("error", reject);
+    });
+  }
+
+  /** Stops the server `websocket()` started (its WebSockets are closed with 1001). */
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (s !== undefined) await (await s).server.close({ deadline: 1_000 });
   }
 
   get(path: string, options?: TestRequestOptions): Promise<TestResponse> {

@@ -375,6 +375,62 @@ describe("config.md", async () => {
   });
 });
 
+describe("realtime.md and security.md", async () => {
+  const rt = await import("../../docs/snippets/realtime.ts");
+  const sec = await import("../../docs/snippets/security.ts");
+  test("the chat: a WebSocket joins its room and gets what others publish", async () => {
+    const c = rt.chatApp().testClient();
+    try {
+      const a = await c.websocket("/chat/lobby");
+      const b = await c.websocket("/chat/lobby");
+      assert.equal(await a.nextMessage(), "welcome to lobby");
+      assert.equal(await b.nextMessage(), "welcome to lobby");
+      a.send("hi");
+      assert.equal(await b.nextMessage(), "someone: hi");
+      a.close();
+      b.close();
+    } finally {
+      await c.close();
+    }
+  });
+  test("server-sent events resume after Last-Event-ID", async () => {
+    const app = rt.sseApp();
+    const res = await app.fetch(new Request("http://x/prices", { headers: { "Last-Event-ID": "41" } }));
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("id: 42")) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel(); // the stream is endless: stop it
+    assert.ok(text.startsWith("retry: 2000\n\nevent: price\nid: 42\n"), text);
+  });
+  test("CORS: the blueprint grants its origins with credentials", async () => {
+    const res = await sec
+      .corsApp()
+      .testClient()
+      .get("/api/me", { headers: { Origin: "https://shop.example.com" } });
+    assert.equal(res.headers.get("access-control-allow-origin"), "https://shop.example.com");
+    assert.equal(res.headers.get("access-control-allow-credentials"), "true");
+  });
+  test("CSRF: the form's token passes, a post without it is refused by the handler's page", async () => {
+    const c = sec.csrfApp().testClient();
+    const form = await c.get("/transfer");
+    const token = /value="([^"]+)"/.exec(form.text)![1]!;
+    assert.equal((await c.post("/transfer", { form: { amount: 5, csrf_token: token } })).text, "sent 5");
+    const refused = await c.post("/transfer", { form: { amount: 5 } });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.text, "Please reload the form (the CSRF token is missing).");
+    assert.equal((await c.post("/webhooks/billing", { form: { x: 1 } })).text, "ok");
+  });
+  test("security headers with a CSP nonce the template shares, and compression", async () => {
+    const res = await sec.headersApp().testClient().get("/");
+    const nonce = /nonce="([^"]+)"/.exec(res.text)![1]!;
+    assert.equal(
+      res.headers.get("content-security-policy"),
+      `default-src 'self'; script-src 'self' 'nonce-${nonce}'`,
+    );
+    assert.equal(res.headers.get("x-frame-options"), "DENY");
+  });
+});
+
 // testing.md's sample is a test file: importing it runs its tests here.
 await import("../../docs/snippets/testing.ts");
 

@@ -7,8 +7,10 @@ import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { basename, isAbsolute, resolve } from "node:path";
+import mime from "mime-types";
 import type { Phial } from "../app.ts";
 import { currentApp, currentRequest } from "../context.ts";
+import { compressible, negotiateEncoding } from "../serving/compression.ts";
 import { NotFound, PreconditionFailed, RequestedRangeNotSatisfiable } from "../wrappers/exceptions.ts";
 import type { Request } from "../wrappers/request.ts";
 import { Response, type ResponseBody } from "../wrappers/response.ts";
@@ -127,7 +129,30 @@ export async function sendFromFolder(
   if (found === undefined) throw new NotFound();
   // The name asked for decides the media type (a link `x.css` to a file `x` is still CSS).
   const slash = name.lastIndexOf("/");
-  return fileResponse(req, app, cache, key, found, slash === -1 ? name : name.slice(slash + 1), options);
+  const base = slash === -1 ? name : name.slice(slash + 1);
+  // With compression on, a precompressed neighbour (`app.css.br`, `app.css.gz`) the client accepts is
+  // sent instead, with Content-Encoding (compression never touches an encoded response again).
+  if (
+    req !== undefined &&
+    app !== undefined &&
+    app.config.compression !== false &&
+    compressible(mime.lookup(base) || undefined)
+  ) {
+    const enc = negotiateEncoding(req.header("accept-encoding"), ["br", "gzip"]);
+    if (enc !== undefined) {
+      const preName = `${name}.${enc === "br" ? "br" : "gz"}`;
+      const preKey = `${folder}\0${preName}`;
+      const ttl = ttlOf(app, options, cacheByDefault);
+      const pre = await cache.lookup(preKey, ttl, safeResolveFileStats, folder, preName);
+      if (pre !== undefined) {
+        const res = await fileResponse(req, app, cache, preKey, pre, base, options);
+        res.headers.set("Content-Encoding", enc);
+        res.headers.append("Vary", "Accept-Encoding");
+        return res;
+      }
+    }
+  }
+  return fileResponse(req, app, cache, key, found, base, options);
 }
 
 function fromRoot(app: Phial | undefined, p: string): string {

@@ -7,3 +7,9 @@
 // (`Handles`) or as a type. Nothing from dispatch or the feature folders.
 
 export { type AccessLogEntry, formatAccessLine } from "./access-log.ts";
+export {
+  type CompressionOptions,
+  compressible,
+  negotiateEncoding,
+  ZSTD_AVAILABLE,
+} from "./compression.ts";

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Phial } from "../app.ts";
 import { currentRequest, invoke } from "../context.ts";
+import { cspNonce, csrfToken } from "../protections/index.ts";
 import { flashesOf } from "../sessions/app-sessions.ts";
 import { type FlashedOptions, sessionView } from "../sessions/secure-cookie.ts";
 import type { Request } from "../wrappers/request.ts";
@@ -68,7 +69,19 @@ function requestValues(app: Phial, req: Request | undefined): TemplateContext {
     url_for: urlFor,
     getFlashedMessages: flashes,
     get_flashed_messages: flashes,
+    // The session's CSRF token for forms (Flask-WTF's `csrf_token()` too), the response's CSP nonce.
+    csrfToken: csrfOf,
+    csrf_token: csrfOf,
+    cspNonce: nonceOf,
   };
+  function csrfOf(): string {
+    if (req === undefined) throw new Error("csrfToken() in a template rendered outside a request");
+    return csrfToken(req);
+  }
+  function nonceOf(): string {
+    if (req === undefined) throw new Error("cspNonce() in a template rendered outside a request");
+    return cspNonce(req);
+  }
 }
 
 function callUrlFor(app: Phial, [endpoint, values]: [string, Record<string, unknown>]): string {

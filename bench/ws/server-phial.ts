@@ -1,0 +1,10 @@
+// Phial's WebSocket echo (app.websocket on its own wire) for bench/ws/run.ts. Prints its port.
+import { Phial } from "phial";
+
+const app = new Phial(import.meta.url, { fromEnv: false, staticFolder: null });
+app.websocket("/echo", { pingInterval: 0 }, async (ws) => {
+  for await (const m of ws) ws.send(m);
+});
+const server = app.listen();
+const { port } = await server.listen(0, "127.0.0.1");
+process.stdout.write(`${port}\n`);

@@ -1,0 +1,450 @@
+// WebSocket routes: `app.websocket("/chat/<room>", handler)`. The upgrade request goes through the
+// ordinary pipeline (routing, converters, before-request hooks, the session, after-request hooks), so a
+// hook can refuse it with any HTTP answer; a route that accepts answers with a 101 marker, and the
+// app's upgrade handler then hands the socket to the `ws` library, which does the handshake and the
+// framing (masking, fragmentation, UTF-8 checks, permessage-deflate, close codes, limits).
+
+import { randomUUID } from "node:crypto";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket as WsSocket } from "ws";
+import { runWithRequest } from "../context.ts";
+import { originAllowed } from "../protections/origin.ts";
+import type { Request, RequestSource } from "../wrappers/request.ts";
+import { Response } from "../wrappers/response.ts";
+import { Rooms } from "./rooms.ts";
+
+/** A WebSocket route's handler. When it returns (or its promise settles) the connection is closed. */
+export type WebSocketHandler<P = Record<string, unknown>> = (
+  ws: WebSocketConnection,
+  req: Request<P>,
+) => void | Promise<void>;
+
+export interface WebSocketOptions {
+  /** The endpoint name for `urlFor`; default: the handler's name. */
+  endpoint?: string;
+  /** Largest message accepted, in bytes; a larger one closes the connection with 1009. Default 1 MiB. */
+  maxMessageSize?: number;
+  /** Offer permessage-deflate (RFC 7692) to clients that ask. Default false (it costs memory and CPU). */
+  perMessageDeflate?: boolean;
+  /** Subprotocols this route speaks, preferred first; the first one the client also offers is chosen. */
+  protocols?: readonly string[];
+  /**
+   * Seconds between pings; a connection that did not answer the previous ping by the next one is
+   * dropped (close code 1006 on the client). Default 30; 0 for none.
+   */
+  pingInterval?: number;
+  /** Messages queued unread before the socket stops reading (backpressure on the sender). Default 16. */
+  receiveQueue?: number;
+}
+
+/** How a connection ended. */
+export interface CloseInfo {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** The upgrade requests being dispatched (the wire's request objects). */
+const upgrading = new WeakSet<RequestSource>();
+
+/** @internal marks a wire request as a WebSocket upgrade being dispatched. */
+export function markUpgrade(source: RequestSource): void {
+  upgrading.add(source);
+}
+
+const ACCEPT = Symbol("phial.websocketAccept");
+
+interface Accept {
+  handler: WebSocketHandler<never>;
+  options: WebSocketOptions;
+  req: Request;
+}
+
+type AcceptResponse = Response & { [ACCEPT]?: Accept };
+
+/** @internal the view registered for a WebSocket rule: a 101 marker for an upgrade, else 426. */
+export function webSocketView(
+  handler: WebSocketHandler<never>,
+  options: WebSocketOptions,
+): (req: Request) => Response {
+  return function webSocketRoute(req: Request): Response {
+    if (!upgrading.has(req.source) || !isWebSocketUpgrade(req.header("upgrade"))) {
+      const res = new Response("This URL is a WebSocket endpoint: connect with a WebSocket client.\n", {
+        status: 426,
+        headers: { "Content-Type": "text/plain; charset=utf-8", Upgrade: "websocket", Connection: "Upgrade" },
+      });
+      return res;
+    }
+    // Cross-site WebSocket hijacking: browsers send the page's Origin (and the cookies); another site's
+    // page is refused unless trusted, as the CSRF checks refuse its form posts.
+    const origin = req.header("origin");
+    const cfg = req.app.config;
+    if (
+      origin !== undefined &&
+      cfg.csrfProtection !== false &&
+      !originAllowed(req, origin, cfg.csrfTrustedOrigins ?? [])
+    ) {
+      return new Response(`WebSocket refused: the page's origin ${origin} is not this site.\n`, {
+        status: 403,
+        headers: { "Content-Type": "text/plain; charset=utf-8" },
+      });
+    }
+    const res = new Response(null, { status: 101 }) as AcceptResponse;
+    res[ACCEPT] = { handler, options, req };
+    return res;
+  };
+}
+
+/** True for an `Upgrade` field that asks for websocket. */
+export function isWebSocketUpgrade(upgrade: string | undefined): boolean {
+  return upgrade !== undefined && /(?:^|,)\s*websocket\s*(?:,|$)/i.test(upgrade);
+}
+
+/** A WebSocket connection as a handler sees it. */
+export class WebSocketConnection {
+  /** A UUID, unique across processes (rooms use it to skip the sender). */
+  readonly id: string = randomUUID();
+  /** The upgrade request (params, session, headers). */
+  readonly request: Request;
+  /** Resolves when the connection is closed, with its code and reason. */
+  readonly closed: Promise<CloseInfo>;
+  /** @internal */ readonly raw: WsSocket;
+  /** @internal answered the last ping */ alive = true;
+  private readonly hub: WebSocketHub;
+  private readonly queue: (string | Buffer)[] = [];
+  private readonly highWater: number;
+  private waiter: ((m: string | Buffer | undefined) => void) | undefined;
+  private ended = false;
+  private readonly joined = new Set<string>();
+
+  constructor(raw: WsSocket, req: Request, hub: WebSocketHub, highWater: number) {
+    this.raw = raw;
+    this.request = req;
+    this.hub = hub;
+    this.highWater = highWater;
+    this.closed = new Promise((resolve) => {
+      raw.on("close", (code: number, reason: Buffer) => {
+        this.ended = true;
+        for (const room of this.joined) hub.rooms.leave(room, this);
+        this.joined.clear();
+        const w = this.waiter;
+        this.waiter = undefined;
+        if (w !== undefined) w(undefined);
+        resolve({ code, reason: reason.toString() });
+      });
+    });
+    raw.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      const buf = Array.isArray(data)
+        ? Buffer.concat(data)
+        : data instanceof ArrayBuffer
+          ? Buffer.from(data)
+          : data;
+      const msg = isBinary ? buf : buf.toString("utf8");
+      const w = this.waiter;
+      if (w !== undefined) {
+        this.waiter = undefined;
+        w(msg);
+        return;
+      }
+      this.queue.push(msg);
+      if (this.queue.length >= this.highWater && !raw.isPaused) raw.pause();
+    });
+    raw.on("pong", () => {
+      this.alive = true;
+    });
+    raw.on("error", () => undefined); // a protocol error closes the socket: `closed` says how
+  }
+
+  /** The subprotocol chosen in the handshake, or "". */
+  get protocol(): string {
+    return this.raw.protocol;
+  }
+
+  /** True once the connection is closing or closed. */
+  get isClosed(): boolean {
+    return this.ended || this.raw.readyState >= 2;
+  }
+
+  /** Bytes queued to send but not yet handed to the socket. */
+  get bufferedAmount(): number {
+    return this.raw.bufferedAmount;
+  }
+
+  /**
+   * Sends a message: a string as a text frame, bytes as a binary frame. Resolves true once it is written
+   * to the socket (await it to follow the client's pace), false when the connection closed first. It
+   * never rejects, so a send that is not awaited can't become an unhandled rejection.
+   */
+  send(data: string | Uint8Array): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.isClosed) {
+        resolve(false);
+        return;
+      }
+      this.raw.send(data, { binary: typeof data !== "string" }, (err) => resolve(err == null));
+    });
+  }
+
+  /** Sends a value as JSON text. */
+  sendJson(value: unknown): Promise<boolean> {
+    return this.send(JSON.stringify(value));
+  }
+
+  /** The next message (text as a string, binary as a Buffer), or undefined once the connection closed. */
+  receive(): Promise<string | Buffer | undefined> {
+    const q = this.queue;
+    if (q.length > 0) {
+      const m = q.shift()!;
+      if (q.length < this.highWater >> 1 && this.raw.isPaused && !this.ended) this.raw.resume();
+      return Promise.resolve(m);
+    }
+    if (this.ended) return Promise.resolve(undefined);
+    if (this.waiter !== undefined) throw new Error("WebSocket receive(): another receive() is pending");
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  /**
+   * The next text message parsed as JSON, or undefined once closed. A binary message or invalid JSON
+   * closes the connection with 1007 (invalid payload) and gives undefined.
+   */
+  async receiveJson<T = unknown>(): Promise<T | undefined> {
+    const m = await this.receive();
+    if (m === undefined) return undefined;
+    if (typeof m === "string") {
+      try {
+        return JSON.parse(m) as T;
+      } catch {
+        // falls through
+      }
+    }
+    this.close(1007, "expected a JSON text message");
+    return undefined;
+  }
+
+  /** `for await (const msg of ws)`: the messages until the connection closes. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<string | Buffer, void, undefined> {
+    for (;;) {
+      const m = await this.receive();
+      if (m === undefined) return;
+      yield m;
+    }
+  }
+
+  /** Closes with a code (1000 normal, 1001 going away, 1008 policy, 3000-4999 yours) and a reason. */
+  close(code = 1000, reason = ""): void {
+    if (this.raw.readyState >= 2) return;
+    this.raw.close(code, reason);
+  }
+
+  /** Joins a room: messages published to it reach this connection. */
+  join(room: string): void {
+    if (this.isClosed || this.joined.has(room)) return;
+    this.joined.add(room);
+    this.hub.rooms.join(room, this);
+  }
+
+  /** Leaves a room. */
+  leave(room: string): void {
+    if (!this.joined.delete(room)) return;
+    this.hub.rooms.leave(room, this);
+  }
+
+  /** The rooms this connection is in. */
+  get rooms(): readonly string[] {
+    return [...this.joined];
+  }
+
+  /** Publishes to a room's other members (not this connection), in every process on the bus. */
+  publish(room: string, data: string | Uint8Array): void | Promise<void> {
+    return this.hub.rooms.publish(room, data, this.id);
+  }
+
+  /** @internal a room delivering a message */
+  deliver(data: string | Uint8Array): void {
+    if (this.isClosed) return;
+    this.raw.send(data, { binary: typeof data !== "string" });
+  }
+}
+
+/** The app's WebSocket connections (`app.websockets`): rooms, publishing, closing them all. */
+export class WebSocketHub {
+  /** Rooms and the bus they publish through (`app.websockets.rooms.pubsub = myRedisPubSub`). */
+  readonly rooms = new Rooms();
+  /** The open connections of this process. */
+  readonly connections = new Set<WebSocketConnection>();
+  private readonly servers = new Map<string, WebSocketServer>();
+  private readonly extraHeaders = new WeakMap<object, readonly string[]>();
+  private pingTimers = new Map<number, ReturnType<typeof setInterval>>();
+  private readonly log: (message: string, err?: unknown) => void;
+
+  constructor(log: (message: string, err?: unknown) => void) {
+    this.log = log;
+    this.rooms.onError = (what, err) => log(`WebSocket rooms: error ${what}`, err);
+  }
+
+  /** Publishes to every member of a room (e.g. from an HTTP view). */
+  publish(room: string, data: string | Uint8Array): void | Promise<void> {
+    return this.rooms.publish(room, data);
+  }
+
+  /**
+   * Closes every connection with `code` (1001 going away by default), then drops those still open after
+   * `deadline` ms. Resolves when all are closed.
+   */
+  async closeAll(code = 1001, reason = "server shutting down", deadline = 5_000): Promise<void> {
+    for (const t of this.pingTimers.values()) clearInterval(t);
+    this.pingTimers.clear();
+    const all = [...this.connections];
+    if (all.length === 0) return;
+    for (const c of all) c.close(code, reason);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        for (const c of all) c.raw.terminate();
+        resolve();
+      }, deadline);
+    });
+    await Promise.race([Promise.all(all.map((c) => c.closed)), late]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * @internal Completes an upgrade after the pipeline answered. A 101 marker hands the socket to `ws`
+   * (which checks the handshake fields and answers 400 itself for a bad one); any other response is
+   * written as an HTTP answer and the socket closed.
+   */
+  async complete(res: Response, wireReq: RequestSource, socket: Duplex, head: Buffer): Promise<void> {
+    const accept = (res as AcceptResponse)[ACCEPT];
+    if (accept === undefined || res.status !== 101) {
+      await writeRawResponse(res, socket);
+      return;
+    }
+    const { handler, options, req } = accept;
+    const wss = this.serverFor(options);
+    // The fields the after-request hooks and the session added (Set-Cookie, …) go on the 101.
+    const extra: string[] = [];
+    const raw = res.headers.raw();
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (name === "content-type" || name === "content-length" || name === "connection" || name === "upgrade")
+        continue;
+      extra.push(`${raw[i]}: ${raw[i + 1]}`);
+    }
+    if (extra.length > 0) this.extraHeaders.set(wireReq, extra);
+    wss.handleUpgrade(wireReq as never, socket, head, (raw) => {
+      const conn = new WebSocketConnection(raw, req, this, options.receiveQueue ?? 16);
+      this.connections.add(conn);
+      this.startPing(options.pingInterval ?? 30);
+      void conn.closed.then(() => this.connections.delete(conn));
+      let rv: void | Promise<void>;
+      try {
+        rv = runWithRequest(req, () => handler(conn, req as Request<never>));
+      } catch (err) {
+        this.failed(conn, req, err);
+        return;
+      }
+      Promise.resolve(rv).then(
+        () => conn.close(1000),
+        (err: unknown) => this.failed(conn, req, err),
+      );
+    });
+  }
+
+  private failed(conn: WebSocketConnection, req: Request, err: unknown): void {
+    this.log(`Exception in the WebSocket handler of ${req.path} [${req.endpoint ?? "?"}]`, err);
+    conn.close(1011, "internal error");
+  }
+
+  private serverFor(options: WebSocketOptions): WebSocketServer {
+    const max = options.maxMessageSize ?? 1024 * 1024;
+    const deflate = options.perMessageDeflate === true;
+    const protocols = options.protocols ?? [];
+    const key = `${max}|${deflate}|${protocols.join(",")}`;
+    let wss = this.servers.get(key);
+    if (wss === undefined) {
+      wss = new WebSocketServer({
+        noServer: true,
+        clientTracking: false,
+        maxPayload: max,
+        perMessageDeflate: deflate ? { threshold: 1024 } : false,
+        handleProtocols: (offered: Set<string>) => {
+          for (const p of protocols) if (offered.has(p)) return p;
+          return false;
+        },
+      });
+      wss.on("headers", (headers: string[], req: object) => {
+        const extra = this.extraHeaders.get(req);
+        if (extra !== undefined) headers.push(...extra);
+      });
+      this.servers.set(key, wss);
+    }
+    return wss;
+  }
+
+  private startPing(seconds: number): void {
+    if (seconds <= 0 || this.pingTimers.has(seconds)) return;
+    const timer = setInterval(() => {
+      let any = false;
+      for (const c of this.connections) {
+        any = true;
+        if (c.isClosed) continue;
+        if (!c.alive) {
+          c.raw.terminate();
+          continue;
+        }
+        c.alive = false;
+        c.raw.ping();
+      }
+      if (!any) {
+        clearInterval(timer);
+        this.pingTimers.delete(seconds);
+      }
+    }, seconds * 1000);
+    timer.unref();
+    this.pingTimers.set(seconds, timer);
+  }
+}
+
+const REASONS: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+};
+
+/** Writes a Response as a plain HTTP/1.1 answer on a socket that left the wire, then closes it. */
+export async function writeRawResponse(res: Response, socket: Duplex): Promise<void> {
+  let body: Buffer;
+  const b = res.body;
+  if (b === null) body = Buffer.alloc(0);
+  else if (typeof b === "string") body = Buffer.from(b);
+  else if (b instanceof Uint8Array) body = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  else {
+    const parts: Buffer[] = [];
+    let total = 0;
+    const it = b as AsyncIterable<string | Uint8Array>;
+    for await (const chunk of it) {
+      const c = typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk);
+      total += c.length;
+      if (total > 1024 * 1024) break; // a refusal is short; don't buffer an endless stream
+      parts.push(c);
+    }
+    body = Buffer.concat(parts);
+  }
+  const status = res.status === 101 ? 500 : res.status;
+  let head = `HTTP/1.1 ${status} ${res.statusText || REASONS[status] || "Error"}\r\n`;
+  const raw = res.headers.raw();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === "content-length" || name === "connection" || name === "transfer-encoding") continue;
+    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  head += `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  if (socket.destroyed) return;
+  socket.end(Buffer.concat([Buffer.from(head, "latin1"), body]));
+}

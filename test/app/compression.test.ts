@@ -1,0 +1,147 @@
+// Response compression over a real socket, decoded with node:zlib (and by curl --compressed).
+
+import assert from "node:assert/strict";
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { after, test } from "node:test";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { negotiateEncoding, type Phial } from "phial";
+import { makeApp } from "./helpers.ts";
+
+const servers: { close(o?: { deadline?: number }): Promise<void> }[] = [];
+after(async () => {
+  for (const s of servers) await s.close({ deadline: 100 });
+});
+
+async function serve(app: Phial): Promise<number> {
+  const server = app.listen();
+  servers.push(server);
+  return (await server.listen(0, "127.0.0.1")).port;
+}
+
+function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+  onChunk?: (c: Buffer) => void,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const r = httpRequest({ host: "127.0.0.1", port, path, headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on("data", (c: Buffer) => {
+        parts.push(c);
+        onChunk?.(c);
+      });
+      res.on("end", () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts) }),
+      );
+    });
+    r.on("error", reject);
+    r.end();
+  });
+}
+
+const PAGE = `<!doctype html><p>${"Hello, compressed world. ".repeat(3000)}</p>`;
+
+test("Accept-Encoding with q-values picks br or gzip; Vary always; small, binary and 206 bodies untouched", async () => {
+  const { app } = makeApp({ config: { compression: true } });
+  app.get("/page", () => PAGE);
+  app.get("/small", () => "tiny");
+  app.get("/png", () => [Buffer.alloc(5000, 1), { "Content-Type": "image/png" }]);
+  app.get("/partial", () => [
+    PAGE,
+    206,
+    { "Content-Range": `bytes 0-${PAGE.length - 1}/${PAGE.length * 2}` },
+  ]);
+  app.get("/encoded", () => [PAGE, { "Content-Encoding": "identity-custom" }]);
+  const port = await serve(app);
+
+  const br = await get(port, "/page", { "accept-encoding": "gzip;q=0.8, br" });
+  assert.equal(br.headers["content-encoding"], "br");
+  assert.equal(br.headers.vary, "Accept-Encoding");
+  assert.ok(br.body.length < PAGE.length / 10, `compressed to ${br.body.length} bytes`);
+  assert.equal(brotliDecompressSync(br.body).toString(), PAGE);
+  assert.equal(Number(br.headers["content-length"]), br.body.length);
+
+  const gz = await get(port, "/page", { "accept-encoding": "br;q=0.1, gzip;q=0.9, zstd;q=0" });
+  assert.equal(gz.headers["content-encoding"], "gzip");
+  assert.equal(gunzipSync(gz.body).toString(), PAGE);
+
+  const none = await get(port, "/page", { "accept-encoding": "br;q=0, gzip;q=0" });
+  assert.equal(none.headers["content-encoding"], undefined);
+  assert.equal(none.headers.vary, "Accept-Encoding");
+  assert.equal(none.body.toString(), PAGE);
+
+  assert.equal(
+    (await get(port, "/small", { "accept-encoding": "gzip" })).headers["content-encoding"],
+    undefined,
+  );
+  assert.equal(
+    (await get(port, "/png", { "accept-encoding": "gzip" })).headers["content-encoding"],
+    undefined,
+  );
+  assert.equal(
+    (await get(port, "/partial", { "accept-encoding": "gzip" })).headers["content-encoding"],
+    undefined,
+  );
+  const enc = await get(port, "/encoded", { "accept-encoding": "gzip" });
+  assert.equal(enc.headers["content-encoding"], "identity-custom"); // never compressed twice
+  assert.equal(enc.body.toString(), PAGE);
+});
+
+test("a streamed body is compressed as it streams: the first chunk arrives before the last is made", async () => {
+  const { app } = makeApp({ config: { compression: { threshold: 0 } } });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  app.get("/stream", () => [
+    (async function* () {
+      yield `<p>${"first part ".repeat(200)}</p>`;
+      await gate;
+      yield `<p>${"second part ".repeat(200)}</p>`;
+    })(),
+    { "Content-Type": "text/html; charset=utf-8" },
+  ]);
+  const port = await serve(app);
+  const res = await get(port, "/stream", { "accept-encoding": "gzip" }, () => release());
+  assert.equal(res.headers["content-encoding"], "gzip");
+  assert.equal(res.headers["transfer-encoding"], "chunked");
+  assert.equal(
+    gunzipSync(res.body).toString(),
+    `<p>${"first part ".repeat(200)}</p><p>${"second part ".repeat(200)}</p>`,
+  );
+});
+
+test("negotiateEncoding follows q-values, * and the server's preference on ties", () => {
+  assert.equal(negotiateEncoding("gzip, br", ["br", "gzip"]), "br");
+  assert.equal(negotiateEncoding("gzip;q=1, br;q=0.5", ["br", "gzip"]), "gzip");
+  assert.equal(negotiateEncoding("*", ["br", "gzip"]), "br");
+  assert.equal(negotiateEncoding("*;q=0.5, br;q=0", ["br", "gzip"]), "gzip");
+  assert.equal(negotiateEncoding("identity", ["br", "gzip"]), undefined);
+  assert.equal(negotiateEncoding("gzip;q=nonsense", ["gzip"]), undefined);
+  assert.equal(negotiateEncoding(undefined, ["gzip"]), undefined);
+});
+
+test("a precompressed static file (app.css.br, app.css.gz) is sent when the client accepts it", async () => {
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { brotliCompressSync, gzipSync } = await import("node:zlib");
+  const dir = mkdtempSync(join(tmpdir(), "phial-precompressed-"));
+  const css = `body { color: red; }\n${"/* padding */\n".repeat(200)}`;
+  writeFileSync(join(dir, "app.css"), css);
+  writeFileSync(join(dir, "app.css.br"), brotliCompressSync(css));
+  writeFileSync(join(dir, "app.css.gz"), gzipSync(css));
+  const { app } = makeApp({ staticFolder: dir, staticUrlPath: "/static", config: { compression: true } });
+  const port = await serve(app);
+  const br = await get(port, "/static/app.css", { "accept-encoding": "gzip, br" });
+  assert.equal(br.headers["content-encoding"], "br");
+  assert.match(String(br.headers["content-type"]), /^text\/css/);
+  assert.equal(brotliDecompressSync(br.body).toString(), css);
+  const gz = await get(port, "/static/app.css", { "accept-encoding": "gzip" });
+  assert.equal(gz.headers["content-encoding"], "gzip");
+  assert.equal(gunzipSync(gz.body).toString(), css);
+  const plain = await get(port, "/static/app.css");
+  assert.equal(plain.headers["content-encoding"], undefined);
+  assert.equal(plain.body.toString(), css);
+});
