@@ -24,6 +24,7 @@ export {
   sendFile,
   sendFromDirectory,
 } from "./app/files/index.ts";
+export type { RedisLike } from "./app/redis/index.ts";
 export {
   BuildError,
   type Converter,
@@ -51,6 +52,9 @@ export {
   type FlashedOptions,
   flash,
   getFlashedMessages,
+  RedisSession,
+  RedisSessionInterface,
+  type RedisSessionOptions,
   SecureCookieSession,
   SecureCookieSessionInterface,
   type Session,
