@@ -24,6 +24,20 @@ export {
   sendFile,
   sendFromDirectory,
 } from "./app/files/index.ts";
+export {
+  type KeyFunc,
+  Limiter,
+  type LimiterOptions,
+  type LimitOptions,
+  type LimitResult,
+  type LimitStore,
+  MemoryStore,
+  parseLimits,
+  type RateLimitItem,
+  RedisStore,
+  remoteAddress,
+  type Strategy,
+} from "./app/limits/index.ts";
 export type { RedisLike } from "./app/redis/index.ts";
 export {
   BuildError,
