@@ -13,6 +13,14 @@ export { Blueprint, type BlueprintOptions, type RegisterOptions } from "./app/bl
 export { type Config, type ConfigValues, DEFAULT_CONFIG } from "./app/config.ts";
 export { type G, g, request, session } from "./app/context.ts";
 export {
+  type Broker,
+  type BrokerListener,
+  LocalBroker,
+  RedisBroker,
+  type RedisBrokerOptions,
+  type RedisSubscriber,
+} from "./app/fanout/index.ts";
+export {
   encodeMultipart,
   MultipartError,
   type MultipartFile,
