@@ -186,6 +186,17 @@ describe("Limiter with the memory store", () => {
     }
     assert.deepEqual(tries, [200, 200, 429]);
     assert.equal((await c.post("/signin", { form: { username: "bob" } })).status, 200);
+    // A client-chosen key of 100 KB is counted under its hash, not stored as it came.
+    const long = "x".repeat(100_000);
+    const store = limiter.store as MemoryStore;
+    assert.equal((await c.post("/signin", { form: { username: long } })).status, 200);
+    assert.equal((await c.post("/signin", { form: { username: long } })).status, 200);
+    assert.equal((await c.post("/signin", { form: { username: long } })).status, 429);
+    const keys = [...(store as unknown as { fixed: Map<string, unknown> }).fixed.keys()];
+    assert.ok(
+      keys.every((k) => k.length < 300),
+      "no key longer than a hash and the scope",
+    );
   });
 
   test("a limit string that cannot be read fails when it is declared", () => {

@@ -3,6 +3,7 @@
 // sliding windows; a refused request is a 429 with Retry-After, and every limited response carries the
 // IETF draft's RateLimit-* fields. Counters live in a store: memory for one process, Redis for many.
 
+import { createHash } from "node:crypto";
 import type { Phial } from "../app.ts";
 import { storeUnavailable } from "../redis/index.ts";
 import type { Handler } from "../scaffold.ts";
@@ -11,6 +12,9 @@ import type { Request } from "../wrappers/request.ts";
 import type { Response } from "../wrappers/response.ts";
 import { parseLimits, type RateLimitItem } from "./parse.ts";
 import { type LimitResult, type LimitStore, MemoryStore, type Strategy } from "./store.ts";
+
+/** Longer keys are stored as their hash. */
+const MAX_KEY = 200;
 
 /** What a limit is counted by: a string per client (address, user id, API key, …). */
 export type KeyFunc = (req: Request) => string;
@@ -231,7 +235,11 @@ export class Limiter {
       const l = limits[i]!;
       if (l.methods !== undefined && !l.methods.has(req.method)) continue;
       if (l.exemptWhen?.(req) === true) continue;
-      const who = (l.key ?? this.key)(req);
+      let who = (l.key ?? this.key)(req);
+      // A key may come from the client (a form field): a long one is hashed, so no client can make the
+      // store keep megabytes per counter.
+      if (typeof who !== "string") who = String(who);
+      if (who.length > MAX_KEY) who = `sha256:${createHash("sha256").update(who).digest("base64url")}`;
       const key = `${who}/${l.scope ?? endpoint}/${l.item.amount}/${l.item.windowMs}`;
       let r: LimitResult | Promise<LimitResult>;
       try {
