@@ -68,6 +68,25 @@ describe("RedisSessionInterface", { skip, timeout: 30_000 }, () => {
     await client.flushAll();
   });
 
+  test("a changed session under the same id sends no new cookie unless it is permanent", async () => {
+    const { app } = makeApp(client);
+    app.post("/visit", (req) => {
+      req.session.set("n", ((req.session.get("n") as number | undefined) ?? 0) + 1);
+      return String(req.session.get("n"));
+    });
+    const c = app.testClient();
+    const first = await c.post("/visit");
+    assert.equal(first.text, "1");
+    assert.ok(first.headers.has("Set-Cookie"), "a new session: its id is sent");
+    const second = await c.post("/visit");
+    assert.equal(second.text, "2");
+    assert.equal(second.headers.has("Set-Cookie"), false, "same id, stored in Redis: nothing to send");
+    assert.equal(second.headers.get("Vary"), "Cookie");
+    await c.post("/login/kim"); // permanent from here on
+    assert.match((await c.post("/visit")).headers.get("Set-Cookie")!, /Max-Age=3600/, "expiry renewed");
+    await client.flushAll();
+  });
+
   test("a session made on one instance is read on another", async () => {
     const a = makeApp(client).app;
     const b = makeApp(client).app;

@@ -258,14 +258,21 @@ export class RedisSessionInterface implements SessionInterface {
               "accepts (option maxBytes): store less in it.",
           );
         }
-        await evalScript(
-          this.client,
-          SAVE,
-          [this.prefix + sid, old === "" ? "" : this.prefix + old, userSet(data)],
-          [json, String(ttl), sid, old],
-        );
+        const users = userSet(data);
+        if (old === "" && users === "") {
+          await this.client.sendCommand(["SET", this.prefix + sid, json, "EX", String(ttl)]);
+        } else {
+          await evalScript(
+            this.client,
+            SAVE,
+            [this.prefix + sid, old === "" ? "" : this.prefix + old, users],
+            [json, String(ttl), sid, old],
+          );
+        }
         session.sid = sid;
         session.regenerated = false;
+        // The cookie holds only the id: same id, no expiry to renew, nothing to send.
+        if (!fresh && !session.permanent) return;
       } else if (c.sessionRefreshEachRequest && session.permanent) {
         await this.client.sendCommand(["EXPIRE", this.prefix + session.sid, String(ttl)]);
       } else {
