@@ -18,10 +18,16 @@ import {
   abort,
   Blueprint,
   flash,
+  type Handler,
   HTTPException,
+  Limiter,
   type Logger,
+  MemoryStore,
   makeResponse,
   Phial,
+  type RedisLike,
+  RedisSessionInterface,
+  RedisStore,
   type Request,
   redirect,
   renderTemplate,
@@ -45,6 +51,16 @@ export interface DemoOptions {
   logger?: Logger;
   /** Debug mode: request log and stack-trace pages for this machine. Default `$PHIAL_DEBUG`, else off. */
   debug?: boolean;
+  /**
+   * A connected Redis client, for running several instances: sessions then live in Redis (the cookie
+   * holds a signed id) and the sign-in limit counts in Redis, so it holds across instances. `createApp()`
+   * connects to `$REDIS_URL` when it is set. Default: signed-cookie sessions, limits in this process.
+   */
+  redis?: RedisLike;
+  /** Sign-in attempts allowed per client address. Default "10 per minute". */
+  signinLimitPerAddress?: string;
+  /** Sign-in attempts allowed per account (whatever the address). Default "5 per minute". */
+  signinLimitPerUser?: string;
 }
 
 export interface Demo {
@@ -137,6 +153,10 @@ export function createDemo(options: DemoOptions = {}): Demo {
   if (options.logger !== undefined) app.logger = options.logger;
   if (options.debug !== undefined) app.config.debug = options.debug;
   app.config.secretKey = options.secretKey ?? loadSecretKey(dataDir);
+  if (options.redis !== undefined) {
+    // Several instances: the session and the limits are shared through Redis (docs/deployment.md).
+    app.sessionInterface = new RedisSessionInterface({ client: options.redis, userKey: "user" });
+  }
   // The whole request (file, fields, multipart framing) may be a little more than the file itself.
   app.config.maxContentLength = maxUpload + 64 * 1024;
   app.config.maxFileSize = maxUpload;
@@ -165,9 +185,13 @@ export function createDemo(options: DemoOptions = {}): Demo {
     abort(redirect(urlFor("signin_form", { next: here })));
   }
 
-  /** Starts a fresh session for `user`: nothing from before survives a sign-in (session fixation). */
+  /**
+   * Starts a fresh session for `user`: nothing from before survives a sign-in, and a server-side
+   * session gets a new id (session fixation).
+   */
   function signInAs(req: Request, user: string): void {
     req.session.clear();
+    req.session.regenerate();
     req.session.set("user", user);
   }
 
@@ -177,6 +201,19 @@ export function createDemo(options: DemoOptions = {}): Demo {
   // The JSON API passes: a cross-site page cannot send `Content-Type: application/json` without a CORS
   // preflight, which this app never grants. /seed/login only shows a response tuple (it changes
   // nothing), so it is exempt (`csrf: false`).
+
+  // Sign-in attempts are limited per client address (behind a trusted proxy, the forwarded one) and per
+  // account, so guessing passwords is slow from one address and from many. Counted after the CSRF check
+  // (a request without the form's token is refused anyway).
+  const limiter = new Limiter(app, {
+    store: options.redis !== undefined ? new RedisStore(options.redis) : new MemoryStore(),
+  });
+  const signinLimits = [
+    limiter.limit(options.signinLimitPerAddress ?? "10 per minute"),
+    limiter.limit(options.signinLimitPerUser ?? "5 per minute", {
+      key: (req) => `account:${(req.form.get("username") ?? "").trim().toLowerCase()}`,
+    }),
+  ];
 
   // Security headers on every response, error pages included.
   app.afterRequest((res) => {
@@ -225,7 +262,7 @@ export function createDemo(options: DemoOptions = {}): Demo {
     return renderTemplate("signin.html", { username: "", next });
   });
 
-  app.post("/signin", async function signin(req) {
+  const signin: Handler = async function signin(req) {
     const username = (req.form.get("username") ?? "").trim();
     const next = req.form.get("next") ?? "";
     const user = await users.verify(username, req.form.get("password") ?? "");
@@ -243,10 +280,15 @@ export function createDemo(options: DemoOptions = {}): Demo {
     flash(`Welcome back, ${user}!`, "success");
     // `next` came from the query string: safeRedirect refuses other sites (?next=//evil.example).
     return safeRedirect(next, { fallback: urlFor("profile") });
-  });
+  };
+  app.post(
+    "/signin",
+    signinLimits.reduce((h, limit) => limit(h), signin),
+  );
 
   app.post("/signout", function signout(req) {
     req.session.clear();
+    req.session.regenerate(); // a server-side session: the old id is deleted, a copy of it opens nothing
     flash("You are signed out.", "info");
     return redirect(urlFor("home"));
   });
@@ -437,9 +479,38 @@ export function createDemo(options: DemoOptions = {}): Demo {
   return { app, users, dataDir };
 }
 
-/** The demo's app alone: what `phial run demo/main.ts` serves (it calls an exported `createApp`). */
-export function createApp(options: DemoOptions = {}): Phial {
+/**
+ * The demo's app alone: what `phial run demo/main.ts` serves (it calls an exported `createApp`). With
+ * `$REDIS_URL` set, it connects to that Redis first and shares sessions and limits through it.
+ */
+export async function createApp(options: DemoOptions = {}): Promise<Phial> {
+  const url = process.env.REDIS_URL;
+  if (options.redis === undefined && url !== undefined && url !== "") {
+    options = { ...options, redis: await connectRedis(url) };
+  }
   return createDemo(options).app;
+}
+
+/**
+ * A node-redis client as docs/deployment.md sets it up: commands fail at once while Redis is away (a 503,
+ * not a request that hangs), each waits at most a second, and the client reconnects by itself.
+ */
+export async function connectRedis(url: string): Promise<RedisLike> {
+  const { createClient } = await import("redis");
+  const client = createClient({
+    url,
+    disableOfflineQueue: true,
+    commandOptions: { timeout: 1000, rejectInFlight: true },
+    socket: { connectTimeout: 2000, reconnectStrategy: (n: number) => Math.min(50 * 2 ** n, 2000) },
+  });
+  let last = 0;
+  client.on("error", (err: Error) => {
+    const now = Date.now();
+    if (now - last > 10_000) console.error(`Redis: ${err.message} (reconnecting)`);
+    last = now;
+  });
+  await client.connect();
+  return client;
 }
 
 // `npm start` (or `tsx demo/main.ts`): serve on 127.0.0.1:5000.
@@ -448,7 +519,11 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(p
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`PORT must be a number from 0 to 65535, not ${JSON.stringify(process.env.PORT)}`);
   }
-  const { app, dataDir } = createDemo();
-  app.logger.info(` * Data folder: ${dataDir}`);
+  const url = process.env.REDIS_URL;
+  const redis = url !== undefined && url !== "" ? await connectRedis(url) : undefined;
+  const { app, dataDir } = createDemo({ redis });
+  app.logger.info(
+    ` * Data folder: ${dataDir}${redis === undefined ? "" : `; sessions and limits in ${url}`}`,
+  );
   await app.run({ host: process.env.HOST ?? "127.0.0.1", port });
 }

@@ -13,6 +13,14 @@ export { Blueprint, type BlueprintOptions, type RegisterOptions } from "./app/bl
 export { type Config, type ConfigValues, DEFAULT_CONFIG } from "./app/config.ts";
 export { type G, g, request, session } from "./app/context.ts";
 export {
+  type Broker,
+  type BrokerListener,
+  LocalBroker,
+  RedisBroker,
+  type RedisBrokerOptions,
+  type RedisSubscriber,
+} from "./app/fanout/index.ts";
+export {
   encodeMultipart,
   MultipartError,
   type MultipartFile,
@@ -24,6 +32,20 @@ export {
   sendFile,
   sendFromDirectory,
 } from "./app/files/index.ts";
+export {
+  type KeyFunc,
+  Limiter,
+  type LimiterOptions,
+  type LimitOptions,
+  type LimitResult,
+  type LimitStore,
+  MemoryStore,
+  parseLimits,
+  type RateLimitItem,
+  RedisStore,
+  remoteAddress,
+  type Strategy,
+} from "./app/limits/index.ts";
 export {
   type CorsOptions,
   CSRFError,
@@ -48,6 +70,7 @@ export {
   WebSocketHub,
   type WebSocketOptions,
 } from "./app/realtime/index.ts";
+export type { RedisLike } from "./app/redis/index.ts";
 export {
   BuildError,
   type Converter,
@@ -81,6 +104,9 @@ export {
   type FlashedOptions,
   flash,
   getFlashedMessages,
+  RedisSession,
+  RedisSessionInterface,
+  type RedisSessionOptions,
   SecureCookieSession,
   SecureCookieSessionInterface,
   type Session,

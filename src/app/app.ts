@@ -86,7 +86,13 @@ export interface RunOptions {
 
 /** Opens and saves sessions (the sessions module provides the signed-cookie one). */
 export interface SessionInterface {
-  /** Called on first access to `req.session`; must be sync (cookies are already there). */
+  /**
+   * Optional: an async step before the request is dispatched, for stores outside the request (Redis):
+   * read what `open` will need and keep it. Return undefined when there is nothing to wait for (no
+   * session cookie), so such requests take no promise. Must not reject: keep a failure for `open`.
+   */
+  load?(app: Phial, req: Request): Promise<void> | undefined;
+  /** Called on first access to `req.session`; must be sync (cookies are there, `load` has run). */
   open(app: Phial, req: Request): SessionLike;
   /** Called after the afterRequest hooks when the request touched its session (or `refreshes` said so). */
   save(app: Phial, session: SessionLike, req: Request, res: Response): void | Promise<void>;

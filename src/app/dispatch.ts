@@ -68,7 +68,19 @@ export interface RouteData {
  */
 export function handleRequest(app: Phial, source: RequestSource): Response | Promise<Response> {
   const req = new Request(source, app);
-  const r = app.decoratesResponses ? decorate(app, req, dispatch(app, req)) : dispatch(app, req);
+  const si = app.sessionInterface;
+  const loading = si?.load === undefined ? undefined : si.load(app, req);
+  const inner =
+    loading === undefined
+      ? dispatch(app, req)
+      : loading.then(
+          () => dispatch(app, req),
+          (err: unknown) => {
+            app.logger.error("The session interface's load() failed; the request goes on without it", err);
+            return dispatch(app, req);
+          },
+        );
+  const r = app.decoratesResponses ? decorate(app, req, inner) : inner;
   if (r instanceof Response) {
     // The fast path: no cleanups can be pending here (they take the slow path).
     if (isStreamed(r)) bindStream(r, req, undefined);
@@ -281,14 +293,19 @@ async function finishRequest(
     if (s !== undefined && app.sessionInterface !== undefined)
       await app.sessionInterface.save(app, s, req, res);
   } catch (err) {
-    req.unhandledError ??= err;
-    app.logger.error(
-      `Exception while finishing ${req.method} ${req.path} (afterRequest hook or session)`,
-      err,
-    );
-    res = showDebugPage(app.config, req)
-      ? debugErrorResponse(err, req)
-      : new InternalServerError().getResponse();
+    if (err instanceof HTTPException) {
+      // e.g. a 503 from a session store that did not answer while saving.
+      res = err.getResponse();
+    } else {
+      req.unhandledError ??= err;
+      app.logger.error(
+        `Exception while finishing ${req.method} ${req.path} (afterRequest hook or session)`,
+        err,
+      );
+      res = showDebugPage(app.config, req)
+        ? debugErrorResponse(err, req)
+        : new InternalServerError().getResponse();
+    }
   } finally {
     for (let i = scaffolds.length - 1; i >= 0; i--) {
       const fns = scaffolds[i]!.teardownRequestFuncs as TeardownHook[];

@@ -266,6 +266,34 @@ describe("accounts: sign up, sign in, sign out", () => {
     assert.doesNotMatch((await c2.get("/")).text, /olga/);
   });
 
+  test("sign-in is rate limited per account and per address: a friendly 429 with Retry-After", async () => {
+    const d = createDemo({ dataDir: tempDir(), logger: quiet });
+    await d.users.create("mallory", "mallory's password");
+    await d.users.create("trent", "trent's password");
+    const c = d.app.testClient();
+    const t = tokenOf(await c.get("/signin"));
+    const attempt = (username: string, password: string, remoteAddr = "127.0.0.1") =>
+      c.post("/signin", { form: { csrf_token: t, username, password }, remoteAddr });
+    const codes = [];
+    for (let i = 0; i < 5; i++) codes.push((await attempt("mallory", `guess ${i}`)).status);
+    assert.deepEqual(codes, [401, 401, 401, 401, 401]);
+    const r = await attempt("mallory", "mallory's password");
+    assert.equal(r.status, 429, "the right password too, once the account's attempts are used up");
+    assert.equal(r.headers.get("RateLimit-Limit"), "5");
+    assert.equal(r.headers.get("RateLimit-Remaining"), "0");
+    assert.ok(Number(r.headers.get("Retry-After")) > 50);
+    assert.match(r.text, /<title>Too Many Requests · Phial demo<\/title>/);
+    assert.match(r.text, /5 per 1 minute exceeded; try again in \d+ seconds/);
+    // Another address does not help against the account's limit…
+    assert.equal((await attempt("mallory", "mallory's password", "10.9.9.9")).status, 429);
+    // …and another account from this address has its own, until the address's 10 are used up.
+    const more = [];
+    for (let i = 0; i < 4; i++) more.push((await attempt("trent", `guess ${i}`)).status);
+    assert.deepEqual(more, [401, 401, 401, 401]);
+    assert.equal((await attempt("trent", "trent's password")).status, 429, "10 per minute from one address");
+    assert.equal((await attempt("trent", "trent's password", "10.9.9.8")).status, 302);
+  });
+
   test("sessions survive a restart: the key is kept in the data folder", async () => {
     const dir = tempDir();
     const first = createDemo({ dataDir: dir, logger: quiet });

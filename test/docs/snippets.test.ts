@@ -11,6 +11,7 @@ import { after, describe, test } from "node:test";
 import { get, post } from "phial/client";
 import { createServer } from "phial/http";
 import { DOCS, pages, syncPage } from "../../scripts/doc-snippets.ts";
+import { RedisServer, redisSkip } from "../redis-support.ts";
 
 // `app.run()` in the samples must not listen: under `phial run` it does nothing, and so here.
 process.env.PHIAL_RUN_FROM_CLI = "1";
@@ -650,5 +651,42 @@ describe("cli.md", () => {
         [...documented].some((d) => d.startsWith(m[1]!)),
         `${m[1]} is in --help but not in docs/cli.md`,
       );
+  });
+});
+
+describe("deployment.md: many machines (Redis)", {
+  skip: redisSkip("the Redis snippets of deployment.md"),
+}, () => {
+  test("sessions, limits and fan-out as the page shows them", async () => {
+    const { connectRedis, createApp } = await import("../../docs/snippets/shared.ts");
+    const redis = await RedisServer.start();
+    const client = await connectRedis(redis.url);
+    const { app, broker, subscriber } = await createApp(client);
+    try {
+      const c = app.testClient();
+      assert.equal((await c.post("/login", { form: { user: "ada" } })).text, "signed in");
+      assert.deepEqual((await c.get("/me")).json, { user: "ada" });
+      const other = app.testClient();
+      await other.post("/login", { form: { user: "ada" } });
+      assert.equal((await c.post("/logout-everywhere")).text, "2 sessions ended");
+      assert.deepEqual((await other.get("/me")).json, { user: null });
+      const codes = [];
+      for (let i = 0; i < 6; i++) codes.push((await c.post("/signin", { form: { username: "x" } })).status);
+      assert.deepEqual(codes, [200, 200, 200, 200, 200, 429]);
+      assert.equal((await c.get("/healthz")).headers.has("RateLimit-Limit"), false);
+      const res = await app.fetch(new Request("http://127.0.0.1/rooms/lobby/events"));
+      assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
+      const reader = res.body!.getReader();
+      const first = reader.read(); // the stream starts, and subscribes
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await c.post("/rooms/lobby/say", { form: { text: "hi" } })).text, "sent");
+      assert.equal(new TextDecoder().decode((await first).value), "data: hi\n\n");
+      await reader.cancel();
+    } finally {
+      await broker.close();
+      await subscriber.close();
+      await client.close();
+      await redis.close();
+    }
   });
 });

@@ -28,8 +28,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ["routing"], // rules, converters, matching and building URLs: knows nothing of requests
   ["wrappers"], // Request, Response, Headers, MultiDict, HTTP exceptions, forwarded-header trust
   // request context, settings, what app and blueprint share, return values, writing to servers
-  ["context", "config", "protections", "realtime", "scaffold", "return-value", "serving"],
-  ["files", "sessions", "templates", "debug", "url-for", "blueprint", "testing"], // features
+  ["context", "config", "protections", "realtime", "scaffold", "return-value", "serving", "redis"], // redis: the shared client helpers
+  // features (limits: rate limiting; fanout: messages to every instance)
+  ["files", "sessions", "templates", "debug", "url-for", "blueprint", "testing", "limits", "fanout"],
   ["dispatch"], // the request pipeline
   ["app"], // the Phial class
 ];

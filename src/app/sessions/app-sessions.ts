@@ -64,7 +64,7 @@ export class CookieSessionInterface implements SessionInterface {
 }
 
 /** Adds a token to `Vary` once (nothing to add when it is `*`). */
-function addVary(res: Response, token: string): void {
+export function addVary(res: Response, token: string): void {
   const all = res.headers.getAll("Vary");
   const lower = token.toLowerCase();
   for (const v of all) {

@@ -7,6 +7,7 @@
 // and `Phial` are imported as types only. signing.ts and secure-cookie.ts import nothing of the app.
 
 export { CookieSessionInterface, flash, getFlashedMessages, sessionTransaction } from "./app-sessions.ts";
+export { RedisSession, RedisSessionInterface, type RedisSessionOptions } from "./redis.ts";
 export {
   type Flash,
   type FlashedOptions,

@@ -75,6 +75,12 @@ export interface Session extends Iterable<[string, unknown]> {
   readonly accessed: boolean;
   /** True when the request carried no valid session. */
   readonly new: boolean;
+  /**
+   * Gives the session a new identity, keeping its data: call it when the user signs in (so an id an
+   * attacker planted before cannot be used afterwards). A server-side session gets a new id and the
+   * old one is deleted; a signed cookie has no id, so it is only signed again.
+   */
+  regenerate(): void;
 }
 
 /**
@@ -240,6 +246,11 @@ export class SecureCookieSession implements Session {
     if ((d[PERMANENT_KEY] === true) === value) return;
     if (value) this.#write()[PERMANENT_KEY] = true;
     else delete this.#write()[PERMANENT_KEY];
+  }
+
+  /** A signed cookie has no id to replace: the session is marked changed, so a fresh cookie is sent. */
+  regenerate(): void {
+    this.#write();
   }
 
   get [Symbol.toStringTag](): string {
