@@ -40,6 +40,8 @@ export type {
   Handler,
   HandlerResult,
   JsonObject,
+  ResponseHandler,
+  RouteHandler,
   RouteOptions,
   TeardownHook,
 } from "./app/scaffold.ts";
@@ -78,6 +80,23 @@ export {
   type UrlForValues,
   urlFor,
 } from "./app/url-for.ts";
+export {
+  compileSerializer,
+  type InputName,
+  type JsonSchema,
+  type JsonSchemaConverter,
+  jsonSchemaOf,
+  type RouteDocs,
+  type RouteSchemas,
+  type Schema,
+  type Serializer,
+  type StandardSchemaV1,
+  type TypedResult,
+  ValidationError,
+  type ValidationIssue,
+  type ValidationProblem,
+  type ValidOf,
+} from "./app/validation/index.ts";
 export type { ForwardedView, TrustProxy } from "./app/wrappers/index.ts";
 export * from "./app/wrappers/index.ts";
 export {
