@@ -10,7 +10,7 @@ import type { Request } from "../wrappers/request.ts";
 import { Response } from "../wrappers/response.ts";
 import { type FieldPlan, pairsToObject, planFor } from "./coerce.ts";
 import { type JsonSchema, jsonSchemaOf } from "./json-schema.ts";
-import { toIssue, ValidationError, type ValidationIssue } from "./problem.ts";
+import { formatLocation, toIssue, ValidationError, type ValidationIssue } from "./problem.ts";
 import { compileSerializer, type Serializer } from "./serialize.ts";
 import { INPUTS, type InputName, type RouteSchemas } from "./types.ts";
 
@@ -179,9 +179,10 @@ function responseWriter(rule: string, s: unknown): (req: Request, rv: unknown) =
 
   const checked = (req: Request, r: StandardSchemaV1.Result<unknown>): Response => {
     if (r.issues !== undefined) {
-      const where = r.issues
-        .map((i) => toIssue("json", i))
-        .map((i) => `${i.location.slice(4) || "(body)"}: ${i.message}`);
+      const where = r.issues.map((i) => {
+        const loc = formatLocation("", toIssue("json", i).path);
+        return `${loc.startsWith(".") ? loc.slice(1) : loc || "(body)"}: ${i.message}`;
+      });
       throw new TypeError(
         `The response of "${rule}" does not match its schema: ${where.slice(0, 5).join("; ")}. ` +
           "Fix the handler's return value or the route's `response` schema.",

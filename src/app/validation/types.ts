@@ -73,5 +73,9 @@ export type TypedResult<T> = T extends readonly unknown[]
       | readonly [T, StatusInit]
       | readonly [T, HeadersInit]
       | readonly [T, StatusInit, HeadersInit]
+      // A handler taking `req` has its array literals typed as arrays, not tuples (TypeScript fixes the
+      // lambda's types on the first overload it tries): its tuples are this. The run-time check of tuples
+      // (length 2 or 3, body first) is the same as for every handler.
+      | readonly (T | StatusInit | HeadersInit)[]
       | Response
       | HTTPException;
