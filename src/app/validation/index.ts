@@ -7,6 +7,14 @@
 
 export { type JsonSchema, type JsonSchemaConverter, jsonSchemaOf } from "./json-schema.ts";
 export {
+  type OpenAPIDocument,
+  type OpenAPIOptions,
+  openAPIOptionsOf,
+  openapiDocument,
+  type ServeOpenAPIOptions,
+  serveOpenAPI,
+} from "./openapi.ts";
+export {
   MAX_LISTED_ISSUES,
   ValidationError,
   type ValidationIssue,
