@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import { HTTP_HELP, runHttp } from "./http.ts";
 import { type Io, processIo } from "./io.ts";
 import { AppNotFoundError } from "./load-app.ts";
+import { openapiCommand } from "./openapi.ts";
 import { routesCommand } from "./routes.ts";
 import { runCommand, UsageError } from "./run.ts";
 
@@ -40,6 +41,10 @@ const COMMANDS: Record<string, Command> = {
   routes: {
     summary: "list an app's URL rules",
     run: (a, io) => friendly(io, () => routesCommand(a, io.stdout)),
+  },
+  openapi: {
+    summary: "write an app's OpenAPI 3.1 document (-o FILE)",
+    run: (a, io) => friendly(io, () => openapiCommand(a, io)),
   },
   get: { summary: "GET a URL and print the response", run: verb("GET") },
   post: { summary: "POST data (JSON by default, -f for a form)", run: verb("POST") },

@@ -49,7 +49,15 @@ export interface ServeOpenAPIOptions extends OpenAPIOptions {
   docs?: string | false;
 }
 
-const served = new WeakMap<Phial, ServeOpenAPIOptions>();
+// Kept on the app under a registry symbol, so that the CLI finds it even when the app was built with
+// another copy of this module (an app's own node_modules/phial).
+const OPTIONS = Symbol.for("phial.openapi.options");
+const served = {
+  get: (app: Phial) => (app as unknown as { [OPTIONS]?: ServeOpenAPIOptions })[OPTIONS],
+  set: (app: Phial, o: ServeOpenAPIOptions) => {
+    Object.defineProperty(app, OPTIONS, { value: o, configurable: true });
+  },
+};
 
 /** What `serveOpenAPI` was given for this app (the CLI's `phial openapi` uses it). */
 export function openAPIOptionsOf(app: Phial): ServeOpenAPIOptions | undefined {
