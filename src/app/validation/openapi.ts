@@ -40,6 +40,8 @@ export interface OpenAPIOptions {
   servers?: { url: string; description?: string }[];
   /** JSON Schema for schemas without `~standard.jsonSchema` (e.g. a library's own converter). */
   jsonSchema?: JsonSchemaConverter;
+  /** Which routes to document (default: all but `hidden` ones), e.g. `(r) => r.rule.startsWith("/api/")`. */
+  include?: (route: { rule: string; endpoint: string; blueprint: string | undefined }) => boolean;
 }
 
 export interface ServeOpenAPIOptions extends OpenAPIOptions {
@@ -113,6 +115,11 @@ export function openapiDocument(
     const o = data.options;
     if (o.hidden === true || o.buildOnly === true || o.redirectTo !== undefined) continue;
     if (rule.endpoint === "static" || rule.endpoint.endsWith(".static")) continue;
+    if (
+      options.include !== undefined &&
+      !options.include({ rule: rule.rule, endpoint: rule.endpoint, blueprint: data.blueprint })
+    )
+      continue;
     const parsed = (rule as unknown as { parsed: ParsedRule }).parsed;
     let path = "";
     const pathParams: VariablePart[] = [];
