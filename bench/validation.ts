@@ -56,9 +56,11 @@ try {
     await runLoad(tool, { port: s.port, spec, seconds: 2, connections: 50, core: pin ? 1 : undefined }); // warm-up
   }
   const rps: number[][] = ROWS.map(() => []);
+  const cpu: number[][] = ROWS.map(() => []);
   for (let r = 0; r < runs; r++) {
     for (let k = 0; k < ROWS.length; k++) {
       const i = (k + r) % ROWS.length;
+      servers[i]!.cpuStart();
       const res = await runLoad(tool, {
         port: servers[i]!.port,
         spec,
@@ -69,16 +71,22 @@ try {
       if (res.badStatus > 0 || res.socketErrors > 0)
         throw new Error(`${ROWS[i]!.name}: ${res.badStatus} bad answers, ${res.socketErrors} socket errors`);
       rps[i]!.push(res.rps);
+      const used = await servers[i]!.cpuStop();
+      cpu[i]!.push(used.micros / res.requests);
     }
   }
   const base = median(rps[ROWS.length - 1]!);
+  const baseCpu = median(cpu[ROWS.length - 1]!);
   console.log(
     `validated JSON POST (1 KiB, 10 fields, response schema), ${tool}, 50 connections, ${runs} × ${seconds} s, median req/s${pin ? "" : " (not pinned)"}`,
   );
   for (let i = 0; i < ROWS.length; i++) {
     const m = median(rps[i]!);
+    const c = median(cpu[i]!);
     console.log(
-      `  ${ROWS[i]!.name.padEnd(16)} ${String(Math.round(m)).padStart(7)} req/s  ${(m / base).toFixed(2)}× fastify   runs: ${rps[i]!.map((x) => Math.round(x)).join(", ")}`,
+      `  ${ROWS[i]!.name.padEnd(16)} ${String(Math.round(m)).padStart(7)} req/s  ${(m / base).toFixed(2)}× fastify  ` +
+        `${c.toFixed(1).padStart(6)} CPU µs/req  ${(baseCpu / c).toFixed(2)}× fastify by CPU   ` +
+        `req/s runs: ${rps[i]!.map((x) => Math.round(x)).join(", ")}`,
     );
   }
 } finally {

@@ -71,8 +71,14 @@ test("the API docs page in chromium: Swagger UI from the app, one request run th
   // The same form with a body that fails the schema: the 422 and its problem+json shown.
   await body.fill(JSON.stringify({ username: "g", password: "short" }));
   await op.locator("button.execute").click();
-  await op.locator(".live-responses-table tr.response .response-col_status").filter({ hasText: "422" }).waitFor();
-  const shown = await op.locator(".live-responses-table tr.response .response-col_description").first().innerText();
+  await op
+    .locator(".live-responses-table tr.response .response-col_status")
+    .filter({ hasText: "422" })
+    .waitFor();
+  const shown = await op
+    .locator(".live-responses-table tr.response .response-col_description")
+    .first()
+    .innerText();
   assert.match(shown, /json\.username/);
   assert.match(shown, /json\.password/);
   await page.screenshot({ path: join(ARTIFACTS, "02-signup-422.png"), fullPage: true });
