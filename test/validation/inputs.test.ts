@@ -300,3 +300,20 @@ describe("several inputs, async schemas, and the app's error handlers", () => {
     assert.notEqual(data("/checked"), plain);
   });
 });
+
+describe("with blueprints, urlFor and the test client", () => {
+  test("a blueprint's validated route keeps its endpoint for urlFor, and the test client's json reaches it", async () => {
+    const { app } = makeApp();
+    const bp = new Blueprint("shop", { urlPrefix: "/shop" });
+    const Item = z.object({ name: z.string() });
+    bp.post("/items/<int:id>", { json: Item }, function create_item(req) {
+      return [{ name: req.valid.json.name, self: app.urlFor(".create_item", { id: req.params.id }) }, 201];
+    });
+    app.registerBlueprint(bp);
+    assert.equal(app.urlFor("shop.create_item", { id: 5 }), "/shop/items/5");
+    const body: z.input<typeof Item> = { name: "lamp" }; // the test client's body, typed by the schema
+    const r = await app.testClient().post(app.urlFor("shop.create_item", { id: 5 }), { json: body });
+    assert.equal(r.status, 201);
+    assert.deepEqual(r.json, { name: "lamp", self: "/shop/items/5" });
+  });
+});
