@@ -2,8 +2,9 @@
 // response, the 422 problem+json answer, the compiled response serializer, and the OpenAPI 3.1 document
 // built from the rules and the schemas, with its docs page.
 //
-// A feature layer: imports the wrappers, the routing layer, the request context and the files layer
-// (to send the docs page's assets); the Phial class only as a type.
+// May import the wrappers, the routing layer (rule types), the request context (async validation runs
+// the handler inside it) and the files layer (to send the docs page's assets); nothing from dispatch or
+// app (the Phial type only). app.ts wraps a route's handler here when its options have schemas.
 
 export { type JsonSchema, type JsonSchemaConverter, jsonSchemaOf } from "./json-schema.ts";
 export {
