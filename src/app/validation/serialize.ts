@@ -26,9 +26,10 @@ export function compileSerializer(schema: JsonSchema): Serializer | undefined {
     const make = new Function(
       "bad",
       "num",
+      "str",
       `"use strict"; return function serialize(v) { let s = ""; ${body} return s; };`,
-    ) as (bad: typeof badValue, num: typeof numberText) => Serializer;
-    return make(badValue, numberText);
+    ) as (bad: typeof badValue, num: typeof numberText, str: typeof stringText) => Serializer;
+    return make(badValue, numberText, stringText);
   } catch {
     return undefined; // code generation is disallowed: the validator path
   }
@@ -40,6 +41,21 @@ function badValue(where: string, expected: string, v: unknown): never {
     `The response does not match its schema: ${where} is ${got}, the schema says ${expected}. ` +
       "Fix the handler's return value or the route's `response` schema.",
   );
+}
+
+/**
+ * A string as JSON: short strings with nothing to escape (no control character, quote, backslash or
+ * surrogate) are quoted as they are; anything else goes through JSON.stringify (which escapes lone
+ * surrogates too).
+ */
+function stringText(v: string): string {
+  const n = v.length;
+  if (n > 64) return JSON.stringify(v);
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(v);
+  }
+  return `"${v}"`;
 }
 
 function numberText(v: number): string {
@@ -86,7 +102,7 @@ function genNonNull(s: JsonSchema, v: string, where: string, ctx: { n: number },
   }
   switch (t) {
     case "string":
-      return `if (typeof ${v} === "string") s += JSON.stringify(${v}); else if (${v} instanceof Date) s += JSON.stringify(${v}.toISOString()); else bad(${w}, "a string", ${v});`;
+      return `if (typeof ${v} === "string") s += str(${v}); else if (${v} instanceof Date) s += JSON.stringify(${v}.toISOString()); else bad(${w}, "a string", ${v});`;
     case "number":
       return `if (typeof ${v} === "number") s += num(${v}); else bad(${w}, "a number", ${v});`;
     case "integer":
