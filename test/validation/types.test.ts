@@ -36,6 +36,11 @@ test("req.valid and the result are typed by the route's schemas", async () => {
   bp.put("/x", { json: Item }, (req) => ({ qty: req.valid.json.qty + 1 }));
   // Tuples without schemas still infer as tuples.
   app.route("/t", { methods: ["GET"] }, () => ["x", 200, { "X-A": "1" }]);
-  const r = await app.testClient().post("/items/3", { json: { name: "a", qty: 1 } });
+  const body: z.input<typeof Item> = { name: "a", qty: 1 }; // the request body, typed by the route's schema
+  const r = await app.testClient().post<z.output<typeof Out>>("/items/3", { json: body });
   assert.equal(r.status, 201);
+  const created: string = r.json.name; // the answer, typed by the response schema
+  assert.equal(created, "a");
+  // @ts-expect-error: not in the response schema
+  r.json.qty;
 });
