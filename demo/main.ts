@@ -1,8 +1,9 @@
 // The demo behind `npm start`: a small real site on Phial. The seed tutorial's pages (under /seed), plus
 // what a site needs beyond them: sign-up and sign-in with scrypt-hashed passwords (users.ts) and a
 // signed session (never the password in a cookie), templates with a base layout, flash messages, CSRF
-// tokens on every form, a per-user file area (upload, list, download, delete), a JSON API with typed
-// URL parameters, static assets, security headers and friendly error pages.
+// tokens on every form, a per-user file area (upload, list, download, delete), a JSON API whose inputs
+// and answers are checked by zod schemas and documented by OpenAPI (/api/docs), static assets, security
+// headers and friendly error pages.
 //
 //   npm start                       http://127.0.0.1:5000 (HOST and PORT override)
 //   PHIAL_DEMO_DATA=/tmp/d npm start   keep users, files and the session key elsewhere than ./data
@@ -34,8 +35,11 @@ import {
   safeRedirect,
   secureFilename,
   sendFromDirectory,
+  serveOpenAPI,
   urlFor,
+  ValidationError,
 } from "phial";
+import { z } from "zod";
 import { SignupError, UserStore } from "./users.ts";
 
 export interface DemoOptions {
@@ -216,14 +220,16 @@ export function createDemo(options: DemoOptions = {}): Demo {
   ];
 
   // Security headers on every response, error pages included.
-  app.afterRequest((res) => {
+  // The API docs page (Swagger UI, served from here) is the one page that runs scripts, all our own.
+  app.afterRequest((res, req) => {
     res.headers.set("X-Content-Type-Options", "nosniff");
     res.headers.set("Referrer-Policy", "same-origin");
     res.headers.set("X-Frame-Options", "DENY");
+    const docs = req.endpoint === "openapi_docs";
     res.headers.set(
       "Content-Security-Policy",
-      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; " +
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      `default-src 'self'; img-src 'self' data:; style-src 'self'${docs ? " 'unsafe-inline'" : ""}; ` +
+        `script-src ${docs ? "'self'" : "'none'"}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
     );
     return res;
   });
@@ -391,22 +397,77 @@ export function createDemo(options: DemoOptions = {}): Demo {
         files: urlFor("api_files"),
         echo: urlFor("api_echo"),
       },
+      openapi: urlFor("openapi_document"),
+      docs: urlFor("openapi_docs"),
     };
   });
 
-  app.get("/api/users", async function api_users() {
-    const list = await users.list();
-    return { count: list.length, users: list.map((u) => ({ ...u, url: urlFor("api_user", { id: u.id }) })) };
+  // The API's inputs and answers are zod schemas: one declaration types `req.valid`, checks the request
+  // (a 422 problem+json listing each bad field), drops anything the answer schema doesn't declare, and
+  // documents the route in /api/openapi.json.
+  const User = z.object({
+    id: z.number().int(),
+    username: z.string(),
+    created: z.string().describe("ISO 8601 time of sign-up"),
+    url: z.string(),
   });
+  const Page = z.object({
+    limit: z.number().int().min(1).max(100).default(20).describe("At most this many users"),
+    offset: z.number().int().min(0).default(0),
+  });
+  const NewUser = z.object({
+    username: z.string().min(3).max(32),
+    password: z.string().min(8).max(1024),
+  });
+  const userOut = (u: { id: number; username: string; created: string }) => ({
+    ...u,
+    url: urlFor("api_user", { id: u.id }),
+  });
+
+  app.get(
+    "/api/users",
+    {
+      query: Page,
+      response: z.object({ count: z.number().int(), users: z.array(User) }),
+      summary: "List the users",
+      tags: ["users"],
+    },
+    async function api_users(req) {
+      const { limit, offset } = req.valid.query;
+      const list = await users.list();
+      return { count: list.length, users: list.slice(offset, offset + limit).map(userOut) };
+    },
+  );
+
+  app.post(
+    "/api/users",
+    { json: NewUser, response: User, status: 201, summary: "Sign up", tags: ["users"] },
+    async function api_signup(req) {
+      const { username, password } = req.valid.json;
+      try {
+        await users.create(username, password);
+      } catch (e) {
+        if (e instanceof SignupError) abort(409, e.message);
+        throw e;
+      }
+      const u = await users.get(username);
+      if (u === undefined) abort(500);
+      return [userOut(u), 201, { Location: urlFor("api_user", { id: u.id }) }];
+    },
+  );
 
   // <int:id> matches digits only (/api/users/abc is a 404) and gives a number: req.params.id is typed
   // `number` from the rule itself.
-  app.get("/api/users/<int:id>", async function api_user(req) {
-    const id: number = req.params.id;
-    const user = (await users.list()).find((u) => u.id === id);
-    if (user === undefined) abort(404, `No user has the id ${id}.`);
-    return user;
-  });
+  app.get(
+    "/api/users/<int:id>",
+    { response: User, summary: "One user", tags: ["users"] },
+    async function api_user(req) {
+      const id: number = req.params.id;
+      const user = (await users.list()).find((u) => u.id === id);
+      if (user === undefined) abort(404, `No user has the id ${id}.`);
+      return userOut(user);
+    },
+  );
 
   app.get("/api/files", async function api_files(req) {
     const user = currentUser(req);
@@ -453,7 +514,19 @@ export function createDemo(options: DemoOptions = {}): Demo {
   });
   app.registerBlueprint(seed);
 
+  // The OpenAPI document of the API and its interactive page.
+  serveOpenAPI(app, {
+    title: "Phial demo API",
+    version: "1.0.0",
+    path: "/api/openapi.json",
+    docs: "/api/docs",
+    include: (r) => r.rule.startsWith("/api/"),
+  });
+
   // ---- error pages ----------------------------------------------------------------------------------
+
+  // A request that fails the API's schemas keeps its RFC 9457 answer (application/problem+json).
+  app.errorHandler(ValidationError, (e) => e.getResponse());
 
   // Every HTTP error (404, 405, 413, the 500 of an unhandled exception, …) gets the site's layout, or JSON
   // under /api. Headers the error carries (Allow on a 405) are kept.

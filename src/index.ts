@@ -87,6 +87,8 @@ export type {
   Handler,
   HandlerResult,
   JsonObject,
+  ResponseHandler,
+  RouteHandler,
   RouteOptions,
   TeardownHook,
 } from "./app/scaffold.ts";
@@ -134,6 +136,28 @@ export {
   type UrlForValues,
   urlFor,
 } from "./app/url-for.ts";
+export {
+  compileSerializer,
+  type InputName,
+  type JsonSchema,
+  type JsonSchemaConverter,
+  jsonSchemaOf,
+  type OpenAPIDocument,
+  type OpenAPIOptions,
+  openapiDocument,
+  type RouteDocs,
+  type RouteSchemas,
+  type Schema,
+  type Serializer,
+  type ServeOpenAPIOptions,
+  type StandardSchemaV1,
+  serveOpenAPI,
+  type TypedResult,
+  ValidationError,
+  type ValidationIssue,
+  type ValidationProblem,
+  type ValidOf,
+} from "./app/validation/index.ts";
 export type { ForwardedView, TrustProxy } from "./app/wrappers/index.ts";
 export * from "./app/wrappers/index.ts";
 export {

@@ -43,6 +43,7 @@ import { createTemplates } from "./templates/app-templates.ts";
 import type { TemplateContext, TemplateEnvironment } from "./templates/environment.ts";
 import { TestClient } from "./testing.ts";
 import type { UrlForArgs } from "./url-for.ts";
+import { hasSchemas, validatedHandler } from "./validation/index.ts";
 import { ProxySettings } from "./wrappers/proxy.ts";
 import type { Request, RequestSource, SessionLike } from "./wrappers/request.ts";
 import { defaultJson, type JsonProvider, Response } from "./wrappers/response.ts";
@@ -254,6 +255,10 @@ export class Phial extends Scaffold {
     }
     this.endpoints.set(endpoint, handler);
     if (options.cors !== undefined && options.cors !== false) this.corsInRoutes = true;
+    // A route with schemas gets its handler wrapped once here; others are registered untouched.
+    const run = hasSchemas(options)
+      ? (validatedHandler(rule, options, handler as never) as Handler<never>)
+      : handler;
     this.router.add(rule, {
       endpoint,
       methods,
@@ -262,7 +267,7 @@ export class Phial extends Scaffold {
       automaticOptions: options.provideAutomaticOptions ?? this.config.provideAutomaticOptions !== false,
       redirectTo: options.redirectTo,
       buildOnly: options.buildOnly,
-      data: { handler, isAsync: isAsyncFunction(handler), blueprint: bpName, options },
+      data: { handler: run, isAsync: isAsyncFunction(handler), blueprint: bpName, options },
     });
   }
 

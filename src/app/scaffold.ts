@@ -3,6 +3,7 @@
 import { type CorsOptions, compileCors } from "./protections/cors.ts";
 import { type WebSocketHandler, type WebSocketOptions, webSocketView } from "./realtime/websocket.ts";
 import type { ParamsOf } from "./routing/index.ts";
+import type { RouteDocs, RouteSchemas, StandardSchemaV1, TypedResult, ValidOf } from "./validation/types.ts";
 import type { HTTPException } from "./wrappers/exceptions.ts";
 import type { HeadersInit } from "./wrappers/headers.ts";
 import type { Request } from "./wrappers/request.ts";
@@ -33,14 +34,27 @@ export type HandlerResult =
   | readonly [ResultBody, HeadersInit]
   | readonly [ResultBody, StatusInit, HeadersInit];
 
-/** A view function. It may be async. Returning nothing is a type error (and a clear 500 at run time). */
-export type Handler<P = Record<string, unknown>> = (
-  req: Request<P>,
-) => HandlerResult | Promise<HandlerResult>;
+/**
+ * A view function. It may be async. Returning nothing is a type error (and a clear 500 at run time).
+ * `V` is what the route's schemas checked (`req.valid`), `Res` what it may return.
+ */
+export type Handler<P = Record<string, unknown>, V = {}, Res = HandlerResult> = (
+  req: Request<P, V>,
+) => Res | Promise<Res>;
 
-export interface RouteOptions<
-  D extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>,
-> {
+/** The handler of a route whose options are `S`: `req.valid` typed by its schemas. */
+export type RouteHandler<P, S> = Handler<P, ValidOf<S>>;
+
+/** The handler of a route with a `response` schema `O`: it returns that schema's body (or a tuple of it). */
+export type ResponseHandler<P, S, O extends StandardSchemaV1> = Handler<
+  P,
+  ValidOf<S>,
+  TypedResult<StandardSchemaV1.InferOutput<O>>
+>;
+
+export interface RouteOptions<D extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>>
+  extends RouteSchemas,
+    RouteDocs {
   /** HTTP methods; GET when omitted. HEAD is implied by GET; OPTIONS is answered automatically. */
   methods?: readonly string[];
   /** The endpoint name for `urlFor`; default: the handler's name, else `"METHOD /rule"`. */
@@ -139,78 +153,133 @@ export abstract class Scaffold {
 
   /** `app.route(rule, {methods, endpoint}, handler)`; without `methods`, GET. */
   route<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  route<R extends string, D extends Readonly<Record<string, unknown>> = {}>(
+  route<R extends string, D extends Readonly<Record<string, unknown>> = {}, S extends RouteSchemas = {}>(
     rule: R,
-    options: RouteOptions<D>,
-    handler: Handler<ParamsOf<R> & D>,
+    options: RouteOptions<D> & S & { readonly response?: undefined },
+    handler: RouteHandler<ParamsOf<R> & D, S>,
   ): this;
-  route<R extends string>(
+  route<
+    R extends string,
+    O extends StandardSchemaV1,
+    D extends Readonly<Record<string, unknown>> = {},
+    S extends RouteSchemas = {},
+  >(
     rule: R,
-    optionsOrHandler: RouteOptions | Handler<ParamsOf<R>>,
-    maybeHandler?: Handler<ParamsOf<R>>,
-  ): this {
-    const [options, handler] = splitArgs(optionsOrHandler, maybeHandler, rule);
+    options: RouteOptions<D> & S & { readonly response: O },
+    handler: ResponseHandler<ParamsOf<R> & D, S, O>,
+  ): this;
+  route<R extends string>(rule: R, optionsOrHandler: unknown, maybeHandler?: unknown): this {
+    const [options, handler] = splitArgs(
+      optionsOrHandler as RouteOptions,
+      maybeHandler as Handler<never>,
+      rule,
+    );
     this.addRoute(rule, options, handler as Handler<never>);
     return this;
   }
 
   get<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  get<R extends string, D extends Readonly<Record<string, unknown>> = {}>(
+  get<R extends string, D extends Readonly<Record<string, unknown>> = {}, S extends RouteSchemas = {}>(
     rule: R,
-    options: Omit<RouteOptions<D>, "methods">,
-    handler: Handler<ParamsOf<R> & D>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined },
+    handler: RouteHandler<ParamsOf<R> & D, S>,
   ): this;
-  get<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
+  get<
+    R extends string,
+    O extends StandardSchemaV1,
+    D extends Readonly<Record<string, unknown>> = {},
+    S extends RouteSchemas = {},
+  >(
+    rule: R,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O },
+    handler: ResponseHandler<ParamsOf<R> & D, S, O>,
+  ): this;
+  get<R extends string>(rule: R, a: unknown, b?: unknown): this {
     return this.method("GET", rule, a, b);
   }
 
   post<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  post<R extends string>(
+  post<R extends string, D extends Readonly<Record<string, unknown>> = {}, S extends RouteSchemas = {}>(
     rule: R,
-    options: Omit<RouteOptions, "methods">,
-    handler: Handler<ParamsOf<R>>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined },
+    handler: RouteHandler<ParamsOf<R> & D, S>,
   ): this;
-  post<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
+  post<
+    R extends string,
+    O extends StandardSchemaV1,
+    D extends Readonly<Record<string, unknown>> = {},
+    S extends RouteSchemas = {},
+  >(
+    rule: R,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O },
+    handler: ResponseHandler<ParamsOf<R> & D, S, O>,
+  ): this;
+  post<R extends string>(rule: R, a: unknown, b?: unknown): this {
     return this.method("POST", rule, a, b);
   }
 
   put<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  put<R extends string, D extends Readonly<Record<string, unknown>> = {}>(
+  put<R extends string, D extends Readonly<Record<string, unknown>> = {}, S extends RouteSchemas = {}>(
     rule: R,
-    options: Omit<RouteOptions<D>, "methods">,
-    handler: Handler<ParamsOf<R> & D>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined },
+    handler: RouteHandler<ParamsOf<R> & D, S>,
   ): this;
-  put<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
+  put<
+    R extends string,
+    O extends StandardSchemaV1,
+    D extends Readonly<Record<string, unknown>> = {},
+    S extends RouteSchemas = {},
+  >(
+    rule: R,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O },
+    handler: ResponseHandler<ParamsOf<R> & D, S, O>,
+  ): this;
+  put<R extends string>(rule: R, a: unknown, b?: unknown): this {
     return this.method("PUT", rule, a, b);
   }
 
   patch<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  patch<R extends string>(
+  patch<R extends string, D extends Readonly<Record<string, unknown>> = {}, S extends RouteSchemas = {}>(
     rule: R,
-    options: Omit<RouteOptions, "methods">,
-    handler: Handler<ParamsOf<R>>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined },
+    handler: RouteHandler<ParamsOf<R> & D, S>,
   ): this;
-  patch<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
+  patch<
+    R extends string,
+    O extends StandardSchemaV1,
+    D extends Readonly<Record<string, unknown>> = {},
+    S extends RouteSchemas = {},
+  >(
+    rule: R,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O },
+    handler: ResponseHandler<ParamsOf<R> & D, S, O>,
+  ): this;
+  patch<R extends string>(rule: R, a: unknown, b?: unknown): this {
     return this.method("PATCH", rule, a, b);
   }
 
   delete<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  delete<R extends string>(
+  delete<R extends string, D extends Readonly<Record<string, unknown>> = {}, S extends RouteSchemas = {}>(
     rule: R,
-    options: Omit<RouteOptions, "methods">,
-    handler: Handler<ParamsOf<R>>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined },
+    handler: RouteHandler<ParamsOf<R> & D, S>,
   ): this;
-  delete<R extends string>(rule: R, a: RouteOptions | Handler<ParamsOf<R>>, b?: Handler<ParamsOf<R>>): this {
+  delete<
+    R extends string,
+    O extends StandardSchemaV1,
+    D extends Readonly<Record<string, unknown>> = {},
+    S extends RouteSchemas = {},
+  >(
+    rule: R,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O },
+    handler: ResponseHandler<ParamsOf<R> & D, S, O>,
+  ): this;
+  delete<R extends string>(rule: R, a: unknown, b?: unknown): this {
     return this.method("DELETE", rule, a, b);
   }
 
-  private method<R extends string>(
-    method: string,
-    rule: R,
-    a: RouteOptions | Handler<ParamsOf<R>>,
-    b: Handler<ParamsOf<R>> | undefined,
-  ): this {
-    const [options, handler] = splitArgs(a, b, rule);
+  private method<R extends string>(method: string, rule: R, a: unknown, b: unknown): this {
+    const [options, handler] = splitArgs(a as RouteOptions, b as Handler<never> | undefined, rule);
     if (options.methods !== undefined) {
       throw new TypeError(
         `${method.toLowerCase()}("${rule}") takes no \`methods\`; use route() for several methods`,

@@ -32,8 +32,8 @@ export interface TestRequestOptions {
   remoteAddr?: string;
 }
 
-/** What a test sees of a response. */
-export class TestResponse {
+/** What a test sees of a response; `T` types `json` (`client.post<z.output<typeof ItemOut>>(…)`). */
+export class TestResponse<T = unknown> {
   readonly status: number;
   readonly statusText: string;
   readonly headers: Headers;
@@ -69,9 +69,9 @@ export class TestResponse {
     return this.data.toString("utf8");
   }
 
-  /** The body parsed as JSON. */
-  get json(): unknown {
-    return JSON.parse(this.text);
+  /** The body parsed as JSON (typed `T` as the test says, not checked). */
+  get json(): T {
+    return JSON.parse(this.text) as T;
   }
 
   /** The media type of the body. */
@@ -158,26 +158,26 @@ export class TestClient {
     if (s !== undefined) await (await s).server.close({ deadline: 1_000 });
   }
 
-  get(path: string, options?: TestRequestOptions): Promise<TestResponse> {
-    return this.open("GET", path, options);
+  get<T = unknown>(path: string, options?: TestRequestOptions): Promise<TestResponse<T>> {
+    return this.open<T>("GET", path, options);
   }
-  post(path: string, options?: TestRequestOptions): Promise<TestResponse> {
-    return this.open("POST", path, options);
+  post<T = unknown>(path: string, options?: TestRequestOptions): Promise<TestResponse<T>> {
+    return this.open<T>("POST", path, options);
   }
-  put(path: string, options?: TestRequestOptions): Promise<TestResponse> {
-    return this.open("PUT", path, options);
+  put<T = unknown>(path: string, options?: TestRequestOptions): Promise<TestResponse<T>> {
+    return this.open<T>("PUT", path, options);
   }
-  patch(path: string, options?: TestRequestOptions): Promise<TestResponse> {
-    return this.open("PATCH", path, options);
+  patch<T = unknown>(path: string, options?: TestRequestOptions): Promise<TestResponse<T>> {
+    return this.open<T>("PATCH", path, options);
   }
-  delete(path: string, options?: TestRequestOptions): Promise<TestResponse> {
-    return this.open("DELETE", path, options);
+  delete<T = unknown>(path: string, options?: TestRequestOptions): Promise<TestResponse<T>> {
+    return this.open<T>("DELETE", path, options);
   }
-  head(path: string, options?: TestRequestOptions): Promise<TestResponse> {
-    return this.open("HEAD", path, options);
+  head<T = unknown>(path: string, options?: TestRequestOptions): Promise<TestResponse<T>> {
+    return this.open<T>("HEAD", path, options);
   }
-  options(path: string, options?: TestRequestOptions): Promise<TestResponse> {
-    return this.open("OPTIONS", path, options);
+  options<T = unknown>(path: string, options?: TestRequestOptions): Promise<TestResponse<T>> {
+    return this.open<T>("OPTIONS", path, options);
   }
 
   /** A cookie's current value in the client's jar (decoded as `req.cookies` would see it). */
@@ -197,7 +197,11 @@ export class TestClient {
   }
 
   /** Sends a request with any method. */
-  async open(method: string, path: string, options: TestRequestOptions = {}): Promise<TestResponse> {
+  async open<T = unknown>(
+    method: string,
+    path: string,
+    options: TestRequestOptions = {},
+  ): Promise<TestResponse<T>> {
     const history: string[] = [];
     let m = method.toUpperCase();
     let target = withQuery(path, options.query);
@@ -205,10 +209,10 @@ export class TestClient {
     for (let hops = 0; ; hops++) {
       const { res, data } = await this.once(m, target, opts);
       if (!options.followRedirects || res.status < 300 || res.status >= 400 || hops >= 20) {
-        return new TestResponse(res, data, history);
+        return new TestResponse<T>(res, data, history);
       }
       const loc = res.headers.get("location");
-      if (loc === undefined || loc === null) return new TestResponse(res, data, history);
+      if (loc === undefined || loc === null) return new TestResponse<T>(res, data, history);
       history.push(target);
       const u = new URL(loc, `http://localhost${target}`);
       target = `${u.pathname}${u.search}`;

@@ -7,6 +7,7 @@ import { HTTP_HELP, runHttp } from "./http.ts";
 import { type Io, processIo } from "./io.ts";
 import { AppNotFoundError } from "./load-app.ts";
 import { newCommand } from "./new.ts";
+import { openapiCommand } from "./openapi.ts";
 import { routesCommand } from "./routes.ts";
 import { runCommand, StartError, UsageError } from "./run.ts";
 
@@ -52,6 +53,10 @@ const COMMANDS: Record<string, Command> = {
   routes: {
     summary: "list an app's URL rules",
     run: (a, io) => friendly(io, () => routesCommand(a, io.stdout)),
+  },
+  openapi: {
+    summary: "write an app's OpenAPI 3.1 document (-o FILE)",
+    run: (a, io) => friendly(io, () => openapiCommand(a, io)),
   },
   get: { summary: "GET a URL and print the response", run: verb("GET") },
   post: { summary: "POST data (JSON by default, -f for a form)", run: verb("POST") },

@@ -29,8 +29,19 @@ const LAYERS: readonly (readonly string[])[] = [
   ["wrappers"], // Request, Response, Headers, MultiDict, HTTP exceptions, forwarded-header trust
   // request context, settings, what app and blueprint share, return values, writing to servers
   ["context", "config", "protections", "realtime", "scaffold", "return-value", "serving", "redis"], // redis: the shared client helpers
-  // features (limits: rate limiting; fanout: messages to every instance)
-  ["files", "sessions", "templates", "debug", "url-for", "blueprint", "testing", "limits", "fanout"],
+  // features (limits: rate limiting; fanout: messages to every instance; validation: schemas and OpenAPI)
+  [
+    "files",
+    "sessions",
+    "templates",
+    "debug",
+    "url-for",
+    "blueprint",
+    "testing",
+    "limits",
+    "fanout",
+    "validation",
+  ],
   ["dispatch"], // the request pipeline
   ["app"], // the Phial class
 ];

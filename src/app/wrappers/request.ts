@@ -57,12 +57,18 @@ const NO_PARAMS: Readonly<Record<string, unknown>> = Object.freeze(
   Object.create(null) as Record<string, unknown>,
 );
 
-export class Request<P = Record<string, unknown>> {
+export class Request<P = Record<string, unknown>, V = {}> {
   /** The app handling this request (Flask's `current_app`). */
   readonly app: Phial;
   readonly method: string;
   /** Route parameters, typed by the rule: `/user/<int:id>` gives `params.id: number`. Defaults included. */
   params: P;
+  /**
+   * The inputs checked by the route's schemas (`{ json: Item, query: Q }` → `req.valid.json`,
+   * `req.valid.query`), typed by them. Only routes with schemas have it (declared, never initialized, so
+   * that requests of other routes don't carry it).
+   */
+  declare valid: V;
   /** The matched endpoint, e.g. `profile` or `admin.index`. */
   endpoint: string | undefined;
   /** The matched rule string. */
