@@ -195,6 +195,12 @@ export class Phial extends Scaffold {
   /** How `jsonify`, object return values and `req.json` (de)serialize. */
   json: JsonProvider = defaultJson;
   logger: Logger = consoleLogger;
+  /**
+   * True once the app is shutting down (SIGTERM under `phial run` or `app.run()`, or `close()` on a
+   * server from `app.listen()`): in-flight requests still complete, and a readiness route should
+   * answer 503 so a load balancer stops sending (`phial run --shutdown-delay` gives it time to see it).
+   */
+  draining = false;
   /** @internal `config.trustProxy` compiled, again only when it changes. */
   readonly proxySettings = new ProxySettings();
   /** Opens and saves `req.session`: signed cookies by default (`CookieSessionInterface`). */
@@ -490,6 +496,7 @@ export class Phial extends Scaffold {
     // Ctrl-C and SIGTERM close gracefully; the listeners go away with the server.
     const stop = () => {
       unhook();
+      this.draining = true;
       void server.close({ deadline: 10_000 }).then(() => process.exit(0));
     };
     const unhook = () => {
@@ -525,7 +532,7 @@ export class Phial extends Scaffold {
         if (own !== undefined) own(req, res, info);
       };
     }
-    return createServer(this.wireHandler, {
+    const server = createServer(this.wireHandler, {
       onError: (err, req) => this.logger.error(`Error on ${req?.method ?? "?"} ${req?.url ?? "?"}`, err),
       // Body size is the app's to limit (`maxContentLength`, per route too), with its own 413 page and
       // error handlers; the wire's own cap would answer first with a plain 413 and cap every route.
@@ -533,6 +540,13 @@ export class Phial extends Scaffold {
       ...options,
       onResponse,
     });
+    // Closing the server drains the app: its readiness route can say so while requests finish.
+    const close = server.close.bind(server);
+    server.close = (o) => {
+      this.draining = true;
+      return close(o);
+    };
+    return server;
   }
 
   /** @internal true when any hook is registered (else the fast path is taken). */

@@ -376,7 +376,14 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   // ---- ResponseSink ---------------------------------------------------------------------------
 
   keepAliveAfter(res: ServerResponse): boolean {
-    if (res.closeAfter || this.host.closing || this.ended) return false;
+    if (res.closeAfter || this.ended) return false;
+    if (this.host.closing && this.queue[this.queue.length - 1] === res) {
+      // The server drains: every request read is answered, and the last one read says Connection:
+      // close; no more are read after it (RFC 9112 §9.6). A response before it keeps the connection
+      // open for the ones after.
+      this.closing = true;
+      return false;
+    }
     const req = res.request;
     if (!req.keepAlive) return false;
     if (req.complete) return true;
@@ -632,17 +639,18 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     this.lingerUntil = Date.now() + this.host.opts.lingerTimeout;
   }
 
-  /** Graceful close of the server: idle connections close now, busy ones after their responses. */
-  shutdown(): void {
-    this.closing = true;
-    if (this.queue.length === 0) {
-      if (this.parser.inMessage) {
-        // A request is arriving; let it finish and be answered with Connection: close.
-        this.closing = false;
-        return;
-      }
-      this.endSocket();
-    }
+  /**
+   * Called while the server drains (close()), every few ms: a connection idle for `grace` ms closes,
+   * with a FIN, then lingers reading. A busy one finishes; its next response says Connection: close
+   * (keepAliveAfter), so a client whose response promised keep-alive just before the close gets its
+   * next request answered instead of reset.
+   */
+  drainCheck(now: number, grace: number): void {
+    if (this.ended || this.destroyed || this.upgrading !== undefined) return;
+    if (this.queue.length > 0 || this.parser.inMessage) return;
+    // Idle (nothing owed, no head arriving): stamp when it became so, if no one did.
+    if (this.idleSince <= 0) this.idleSince = now;
+    if (now - this.idleSince >= grace) this.endSocket();
   }
 
   destroy(): void {

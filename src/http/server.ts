@@ -69,10 +69,16 @@ export interface ServerOptions extends Partial<ParserLimits> {
 
 export interface CloseOptions {
   /**
-   * After this many ms, connections still open are destroyed and `close()` resolves. Default 10 s.
-   * Until then the pending close keeps the process alive.
+   * After this many ms (from the call), connections still open are destroyed and `close()` resolves.
+   * Default 10 s. Until then the pending close keeps the process alive.
    */
   deadline?: number;
+  /**
+   * How long a connection with nothing in progress stays open while the server drains (ms), so a
+   * request its client sent as the close began is answered (with `Connection: close`) rather than
+   * met by a closed socket. Then it closes with a FIN. Default 1 s (at most `keepAliveTimeout`).
+   */
+  idleGrace?: number;
 }
 
 export interface ListenOptions {
@@ -95,11 +101,13 @@ export class Server implements ConnectionHost {
   readonly secure: boolean;
   private readonly net: NetServer;
   private readonly conns = new Set<Connection>();
-  /** TLS: TCP sockets still in their handshake, by remote address and port. */
-  private readonly handshaking = new Map<string, Socket>();
+  /** TLS: TCP sockets still in their handshake, by remote address and port, with when it began. */
+  private readonly handshaking = new Map<string, { raw: Socket; since: number }>();
   private readonly onErrorOpt: (error: unknown, req: IncomingRequest | undefined) => void;
   private sweep: NodeJS.Timeout | undefined;
   private closingFlag = false;
+  private acceptingStopped = false;
+  private listenerClosed = false;
   private closePromise: Promise<void> | undefined;
   private drained: (() => void) | undefined;
 
@@ -146,9 +154,10 @@ export class Server implements ConnectionHost {
       tlsServer.on("connection", (raw: Socket) => {
         // Until its handshake completes the socket isn't a Connection; close() must still reach it.
         const key = `${raw.remoteAddress}|${raw.remotePort}`;
-        this.handshaking.set(key, raw);
+        const entry = { raw, since: Date.now() };
+        this.handshaking.set(key, entry);
         raw.once("close", () => {
-          if (this.handshaking.get(key) === raw) this.handshaking.delete(key);
+          if (this.handshaking.get(key) === entry) this.handshaking.delete(key);
         });
       });
       tlsServer.on("secureConnection", (socket: Socket) => {
@@ -205,46 +214,75 @@ export class Server implements ConnectionHost {
   }
 
   /**
-   * Graceful close: stop accepting, close idle connections now, let in-flight requests finish (their
-   * responses carry `Connection: close`), then destroy what is left at the deadline. Resolves when
-   * the last connection is gone, and always by the deadline.
+   * Stops accepting connections (new ones are refused); the open ones are served as before, keep-alive
+   * included. `close()` does this itself; calling it first lets several processes sharing a port (a
+   * cluster) all stop accepting before any of them starts closing connections, so that a client told
+   * `Connection: close` by one cannot reconnect to a listener that is about to go away.
+   */
+  stopAccepting(): void {
+    if (this.acceptingStopped) return;
+    this.acceptingStopped = true;
+    if (!this.net.listening) {
+      this.listenerClosed = true;
+      return;
+    }
+    this.net.close(() => {
+      this.listenerClosed = true;
+      this.drained?.();
+    });
+  }
+
+  /**
+   * Graceful close: stop accepting, let every request already read finish and be
+   * answered (the last one on each connection with `Connection: close`, after which that connection
+   * closes), close connections that stay idle for `idleGrace`, and destroy what is left at the
+   * deadline. Resolves when the last connection is gone, and always by the deadline.
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closePromise !== undefined) return this.closePromise;
     this.closingFlag = true;
     const deadline = options.deadline ?? 10_000;
+    const grace = Math.min(options.idleGrace ?? 1_000, this.opts.keepAliveTimeout);
     this.closePromise = new Promise<void>((resolve) => {
-      let listenerClosed = !this.net.listening;
       let timer: NodeJS.Timeout | undefined;
+      let drainTick: NodeJS.Timeout | undefined;
       const done = () => {
-        if (!listenerClosed || this.conns.size > 0) return;
+        if (!this.listenerClosed || this.conns.size > 0) return;
         if (timer !== undefined) clearTimeout(timer);
+        if (drainTick !== undefined) clearInterval(drainTick);
         if (this.sweep !== undefined) clearInterval(this.sweep);
         this.sweep = undefined;
         resolve();
       };
       this.drained = done;
-      if (!listenerClosed) {
-        this.net.close(() => {
-          listenerClosed = true;
-          done();
-        });
-      }
-      // A socket still in its TLS handshake has no request in flight: it goes now.
-      for (const raw of this.handshaking.values()) raw.destroy();
-      this.handshaking.clear();
-      for (const c of this.conns) c.shutdown();
+      this.stopAccepting();
+      const tick = () => {
+        const now = Date.now();
+        for (const c of this.conns) c.drainCheck(now, grace);
+        // A TLS handshake still going after the grace (a client that gave up on our certificate
+        // leaves one behind) has no request in flight: it goes.
+        for (const [key, h] of this.handshaking) {
+          if (now - h.since >= grace) {
+            this.handshaking.delete(key);
+            h.raw.destroy();
+          }
+        }
+      };
+      tick();
+      drainTick = setInterval(tick, Math.max(5, Math.min(100, Math.floor(grace / 4))));
+      drainTick.unref();
       // The deadline timer stays referenced: a pending close() is work, and an unref'd timer would let
       // the process exit with the promise never settled once nothing else holds the event loop. At the
       // deadline the promise resolves, whatever is left: every connection is destroyed, and a socket
       // the listener still counts (it would hold `net.close`'s callback) must not hold close() too.
       timer = setTimeout(() => {
         timer = undefined;
-        for (const raw of this.handshaking.values()) raw.destroy();
+        this.stopAccepting();
+        for (const h of this.handshaking.values()) h.raw.destroy();
         this.handshaking.clear();
         for (const c of this.conns) c.destroy();
         this.conns.clear();
-        listenerClosed = true;
+        this.listenerClosed = true;
         done();
       }, deadline);
       done();
@@ -273,10 +311,8 @@ export class Server implements ConnectionHost {
   }
 
   private accept(socket: Socket, encrypted: boolean): void {
-    if (this.closingFlag) {
-      socket.destroy();
-      return;
-    }
+    // A connection accepted while the server drains (a TLS handshake that began before the listener
+    // closed) is served: its first response says Connection: close.
     const conn = new Connection(socket, this, encrypted);
     this.conns.add(conn);
   }
