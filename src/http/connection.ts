@@ -75,6 +75,10 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   /** The first write of a data event, and the rest (rarely: pipelined requests, 100 Continue). */
   private batchFirst: Buffer | string | undefined;
   private batch: (Buffer | string)[] | undefined;
+  /** Bytes in the batch (they count toward congestion before they reach the socket). */
+  private batchBytes = 0;
+  /** Parsing stopped because the client doesn't read what we send: it goes on at 'drain'. */
+  private congestedPause = false;
   private needResume = false;
   /** No more requests are read; the connection closes once the queue is empty. */
   private closing = false;
@@ -237,7 +241,20 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       this.needResume = true;
     }
     this.requestStartedAt = 0;
-    return this.closing || this.queue.length >= this.host.opts.maxPipelinedRequests;
+    if (this.closing || this.queue.length >= this.host.opts.maxPipelinedRequests) return true;
+    // A client that sends requests and doesn't read the answers: a congested socket counts as a full
+    // pipeline, else every pipelined request would run and its answer pile up in memory.
+    if (this.congested()) {
+      this.congestedPause = true;
+      return true;
+    }
+    return false;
+  }
+
+  /** More output waits for the client than the socket's high-water mark. */
+  private congested(): boolean {
+    const s = this.socket;
+    return s.writableLength + this.batchBytes > s.writableHighWaterMark;
   }
 
   onError(error: HttpParseError): void {
@@ -440,10 +457,15 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   private onDrain(): void {
     const head = this.queue[0];
     if (head !== undefined) this.wakeWriter(head);
+    if (this.congestedPause && !this.inData) {
+      this.congestedPause = false;
+      this.maybeResumeParser();
+    }
   }
 
   private out(data: Buffer | string): void {
     if (this.inData) {
+      this.batchBytes += data.length;
       if (this.batchFirst === undefined) this.batchFirst = data;
       else if (this.batch === undefined) this.batch = [this.batchFirst, data];
       else this.batch.push(data);
@@ -455,6 +477,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
 
   private flushBatch(): void {
     const first = this.batchFirst;
+    this.batchBytes = 0;
     if (first !== undefined) {
       this.batchFirst = undefined;
       const b = this.batch;
@@ -542,6 +565,10 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
 
   private maybeResumeParser(): void {
     if (this.closing || this.destroyed || this.upgrading !== undefined) return;
+    if (this.parser.isPaused && this.congested()) {
+      this.congestedPause = true; // 'drain' resumes
+      return;
+    }
     if (this.queue.length < this.host.opts.maxPipelinedRequests && this.parser.isPaused) {
       this.inData = true;
       this.parser.resume();
