@@ -537,6 +537,7 @@ export class Phial extends Scaffold {
       // Body size is the app's to limit (`maxContentLength`, per route too), with its own 413 page and
       // error handlers; the wire's own cap would answer first with a plain 413 and cap every route.
       maxBodyBytes: Number.POSITIVE_INFINITY,
+      handlerTimeout: this.config.handlerTimeout,
       ...options,
       onResponse,
     });
@@ -707,6 +708,7 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
   req.params = m.params as Record<string, unknown>;
   const data = m.rule.data;
   if (data.options.maxContentLength !== undefined) req.bodyLimit = data.options.maxContentLength;
+  if (data.options.timeout !== undefined) req.source.setHandlerTimeout?.(data.options.timeout);
   if (req.method === "OPTIONS" && !m.rule.methods.has("OPTIONS")) {
     return fullDispatch(app, req, data, false, optionsResponse(app, req));
   }

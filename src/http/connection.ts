@@ -37,6 +37,9 @@ export interface ConnectionHost {
 export interface ResolvedServerOptions {
   headersTimeout: number;
   requestTimeout: number;
+  /** 0: no limit. */
+  handlerTimeout: number;
+  halfCloseTimeout: number;
   keepAliveTimeout: number;
   maxRequestsPerSocket: number;
   maxPipelinedRequests: number;
@@ -184,6 +187,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     this.requestStartedAt = this.headStartedAt || UNSTAMPED;
     this.headStartedAt = 0;
     const req = new IncomingRequest(head, this);
+    if (this.host.opts.handlerTimeout > 0) req.handlerDeadline = UNSTAMPED;
     this.switchAsked = head.upgrade || head.method === "CONNECT";
     if (
       head.upgrade &&
@@ -306,7 +310,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   /**
    * The peer sent its last request and responses are still owed. Most often the client is gone (a
    * half-close looks the same as a closed socket): tell the handlers through req.signal, still send
-   * what they answer, and give up after requestTimeout.
+   * what they answer, and give up after halfCloseTimeout.
    */
   private owedAfterPeerEnd(): void {
     this.peerEndedAt = Date.now();
@@ -709,9 +713,21 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       return;
     }
     if (this.peerEndedAt !== 0) {
-      if (now - this.peerEndedAt >= o.requestTimeout) this.destroy();
+      if (now - this.peerEndedAt >= o.halfCloseTimeout) this.destroy();
       return;
     }
+    const q = this.queue;
+    for (let i = 0; i < q.length; i++) {
+      const r = q[i]!;
+      const req = r.request;
+      const d = req.handlerDeadline;
+      if (d === 0) continue;
+      if (d === UNSTAMPED) req.handlerDeadline = now + o.handlerTimeout;
+      else if (now >= d) this.handlerTimedOut(r);
+    }
+    if (this.destroyed) return;
+    // A 503 just sent may have left the connection idle: that starts now.
+    if (this.idleSince === UNSTAMPED) this.idleSince = now;
     if (this.headStartedAt !== 0 && now - this.headStartedAt >= o.headersTimeout) {
       this.timeout("The request headers took too long to arrive");
       return;
@@ -732,6 +748,19 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     ) {
       this.endSocket();
     }
+  }
+
+  /** The handler didn't start its response in time: 503 in its place, and its signal aborts. */
+  private handlerTimedOut(res: ServerResponse): void {
+    const req = res.request;
+    req.handlerDeadline = 0;
+    if (res.headersSent || res.finished) return; // a started response (a stream) is not cut
+    req.cancel(new RequestAbortedError("The handler took longer than its time limit", 503));
+    this.host.report(
+      new Error(`The handler for ${req.method} ${req.url} did not answer within its time limit: sent 503`),
+      req,
+    );
+    this.endWithError(res, 503, "The server took too long to answer this request; try again later");
   }
 
   private timeout(message: string): void {

@@ -33,6 +33,17 @@ export interface ServerOptions extends Partial<ParserLimits> {
   headersTimeout?: number;
   /** Time allowed for a whole request, head and body (ms). Default 300 s. */
   requestTimeout?: number;
+  /**
+   * Time a handler gets to start its response (ms); past it the client gets a 503 and `req.signal`
+   * aborts. 0 (the default) for no limit; `req.setHandlerTimeout(ms)` sets one request's own.
+   */
+  handlerTimeout?: number;
+  /**
+   * How long a client that closed its sending side (FIN) while its requests were being handled still
+   * gets answers (ms); their `req.signal` aborts at once, and past this the connection is closed.
+   * Default 5 s (at most `requestTimeout`).
+   */
+  halfCloseTimeout?: number;
   /** How long an idle keep-alive connection stays open (ms). Default 5 s. */
   keepAliveTimeout?: number;
   /** Requests served on one connection before it closes; 0 for no limit. Default 0. */
@@ -43,7 +54,10 @@ export interface ServerOptions extends Partial<ParserLimits> {
   maxDrainBytes?: number;
   /** How long to keep reading after sending a final response on a closing connection (ms). Default 2 s. */
   lingerTimeout?: number;
-  /** Most connections open at once; more are closed as they arrive. Default: no limit. */
+  /**
+   * Most connections open at once; more are closed as they arrive. Default 10,000 (an fd each: keep it
+   * below the process's open-file limit); `Infinity` for no limit.
+   */
   maxConnections?: number;
   /** Where handler errors go. Default: `console.error`. */
   onError?: (error: unknown, req: IncomingRequest | undefined) => void;
@@ -90,6 +104,9 @@ export interface ListenOptions {
   ipv6Only?: boolean;
 }
 
+/** `maxConnections` unless set. */
+const DEFAULT_MAX_CONNECTIONS = 10_000;
+
 function defaultOnError(error: unknown, req: IncomingRequest | undefined): void {
   const where = req === undefined ? "" : ` while handling ${req.method} ${req.url}`;
   console.error(`phial/http: error${where}:`, error);
@@ -128,6 +145,8 @@ export class Server implements ConnectionHost {
     this.opts = {
       headersTimeout: options.headersTimeout ?? 20_000,
       requestTimeout: options.requestTimeout ?? 300_000,
+      handlerTimeout: options.handlerTimeout ?? 0,
+      halfCloseTimeout: Math.min(options.halfCloseTimeout ?? 5_000, options.requestTimeout ?? 300_000),
       keepAliveTimeout,
       keepAliveFields:
         hint >= 1
@@ -172,7 +191,8 @@ export class Server implements ConnectionHost {
     } else {
       this.net = createNetServer(netOpts, (socket) => this.accept(socket, false));
     }
-    if (options.maxConnections !== undefined) this.net.maxConnections = options.maxConnections;
+    const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (Number.isFinite(maxConnections)) this.net.maxConnections = maxConnections;
   }
 
   /** True once `close()` was called. */
@@ -320,7 +340,14 @@ export class Server implements ConnectionHost {
   private startSweep(): void {
     if (this.sweep !== undefined) return;
     const o = this.opts;
-    const shortest = Math.min(o.headersTimeout, o.requestTimeout, o.keepAliveTimeout, o.lingerTimeout);
+    const shortest = Math.min(
+      o.headersTimeout,
+      o.requestTimeout,
+      o.keepAliveTimeout,
+      o.lingerTimeout,
+      o.halfCloseTimeout,
+      o.handlerTimeout > 0 ? o.handlerTimeout : Number.POSITIVE_INFINITY,
+    );
     const every = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
     this.sweep = setInterval(() => {
       const now = Date.now();
