@@ -1,6 +1,5 @@
 // phial — a Flask-style web framework on phial's own HTTP/1.1 engine.
 
-export { type AccessLogEntry, formatAccessLine } from "./app/access-log.ts";
 export {
   type BodyLoader,
   type Logger,
@@ -10,48 +9,21 @@ export {
   type SessionInterface,
   type UrlRule,
 } from "./app/app.ts";
-export { CookieSessionInterface, flash, getFlashedMessages } from "./app/app-sessions.ts";
-export { renderTemplate, renderTemplateString } from "./app/app-templates.ts";
 export { Blueprint, type BlueprintOptions, type RegisterOptions } from "./app/blueprint.ts";
 export { type Config, type ConfigValues, DEFAULT_CONFIG } from "./app/config.ts";
 export { type G, g, request, session } from "./app/context.ts";
-export { type GetOptions, MultiDict } from "./app/datastructures.ts";
-export * from "./app/exceptions.ts";
-export { type SendFileOptions, sendFile, sendFromDirectory } from "./app/files.ts";
-export { Headers, type HeadersInit } from "./app/headers.ts";
-export { escapeHtml } from "./app/html.ts";
 export {
   encodeMultipart,
   MultipartError,
   type MultipartFile,
   type MultipartLimits,
   parseMultipart,
-} from "./app/multipart.ts";
-export type { ForwardedView, TrustProxy } from "./app/proxy.ts";
-export {
-  Accept,
-  type Authorization,
-  type FileStorage,
-  Request,
-  type RequestSource,
-  type SessionLike,
-} from "./app/request.ts";
-export {
-  checkRedirectTarget,
-  DefaultJsonProvider,
-  defaultJson,
-  type JsonProvider,
-  type JsonProviderOptions,
-  jsonify,
-  makeResponse,
-  Response,
-  type ResponseBody,
-  type ResponseInit,
-  redirect,
-  type SafeRedirectOptions,
-  type StatusInit,
-  safeRedirect,
-} from "./app/response.ts";
+  type SendFileOptions,
+  safeJoin,
+  secureFilename,
+  sendFile,
+  sendFromDirectory,
+} from "./app/files/index.ts";
 export {
   BuildError,
   type Converter,
@@ -61,7 +33,6 @@ export {
   patternConverter,
   RuleSyntaxError,
 } from "./app/routing/index.ts";
-export { safeJoin } from "./app/safe-join.ts";
 export type {
   AfterRequestHook,
   BeforeRequestHook,
@@ -72,26 +43,34 @@ export type {
   RouteOptions,
   TeardownHook,
 } from "./app/scaffold.ts";
-export { secureFilename } from "./app/secure-filename.ts";
+export { type AccessLogEntry, formatAccessLine } from "./app/serving/index.ts";
 export {
+  BadSignature,
+  CookieSessionInterface,
   type Flash,
   type FlashedOptions,
+  flash,
+  getFlashedMessages,
   SecureCookieSession,
   SecureCookieSessionInterface,
   type Session,
   type SessionConfig,
   type SessionData,
-} from "./app/sessions.ts";
-export { BadSignature, SignatureExpired, TimedSerializer, TimestampSigner } from "./app/signing.ts";
+  SignatureExpired,
+  TimedSerializer,
+  TimestampSigner,
+} from "./app/sessions/index.ts";
 export {
   htmlSafeJson,
   markSafe,
+  renderTemplate,
+  renderTemplateString,
   type SafeString,
   selectAutoescape,
   type TemplateContext,
   TemplateEnvironment,
   TemplateNotFound,
-} from "./app/templating.ts";
+} from "./app/templates/index.ts";
 export {
   type Endpoints,
   type UrlForArgs,
@@ -99,3 +78,32 @@ export {
   type UrlForValues,
   urlFor,
 } from "./app/url-for.ts";
+export type { ForwardedView, TrustProxy } from "./app/wrappers/index.ts";
+export * from "./app/wrappers/index.ts";
+export {
+  Accept,
+  type Authorization,
+  checkRedirectTarget,
+  DefaultJsonProvider,
+  defaultJson,
+  escapeHtml,
+  type FileStorage,
+  type GetOptions,
+  Headers,
+  type HeadersInit,
+  type JsonProvider,
+  type JsonProviderOptions,
+  jsonify,
+  MultiDict,
+  makeResponse,
+  Request,
+  type RequestSource,
+  Response,
+  type ResponseBody,
+  type ResponseInit,
+  redirect,
+  type SafeRedirectOptions,
+  type SessionLike,
+  type StatusInit,
+  safeRedirect,
+} from "./app/wrappers/index.ts";

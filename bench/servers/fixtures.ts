@@ -101,7 +101,7 @@ let env: Nunjucks.Environment | undefined;
 /**
  * The Nunjucks environment every peer renders with: compiled templates are cached after first use.
  * Loaded only by the template scenario: loading Nunjucks changes the whole process (V8 turns
- * String.prototype into a slow dictionary, see src/app/templating.ts), which the other scenarios of
+ * String.prototype into a slow dictionary, see src/app/templates/environment.ts), which the other scenarios of
  * every row should not carry.
  */
 export function templateEnv(): Nunjucks.Environment {

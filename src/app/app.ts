@@ -1,4 +1,7 @@
-// The application: routing, dispatch, return values, errors and hooks, served by the wire.
+// The application object, Flask's `Flask` class: it registers rules, hooks, error handlers, blueprints
+// and converters, holds the config, the logger, the session interface and the template engine, and
+// serves itself (`run`, `listen`, `fetch`, `nodeHandler`, `testClient`). What happens to one request is
+// the dispatch pipeline's (dispatch.ts); this file only hands requests to it.
 //
 // Seams for the other modules (keep them stable):
 // - `app.sessionInterface` ({ open, save, refreshes? }): `req.session` opens it lazily; it is saved after
@@ -12,67 +15,34 @@
 //   streamed body after it was sent or abandoned (spooled uploads, open files).
 // - `Response` with a streamed body and a `Content-Length` field is sent with that length (files).
 // - `app.addUrlRule(rule, options, handler, blueprintName)`: routes registered by modules (static files).
+//
+// This is the top of src/app: it may import anything below it; nothing under src/app imports a value
+// from it (types only, erased at run time, as Flask's modules import `Flask` under TYPE_CHECKING).
 
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
-import { createServer, RequestAbortedError } from "../http/index.ts";
-import { type AccessLogEntry, accessEntry, colourWanted, formatAccessLine } from "./access-log.ts";
-import { type FetchOptions, handleFetch, nodeHandler } from "./adapters.ts";
-import { CookieSessionInterface } from "./app-sessions.ts";
-import { createTemplates } from "./app-templates.ts";
+import { createServer } from "../http/index.ts";
 import type { Blueprint, RegisterOptions } from "./blueprint.ts";
 import { type Config, createConfig } from "./config.ts";
-import { currentRequest, invoke, isAsyncFunction, runWithRequest } from "./context.ts";
-import { renderDebugHtml, renderDebugText, wantsHtml } from "./debug-page.ts";
-import {
-  HTTPException,
-  InternalServerError,
-  MethodNotAllowed,
-  NotFound,
-  notFoundResponse,
-} from "./exceptions.ts";
-import { type SendFileOptions, sendFromFolder } from "./files.ts";
-import type { Headers } from "./headers.ts";
-import { ProxySettings } from "./proxy.ts";
-import { Request, type RequestSource, type SessionLike, tooLarge } from "./request.ts";
-import {
-  defaultJson,
-  type JsonProvider,
-  parseStatus,
-  Response,
-  setCurrentHostLookup,
-  setJsonProviderLookup,
-  updateHeaders,
-  valueToResponse,
-} from "./response.ts";
+import { currentRequest, isAsyncFunction, setLastApp } from "./context.ts";
+import { handleRequest, type RouteData } from "./dispatch.ts";
+import { type SendFileOptions, sendFromFolder } from "./files/send-file.ts";
+import { loadMultipart } from "./files/uploads.ts";
+import { makeViewResponse } from "./return-value.ts";
 import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
-import {
-  type AfterRequestHook,
-  type BeforeRequestHook,
-  type ErrorHandler,
-  type Handler,
-  type HandlerResult,
-  hookVersion,
-  type RouteOptions,
-  Scaffold,
-  type TeardownHook,
-} from "./scaffold.ts";
-import {
-  type Chunk,
-  closeBody,
-  closeIterator,
-  describeValue,
-  pumpStream,
-  readerIterator,
-  STOP,
-  type StoppableIterator,
-  type StreamBody,
-} from "./streams.ts";
-import type { TemplateContext, TemplateEnvironment } from "./templating.ts";
+import { type Handler, type HandlerResult, hookVersion, type RouteOptions, Scaffold } from "./scaffold.ts";
+import { type AccessLogEntry, accessEntry, colourWanted, formatAccessLine } from "./serving/access-log.ts";
+import { type FetchOptions, handleFetch, nodeHandler } from "./serving/adapters.ts";
+import { writeResponse } from "./serving/write.ts";
+import { CookieSessionInterface } from "./sessions/app-sessions.ts";
+import { createTemplates } from "./templates/app-templates.ts";
+import type { TemplateContext, TemplateEnvironment } from "./templates/environment.ts";
 import { TestClient } from "./testing.ts";
-import { loadMultipart } from "./uploads.ts";
 import type { UrlForArgs } from "./url-for.ts";
+import { ProxySettings } from "./wrappers/proxy.ts";
+import type { Request, RequestSource, SessionLike } from "./wrappers/request.ts";
+import { defaultJson, type JsonProvider, Response } from "./wrappers/response.ts";
 
 export interface PhialOptions {
   /** Name of the app (logs). Default `app`. */
@@ -130,15 +100,6 @@ export interface SessionInterface {
  */
 export type BodyLoader = (req: Request) => Promise<void>;
 
-/** What the router keeps for each rule. */
-interface RouteData {
-  handler: Handler<never>;
-  isAsync: boolean;
-  /** Dotted name of the blueprint the route belongs to, or undefined for the app. */
-  blueprint: string | undefined;
-  options: RouteOptions;
-}
-
 /** Logs what the app reports. Replace `app.logger` to send it elsewhere. */
 export interface Logger {
   info(message: string): void;
@@ -157,33 +118,6 @@ const consoleLogger: Logger = {
   warn: (m) => console.warn(m),
   error: (m, e) => (e === undefined ? console.error(m) : console.error(m, e)),
 };
-
-let lastApp: Phial | undefined;
-
-/** @internal the app of the current request, else the last one created (for urlFor outside requests). */
-export function currentApp(): Phial | undefined {
-  return currentRequest()?.app ?? lastApp;
-}
-
-setJsonProviderLookup(() => currentApp()?.json ?? defaultJson);
-setCurrentHostLookup(() => currentRequest()?.host);
-
-function routeName(req: Request | undefined): string {
-  if (req === undefined) return "?";
-  return req.endpoint === undefined
-    ? `${req.method} ${req.path}`
-    : `"${req.endpoint}" (${req.urlRule ?? req.path})`;
-}
-
-/** Thrown by a handler returning nothing: the message names the route. */
-class HandlerReturnedNothing extends TypeError {
-  constructor(req: Request | undefined) {
-    super(
-      `The view function for ${routeName(req)} did not return a valid response: it returned undefined. ` +
-        "Return a string, an object (JSON), a Response, or a tuple [body, status, headers].",
-    );
-  }
-}
 
 export class Phial extends Scaffold {
   /** The folder of the app's file; relative folders resolve against it, never the cwd. */
@@ -241,7 +175,7 @@ export class Phial extends Scaffold {
       options.staticUrlPath ?? (this.staticFolder === null ? "/static" : `/${basename(this.staticFolder)}`);
     const tf = options.templateFolder ?? "templates";
     this.templateFolder = isAbsolute(tf) ? tf : resolve(root, tf);
-    lastApp = this;
+    setLastApp(this);
     if (this.staticFolder !== null) {
       // Flask's `static` endpoint; the view is sync so that it takes the request from the context slot.
       const view = (req: Request<{ filename: string }>) => this.sendStaticFile(req.params.filename);
@@ -260,7 +194,7 @@ export class Phial extends Scaffold {
         "sendStaticFile(): this app has no static folder (it was created with staticFolder: null)",
       );
     }
-    return sendFromFolder(currentRequest(), this, this.staticFolder, filename, options);
+    return sendFromFolder(currentRequest(), this, this.staticFolder, filename, options, true);
   }
 
   /** @internal the body loader for a media type: the app's, else the default. */
@@ -438,28 +372,7 @@ export class Phial extends Scaffold {
    * socket involved). A streamed body runs inside the request's context when it is read.
    */
   handle(source: RequestSource): Response | Promise<Response> {
-    const req = new Request(source, this);
-    const r = dispatch(this, req);
-    if (r instanceof Response) {
-      // The fast path: no cleanups can be pending here (they take the slow path).
-      if (isStreamed(r)) bindStream(r, req, undefined);
-      return r;
-    }
-    return r.then(
-      (res) => {
-        if (isStreamed(res)) {
-          // callOnClose functions run once the body is sent (or abandoned), as in Flask.
-          bindStream(res, req, req.cleanups === undefined ? undefined : () => runCleanups(this, req));
-          return res;
-        }
-        if (req.cleanups === undefined) return res;
-        return runCleanups(this, req).then(() => res);
-      },
-      async (err: unknown) => {
-        await runCleanups(this, req);
-        throw err;
-      },
-    );
+    return handleRequest(this, source);
   }
 
   /**
@@ -574,108 +487,12 @@ export class Phial extends Scaffold {
     return out;
   }
 
-  /** @internal turns an error into a response through the registered error handlers. */
-  async handleError(err: unknown, req: Request, bp: string | undefined): Promise<Response> {
-    if (err instanceof RequestAbortedError) {
-      // The body could not be read (client left, bad framing, too large): the client's problem.
-      err = HTTPException.of(err.status >= 400 && err.status < 600 ? err.status : 400, err.message);
-    }
-    const chain = this.scaffoldsFor(bp).reverse(); // innermost blueprint first, the app last
-    if (err instanceof HTTPException) {
-      if (err.response !== undefined) return err.response;
-      const h = findHandler(chain, err);
-      if (h === undefined) return err.getResponse();
-      return this.callErrorHandler(h, err, req);
-    }
-    const h = findHandler(chain, err);
-    if (h !== undefined) return this.callErrorHandler(h, err, req);
-    // Unhandled: a 500.
-    req.unhandledError = err;
-    this.logger.error(`Exception on ${req.method} ${req.path} [${req.endpoint ?? "no endpoint"}]`, err);
-    if (this.config.testing && this.config.propagateExceptions !== false) throw err;
-    const ise = new InternalServerError();
-    ise.originalError = err;
-    const h500 = findHandler(chain, ise);
-    if (h500 !== undefined) return this.callErrorHandler(h500, ise, req);
-    if (showDebugPage(this, req)) return debugErrorResponse(err, req);
-    return ise.getResponse();
-  }
-
-  private async callErrorHandler(h: ErrorHandler<never>, err: unknown, req: Request): Promise<Response> {
-    try {
-      const rv = await invoke(req, isAsyncFunction(h), h as ErrorHandler<unknown>, err, req);
-      return this.makeResponse(rv, req);
-    } catch (e) {
-      // Flask's finalize_request(from_error_handler): a failing error handler gives a plain 500.
-      req.unhandledError ??= e;
-      this.logger.error(`The error handler for ${describe(err)} on ${req.method} ${req.path} failed`, e);
-      if (this.config.testing && this.config.propagateExceptions !== false) throw e;
-      return showDebugPage(this, req) ? debugErrorResponse(e, req) : new InternalServerError().getResponse();
-    }
-  }
-
   /**
    * Turns a handler's return value into a Response (Flask's `make_response`): strings and bytes are
    * HTML, objects JSON, arrays tuples, streams streamed. Anything else is a TypeError naming the route.
    */
   makeResponse(rv: HandlerResult | undefined, req?: Request): Response {
-    if (rv instanceof Response) return rv;
-    if (typeof rv === "string") return new Response(rv);
-    if (rv === undefined || rv === null) throw new HandlerReturnedNothing(req);
-    if (Array.isArray(rv)) return this.tupleResponse(rv as readonly unknown[], req);
-    if (rv instanceof HTTPException) return rv.getResponse();
-    const res = valueToResponse(rv, this.json);
-    if (res !== undefined) return res;
-    throw new TypeError(
-      `The view function for ${routeName(req)} returned ${describeValue(rv)}; ` +
-        "return a string, bytes, an object (JSON), a Response, a stream, or a tuple [body, status, headers].",
-    );
-  }
-
-  private tupleResponse(t: readonly unknown[], req: Request | undefined): Response {
-    if (t.length < 2 || t.length > 3) throw badTuple(req, `of length ${t.length}`);
-    const body = t[0];
-    if (body === undefined || body === null || (typeof body !== "string" && typeof body !== "object")) {
-      throw badTuple(req, `whose first item (the body) is ${describeValue(body)}`);
-    }
-    if (Array.isArray(body)) throw badTuple(req, "whose first item (the body) is an array");
-    let status: unknown;
-    let headers: unknown;
-    if (t.length === 3) {
-      status = t[1];
-      headers = t[2];
-    } else if (typeof t[1] === "number" || typeof t[1] === "string") {
-      status = t[1];
-    } else {
-      headers = t[1];
-    }
-    if (status !== undefined && status !== null && typeof status !== "number" && typeof status !== "string") {
-      throw badTuple(req, `whose status is ${describeValue(status)}`);
-    }
-    if (headers !== undefined && headers !== null && typeof headers !== "object") {
-      throw badTuple(
-        req,
-        `whose headers are ${describeValue(headers)} (give an object, [name, value] pairs or a Headers)`,
-      );
-    }
-    let code = 0;
-    let reason = "";
-    if (typeof status === "number" && Number.isInteger(status) && status >= 100 && status <= 999) {
-      code = status; // the common case, without parseStatus's pair
-    } else if (status !== undefined && status !== null) {
-      try {
-        [code, reason] = parseStatus(status as number | string);
-      } catch (err) {
-        throw badTuple(req, `whose status is invalid: ${(err as Error).message}`);
-      }
-    }
-    const res = this.makeResponse(body as HandlerResult, req);
-    if (code !== 0) {
-      res.status = code;
-      res.statusText = reason;
-    }
-    if (headers !== undefined && headers !== null) updateHeaders(res.headers, headers as Headers);
-    return res;
+    return makeViewResponse(rv, req, this.json);
   }
 
   /** A client that calls the app in-process (no socket) and keeps cookies. */
@@ -691,485 +508,6 @@ function hasHooksOf(s: Scaffold): boolean {
   return (
     s.beforeRequestFuncs.length > 0 || s.afterRequestFuncs.length > 0 || s.teardownRequestFuncs.length > 0
   );
-}
-
-// ---- the request pipeline -----------------------------------------------------------------------
-
-function dispatch(app: Phial, req: Request): Response | Promise<Response> {
-  let m: ReturnType<Router<RouteData>["match"]>;
-  try {
-    m = app.router.match(req.path, req.method, req.queryString, req.rawPath);
-  } catch (err) {
-    return failed(app, req, undefined, err); // only a throwing redirectTo function can get here
-  }
-  if (m.kind !== "match") return routingError(app, req, m);
-  req.endpoint = m.rule.endpoint;
-  req.urlRule = m.rule.rule;
-  req.params = m.params as Record<string, unknown>;
-  const data = m.rule.data;
-  if (data.options.maxContentLength !== undefined) req.bodyLimit = data.options.maxContentLength;
-  if (data.options.timeout !== undefined) req.source.setHandlerTimeout?.(data.options.timeout);
-  if (req.method === "OPTIONS" && !m.rule.methods.has("OPTIONS")) {
-    return fullDispatch(app, req, data, false, optionsResponse(app, req));
-  }
-  const src = req.source;
-  const needsBody = data.options.streamBody !== true && (!src.bodyComplete || src.contentLength > 0);
-  if (app.hasHooks) return fullDispatch(app, req, data, needsBody, undefined);
-  if (needsBody) {
-    // A body of declared length within the limit, for no body loader (not multipart): read it whole,
-    // then the fast path. Anything else takes every step.
-    const n = src.contentLength;
-    if (n < 0 || n > req.maxBodyBytes || app.bodyLoaderFor(req.mimetype))
-      return fullDispatch(app, req, data, true, undefined);
-    return src.body().then(
-      (body) => {
-        req.data = body;
-        return runRoute(app, req, data);
-      },
-      (err: unknown) => failed(app, req, data.blueprint, err),
-    );
-  }
-  return runRoute(app, req, data);
-}
-
-/** The fast path: no hooks, the body (if any) read. A sync handler never touches a promise. */
-function runRoute(app: Phial, req: Request, data: RouteData): Response | Promise<Response> {
-  let rv: HandlerResult | Promise<HandlerResult>;
-  try {
-    rv = invoke(req, data.isAsync, data.handler as Handler, req, undefined);
-    if (!isThenable(rv)) {
-      const res = app.makeResponse(rv, req);
-      if (req.sessionCache === undefined && req.cleanups === undefined && !sessionToRefresh(app, req))
-        return res;
-      return finishRequest(app, req, [app], res);
-    }
-  } catch (err) {
-    return failed(app, req, data.blueprint, err);
-  }
-  return (rv as Promise<HandlerResult>).then(
-    (v) => {
-      const res = app.makeResponse(v, req);
-      if (req.sessionCache === undefined && req.cleanups === undefined && !sessionToRefresh(app, req))
-        return res;
-      return finishRequest(app, req, [app], res);
-    },
-    (err: unknown) => failed(app, req, data.blueprint, err),
-  );
-}
-
-/** An error on the fast path: the error handlers, then what every request ends with. */
-async function failed(app: Phial, req: Request, bp: string | undefined, err: unknown): Promise<Response> {
-  let res: Response;
-  try {
-    res = await app.handleError(err, req, bp);
-  } catch (e) {
-    await finishRequest(app, req, app.scaffoldsFor(bp), new InternalServerError().getResponse());
-    throw e; // testing: propagate to the test client
-  }
-  return finishRequest(app, req, app.scaffoldsFor(bp), res);
-}
-
-type RoutingMiss = Exclude<ReturnType<Router<RouteData>["match"]>, { kind: "match" }>;
-
-/**
- * No rule matched: a redirect to the slashed URL, an automatic OPTIONS, a 405 or a 404. Without hooks,
- * error handlers on the app (a miss belongs to no blueprint) or a session to refresh, nothing could
- * change the answer, so it is made right here: no exception (and its stack trace), no promise.
- */
-function routingError(app: Phial, req: Request, m: RoutingMiss): Response | Promise<Response> {
-  const plain =
-    !app.hasHooks &&
-    app.statusHandlers.size === 0 &&
-    app.classHandlers.length === 0 &&
-    !refreshWanted(app, req); // a permanent session is refreshed on a 404 too
-  if (m.kind === "redirect") {
-    const res = new Response(null, { status: 308 });
-    // Behind a prefix (applicationRoot, a trusted X-Forwarded-Prefix) the client's URL starts with it.
-    const root = m.location.charCodeAt(0) === 0x2f ? req.scriptRoot : "";
-    res.headers.set("Location", root + m.location);
-    return plain ? res : fullDispatch(app, req, undefined, false, res);
-  }
-  if (m.kind === "methodNotAllowed") {
-    const e = new MethodNotAllowed(m.allowed);
-    return plain ? e.getResponse() : fullDispatch(app, req, undefined, false, e);
-  }
-  if (plain) return notFoundResponse();
-  return fullDispatch(app, req, undefined, false, new NotFound());
-}
-
-/** Every step, for requests with a body or with hooks, and for routing errors. */
-async function fullDispatch(
-  app: Phial,
-  req: Request,
-  data: RouteData | undefined,
-  needsBody: boolean,
-  early: Response | HTTPException | undefined,
-): Promise<Response> {
-  const bp = data?.blueprint;
-  const scaffolds = app.scaffoldsFor(bp);
-  let res: Response;
-  try {
-    res = await runView(app, req, scaffolds, data, needsBody, early);
-  } catch (err) {
-    try {
-      res = await app.handleError(err, req, bp);
-    } catch (e) {
-      await finishRequest(app, req, scaffolds, new InternalServerError().getResponse());
-      throw e; // testing: propagate to the test client
-    }
-  }
-  return finishRequest(app, req, scaffolds, res);
-}
-
-async function runView(
-  app: Phial,
-  req: Request,
-  scaffolds: Scaffold[],
-  data: RouteData | undefined,
-  needsBody: boolean,
-  early: Response | HTTPException | undefined,
-): Promise<Response> {
-  if (needsBody) await loadBody(app, req);
-  for (const s of scaffolds) {
-    for (const fn of s.beforeRequestFuncs as BeforeRequestHook[]) {
-      const rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
-      if (rv !== undefined && rv !== null) return app.makeResponse(rv, req);
-    }
-  }
-  if (early !== undefined) {
-    if (early instanceof HTTPException) throw early;
-    return early;
-  }
-  const rv = await invoke(req, data!.isAsync, data!.handler as Handler, req, undefined);
-  return app.makeResponse(rv, req);
-}
-
-/** afterRequest hooks (innermost blueprint first, each in reverse), the session, teardown, cleanups. */
-async function finishRequest(
-  app: Phial,
-  req: Request,
-  scaffolds: Scaffold[],
-  res: Response,
-): Promise<Response> {
-  try {
-    for (let i = scaffolds.length - 1; i >= 0; i--) {
-      const fns = scaffolds[i]!.afterRequestFuncs as AfterRequestHook[];
-      for (let j = fns.length - 1; j >= 0; j--) {
-        const fn = fns[j]!;
-        const r = await invoke(req, isAsyncFunction(fn), fn, res, req);
-        if (r !== undefined && r !== null) {
-          if (!(r instanceof Response)) {
-            throw new TypeError(
-              `An afterRequest hook returned ${describeValue(r)}; return the response (or a new Response) or nothing`,
-            );
-          }
-          res = r;
-        }
-      }
-    }
-    if (req.sessionCache === undefined) sessionToRefresh(app, req);
-    const s = req.sessionCache;
-    if (s !== undefined && app.sessionInterface !== undefined)
-      await app.sessionInterface.save(app, s, req, res);
-  } catch (err) {
-    req.unhandledError ??= err;
-    app.logger.error(
-      `Exception while finishing ${req.method} ${req.path} (afterRequest hook or session)`,
-      err,
-    );
-    res = showDebugPage(app, req) ? debugErrorResponse(err, req) : new InternalServerError().getResponse();
-  } finally {
-    for (let i = scaffolds.length - 1; i >= 0; i--) {
-      const fns = scaffolds[i]!.teardownRequestFuncs as TeardownHook[];
-      for (let j = fns.length - 1; j >= 0; j--) {
-        const fn = fns[j]!;
-        try {
-          await invoke(req, isAsyncFunction(fn), fn, req.unhandledError, req);
-        } catch (err) {
-          app.logger.error("Exception in a teardownRequest hook", err);
-        }
-      }
-    }
-  }
-  return res;
-}
-
-/**
- * A request whose session the app never touched may still need it saved (a permanent session's cookie
- * is refreshed on every request, Flask's SESSION_REFRESH_EACH_REQUEST): then it is opened (lazily, not
- * verified yet) and true returned. Without a session cookie this is a scan of the header names.
- */
-function sessionToRefresh(app: Phial, req: Request): boolean {
-  return refreshWanted(app, req) && req.session !== undefined; // opens it
-}
-
-/** The session interface wants this request's session saved though the app never touched it. */
-function refreshWanted(app: Phial, req: Request): boolean {
-  const si = app.sessionInterface;
-  return si?.refreshes?.(app, req) === true;
-}
-
-/** The request's callOnClose functions, each once; errors logged. */
-async function runCleanups(app: Phial, req: Request): Promise<void> {
-  const cleanups = req.cleanups;
-  if (cleanups === undefined) return;
-  req.cleanups = undefined;
-  for (const fn of cleanups) {
-    try {
-      await fn();
-    } catch (err) {
-      app.logger.error("Exception in a callOnClose function", err);
-    }
-  }
-}
-
-function isStreamed(res: Response): boolean {
-  const b = res.body;
-  return b !== null && typeof b === "object" && !(b instanceof Uint8Array);
-}
-
-/** Reads the body before the handler, within `config.maxContentLength` (413 beyond). */
-async function loadBody(app: Phial, req: Request): Promise<void> {
-  const loader = app.bodyLoaderFor(req.mimetype);
-  if (loader !== undefined) {
-    await loader(req);
-    return;
-  }
-  const max = req.maxBodyBytes;
-  const src = req.source;
-  if (src.contentLength > max) throw tooLarge(max);
-  if (src.contentLength >= 0) {
-    // The length is declared (and within the limit): the wire delivers exactly that, in one piece.
-    req.data = await src.body();
-    return;
-  }
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of src) {
-    total += chunk.length;
-    if (total > max) throw tooLarge(max);
-    parts.push(chunk);
-  }
-  req.data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
-}
-
-function optionsResponse(app: Phial, req: Request): Response {
-  const res = new Response(null);
-  res.headers.set("Allow", app.router.allowedMethods(req.path, req.rawPath).join(", "));
-  return res;
-}
-
-/**
- * The debug page shows source code, so only in debug mode and only to a client on this machine
- * (loopback), unless `config.debugPageForRemote` says otherwise (e.g. a dev container).
- */
-function showDebugPage(app: Phial, req: Request): boolean {
-  if (app.config.debug !== true) return false;
-  if (app.config.debugPageForRemote === true) return true;
-  const a = req.remoteAddr;
-  return a === "::1" || a.startsWith("127.") || a.startsWith("::ffff:127.");
-}
-
-/** The error for a returned array that is not a valid tuple (a JSON array needs jsonify()). */
-function badTuple(req: Request | undefined, what: string): TypeError {
-  return new TypeError(
-    `The view function for ${routeName(req)} returned an array ${what}. Arrays are tuples: ` +
-      "[body, status], [body, headers] or [body, status, headers]. Wrap JSON arrays in jsonify().",
-  );
-}
-
-/** Debug mode only: the exception, the stack with the app's source lines, the request. */
-function debugErrorResponse(err: unknown, req: Request): Response {
-  const summary = { method: req.method, url: req.url, headers: req.headers, remoteAddr: req.remoteAddr };
-  if (wantsHtml(req.header("accept"))) {
-    return new Response(renderDebugHtml(err, summary), {
-      status: 500,
-      contentType: "text/html; charset=utf-8",
-    });
-  }
-  return new Response(renderDebugText(err, summary), {
-    status: 500,
-    contentType: "text/plain; charset=utf-8",
-  });
-}
-
-/**
- * The handler for an error: status handlers first (innermost blueprint to the app), then class handlers
- * (innermost blueprint to the app, each walking from the error's own class to its ancestors).
- */
-function findHandler(chain: readonly Scaffold[], err: unknown): ErrorHandler<never> | undefined {
-  if (err instanceof HTTPException) {
-    for (const s of chain) {
-      const h = s.statusHandlers.get(err.status);
-      if (h !== undefined) return h;
-    }
-  }
-  if (err === null || typeof err !== "object") return undefined;
-  for (const s of chain) {
-    if (s.classHandlers.length === 0) continue;
-    for (
-      let proto = Object.getPrototypeOf(err) as object | null;
-      proto !== null;
-      proto = Object.getPrototypeOf(proto)
-    ) {
-      for (const [cls, h] of s.classHandlers) if (cls.prototype === proto) return h;
-    }
-  }
-  return undefined;
-}
-
-function describe(err: unknown): string {
-  if (err instanceof HTTPException) return `${err.status}`;
-  if (err instanceof Error) return err.name;
-  return typeof err;
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === "object" && typeof (v as PromiseLike<unknown>).then === "function";
-}
-
-// ---- writing to the wire ------------------------------------------------------------------------
-
-/** Makes a streamed body run inside the request's context (Flask's stream_with_context, always on). */
-function bindStream(res: Response, req: Request, onEnd: (() => Promise<void>) | undefined): void {
-  const body = res.body as StreamBody | ReadableStream<Chunk>;
-  const web = body instanceof ReadableStream;
-  // A Node stream (anything with destroy()): destroying it also ends a pending read of its iterator.
-  const destroy = web ? undefined : (body as { destroy?: unknown }).destroy;
-  const source = body as StreamBody;
-  let it: AsyncIterator<Chunk> | Iterator<Chunk> | undefined;
-  // The cleanups, once: when the stream ends, fails, is closed or stopped.
-  let ending: Promise<void> | undefined;
-  const end = (): Promise<void> => {
-    ending ??= onEnd === undefined ? Promise.resolve() : onEnd();
-    return ending;
-  };
-  const open = () =>
-    web
-      ? readerIterator(body)
-      : Symbol.asyncIterator in source
-        ? (source as AsyncIterable<Chunk>)[Symbol.asyncIterator]()
-        : (source as Iterable<Chunk>)[Symbol.iterator]();
-  const done = { done: true as const, value: undefined };
-  const bound: AsyncIterable<Chunk> & { [BOUND]: true } = {
-    [BOUND]: true,
-    [Symbol.asyncIterator](): StoppableIterator {
-      return {
-        next: () =>
-          runWithRequest(req, async () => {
-            it ??= open();
-            let r: IteratorResult<Chunk>;
-            try {
-              r = await it.next();
-            } catch (err) {
-              await end();
-              throw err;
-            }
-            if (r.done) await end();
-            return r;
-          }),
-        return: (value?: unknown) =>
-          runWithRequest(req, async () => {
-            try {
-              if (it === undefined) {
-                if (web) {
-                  await body.cancel().catch(() => undefined);
-                  return done;
-                }
-                // Never read (HEAD, client gone): still close it, e.g. a file stream's descriptor.
-                if (typeof destroy === "function") {
-                  (destroy as () => void).call(source);
-                  return done;
-                }
-                it = open();
-              }
-              if (typeof it.return === "function") await it.return(value as undefined);
-              return done;
-            } finally {
-              await end();
-            }
-          }),
-        [STOP]: () => {
-          if (ending !== undefined) return ending.then(undefined, () => undefined); // over already
-          runWithRequest(req, () => {
-            try {
-              if (it === undefined && web) {
-                void body.cancel().catch(() => undefined);
-              } else if (typeof destroy === "function") {
-                (destroy as () => void).call(source);
-              } else {
-                // An async generator suspended at an await runs this (its finally blocks) only once that
-                // await settles and it reaches its next yield: JavaScript can't cut an await short. A
-                // ReadableStream's reader, or an iterator such as events.on()'s, ends at once.
-                it ??= open();
-                closeIterator(it);
-              }
-            } catch {
-              // a source failing as it stops: the client is gone, nobody to tell
-            }
-          });
-          // The cleanups don't wait for the source: a wait that never settles would hold them forever.
-          return end().then(undefined, (err: unknown) =>
-            req.app.logger.error("Exception in a callOnClose function", err),
-          );
-        },
-      };
-    },
-  };
-  res.body = bound;
-}
-
-const BOUND = Symbol("phial.boundStream");
-
-/** Writes a response to the wire; a streamed body with backpressure. */
-function writeResponse(res: Response, out: ServerResponse): unknown {
-  if (out.closed) {
-    closeBody(res.body);
-    return undefined;
-  }
-  out.statusCode = res.status;
-  if (res.statusText !== "") out.statusMessage = res.statusText;
-  // Headers checked every field as it was set (constants aside): the wire needn't check them again.
-  // The wire takes the list itself (nothing changes it once the response is being written).
-  out.adoptCheckedHeaders(res.headers.raw() as string[]);
-  const body = res.body;
-  if (body === null) {
-    out.end();
-    return undefined;
-  }
-  if (typeof body === "string" || body instanceof Uint8Array) {
-    out.end(body);
-    return undefined;
-  }
-  const sized = res.headers.get("content-length") !== undefined;
-  if (out.request.method === "HEAD" || res.status === 204 || res.status === 304) {
-    closeBody(body);
-    // Without a declared length, send no Content-Length at all (a GET would be chunked).
-    if (!sized) void out.write("");
-    out.end();
-    return undefined;
-  }
-  return pipeBody(body as StreamBody, out, sized);
-}
-
-/**
- * Streams a body to the wire with backpressure. When the client leaves (the request's signal aborts)
- * the source is stopped at once, even while it is waiting for its next value (an SSE loop awaiting an
- * event), and the request's cleanups run. A client that only half-closed its side looks the same as one
- * that left, so a body without a declared length (SSE, generated output: it ends only when the client
- * goes) stops then too; a body with a length (a file) is finite and still goes out whole to it, unless
- * the connection itself is gone.
- */
-async function pipeBody(body: StreamBody, out: ServerResponse, sized: boolean): Promise<void> {
-  const it = (body as AsyncIterable<Chunk>)[Symbol.asyncIterator]() as StoppableIterator;
-  await pumpStream(
-    it,
-    out.request.signal,
-    (chunk) => out.write(chunk),
-    () => !sized || out.closed,
-    () => out.closed,
-  );
-  if (!out.finished) out.end();
 }
 
 function joinPrefix(prefix: string, rule: string): string {

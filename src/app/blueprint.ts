@@ -3,10 +3,10 @@
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { currentRequest } from "./context.ts";
-import { type SendFileOptions, sendFromFolder } from "./files.ts";
-import type { Request } from "./request.ts";
-import type { Response } from "./response.ts";
+import { type SendFileOptions, sendFromFolder } from "./files/send-file.ts";
 import { type Handler, type RouteOptions, type RouteRecord, Scaffold } from "./scaffold.ts";
+import type { Request } from "./wrappers/request.ts";
+import type { Response } from "./wrappers/response.ts";
 
 export interface BlueprintOptions {
   /** Prefix for every rule, e.g. `/admin`. */
@@ -77,7 +77,7 @@ export class Blueprint extends Scaffold {
             : resolve(root);
       folder = resolve(base, sf);
     }
-    return sendFromFolder(req, req?.app, folder, filename, options);
+    return sendFromFolder(req, req?.app, folder, filename, options, true);
   }
 
   protected addRoute(rule: string, options: RouteOptions, handler: Handler<never>): void {

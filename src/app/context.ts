@@ -9,7 +9,9 @@
 // the context in its callbacks too).
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Request, SessionLike } from "./request.ts";
+import type { Phial } from "./app.ts";
+import type { Request, SessionLike } from "./wrappers/request.ts";
+import { defaultJson, setCurrentHostLookup, setJsonProviderLookup } from "./wrappers/response.ts";
 
 /** Per-request scratch space, as Flask's `g`. */
 export type G = Record<string, unknown>;
@@ -119,3 +121,19 @@ export const g: G = contextProxy("g", (req) => req.g);
 
 /** The current request's session (Flask's `session`). Needs the sessions module and `secretKey`. */
 export const session: SessionLike = contextProxy("session", (req) => req.session);
+
+let lastApp: Phial | undefined;
+
+/** @internal the app of the current request, else the last one created (for urlFor outside requests). */
+export function currentApp(): Phial | undefined {
+  return currentRequest()?.app ?? lastApp;
+}
+
+/** @internal called by each new app: `urlFor` and `sendFile` outside a request use the newest one. */
+export function setLastApp(app: Phial): void {
+  lastApp = app;
+}
+
+// `jsonify` and `redirect` (in wrappers/response.ts, below the context) reach the current request this way.
+setJsonProviderLookup(() => currentApp()?.json ?? defaultJson);
+setCurrentHostLookup(() => currentRequest()?.host);

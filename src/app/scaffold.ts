@@ -1,10 +1,10 @@
 // What an app and a blueprint share: route registration, hooks and error handlers (Flask's Scaffold).
 
-import type { HTTPException } from "./exceptions.ts";
-import type { HeadersInit } from "./headers.ts";
-import type { Request } from "./request.ts";
-import type { Response, StatusInit } from "./response.ts";
 import type { ParamsOf } from "./routing/index.ts";
+import type { HTTPException } from "./wrappers/exceptions.ts";
+import type { HeadersInit } from "./wrappers/headers.ts";
+import type { Request } from "./wrappers/request.ts";
+import type { Response, StatusInit } from "./wrappers/response.ts";
 
 /** A plain object returned by a handler becomes JSON. Arrays are tuples: wrap JSON arrays in `jsonify()`. */
 export type JsonObject = { readonly [key: string]: unknown } & { readonly length?: never };

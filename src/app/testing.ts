@@ -3,10 +3,10 @@
 import { decodeCookieValue, encodeCookieValue } from "../http/cookie.ts";
 import { encodeQuery } from "../http/urlencoded.ts";
 import type { Phial } from "./app.ts";
-import { Headers, type HeadersInit } from "./headers.ts";
-import { encodeMultipart, type MultipartFile } from "./multipart.ts";
-import type { RequestSource } from "./request.ts";
-import type { Response } from "./response.ts";
+import { encodeMultipart, type MultipartFile } from "./files/multipart.ts";
+import { Headers, type HeadersInit } from "./wrappers/headers.ts";
+import type { RequestSource } from "./wrappers/request.ts";
+import type { Response } from "./wrappers/response.ts";
 
 export interface TestRequestOptions {
   /** Query arguments, appended to the path's own. */

@@ -8,7 +8,7 @@
 //   urlFor("profile");              // type error: id is missing
 //   urlFor("profile", { id: "x" }); // type error: id is a number
 
-import { currentApp } from "./app.ts";
+import { currentApp } from "./context.ts";
 import type { ParamsOf } from "./routing/index.ts";
 
 /** Endpoint names → rule strings, for typed `urlFor`. Empty unless an app augments it. */

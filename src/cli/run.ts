@@ -9,7 +9,7 @@ import { availableParallelism } from "node:os";
 import { dirname, extname } from "node:path";
 import { parseArgs } from "node:util";
 import type { Phial } from "../app/app.ts";
-import { compileTrust } from "../app/proxy.ts";
+import { compileTrust } from "../app/wrappers/proxy.ts";
 import { loadApp, parseAppSpec } from "./load-app.ts";
 
 export const RUN_HELP = `Usage: phial run [APP] [options]

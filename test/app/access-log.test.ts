@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
 import { type AccessLogEntry, formatAccessLine, Response } from "phial";
-import { colourWanted } from "../../src/app/access-log.ts";
+import { colourWanted } from "../../src/app/serving/access-log.ts";
 import { makeApp } from "./helpers.ts";
 import { rawRequest } from "./raw-http.ts";
 

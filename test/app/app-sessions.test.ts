@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { TimedSerializer } from "../../src/app/signing.ts";
+import { TimedSerializer } from "../../src/app/sessions/signing.ts";
 import {
   flash,
   getFlashedMessages,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseStack, renderDebugHtml, renderDebugText, wantsHtml } from "../../src/app/debug-page.ts";
+import { parseStack, renderDebugHtml, renderDebugText, wantsHtml } from "../../src/app/debug/page.ts";
 
 function failingView(): never {
   const user = { name: "<script>alert(1)</script>" };

@@ -12,7 +12,7 @@ import {
   parseRange,
   planFileResponse,
   type SendFileOptions,
-} from "../../src/app/file-response.ts";
+} from "../../src/app/files/file-response.ts";
 
 const MTIME = Date.UTC(2024, 0, 2, 3, 4, 5, 678); // Tue, 02 Jan 2024 03:04:05 GMT
 const LM = "Tue, 02 Jan 2024 03:04:05 GMT";

@@ -10,8 +10,8 @@ import {
   type ParsedMultipart,
   parseMultipart,
   type UploadedFile,
-} from "../../src/app/multipart.ts";
-import { secureFilename } from "../../src/app/secure-filename.ts";
+} from "../../src/app/files/multipart.ts";
+import { secureFilename } from "../../src/app/files/secure-filename.ts";
 
 const B = "----phialTestBoundary7MA4YWxk";
 const CT = `multipart/form-data; boundary=${B}`;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { compileTrust, type ForwardedFields, resolveForwarded } from "../../src/app/proxy.ts";
+import { compileTrust, type ForwardedFields, resolveForwarded } from "../../src/app/wrappers/proxy.ts";
 
 const ALL: ForwardedFields = { for: true, proto: true, host: true, prefix: true };
 

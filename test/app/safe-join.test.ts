@@ -3,7 +3,12 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join, win32 } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { isWindowsDeviceName, safeJoin, safeJoinWith, safeResolveFile } from "../../src/app/safe-join.ts";
+import {
+  isWindowsDeviceName,
+  safeJoin,
+  safeJoinWith,
+  safeResolveFile,
+} from "../../src/app/files/safe-join.ts";
 
 const ROOT = "/srv/static";
 

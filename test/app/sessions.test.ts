@@ -10,8 +10,8 @@ import {
   selectFlashes,
   sessionView,
   takeFlashes,
-} from "../../src/app/sessions.ts";
-import { TimedSerializer, TimestampSigner } from "../../src/app/signing.ts";
+} from "../../src/app/sessions/secure-cookie.ts";
+import { TimedSerializer, TimestampSigner } from "../../src/app/sessions/signing.ts";
 
 function config(over: Partial<SessionConfig> = {}): SessionConfig {
   return {

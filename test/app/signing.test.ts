@@ -6,7 +6,7 @@ import {
   TimedSerializer,
   TimestampSigner,
   taggedJson,
-} from "../../src/app/signing.ts";
+} from "../../src/app/sessions/signing.ts";
 
 const T0 = 1_760_000_000; // a fixed clock, in seconds
 const clock =

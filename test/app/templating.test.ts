@@ -3,14 +3,14 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, test } from "node:test";
-import { SecureCookieSession, sessionView } from "../../src/app/sessions.ts";
+import { SecureCookieSession, sessionView } from "../../src/app/sessions/secure-cookie.ts";
 import {
   htmlSafeJson,
   markSafe,
   selectAutoescape,
   TemplateEnvironment,
   TemplateNotFound,
-} from "../../src/app/templating.ts";
+} from "../../src/app/templates/environment.ts";
 
 const roots: string[] = [];
 after(() => {

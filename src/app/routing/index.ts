@@ -1,5 +1,8 @@
 // The router: Werkzeug's rule syntax and converters, a segment-trie matcher, URL building.
 //
+// Lowest layer of src/app: it may import nothing of the project (not even the wrappers). The app and
+// the dispatch pipeline import it through this index.
+//
 // Semantics, decided here (Werkzeug's unless said otherwise):
 // - Input is the decoded path (`req.path`, decoded once, UTF-8); the router never decodes again. `%2F`
 //   is therefore a `/` (as in Werkzeug, which decodes before matching). Building refuses a `/` in a

@@ -1,16 +1,16 @@
 // The request as a Flask user reads it: `req.args`, `req.form`, `req.json`, `req.cookies`, …
 // Everything is computed on first use from the wire's raw request.
 
-import { parseCookieHeader } from "../http/cookie.ts";
-import { isJsonMediaType, parseAccept, parseMediaType } from "../http/media-type.ts";
-import { parseQuery, percentDecode, TooManyFieldsError } from "../http/urlencoded.ts";
-import type { Phial } from "./app.ts";
+import { parseCookieHeader } from "../../http/cookie.ts";
+import { isJsonMediaType, parseAccept, parseMediaType } from "../../http/media-type.ts";
+import { parseQuery, percentDecode, TooManyFieldsError } from "../../http/urlencoded.ts";
+import type { Phial } from "../app.ts";
+import type { FileStorage } from "../files/multipart.ts";
+import type { Session } from "../sessions/secure-cookie.ts";
 import { MultiDict } from "./datastructures.ts";
 import { BadRequest, RequestEntityTooLarge, UnsupportedMediaType } from "./exceptions.ts";
 import { Headers } from "./headers.ts";
-import type { FileStorage } from "./multipart.ts";
 import { type ForwardedView, resolveForwarded } from "./proxy.ts";
-import type { Session } from "./sessions.ts";
 
 let lastContentType = "";
 let lastEssence = "";

@@ -2,10 +2,10 @@
 // whole) into `req.form` and `req.files`, within the app's limits, and its temp files are removed
 // when the request is over (`req.callOnClose`), whatever happened in between.
 
-import { MultiDict } from "./datastructures.ts";
-import { BadRequest, RequestEntityTooLarge } from "./exceptions.ts";
+import { MultiDict } from "../wrappers/datastructures.ts";
+import { BadRequest, RequestEntityTooLarge } from "../wrappers/exceptions.ts";
+import { type FileStorage, limit, type Request, tooLarge } from "../wrappers/request.ts";
 import { MultipartError, parseMultipart } from "./multipart.ts";
-import { type FileStorage, limit, type Request, tooLarge } from "./request.ts";
 
 /**
  * The body loader for `multipart/form-data` (installed in `Phial.defaultBodyLoaders`). Limits come

@@ -1,7 +1,7 @@
 // HTTP errors as exceptions (Werkzeug's `werkzeug.exceptions`): `abort(404)`, `throw new NotFound()`,
 // `errorHandler(404, ...)`. Each has a status, a description and a default HTML page.
 
-import { STATUS_TEXT } from "../http/status.ts";
+import { STATUS_TEXT } from "../../http/status.ts";
 import { escapeHtml } from "./html.ts";
 import { Response } from "./response.ts";
 

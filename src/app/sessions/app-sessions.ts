@@ -1,9 +1,9 @@
 // The app's side of sessions: the signed-cookie `app.sessionInterface`, and `flash`/`getFlashedMessages`.
 
-import type { Phial, SessionInterface } from "./app.ts";
-import { currentRequest } from "./context.ts";
-import type { Request } from "./request.ts";
-import type { Response } from "./response.ts";
+import type { Phial, SessionInterface } from "../app.ts";
+import { currentRequest } from "../context.ts";
+import type { Request } from "../wrappers/request.ts";
+import type { Response } from "../wrappers/response.ts";
 import {
   addFlash,
   type Flash,
@@ -14,7 +14,7 @@ import {
   type Session,
   selectFlashes,
   takeFlashes,
-} from "./sessions.ts";
+} from "./secure-cookie.ts";
 
 /**
  * Sessions in a signed cookie (the default `app.sessionInterface`). The cookie is verified on first

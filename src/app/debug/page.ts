@@ -5,7 +5,10 @@
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { escapeHtml as esc } from "./html.ts";
+import type { Config } from "../config.ts";
+import { escapeHtml as esc } from "../wrappers/html.ts";
+import type { Request } from "../wrappers/request.ts";
+import { Response } from "../wrappers/response.ts";
 
 /** One frame of a V8 stack trace. */
 export interface StackFrame {
@@ -164,4 +167,33 @@ ${cause}
 /** Browsers get HTML; curl, fetch and friends get text. */
 export function wantsHtml(accept: string | undefined): boolean {
   return accept?.includes("text/html") === true;
+}
+
+/** What decides whether the debug page may be shown. */
+export type DebugSettings = Pick<Config, "debug" | "debugPageForRemote">;
+
+/**
+ * The debug page shows source code, so only in debug mode and only to a client on this machine
+ * (loopback), unless `config.debugPageForRemote` says otherwise (e.g. a dev container).
+ */
+export function showDebugPage(config: DebugSettings, req: Request): boolean {
+  if (config.debug !== true) return false;
+  if (config.debugPageForRemote === true) return true;
+  const a = req.remoteAddr;
+  return a === "::1" || a.startsWith("127.") || a.startsWith("::ffff:127.");
+}
+
+/** Debug mode only: the exception, the stack with the app's source lines, the request. */
+export function debugErrorResponse(err: unknown, req: Request): Response {
+  const summary = { method: req.method, url: req.url, headers: req.headers, remoteAddr: req.remoteAddr };
+  if (wantsHtml(req.header("accept"))) {
+    return new Response(renderDebugHtml(err, summary), {
+      status: 500,
+      contentType: "text/html; charset=utf-8",
+    });
+  }
+  return new Response(renderDebugText(err, summary), {
+    status: 500,
+    contentType: "text/plain; charset=utf-8",
+  });
 }

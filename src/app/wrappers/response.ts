@@ -1,7 +1,7 @@
 // Responses as a Flask user knows them: `Response`, `makeResponse`, `jsonify`, `redirect`.
 
-import { type SetCookieOptions, serializeSetCookie } from "../http/cookie.ts";
-import { STATUS_TEXT } from "../http/status.ts";
+import { type SetCookieOptions, serializeSetCookie } from "../../http/cookie.ts";
+import { STATUS_TEXT } from "../../http/status.ts";
 import { Headers, type HeadersInit } from "./headers.ts";
 import { escapeHtml } from "./html.ts";
 

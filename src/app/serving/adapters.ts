@@ -2,9 +2,9 @@
 // (`http.createServer(app.nodeHandler())`). Both only build a RequestSource and copy a Response out.
 
 import type { IncomingMessage, ServerResponse as NodeServerResponse } from "node:http";
-import { RequestAbortedError } from "../http/index.ts";
-import type { RequestSource } from "./request.ts";
-import type { Response, ResponseBody } from "./response.ts";
+import { RequestAbortedError } from "../../http/index.ts";
+import type { RequestSource } from "../wrappers/request.ts";
+import type { Response, ResponseBody } from "../wrappers/response.ts";
 import {
   badChunk,
   type Chunk,

@@ -2,9 +2,9 @@
 // and byte count are what went out (an error page the server put in the handler's place, a stream cut
 // short), not what the handler meant to send.
 
-import type { IncomingRequest, ResponseInfo } from "../http/index.ts";
-import type { Phial } from "./app.ts";
-import { resolveForwarded } from "./proxy.ts";
+import type { IncomingRequest, ResponseInfo } from "../../http/index.ts";
+import type { Phial } from "../app.ts";
+import { resolveForwarded } from "../wrappers/proxy.ts";
 
 /** One request as the access log sees it (`Logger.access` receives it). */
 export interface AccessLogEntry {

@@ -4,7 +4,7 @@
 // fetch consumer cancelled the body) the source is stopped at once, even while it waits for its next
 // value, without waiting for it to agree.
 
-import type { ResponseBody } from "./response.ts";
+import type { ResponseBody } from "../wrappers/response.ts";
 
 export type Chunk = string | Uint8Array;
 export type StreamBody = AsyncIterable<Chunk> | Iterable<Chunk>;

@@ -3,12 +3,12 @@
 
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Phial } from "./app.ts";
-import { flashesOf } from "./app-sessions.ts";
-import { currentRequest, invoke } from "./context.ts";
-import type { Request } from "./request.ts";
-import { type FlashedOptions, sessionView } from "./sessions.ts";
-import { splitKeywords, type TemplateContext, TemplateEnvironment } from "./templating.ts";
+import type { Phial } from "../app.ts";
+import { currentRequest, invoke } from "../context.ts";
+import { flashesOf } from "../sessions/app-sessions.ts";
+import { type FlashedOptions, sessionView } from "../sessions/secure-cookie.ts";
+import type { Request } from "../wrappers/request.ts";
+import { splitKeywords, type TemplateContext, TemplateEnvironment } from "./environment.ts";
 
 /**
  * The template folders of an app: its own, then each blueprint's in registration order (so the app

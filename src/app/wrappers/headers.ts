@@ -1,7 +1,7 @@
 // Header fields as an ordered multimap: names keep their case, lookups ignore it, repeats are kept.
 // Values an app sets are checked here, so a bad one fails where it is set, naming the header.
 
-import { assertValidField, sameFieldName } from "../http/fields.ts";
+import { assertValidField, sameFieldName } from "../../http/fields.ts";
 
 /** A header value an app may give; numbers are written in decimal. */
 export type HeaderInitValue = string | number | readonly (string | number)[];
