@@ -36,7 +36,7 @@ export interface DrainOptions {
   cwd: string;
   /** Concurrent keep-alive clients (16–64). */
   clients: number;
-  /** How long the clients run before SIGTERM (ms). */
+  /** How long the clients run before SIGTERM (ms), counted once every client has its connection and first answer. */
   before: number;
   /** The CA of the server's certificate, to connect over TLS. */
   ca?: Buffer;
@@ -123,6 +123,10 @@ export async function drainUnderLoad(o: DrainOptions): Promise<DrainRun> {
   };
   let signalled = false;
   let gone = false;
+  // SIGTERM comes once every client holds a connection (its first answer came): a connection still in
+  // the listen queue when the listener closes is reset by the kernel (or, with --workers, by the
+  // cluster's primary), which no server can answer; that is a different race from the one tested.
+  let connected = 0;
   const agents: Agent[] = [];
   const client = async (n: number) => {
     const agent = newAgent();
@@ -132,6 +136,7 @@ export async function drainUnderLoad(o: DrainOptions): Promise<DrainRun> {
       const id = `${n}-${i}`;
       try {
         const a = post ? await send(agent, "POST", "/order", id) : await send(agent, "GET", `/work?i=${id}`);
+        if (i === 0) connected++;
         if (a.status === 200 && a.body === (post ? `ordered ${id}` : `done ${id}`)) run.ok++;
         else run.failed.push(`${post ? "POST" : "GET"} ${id}: ${a.status} ${a.body.slice(0, 80)}`);
         if (a.close) run.closeAnswers++;
@@ -153,8 +158,10 @@ export async function drainUnderLoad(o: DrainOptions): Promise<DrainRun> {
     agents.push(agent);
     while (!gone) {
       try {
+        const sentAfterSignal = signalled;
         const a = await send(agent, "GET", o.readiness);
-        if (signalled) run.readyAfterSignal.set(a.status, (run.readyAfterSignal.get(a.status) ?? 0) + 1);
+        if (sentAfterSignal)
+          run.readyAfterSignal.set(a.status, (run.readyAfterSignal.get(a.status) ?? 0) + 1);
       } catch {
         return; // refused or closed: the readiness check fails that way too
       }
@@ -163,6 +170,9 @@ export async function drainUnderLoad(o: DrainOptions): Promise<DrainRun> {
   };
   const clients = Array.from({ length: o.clients }, (_, n) => client(n));
   const polling = poller();
+  for (let waited = 0; connected < o.clients && waited < 60_000; waited += 10) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   await new Promise((r) => setTimeout(r, o.before));
   const t0 = Date.now();
   signalled = true;
