@@ -139,6 +139,12 @@ export class Phial extends Scaffold {
   /** How `jsonify`, object return values and `req.json` (de)serialize. */
   json: JsonProvider = defaultJson;
   logger: Logger = consoleLogger;
+  /**
+   * True once the app is shutting down (SIGTERM under `phial run` or `app.run()`, or `close()` on a
+   * server from `app.listen()`): in-flight requests still complete, and a readiness route should
+   * answer 503 so a load balancer stops sending (`phial run --shutdown-delay` gives it time to see it).
+   */
+  draining = false;
   /** @internal `config.trustProxy` compiled, again only when it changes. */
   readonly proxySettings = new ProxySettings();
   /** Opens and saves `req.session`: signed cookies by default (`CookieSessionInterface`). */
@@ -439,6 +445,7 @@ export class Phial extends Scaffold {
     // Ctrl-C and SIGTERM close gracefully; the listeners go away with the server.
     const stop = () => {
       unhook();
+      this.draining = true;
       void server.close({ deadline: 10_000 }).then(() => process.exit(0));
     };
     const unhook = () => {
@@ -481,12 +488,15 @@ export class Phial extends Scaffold {
       maxBodyBytes: Number.POSITIVE_INFINITY,
       // Upgrade requests go through the pipeline to the app's WebSocket routes (unless given one).
       onUpgrade: this.upgradeHandler,
+      handlerTimeout: this.config.handlerTimeout,
       ...options,
       onResponse,
     });
-    // Closing the server closes the app's WebSockets with 1001 (going away), within the same deadline.
+    // Closing the server drains the app (its readiness route can say so while requests finish) and
+    // closes the app's WebSockets with 1001 (going away), within the same deadline.
     const close = server.close.bind(server);
     server.close = (o) => {
+      this.draining = true;
       const deadline = o?.deadline ?? 10_000;
       return Promise.all([close(o), this.websockets.closeAll(1001, "server shutting down", deadline)]).then(
         () => undefined,

@@ -31,6 +31,12 @@ export interface ConfigValues {
   maxFormFiles: number | undefined;
   /** Largest uploaded file, in bytes (413 beyond); undefined: only `maxContentLength`. */
   maxFileSize: number | undefined;
+  /**
+   * Time a view gets to start its response, in ms, on the app's own server (`phial run`, `app.run()`,
+   * `app.listen()`); past it the client gets a 503 and `req.signal` aborts. Undefined: no limit. A
+   * route's `timeout` option sets its own.
+   */
+  handlerTimeout: number | undefined;
   /** Uploaded files up to this many bytes stay in memory; larger ones are spooled to a temp file. */
   uploadMemorySize: number;
   /** Folder for spooled uploads (removed after each request). Default `os.tmpdir()`. */
@@ -122,6 +128,7 @@ export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   maxFormParts: 1_000,
   maxFormFiles: undefined,
   maxFileSize: undefined,
+  handlerTimeout: undefined,
   uploadMemorySize: 500 * 1024,
   uploadTempDir: undefined,
   serverName: undefined,
@@ -217,7 +224,13 @@ const STRING_KEYS = new Set([
 ]);
 
 /** Keys whose values are numbers even while unset. */
-const NUMBER_KEYS = new Set(["sendFileMaxAgeDefault", "fileCacheTtl", "maxFormFiles", "maxFileSize"]);
+const NUMBER_KEYS = new Set([
+  "sendFileMaxAgeDefault",
+  "fileCacheTtl",
+  "maxFormFiles",
+  "maxFileSize",
+  "handlerTimeout",
+]);
 
 const BOOLEAN_KEYS = new Set([
   "debug",

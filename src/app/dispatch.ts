@@ -116,6 +116,7 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
   req.params = m.params as Record<string, unknown>;
   const data = m.rule.data;
   if (data.options.maxContentLength !== undefined) req.bodyLimit = data.options.maxContentLength;
+  if (data.options.timeout !== undefined) req.source.setHandlerTimeout?.(data.options.timeout);
   if (app.corsUsed) {
     const policy = corsFor(app, data);
     if (policy !== undefined) {

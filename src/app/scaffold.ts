@@ -74,6 +74,12 @@ export interface RouteOptions<D extends Readonly<Record<string, unknown>> = Read
   maxContentLength?: number;
   /** Don't read the body before the handler; use `req.stream()`. */
   streamBody?: boolean;
+  /**
+   * Time this route's view gets to start its response, in ms, instead of `config.handlerTimeout`: past
+   * it the client gets a 503 and `req.signal` aborts. On the app's own server only (not under `fetch`
+   * or `nodeHandler`); checked about once a second.
+   */
+  timeout?: number;
   /** Answer OPTIONS for this rule automatically (default: `config.provideAutomaticOptions`). */
   provideAutomaticOptions?: boolean;
   /** This route's CORS policy (instead of its blueprint's or the app's); false for none. */

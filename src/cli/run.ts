@@ -35,6 +35,9 @@ Options:
   --no-access-log    don't log each request (logged by default, to stdout)
   --shutdown-timeout MS
                      how long in-flight requests get on SIGTERM (default 10000)
+  --shutdown-delay MS
+                     on SIGTERM, keep serving as usual for MS first, with app.draining true so a
+                     readiness route answers 503 and the load balancer stops sending (default 0)
   --keep-alive-timeout MS
                      how long an idle keep-alive connection stays open (default 5000; behind a proxy,
                      longer than the proxy's own idle timeout for its upstream connections)
@@ -55,6 +58,8 @@ export interface RunSettings {
   cert: string | undefined;
   key: string | undefined;
   shutdownTimeout: number;
+  /** `--shutdown-delay`: ms of serving as usual, app.draining set, before the graceful close. */
+  shutdownDelay: number;
   /** `--trust-proxy`, when given (else the app's config, which reads $PHIAL_TRUST_PROXY). */
   trustProxy: string | undefined;
   accessLog: boolean;
@@ -97,6 +102,7 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
         key: { type: "string" },
         "allow-remote-debug": { type: "boolean" },
         "shutdown-timeout": { type: "string" },
+        "shutdown-delay": { type: "string" },
         "trust-proxy": { type: "string" },
         "no-access-log": { type: "boolean" },
         "keep-alive-timeout": { type: "string" },
@@ -136,6 +142,11 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
   }
   const st = Number((v["shutdown-timeout"] as string | undefined) ?? "10000");
   if (!Number.isFinite(st) || st < 0) throw new UsageError("--shutdown-timeout must be milliseconds");
+  const sdText = (v["shutdown-delay"] as string | undefined) ?? "0";
+  const sd = Number(sdText);
+  if (sdText.trim() === "" || !Number.isInteger(sd) || sd < 0) {
+    throw new UsageError(`--shutdown-delay must be a whole number of milliseconds, not "${sdText}"`);
+  }
   const timeouts: RunSettings["timeouts"] = {};
   for (const [flag, key] of [
     ["keep-alive-timeout", "keepAliveTimeout"],
@@ -160,6 +171,7 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
     cert,
     key,
     shutdownTimeout: st,
+    shutdownDelay: sd,
     trustProxy: checkTrustProxy(v["trust-proxy"] as string | undefined),
     accessLog: v["no-access-log"] !== true,
     timeouts,
@@ -181,6 +193,11 @@ function checkTrustProxy(value: string | undefined): string | undefined {
 
 interface Serving {
   port: number;
+  /** SIGTERM's first step: app.draining turns true (readiness answers 503); serving goes on as usual. */
+  drain(): void;
+  /** New connections are refused; the open ones are served as before. */
+  stopAccepting(): void;
+  /** Graceful close within --shutdown-timeout. */
   close(): Promise<void>;
 }
 
@@ -216,26 +233,50 @@ async function serve(settings: RunSettings, announce: boolean): Promise<Serving>
     );
     console.error(` * Running on ${scheme}://${shown}:${addr.port}/ (Ctrl-C to quit)`);
   }
-  return { port: addr.port, close: () => server.close({ deadline: settings.shutdownTimeout }) };
+  return {
+    port: addr.port,
+    drain: () => {
+      app.draining = true;
+    },
+    stopAccepting: () => server.stopAccepting(),
+    close: () => server.close({ deadline: settings.shutdownTimeout }),
+  };
 }
 
 /** Runs in a cluster worker: serve, tell the primary, close gracefully when told to. */
 async function workerMain(settings: RunSettings): Promise<void> {
   // Listen for "stop" before loading the app: a worker told to stop while it is still starting (the
   // primary shutting down, or a newer reload) must not come up and serve afterwards.
+  // The primary's shutdown has three steps: "phial:draining" (app.draining, readiness 503, during
+  // --shutdown-delay), "phial:stop-accepting" (every worker acknowledges once its listener is closed),
+  // then "phial:shutdown" (close connections gracefully). Stopping every listener before any
+  // connection is told Connection: close means a client that reconnects is refused, not handed to
+  // the cluster's listener in its last moments and reset when it closes.
   let serving: Serving | undefined;
   let stopRequested = false;
+  let drainRequested = false;
   let closing = false;
   const stop = () => {
     stopRequested = true;
     if (closing || serving === undefined) return;
     closing = true;
+    serving.drain();
     void serving.close().then(() => process.exit(0));
   };
   process.on("message", (m) => {
-    if (m === "phial:shutdown") stop();
+    if (m === "phial:draining") {
+      drainRequested = true;
+      serving?.drain();
+    } else if (m === "phial:stop-accepting") {
+      // Not yet listening: the stop is noted, and the worker never serves (see below).
+      stopRequested = true;
+      serving?.stopAccepting();
+      // Sent after the cluster's own "close" message for the listener, on the same channel: when the
+      // primary reads this, it has taken this worker off the shared listener.
+      process.send?.({ type: "phial:not-accepting" });
+    } else if (m === "phial:shutdown") stop();
   });
-  // The primary forwards signals as messages; a signal sent straight to a worker is handled the same.
+  // The primary forwards signals as messages; a signal sent straight to a worker closes it at once.
   process.on("SIGTERM", stop);
   process.on("SIGINT", () => {});
   try {
@@ -244,6 +285,7 @@ async function workerMain(settings: RunSettings): Promise<void> {
     console.error((err as Error).message);
     process.exit(3); // the primary reads 3 as "the app can't start", not a crash to retry at once
   }
+  if (drainRequested) serving.drain();
   if (stopRequested) {
     stop();
     return;
@@ -288,6 +330,10 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
       started.set(w, Date.now());
       generationOf.set(w, gen);
       w.on("message", (m: { type?: string; port?: number }) => {
+        if (m?.type === "phial:not-accepting") {
+          notAccepting(w);
+          return;
+        }
         if (m?.type !== "phial:ready") return;
         if (gen !== generation || shuttingDown) {
           tellToStop(w);
@@ -307,6 +353,7 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
     };
 
     cluster.on("exit", (w, code, signal) => {
+      notAccepting(w);
       const wasCurrent = current.delete(w);
       retiring.delete(w);
       const life = Date.now() - (started.get(w) ?? 0);
@@ -360,16 +407,46 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
       });
     }
 
+    // Shutdown: draining (for --shutdown-delay), then every worker stops accepting, and only once all
+    // have (or after a second) are connections closed.
+    const stillAccepting = new Set<Worker>();
+    let closeStarted = false;
+    const closeAll = () => {
+      if (closeStarted) return;
+      closeStarted = true;
+      for (const w of Object.values(cluster.workers ?? {})) if (w !== undefined) tellToStop(w);
+    };
+    function notAccepting(w: Worker): void {
+      if (!stillAccepting.delete(w)) return;
+      if (stillAccepting.size === 0) closeAll();
+    }
+    const stopAccepting = () => {
+      const ws = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w?.isConnected() === true);
+      if (ws.length === 0) {
+        closeAll();
+        return;
+      }
+      for (const w of ws) {
+        stillAccepting.add(w);
+        w.send("phial:stop-accepting", undefined, () => {});
+      }
+      setTimeout(closeAll, 1000).unref();
+    };
     const shutdown = () => {
       if (shuttingDown) return;
       shuttingDown = true;
       const ws = Object.values(cluster.workers ?? {});
       if (ws.length === 0) done(0);
-      for (const w of ws) if (w !== undefined) tellToStop(w);
-      setTimeout(() => {
-        for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGKILL");
-        done(1);
-      }, settings.shutdownTimeout + 2000).unref();
+      for (const w of ws) if (w?.isConnected()) w.send("phial:draining", undefined, () => {});
+      if (settings.shutdownDelay > 0) setTimeout(stopAccepting, settings.shutdownDelay);
+      else stopAccepting();
+      setTimeout(
+        () => {
+          for (const w of Object.values(cluster.workers ?? {})) w?.kill("SIGKILL");
+          done(1);
+        },
+        settings.shutdownDelay + settings.shutdownTimeout + 2000,
+      ).unref();
     };
     process.on("SIGTERM", shutdown);
     process.on("SIGINT", shutdown);
@@ -394,7 +471,10 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       const stop = () => {
         if (closing) return;
         closing = true;
-        void serving.close().then(() => resolveExit(0));
+        serving.drain();
+        const close = () => void serving.close().then(() => resolveExit(0));
+        if (settings.shutdownDelay > 0) setTimeout(close, settings.shutdownDelay);
+        else close();
       };
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);

@@ -37,6 +37,9 @@ export interface ConnectionHost {
 export interface ResolvedServerOptions {
   headersTimeout: number;
   requestTimeout: number;
+  /** 0: no limit. */
+  handlerTimeout: number;
+  halfCloseTimeout: number;
   keepAliveTimeout: number;
   maxRequestsPerSocket: number;
   maxPipelinedRequests: number;
@@ -75,6 +78,10 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   /** The first write of a data event, and the rest (rarely: pipelined requests, 100 Continue). */
   private batchFirst: Buffer | string | undefined;
   private batch: (Buffer | string)[] | undefined;
+  /** Bytes in the batch (they count toward congestion before they reach the socket). */
+  private batchBytes = 0;
+  /** Parsing stopped because the client doesn't read what we send: it goes on at 'drain'. */
+  private congestedPause = false;
   private needResume = false;
   /** No more requests are read; the connection closes once the queue is empty. */
   private closing = false;
@@ -180,6 +187,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     this.requestStartedAt = this.headStartedAt || UNSTAMPED;
     this.headStartedAt = 0;
     const req = new IncomingRequest(head, this);
+    if (this.host.opts.handlerTimeout > 0) req.handlerDeadline = UNSTAMPED;
     this.switchAsked = head.upgrade || head.method === "CONNECT";
     if (
       head.upgrade &&
@@ -237,7 +245,20 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       this.needResume = true;
     }
     this.requestStartedAt = 0;
-    return this.closing || this.queue.length >= this.host.opts.maxPipelinedRequests;
+    if (this.closing || this.queue.length >= this.host.opts.maxPipelinedRequests) return true;
+    // A client that sends requests and doesn't read the answers: a congested socket counts as a full
+    // pipeline, else every pipelined request would run and its answer pile up in memory.
+    if (this.congested()) {
+      this.congestedPause = true;
+      return true;
+    }
+    return false;
+  }
+
+  /** More output waits for the client than the socket's high-water mark. */
+  private congested(): boolean {
+    const s = this.socket;
+    return s.writableLength + this.batchBytes > s.writableHighWaterMark;
   }
 
   onError(error: HttpParseError): void {
@@ -289,7 +310,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   /**
    * The peer sent its last request and responses are still owed. Most often the client is gone (a
    * half-close looks the same as a closed socket): tell the handlers through req.signal, still send
-   * what they answer, and give up after requestTimeout.
+   * what they answer, and give up after halfCloseTimeout.
    */
   private owedAfterPeerEnd(): void {
     this.peerEndedAt = Date.now();
@@ -376,7 +397,14 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   // ---- ResponseSink ---------------------------------------------------------------------------
 
   keepAliveAfter(res: ServerResponse): boolean {
-    if (res.closeAfter || this.host.closing || this.ended) return false;
+    if (res.closeAfter || this.ended) return false;
+    if (this.host.closing && this.queue[this.queue.length - 1] === res) {
+      // The server drains: every request read is answered, and the last one read says Connection:
+      // close; no more are read after it (RFC 9112 §9.6). A response before it keeps the connection
+      // open for the ones after.
+      this.closing = true;
+      return false;
+    }
     const req = res.request;
     if (!req.keepAlive) return false;
     if (req.complete) return true;
@@ -433,10 +461,15 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   private onDrain(): void {
     const head = this.queue[0];
     if (head !== undefined) this.wakeWriter(head);
+    if (this.congestedPause && !this.inData) {
+      this.congestedPause = false;
+      this.maybeResumeParser();
+    }
   }
 
   private out(data: Buffer | string): void {
     if (this.inData) {
+      this.batchBytes += data.length;
       if (this.batchFirst === undefined) this.batchFirst = data;
       else if (this.batch === undefined) this.batch = [this.batchFirst, data];
       else this.batch.push(data);
@@ -448,6 +481,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
 
   private flushBatch(): void {
     const first = this.batchFirst;
+    this.batchBytes = 0;
     if (first !== undefined) {
       this.batchFirst = undefined;
       const b = this.batch;
@@ -535,6 +569,10 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
 
   private maybeResumeParser(): void {
     if (this.closing || this.destroyed || this.upgrading !== undefined) return;
+    if (this.parser.isPaused && this.congested()) {
+      this.congestedPause = true; // 'drain' resumes
+      return;
+    }
     if (this.queue.length < this.host.opts.maxPipelinedRequests && this.parser.isPaused) {
       this.inData = true;
       this.parser.resume();
@@ -632,17 +670,18 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     this.lingerUntil = Date.now() + this.host.opts.lingerTimeout;
   }
 
-  /** Graceful close of the server: idle connections close now, busy ones after their responses. */
-  shutdown(): void {
-    this.closing = true;
-    if (this.queue.length === 0) {
-      if (this.parser.inMessage) {
-        // A request is arriving; let it finish and be answered with Connection: close.
-        this.closing = false;
-        return;
-      }
-      this.endSocket();
-    }
+  /**
+   * Called while the server drains (close()), every few ms: a connection idle for `grace` ms closes,
+   * with a FIN, then lingers reading. A busy one finishes; its next response says Connection: close
+   * (keepAliveAfter), so a client whose response promised keep-alive just before the close gets its
+   * next request answered instead of reset.
+   */
+  drainCheck(now: number, grace: number): void {
+    if (this.ended || this.destroyed || this.upgrading !== undefined) return;
+    if (this.queue.length > 0 || this.parser.inMessage) return;
+    // Idle (nothing owed, no head arriving): stamp when it became so, if no one did.
+    if (this.idleSince <= 0) this.idleSince = now;
+    if (now - this.idleSince >= grace) this.endSocket();
   }
 
   destroy(): void {
@@ -674,9 +713,21 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       return;
     }
     if (this.peerEndedAt !== 0) {
-      if (now - this.peerEndedAt >= o.requestTimeout) this.destroy();
+      if (now - this.peerEndedAt >= o.halfCloseTimeout) this.destroy();
       return;
     }
+    const q = this.queue;
+    for (let i = 0; i < q.length; i++) {
+      const r = q[i]!;
+      const req = r.request;
+      const d = req.handlerDeadline;
+      if (d === 0) continue;
+      if (d === UNSTAMPED) req.handlerDeadline = now + o.handlerTimeout;
+      else if (now >= d) this.handlerTimedOut(r);
+    }
+    if (this.destroyed) return;
+    // A 503 just sent may have left the connection idle: that starts now.
+    if (this.idleSince === UNSTAMPED) this.idleSince = now;
     if (this.headStartedAt !== 0 && now - this.headStartedAt >= o.headersTimeout) {
       this.timeout("The request headers took too long to arrive");
       return;
@@ -697,6 +748,19 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     ) {
       this.endSocket();
     }
+  }
+
+  /** The handler didn't start its response in time: 503 in its place, and its signal aborts. */
+  private handlerTimedOut(res: ServerResponse): void {
+    const req = res.request;
+    req.handlerDeadline = 0;
+    if (res.headersSent || res.finished) return; // a started response (a stream) is not cut
+    req.cancel(new RequestAbortedError("The handler took longer than its time limit", 503));
+    this.host.report(
+      new Error(`The handler for ${req.method} ${req.url} did not answer within its time limit: sent 503`),
+      req,
+    );
+    this.endWithError(res, 503, "The server took too long to answer this request; try again later");
   }
 
   private timeout(message: string): void {

@@ -194,6 +194,8 @@ const HOST_CHAR: Uint8Array = (() => {
   return t;
 })();
 
+const CRLF_BYTES = Buffer.from("\r\n", "latin1");
+
 export class HttpParser {
   readonly kind: "request" | "response";
   readonly limits: ParserLimits;
@@ -212,6 +214,8 @@ export class HttpParser {
   private lastWasCr = false;
   /** Empty lines skipped before a request line (RFC 9112 §2.2 allows some). */
   private leadingEmpty = 0;
+  /** The partial request line held so far has its method's space (what follows needn't be a token). */
+  private startSp = false;
 
   // The head being read, and what its fields said so far.
   private head: MessageHead | undefined;
@@ -443,6 +447,15 @@ export class HttpParser {
         // The line goes on in the next input: keep its bytes (only this line's).
         const end = buf.length;
         const n = end - i;
+        if (
+          n > 0 &&
+          !trailers &&
+          this.lines === 0 &&
+          this.kind === "request" &&
+          !this.requestLinePrefix(buf, i, buf.length, false)
+        ) {
+          return end;
+        }
         if (n > 0) {
           this.parts.push(i === 0 ? buf : buf.subarray(i));
           this.partBytes += n;
@@ -463,8 +476,19 @@ export class HttpParser {
       const next = lf + 1;
       const lineLen = held + next - i; // line end included
       this.seen += next - i;
-      // Limits first, as a feeding that stopped before this LF would have seen them.
-      if (!trailers && this.lines === 0 && lineLen - (crlf ? 2 : 1) > this.maxStartLine()) {
+      // Limits first, as a feeding that stopped before this LF would have seen them; and before any
+      // error, a byte no request line may hold (within the limit), which such a feeding fails on.
+      const tooLong = !trailers && this.lines === 0 && lineLen - (crlf ? 2 : 1) > this.maxStartLine();
+      if (
+        (tooLong || !crlf || this.seen > maxBytes) &&
+        !trailers &&
+        this.lines === 0 &&
+        this.kind === "request" &&
+        !this.requestLinePrefix(buf, i, crlf ? lf - 1 : lf, true)
+      ) {
+        return buf.length;
+      }
+      if (tooLong) {
         this.failLongStartLine();
         return buf.length;
       }
@@ -487,6 +511,7 @@ export class HttpParser {
         this.partBytes = 0;
       }
       i = next;
+      this.startSp = false;
       if (lineLen === 2) {
         if (!trailers && this.lines === 0) {
           // Empty lines before a request line: RFC 9112 §2.2 lets a server skip a few.
@@ -520,6 +545,43 @@ export class HttpParser {
       }
       this.lines++;
     }
+  }
+
+  /**
+   * Checks the part of a request line that arrived without its line end (b[s..]): a byte no request
+   * line can hold (a control, a non-ASCII byte, a CR not at the end, a method character that is not a
+   * token's) fails at once, rather than holding the connection until the head times out. False after
+   * failing.
+   */
+  private requestLinePrefix(b: Buffer, s: number, stop: number, lineEnded: boolean): boolean {
+    // Only the bytes within the limit count: past it, the line is too long (414), however it goes on.
+    const end = Math.min(stop, s + this.maxStartLine() - this.partBytes);
+    let sp = this.startSp;
+    let bad = this.lastWasCr && this.partBytes > 0 && s < end ? s : -1; // a held CR not followed by LF
+    for (let k = s; k < end && bad === -1; k++) {
+      const c = b[k]!;
+      if (c === CR) {
+        // A CR must be followed by LF: one at the end of what arrived may still be.
+        if (lineEnded || k !== b.length - 1) bad = k;
+      } else if (c < 0x20 || c >= 0x7f) bad = k;
+      else if (!sp) {
+        if (c === SP) {
+          if (k === s && this.partBytes === 0) bad = k; // no method
+          sp = true;
+        } else if (TOKEN[c] !== 1) bad = k;
+      }
+    }
+    if (bad === -1) {
+      this.startSp = sp;
+      return true;
+    }
+    // The answer is the one the whole line would get (it must not depend on how the bytes were split):
+    // the line so far, up to the bad byte, ended here, goes through the start-line parser.
+    const line = Buffer.concat([...this.parts, b.subarray(s, bad + 1), CRLF_BYTES]);
+    if (this.startLine(line, 0)) {
+      this.fail(400, "HPE_INVALID_CONSTANT", "The request line holds a byte no request line may hold");
+    }
+    return false;
   }
 
   /** The start line's limit: maxRequestLineBytes, but never more than the whole head may take. */

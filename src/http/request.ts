@@ -61,6 +61,10 @@ export class IncomingRequest implements AsyncIterable<Buffer> {
   /** @internal */ wanted = false;
   /** @internal `100 Continue` was sent. */ continueSent = false;
   /** @internal why the signal aborted while the body itself is fine. */ cancelled: Error | undefined;
+  /**
+   * @internal when the handler must have started its response (ms, Date.now()), else 503: 0 for no
+   * limit, -1 until the server's sweep stamps it with the server's `handlerTimeout`.
+   */ handlerDeadline = 0;
   private headerMap: Record<string, string> | undefined;
   private abort: AbortController | undefined;
 
@@ -107,6 +111,16 @@ export class IncomingRequest implements AsyncIterable<Buffer> {
   get localPort(): number {
     return this.source.localPort;
   }
+  /**
+   * Gives the handler `ms` from now to start its response (a route's own limit, in place of the
+   * server's `handlerTimeout`; 0 for none). Past it the client gets a 503 and `signal` aborts with a
+   * `RequestAbortedError` (status 503); whatever the handler sends later is dropped. A response that has
+   * started (a stream) is not cut. Checked by the server's sweep, so it fires up to ~1 s late.
+   */
+  setHandlerTimeout(ms: number): void {
+    this.handlerDeadline = ms > 0 ? Date.now() + ms : 0;
+  }
+
   /** True over TLS. */
   get encrypted(): boolean {
     return this.source.encrypted;

@@ -33,6 +33,17 @@ export interface ServerOptions extends Partial<ParserLimits> {
   headersTimeout?: number;
   /** Time allowed for a whole request, head and body (ms). Default 300 s. */
   requestTimeout?: number;
+  /**
+   * Time a handler gets to start its response (ms); past it the client gets a 503 and `req.signal`
+   * aborts. 0 (the default) for no limit; `req.setHandlerTimeout(ms)` sets one request's own.
+   */
+  handlerTimeout?: number;
+  /**
+   * How long a client that closed its sending side (FIN) while its requests were being handled still
+   * gets answers (ms); their `req.signal` aborts at once, and past this the connection is closed.
+   * Default 5 s (at most `requestTimeout`).
+   */
+  halfCloseTimeout?: number;
   /** How long an idle keep-alive connection stays open (ms). Default 5 s. */
   keepAliveTimeout?: number;
   /** Requests served on one connection before it closes; 0 for no limit. Default 0. */
@@ -43,7 +54,10 @@ export interface ServerOptions extends Partial<ParserLimits> {
   maxDrainBytes?: number;
   /** How long to keep reading after sending a final response on a closing connection (ms). Default 2 s. */
   lingerTimeout?: number;
-  /** Most connections open at once; more are closed as they arrive. Default: no limit. */
+  /**
+   * Most connections open at once; more are closed as they arrive. Default 10,000 (an fd each: keep it
+   * below the process's open-file limit); `Infinity` for no limit.
+   */
   maxConnections?: number;
   /** Where handler errors go. Default: `console.error`. */
   onError?: (error: unknown, req: IncomingRequest | undefined) => void;
@@ -69,10 +83,16 @@ export interface ServerOptions extends Partial<ParserLimits> {
 
 export interface CloseOptions {
   /**
-   * After this many ms, connections still open are destroyed and `close()` resolves. Default 10 s.
-   * Until then the pending close keeps the process alive.
+   * After this many ms (from the call), connections still open are destroyed and `close()` resolves.
+   * Default 10 s. Until then the pending close keeps the process alive.
    */
   deadline?: number;
+  /**
+   * How long a connection with nothing in progress stays open while the server drains (ms), so a
+   * request its client sent as the close began is answered (with `Connection: close`) rather than
+   * met by a closed socket. Then it closes with a FIN. Default 1 s (at most `keepAliveTimeout`).
+   */
+  idleGrace?: number;
 }
 
 export interface ListenOptions {
@@ -83,6 +103,9 @@ export interface ListenOptions {
   /** IPv6 only (no dual-stack) when host is `::`. */
   ipv6Only?: boolean;
 }
+
+/** `maxConnections` unless set. */
+const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 function defaultOnError(error: unknown, req: IncomingRequest | undefined): void {
   const where = req === undefined ? "" : ` while handling ${req.method} ${req.url}`;
@@ -95,11 +118,13 @@ export class Server implements ConnectionHost {
   readonly secure: boolean;
   private readonly net: NetServer;
   private readonly conns = new Set<Connection>();
-  /** TLS: TCP sockets still in their handshake, by remote address and port. */
-  private readonly handshaking = new Map<string, Socket>();
+  /** TLS: TCP sockets still in their handshake, by remote address and port, with when it began. */
+  private readonly handshaking = new Map<string, { raw: Socket; since: number }>();
   private readonly onErrorOpt: (error: unknown, req: IncomingRequest | undefined) => void;
   private sweep: NodeJS.Timeout | undefined;
   private closingFlag = false;
+  private acceptingStopped = false;
+  private listenerClosed = false;
   private closePromise: Promise<void> | undefined;
   private drained: (() => void) | undefined;
 
@@ -120,6 +145,8 @@ export class Server implements ConnectionHost {
     this.opts = {
       headersTimeout: options.headersTimeout ?? 20_000,
       requestTimeout: options.requestTimeout ?? 300_000,
+      handlerTimeout: options.handlerTimeout ?? 0,
+      halfCloseTimeout: Math.min(options.halfCloseTimeout ?? 5_000, options.requestTimeout ?? 300_000),
       keepAliveTimeout,
       keepAliveFields:
         hint >= 1
@@ -146,9 +173,10 @@ export class Server implements ConnectionHost {
       tlsServer.on("connection", (raw: Socket) => {
         // Until its handshake completes the socket isn't a Connection; close() must still reach it.
         const key = `${raw.remoteAddress}|${raw.remotePort}`;
-        this.handshaking.set(key, raw);
+        const entry = { raw, since: Date.now() };
+        this.handshaking.set(key, entry);
         raw.once("close", () => {
-          if (this.handshaking.get(key) === raw) this.handshaking.delete(key);
+          if (this.handshaking.get(key) === entry) this.handshaking.delete(key);
         });
       });
       tlsServer.on("secureConnection", (socket: Socket) => {
@@ -163,7 +191,8 @@ export class Server implements ConnectionHost {
     } else {
       this.net = createNetServer(netOpts, (socket) => this.accept(socket, false));
     }
-    if (options.maxConnections !== undefined) this.net.maxConnections = options.maxConnections;
+    const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (Number.isFinite(maxConnections)) this.net.maxConnections = maxConnections;
   }
 
   /** True once `close()` was called. */
@@ -205,46 +234,75 @@ export class Server implements ConnectionHost {
   }
 
   /**
-   * Graceful close: stop accepting, close idle connections now, let in-flight requests finish (their
-   * responses carry `Connection: close`), then destroy what is left at the deadline. Resolves when
-   * the last connection is gone, and always by the deadline.
+   * Stops accepting connections (new ones are refused); the open ones are served as before, keep-alive
+   * included. `close()` does this itself; calling it first lets several processes sharing a port (a
+   * cluster) all stop accepting before any of them starts closing connections, so that a client told
+   * `Connection: close` by one cannot reconnect to a listener that is about to go away.
+   */
+  stopAccepting(): void {
+    if (this.acceptingStopped) return;
+    this.acceptingStopped = true;
+    if (!this.net.listening) {
+      this.listenerClosed = true;
+      return;
+    }
+    this.net.close(() => {
+      this.listenerClosed = true;
+      this.drained?.();
+    });
+  }
+
+  /**
+   * Graceful close: stop accepting, let every request already read finish and be
+   * answered (the last one on each connection with `Connection: close`, after which that connection
+   * closes), close connections that stay idle for `idleGrace`, and destroy what is left at the
+   * deadline. Resolves when the last connection is gone, and always by the deadline.
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closePromise !== undefined) return this.closePromise;
     this.closingFlag = true;
     const deadline = options.deadline ?? 10_000;
+    const grace = Math.min(options.idleGrace ?? 1_000, this.opts.keepAliveTimeout);
     this.closePromise = new Promise<void>((resolve) => {
-      let listenerClosed = !this.net.listening;
       let timer: NodeJS.Timeout | undefined;
+      let drainTick: NodeJS.Timeout | undefined;
       const done = () => {
-        if (!listenerClosed || this.conns.size > 0) return;
+        if (!this.listenerClosed || this.conns.size > 0) return;
         if (timer !== undefined) clearTimeout(timer);
+        if (drainTick !== undefined) clearInterval(drainTick);
         if (this.sweep !== undefined) clearInterval(this.sweep);
         this.sweep = undefined;
         resolve();
       };
       this.drained = done;
-      if (!listenerClosed) {
-        this.net.close(() => {
-          listenerClosed = true;
-          done();
-        });
-      }
-      // A socket still in its TLS handshake has no request in flight: it goes now.
-      for (const raw of this.handshaking.values()) raw.destroy();
-      this.handshaking.clear();
-      for (const c of this.conns) c.shutdown();
+      this.stopAccepting();
+      const tick = () => {
+        const now = Date.now();
+        for (const c of this.conns) c.drainCheck(now, grace);
+        // A TLS handshake still going after the grace (a client that gave up on our certificate
+        // leaves one behind) has no request in flight: it goes.
+        for (const [key, h] of this.handshaking) {
+          if (now - h.since >= grace) {
+            this.handshaking.delete(key);
+            h.raw.destroy();
+          }
+        }
+      };
+      tick();
+      drainTick = setInterval(tick, Math.max(5, Math.min(100, Math.floor(grace / 4))));
+      drainTick.unref();
       // The deadline timer stays referenced: a pending close() is work, and an unref'd timer would let
       // the process exit with the promise never settled once nothing else holds the event loop. At the
       // deadline the promise resolves, whatever is left: every connection is destroyed, and a socket
       // the listener still counts (it would hold `net.close`'s callback) must not hold close() too.
       timer = setTimeout(() => {
         timer = undefined;
-        for (const raw of this.handshaking.values()) raw.destroy();
+        this.stopAccepting();
+        for (const h of this.handshaking.values()) h.raw.destroy();
         this.handshaking.clear();
         for (const c of this.conns) c.destroy();
         this.conns.clear();
-        listenerClosed = true;
+        this.listenerClosed = true;
         done();
       }, deadline);
       done();
@@ -273,10 +331,8 @@ export class Server implements ConnectionHost {
   }
 
   private accept(socket: Socket, encrypted: boolean): void {
-    if (this.closingFlag) {
-      socket.destroy();
-      return;
-    }
+    // A connection accepted while the server drains (a TLS handshake that began before the listener
+    // closed) is served: its first response says Connection: close.
     const conn = new Connection(socket, this, encrypted);
     this.conns.add(conn);
   }
@@ -284,7 +340,14 @@ export class Server implements ConnectionHost {
   private startSweep(): void {
     if (this.sweep !== undefined) return;
     const o = this.opts;
-    const shortest = Math.min(o.headersTimeout, o.requestTimeout, o.keepAliveTimeout, o.lingerTimeout);
+    const shortest = Math.min(
+      o.headersTimeout,
+      o.requestTimeout,
+      o.keepAliveTimeout,
+      o.lingerTimeout,
+      o.halfCloseTimeout,
+      o.handlerTimeout > 0 ? o.handlerTimeout : Number.POSITIVE_INFINITY,
+    );
     const every = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
     this.sweep = setInterval(() => {
       const now = Date.now();

@@ -325,9 +325,12 @@ describe("phial run", () => {
     }
   });
 
-  test("--workers 2 serves from two processes and replaces one that dies", async () => {
+  test("--workers 2 serves from two processes and replaces one that dies", async (t) => {
     const p = phial(["run", "test/cli/fixtures/hello.ts", "--port", "0", "--workers", "2"]);
-    const m = await p.waitFor(LISTEN);
+    // A failed assertion must not leave the processes running (and the test file waiting on them).
+    t.after(() => p.child.exitCode === null && p.child.kill("SIGKILL"));
+    // Two workers each compile the app: on a loaded machine that takes well over 15 s.
+    const m = await p.waitFor(LISTEN, 60_000);
     const base = `http://127.0.0.1:${m[2]}`;
     const pids = new Set<string>();
     for (let i = 0; i < 40 && pids.size < 2; i++) {

@@ -168,6 +168,36 @@ describe("real sockets: limits and versions", () => {
     await expectRejected(`GET /${"a".repeat(9000)}`, "414 URI Too Long");
   });
 
+  test("bytes no request line may hold are refused as they arrive, without waiting for a line end", async () => {
+    // 4 KiB of NULs used to hold the connection for the whole head timeout (20 s here) before a 408.
+    const t0 = Date.now();
+    const r = await expectRejected(Buffer.alloc(4096), "400 Bad Request");
+    assert.match(r.text, /method/);
+    // A control in the target, a non-token method byte, a CR not followed by LF: each without its CRLF.
+    await expectRejected("GET /a\u0001b", "400 Bad Request");
+    await expectRejected("G(ET / HTTP/1.1", "400 Bad Request");
+    await expectRejected(" GET / HTTP/1.1", "400 Bad Request");
+    await expectRejected("GET / HTTP/1.1\rHost: x", "400 Bad Request");
+    await expectRejected(Buffer.from("GET /\xff", "latin1"), "400 Bad Request");
+    assert.ok(Date.now() - t0 < 4000, `refused at once, not at a timeout (${Date.now() - t0} ms)`);
+  });
+
+  test("a valid request line that has not ended yet is waited for", async () => {
+    const sock = connect(port, "127.0.0.1");
+    await new Promise((r) => sock.once("connect", r));
+    const got: Buffer[] = [];
+    sock.on("data", (d) => got.push(d));
+    for (const part of ["GE", "T /pa", "th?q=1 HT", "TP/1.", "1\r", "\nHost: x\r\n\r\n"]) {
+      sock.write(part);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    while (!Buffer.concat(got).toString("latin1").includes("GET /path?q=1 0")) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.match(Buffer.concat(got).toString("latin1"), /^HTTP\/1\.1 200 OK/);
+    sock.destroy();
+  });
+
   test("header section over 16 KiB → 431", async () => {
     await expectRejected(
       `GET / HTTP/1.1\r\n${H}X: ${"a".repeat(17000)}\r\n\r\n`,

@@ -53,7 +53,7 @@ test("close() on a server that never listened resolves; close() twice gives one 
   await p1;
 });
 
-test("graceful close: idle sockets close now, in-flight finish with Connection: close, new ones refused", async () => {
+test("graceful close: idle sockets close after the grace, in-flight finish with Connection: close, new ones refused", async () => {
   const gate = deferred();
   const s = await start(async (req, res) => {
     if (req.url === "/slow") await gate.promise;
@@ -69,11 +69,12 @@ test("graceful close: idle sockets close now, in-flight finish with Connection: 
   await new Promise((r) => setTimeout(r, 10));
 
   let closed = false;
-  const closing = s.server.close({ deadline: 5000 }).then(() => {
+  const closing = s.server.close({ deadline: 5000, idleGrace: 100 }).then(() => {
     closed = true;
   });
   await idle.waitClosed();
   assert.equal(idle.buf.length, 0, "the idle socket closes without a response");
+  assert.equal(idle.ended, true, "with a FIN");
   assert.equal(await refused(s.port), true, "new connections are refused");
   assert.equal(closed, false, "close() waits for the in-flight request");
 
@@ -84,6 +85,75 @@ test("graceful close: idle sockets close now, in-flight finish with Connection: 
   await busy.waitClosed();
   await closing;
   assert.equal(s.server.connections, 0);
+});
+
+test("graceful close: a response that promised keep-alive before the close: the next request is answered", async () => {
+  // The race behind "SIGTERM resets one request per busy connection": the client got a keep-alive
+  // answer and sends its next request at once, as the server closes. It must be answered (with
+  // Connection: close), not met by a closed socket.
+  const gate = deferred();
+  const s = await start(async (req, res) => {
+    if (req.url === "/slow") {
+      await res.write("first,"); // the head goes out now, promising keep-alive
+      await gate.promise;
+    }
+    res.end(`done ${req.url}`);
+  });
+  const c = await Raw.connect(s.port);
+  c.write(GET("/slow"));
+  await until(() => c.received > 0);
+  const closing = s.server.close({ deadline: 5000 });
+  gate.resolve();
+  const slow = await c.response();
+  assert.equal(slow.body.toString(), "first,done /slow");
+  assert.equal(slow.header("connection"), "keep-alive");
+  c.write(GET("/next"));
+  const next = await c.response();
+  assert.equal(next.body.toString(), "done /next");
+  assert.equal(next.header("connection"), "close");
+  await c.waitClosed();
+  assert.equal(c.ended, true, "closed with a FIN, not a reset");
+  await closing;
+});
+
+test("graceful close: an idle keep-alive connection's next request within the grace is answered", async () => {
+  const s = await start((req, res) => res.end(`done ${req.url}`));
+  const c = await Raw.connect(s.port);
+  c.write(GET("/a"));
+  assert.equal((await c.response()).header("connection"), "keep-alive");
+  const t0 = Date.now();
+  const closing = s.server.close({ deadline: 5000, idleGrace: 1000 });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(c.closed, false, "still open within the grace");
+  c.write(GET("/b"));
+  const r = await c.response();
+  assert.equal(r.body.toString(), "done /b");
+  assert.equal(r.header("connection"), "close");
+  await c.waitClosed();
+  await closing;
+  assert.ok(Date.now() - t0 < 900, "closed after its answer, not at the end of the grace");
+});
+
+test("graceful close: pipelined requests already read are all answered; the last says close", async () => {
+  const gate = deferred();
+  const s = await start(async (req, res) => {
+    await gate.promise;
+    res.end(`done ${req.url}`);
+  });
+  const c = await Raw.connect(s.port);
+  c.write(GET("/1") + GET("/2") + GET("/3"));
+  await until(() => s.server.connections === 1);
+  await new Promise((r) => setTimeout(r, 20));
+  const closing = s.server.close({ deadline: 5000 });
+  gate.resolve();
+  const got: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await c.response();
+    got.push(`${r.body.toString()} ${r.header("connection")}`);
+  }
+  assert.deepEqual(got, ["done /1 keep-alive", "done /2 keep-alive", "done /3 close"]);
+  await c.waitClosed();
+  await closing;
 });
 
 test("graceful close: a request whose head is arriving is finished and answered with close", async () => {

@@ -165,3 +165,87 @@ test("a head kept back while the pipeline was full is timed by headersTimeout, n
   await c.waitClosed();
   await s.close();
 });
+
+test("a client that half-closes while its handler works: the signal aborts at once, the socket goes soon", async () => {
+  // Reported: 1,000 such sockets were held for the whole requestTimeout (300 s).
+  let aborted = 0;
+  const s = await start(
+    (req) => {
+      req.signal.addEventListener("abort", () => aborted++);
+      // never answers
+    },
+    { halfCloseTimeout: 300 },
+  );
+  const clients = await Promise.all(Array.from({ length: 50 }, () => Raw.connect(s.port)));
+  for (const c of clients) {
+    c.write(GET());
+    c.socket.end();
+  }
+  await until(() => aborted === 50, 2000, "every handler's signal to abort");
+  const t0 = Date.now();
+  await until(() => s.server.connections === 0, 3000, "the half-closed connections to be freed");
+  assert.ok(Date.now() - t0 < 2500);
+  for (const c of clients) await c.waitClosed();
+  await s.close();
+});
+
+test("a half-closing client still gets the answer its handler gives within halfCloseTimeout", async () => {
+  const s = await start(async (_req, res) => {
+    await new Promise((r) => setTimeout(r, 100));
+    res.end("late but fine");
+  });
+  const c = await Raw.connect(s.port);
+  c.write(GET());
+  c.socket.end();
+  const r = await c.response();
+  assert.equal(r.body.toString(), "late but fine");
+  await c.waitClosed();
+  await s.close();
+});
+
+test("handlerTimeout: a handler that doesn't answer in time gets a 503 in its place and its signal aborts", async () => {
+  let why: unknown;
+  const s = await start(
+    async (req, res) => {
+      if (req.url === "/stream") {
+        await res.write("started;");
+        await new Promise((r) => setTimeout(r, 700));
+        res.end("done");
+        return;
+      }
+      if (req.url === "/own") req.setHandlerTimeout(100);
+      req.signal.addEventListener("abort", () => {
+        why = req.signal.reason;
+      });
+      await new Promise((r) => setTimeout(r, 5000));
+      res.end("too late");
+    },
+    { handlerTimeout: 300 },
+  );
+  const c = await Raw.connect(s.port);
+  const t0 = Date.now();
+  c.write(GET("/slow"));
+  const r = await c.response();
+  assert.equal(r.status, 503);
+  assert.match(r.body.toString(), /took too long/);
+  const took = Date.now() - t0;
+  assert.ok(took >= 290 && took < 2000, `503 after ${took} ms`);
+  assert.equal((why as { status?: number }).status, 503);
+  assert.match(String(s.errors[0]), /did not answer within its time limit/);
+  // The connection stays usable, and a response that has started is not cut.
+  c.write(GET("/stream"));
+  const streamed = await c.response();
+  assert.equal(streamed.status, 200);
+  assert.equal(streamed.body.toString(), "started;done");
+  c.destroy();
+  await s.close();
+});
+
+test("maxConnections has a default (10,000)", async () => {
+  const s = await start((_req, res) => res.end());
+  assert.equal((s.server as unknown as { net: { maxConnections: number } }).net.maxConnections, 10_000);
+  await s.close();
+  const t = await start((_req, res) => res.end(), { maxConnections: Number.POSITIVE_INFINITY });
+  assert.equal((t.server as unknown as { net: { maxConnections?: number } }).net.maxConnections, undefined);
+  await t.close();
+});
