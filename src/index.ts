@@ -19,6 +19,7 @@ export {
   type MultipartLimits,
   parseMultipart,
   type SendFileOptions,
+  type SendFromDirectoryOptions,
   safeJoin,
   secureFilename,
   sendFile,
