@@ -57,6 +57,12 @@ export interface ConfigValues {
    * Default false: a 404 (`.well-known/` is always served). Flask serves them; see docs/flask.md.
    */
   allowDotfiles: boolean;
+  /**
+   * How long (ms) static files and `sendFile` believe what they learnt from the disk (the resolved path,
+   * size, mtime, ETag, and the bytes of files up to 64 KiB) before asking again. A file changed on disk
+   * is served new within this time. Default (undefined): 1000, or 0 (ask every time) in debug mode.
+   */
+  fileCacheTtl: number | undefined;
   /** Reload templates when their files change (default: follows `debug`). */
   templatesAutoReload: boolean | undefined;
   /** Answer OPTIONS automatically with `Allow`. */
@@ -119,6 +125,7 @@ export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   sessionRefreshEachRequest: true,
   sendFileMaxAgeDefault: undefined,
   allowDotfiles: false,
+  fileCacheTtl: undefined,
   templatesAutoReload: undefined,
   provideAutomaticOptions: true,
   logRequests: undefined,
@@ -193,7 +200,7 @@ const STRING_KEYS = new Set([
 ]);
 
 /** Keys whose values are numbers even while unset. */
-const NUMBER_KEYS = new Set(["sendFileMaxAgeDefault", "maxFormFiles", "maxFileSize"]);
+const NUMBER_KEYS = new Set(["sendFileMaxAgeDefault", "fileCacheTtl", "maxFormFiles", "maxFileSize"]);
 
 const BOOLEAN_KEYS = new Set([
   "debug",
