@@ -94,9 +94,29 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** The server's pid (from the baseline), so a server that stops answering can still be described. */
+let serverPid = 0;
+
 async function stats(port: number): Promise<Stats> {
-  const r = await rawRequest(port, "GET /__stats HTTP/1.1\r\nHost: x\r\nConnection: close");
-  return JSON.parse(r.body.toString()) as Stats;
+  const r = await Promise.race([
+    rawRequest(port, "GET /__stats HTTP/1.1\r\nHost: x\r\nConnection: close"),
+    sleep(15_000).then(() => undefined),
+  ]);
+  if (r === undefined) {
+    let status = "";
+    try {
+      status = readFileSync(`/proc/${serverPid}/status`, "utf8")
+        .split("\n")
+        .filter((l) => /^(State|VmRSS|Threads)/.test(l))
+        .join(", ");
+    } catch {
+      status = "gone";
+    }
+    throw new Error(`the server stopped answering (/__stats took over 15 s); the process: ${status}`);
+  }
+  const s = JSON.parse(r.body.toString()) as Stats;
+  serverPid = s.pid;
+  return s;
 }
 
 function get(port: number, path: string): Promise<RawResponse> {

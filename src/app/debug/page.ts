@@ -71,25 +71,27 @@ function mayRead(file: string, root: string | undefined): boolean {
 }
 
 /**
- * The first line of `err.stack` is V8's `String(err)` at the moment the error was made; the message
- * can hold anything, newlines and text shaped like frames included (`\n    at x (/etc/passwd:4:1)`).
- * Frames are read only below that header: returns where they start, or -1 when the header can't be
- * told apart from the frames (the message was changed after the error was made).
+ * `err.stack` starts with V8's `String(err)` as it was when the stack was first read; the message can
+ * hold anything, newlines and text shaped like frames included (`\n    at x (/etc/passwd:4:1)`).
+ * Frames are read only below that header: returns where they start, or -1 when the header is not the
+ * error's `String(err)` now (its message or name changed after the stack was read, or the stack was
+ * replaced) — then no line can be told apart from the message.
  */
 function framesStart(err: Error, stack: string): number {
-  let header: string;
+  let headers: string[];
   try {
-    header = Error.prototype.toString.call(err);
+    headers = [Error.prototype.toString.call(err)];
+    // Node's own errors are stacked as `TypeError [ERR_X]: message`.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string") {
+      const msg = String(err.message);
+      headers.push(`${String(err.name)} [${code}]${msg === "" ? "" : `: ${msg}`}`);
+    }
   } catch {
     return -1;
   }
-  if (stack.startsWith(header) && (stack.length === header.length || stack[header.length] === "\n")) {
-    return header.length;
-  }
-  // No newline in the message: the header is the first line whatever it says.
-  if (typeof err.message === "string" && !err.message.includes("\n") && !String(err.name).includes("\n")) {
-    const nl = stack.indexOf("\n");
-    return nl === -1 ? stack.length : nl;
+  for (const h of headers) {
+    if (stack.startsWith(h) && (stack.length === h.length || stack[h.length] === "\n")) return h.length;
   }
   return -1;
 }
