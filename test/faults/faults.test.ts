@@ -358,7 +358,7 @@ describe("fault suite", { timeout: 600_000, skip }, () => {
       const t = performance.now();
       await inBatches(20, 10, async () => assert.equal((await get(server.port, "/ok")).status, 200));
       const ms = performance.now() - t;
-      assert.ok(ms < 5_000, `20 requests took ${ms.toFixed(0)} ms beside ${count} hung handlers`);
+      assert.ok(ms < 15_000, `20 requests took ${ms.toFixed(0)} ms beside ${count} hung handlers`);
       for (const s of sockets) s.resetAndDestroy();
       const s = await backToBaseline(server.port, base, "hung handlers");
       note(
@@ -439,15 +439,21 @@ describe("fault suite", { timeout: 600_000, skip }, () => {
       );
       // In flight: slow reads, and uploads that are stored after a delay.
       const bodies = Array.from({ length: 5 }, () => randomBytes(100 * 1024));
-      const slow = Array.from({ length: 15 }, () => get(port, "/slow?ms=1500"));
-      const stores = bodies.map((b) => post(port, "/store?delay=1500", b));
+      let firstDone = Number.POSITIVE_INFINITY;
+      const done = <T>(p: Promise<T>) =>
+        p.then((v) => {
+          firstDone = Math.min(firstDone, Date.now());
+          return v;
+        });
+      const slow = Array.from({ length: 15 }, () => done(get(port, "/slow?ms=1500")));
+      const stores = bodies.map((b) => done(post(port, "/store?delay=1500", b)));
       const deadline = Date.now() + 5_000;
       while ((await stats(port)).inFlight < 21 && Date.now() < deadline) await sleep(20);
       const termAt = Date.now();
       server.proc.kill("SIGTERM");
       // New connections are refused once the listener is closed.
       let refused = false;
-      for (let i = 0; i < 40 && !refused; i++) {
+      for (let i = 0; i < 120 && !refused; i++) {
         await sleep(25);
         refused = await open(port).then(
           (s) => {
@@ -457,7 +463,7 @@ describe("fault suite", { timeout: 600_000, skip }, () => {
           (err: NodeJS.ErrnoException) => err.code === "ECONNREFUSED",
         );
       }
-      assert.ok(refused, "a new connection was still accepted 1 s after SIGTERM");
+      assert.ok(refused, "a new connection was still accepted 3 s after SIGTERM");
       const results = await Promise.all([...slow, ...stores]);
       for (const r of results) {
         assert.equal(r.status, 200);
@@ -469,8 +475,8 @@ describe("fault suite", { timeout: 600_000, skip }, () => {
       }
       for (const c of idle) {
         assert.ok(
-          c.closedAt() > 0 && c.closedAt() - termAt < 1_000,
-          "an idle keep-alive connection was not closed at once",
+          c.closedAt() > 0 && c.closedAt() < firstDone,
+          "an idle keep-alive connection was not closed at once (before the requests in flight were done)",
         );
       }
       const [code, signal] = await Promise.race([
