@@ -403,3 +403,22 @@ describe("10. tokens from the future, log lines, .txt templates", () => {
     assert.match(docs, /`\.txt`[^\n]*not escaped/);
   });
 });
+
+describe("12. a stream whose writes never wait", () => {
+  test("does not starve the event loop: the abort that stops it is seen", async () => {
+    const { pumpStream } = await import("../../src/app/serving/streams.ts");
+    let produced = 0;
+    const it = (async function* () {
+      for (let i = 0; i < 200_000; i++) {
+        produced++;
+        yield "x";
+      }
+    })();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 5);
+    // A sink that drops every write at once (as one whose client is gone): no backpressure ever.
+    const stopped = await pumpStream(it, ac.signal, () => undefined);
+    assert.equal(stopped, true);
+    assert.ok(produced < 200_000, `the timer that aborts ran only after ${produced} chunks`);
+  });
+});
