@@ -19,6 +19,9 @@ const verb =
   (args, io) =>
     runHttp(method, args, io);
 
+/** Verbs that are commands in lower case too (`phial get URL`); any method works upper-case. */
+const VERBS = new Set(["get", "post", "put", "patch", "delete", "head", "options"]);
+
 /** Runs `fn`, turning the mistakes a user can fix into a message and exit code 2. */
 async function friendly(io: Io, fn: () => Promise<number>): Promise<number> {
   try {
@@ -47,12 +50,18 @@ const COMMANDS: Record<string, Command> = {
   patch: { summary: "PATCH data", run: verb("PATCH") },
   delete: { summary: "DELETE a URL", run: verb("DELETE") },
   head: { summary: "HEAD a URL (headers only)", run: verb("HEAD") },
+  options: { summary: "OPTIONS a URL", run: verb("OPTIONS") },
 };
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
   const lines = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`);
-  return `Usage: phial <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun "phial <command> --help" for a command's options.\n`;
+  return `Usage: phial <command> [options]\n       phial [METHOD] URL [ITEM ...]   (any method, any case: phial PROPFIND :8000/x)\n\nCommands:\n${lines.join("\n")}\n\nRun "phial <command> --help" for a command's options.\n`;
+}
+
+/** `:8000/x`, `localhost/x`, `example.org`, `http://…`: not a misspelt command. */
+function looksLikeUrl(s: string): boolean {
+  return s.startsWith(":") || s.includes("/") || s.includes(".") || s.startsWith("localhost");
 }
 
 /** Runs the command line; resolves with the exit code. */
@@ -69,11 +78,14 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     return 0;
   }
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (cmd === undefined) {
-    io.stderr.write(`phial: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
-    return 2;
-  }
-  return cmd.run(rest, io);
+  if (cmd !== undefined) return cmd.run(rest, io);
+  if (VERBS.has(name.toLowerCase())) return runHttp(name.toUpperCase(), rest, io);
+  // `phial METHOD URL …` (any method) or `phial URL …` or options first (`phial -v :8000`).
+  const positional = argv.filter((a) => !a.startsWith("-"));
+  if (name.startsWith("-") || positional.length >= 2 || looksLikeUrl(name))
+    return runHttp(undefined, argv, io);
+  io.stderr.write(`phial: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+  return 2;
 }
 
 export { HTTP_HELP };
@@ -89,6 +101,13 @@ function isEntry(): boolean {
 }
 
 if (isEntry()) {
+  // A reader that went away (`phial get URL | head -1`) is not an error: stop quietly, as curl and
+  // httpie do, instead of dying with an EPIPE stack.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    process.stderr.write(`phial: can't write the output: ${e.message}\n`);
+    process.exit(1);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
