@@ -6,8 +6,9 @@ import { pathToFileURL } from "node:url";
 import { HTTP_HELP, runHttp } from "./http.ts";
 import { type Io, processIo } from "./io.ts";
 import { AppNotFoundError } from "./load-app.ts";
+import { newCommand } from "./new.ts";
 import { routesCommand } from "./routes.ts";
-import { runCommand, UsageError } from "./run.ts";
+import { runCommand, StartError, UsageError } from "./run.ts";
 
 interface Command {
   summary: string;
@@ -31,6 +32,10 @@ async function friendly(io: Io, fn: () => Promise<number>): Promise<number> {
       io.stderr.write(`phial: ${err.message}\n`);
       return 2;
     }
+    if (err instanceof StartError) {
+      io.stderr.write(`phial: ${err.message}\n`);
+      return 1;
+    }
     throw err;
   }
 }
@@ -39,6 +44,10 @@ const COMMANDS: Record<string, Command> = {
   run: {
     summary: "serve an app (--debug, --workers N, --cert/--key)",
     run: (a, io) => friendly(io, () => runCommand(a)),
+  },
+  new: {
+    summary: "make a new project (--api, or --full with templates and sessions)",
+    run: (a, io) => friendly(io, () => newCommand(a, io)),
   },
   routes: {
     summary: "list an app's URL rules",
