@@ -27,6 +27,7 @@ export {
   type MultipartLimits,
   parseMultipart,
   type SendFileOptions,
+  type SendFromDirectoryOptions,
   safeJoin,
   secureFilename,
   sendFile,

@@ -28,13 +28,19 @@ import type { Blueprint, RegisterOptions } from "./blueprint.ts";
 import { type Config, createConfig } from "./config.ts";
 import { currentRequest, isAsyncFunction, setLastApp } from "./context.ts";
 import { handleRequest, type RouteData } from "./dispatch.ts";
-import { type SendFileOptions, sendFromFolder } from "./files/send-file.ts";
+import { type SendFromDirectoryOptions, sendFromFolder } from "./files/send-file.ts";
 import { loadMultipart } from "./files/uploads.ts";
 import { markUpgrade, WebSocketHub } from "./realtime/websocket.ts";
 import { makeViewResponse } from "./return-value.ts";
 import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
 import { type Handler, type HandlerResult, hookVersion, type RouteOptions, Scaffold } from "./scaffold.ts";
-import { type AccessLogEntry, accessEntry, colourWanted, formatAccessLine } from "./serving/access-log.ts";
+import {
+  type AccessLogEntry,
+  accessEntry,
+  colourWanted,
+  escapeControls,
+  formatAccessLine,
+} from "./serving/access-log.ts";
 import { type FetchOptions, handleFetch, nodeHandler } from "./serving/adapters.ts";
 import { calledFromMain, listenErrorMessage, noteSkippedRun } from "./serving/run-guard.ts";
 import { writeResponse } from "./serving/write.ts";
@@ -204,7 +210,7 @@ export class Phial extends Scaffold {
    * Sends `filename` from the static folder, as the `static` view does (`sendFromDirectory` rules:
    * anything leaving the folder is a 404), cached per `config.sendFileMaxAgeDefault`.
    */
-  sendStaticFile(filename: string, options: SendFileOptions = {}): Promise<Response> {
+  sendStaticFile(filename: string, options: SendFromDirectoryOptions = {}): Promise<Response> {
     if (this.staticFolder === null) {
       throw new Error(
         "sendStaticFile(): this app has no static folder (it was created with staticFolder: null)",
@@ -482,7 +488,8 @@ export class Phial extends Scaffold {
       };
     }
     const server = createServer(this.wireHandler, {
-      onError: (err, req) => this.logger.error(`Error on ${req?.method ?? "?"} ${req?.url ?? "?"}`, err),
+      onError: (err, req) =>
+        this.logger.error(`Error on ${req?.method ?? "?"} ${escapeControls(req?.url ?? "?")}`, err),
       // Body size is the app's to limit (`maxContentLength`, per route too), with its own 413 page and
       // error handlers; the wire's own cap would answer first with a plain 413 and cap every route.
       maxBodyBytes: Number.POSITIVE_INFINITY,

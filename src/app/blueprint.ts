@@ -3,7 +3,7 @@
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { currentRequest } from "./context.ts";
-import { type SendFileOptions, sendFromFolder } from "./files/send-file.ts";
+import { type SendFromDirectoryOptions, sendFromFolder } from "./files/send-file.ts";
 import { type Handler, type RouteOptions, type RouteRecord, Scaffold } from "./scaffold.ts";
 import type { Request } from "./wrappers/request.ts";
 import type { Response } from "./wrappers/response.ts";
@@ -61,7 +61,7 @@ export class Blueprint extends Scaffold {
   }
 
   /** Sends `filename` from this blueprint's static folder (anything leaving it is a 404). */
-  sendStaticFile(filename: string, options: SendFileOptions = {}): Promise<Response> {
+  sendStaticFile(filename: string, options: SendFromDirectoryOptions = {}): Promise<Response> {
     const sf = this.options.staticFolder;
     if (sf === undefined)
       throw new Error(`sendStaticFile(): the blueprint "${this.name}" has no staticFolder`);

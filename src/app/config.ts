@@ -61,6 +61,11 @@ export interface ConfigValues {
   /** Default `maxAge` (seconds) for `sendFile` and static files; undefined: `Cache-Control: no-cache`. */
   sendFileMaxAgeDefault: number | undefined;
   /**
+   * Serve dotfiles and dot-folders (`.env`, `.git/`) from static folders and `sendFromDirectory`.
+   * Default false: a 404 (`.well-known/` is always served). Flask serves them; see docs/flask.md.
+   */
+  allowDotfiles: boolean;
+  /**
    * How long (ms) static files and `sendFile` believe what they learnt from the disk (the resolved path,
    * size, mtime, ETag, and the bytes of files up to 64 KiB) before asking again. A file changed on disk
    * is served new within this time. Default (undefined): 1000, or 0 (ask every time) in debug mode.
@@ -86,7 +91,9 @@ export interface ConfigValues {
   trustProxy: TrustProxy;
   /**
    * What to take from trusted proxies: some of `x-forwarded-for`, `x-forwarded-proto`, `x-forwarded-host`,
-   * `x-forwarded-prefix` (list or comma-separated string). Default (undefined): all four.
+   * `x-forwarded-prefix` (list or comma-separated string). Default (undefined): `x-forwarded-for` and
+   * `x-forwarded-proto` only, as Werkzeug's ProxyFix: a proxy that doesn't set X-Forwarded-Host or
+   * X-Forwarded-Prefix itself passes the client's own on, so those are believed only when named here.
    */
   forwardedHeaders: string | readonly string[] | undefined;
   /**
@@ -114,6 +121,13 @@ export interface ConfigValues {
    * (1 KiB threshold, brotli quality 4), or options. Default false (a proxy in front often does it).
    */
   compression: boolean | CompressionOptions;
+  /**
+   * The host names requests may be for (Flask 3.1's `TRUSTED_HOSTS`): `example.com`, or `.example.com`
+   * for it and its subdomains; ports are ignored. A request for any other Host (after a trusted
+   * proxy's X-Forwarded-Host, when believed) is answered 400 before routing, so `urlFor(_external)`,
+   * `req.url` and `safeRedirect` never build on a forged Host. Default undefined: any host.
+   */
+  trustedHosts: readonly string[] | undefined;
 }
 
 export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
@@ -144,6 +158,7 @@ export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   permanentSessionLifetime: 31 * 24 * 3600,
   sessionRefreshEachRequest: true,
   sendFileMaxAgeDefault: undefined,
+  allowDotfiles: false,
   fileCacheTtl: undefined,
   templatesAutoReload: undefined,
   provideAutomaticOptions: true,
@@ -156,6 +171,7 @@ export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   csrfFieldName: "csrf_token",
   securityHeaders: false,
   compression: false,
+  trustedHosts: undefined,
 });
 
 export type Config = ConfigValues & Record<string, unknown> & ConfigMethods;
@@ -242,6 +258,19 @@ const BOOLEAN_KEYS = new Set([
 
 function coerceEnv(key: string, raw: string, current: unknown): unknown {
   if (STRING_KEYS.has(key)) return raw;
+  if (key === "trustedHosts") {
+    // A JSON array or a comma list: `example.com,.example.org`.
+    try {
+      const v: unknown = JSON.parse(raw);
+      if (Array.isArray(v)) return v.map(String);
+    } catch {
+      // a comma list
+    }
+    return raw
+      .split(",")
+      .map((h) => h.trim())
+      .filter((h) => h !== "");
+  }
   if (key === "trustProxy") {
     // A comma list of proxies; "0"/"false"/"" mean none ("1"/"true" are kept, so the app refuses them).
     const v = raw.trim().toLowerCase();

@@ -33,6 +33,7 @@ import type {
   Scaffold,
   TeardownHook,
 } from "./scaffold.ts";
+import { escapeControls } from "./serving/access-log.ts";
 import { type CompressionOptions, compressResponse } from "./serving/compression.ts";
 import {
   type Chunk,
@@ -44,12 +45,14 @@ import {
   type StreamBody,
 } from "./serving/streams.ts";
 import {
+  BadRequest,
   HTTPException,
   InternalServerError,
   MethodNotAllowed,
   NotFound,
   notFoundResponse,
 } from "./wrappers/exceptions.ts";
+import { hostMatches, hostName } from "./wrappers/proxy.ts";
 import { Request, type RequestSource, tooLarge } from "./wrappers/request.ts";
 import { Response } from "./wrappers/response.ts";
 
@@ -104,6 +107,10 @@ export function handleRequest(app: Phial, source: RequestSource): Response | Pro
 }
 
 function dispatch(app: Phial, req: Request): Response | Promise<Response> {
+  const trusted = app.config.trustedHosts;
+  if (trusted !== undefined && trusted !== null && !hostMatches(hostName(req.host), trusted)) {
+    return fullDispatch(app, req, undefined, false, untrustedHost(req.host));
+  }
   let m: ReturnType<Router<RouteData>["match"]>;
   try {
     m = app.router.match(req.path, req.method, req.queryString, req.rawPath);
@@ -195,6 +202,14 @@ type RoutingMiss = Exclude<ReturnType<Router<RouteData>["match"]>, { kind: "matc
  * error handlers on the app (a miss belongs to no blueprint) or a session to refresh, nothing could
  * change the answer, so it is made right here: no exception (and its stack trace), no promise.
  */
+/** Flask 3.1's SecurityError for a Host outside `config.trustedHosts`: a 400. */
+function untrustedHost(host: string): BadRequest {
+  const shown = host.length > 100 ? `${host.slice(0, 100)}…` : host;
+  return new BadRequest(
+    `The host ${JSON.stringify(shown)} is not one of this app's trusted hosts (config.trustedHosts).`,
+  );
+}
+
 function routingError(app: Phial, req: Request, m: RoutingMiss): Response | Promise<Response> {
   const plain =
     !app.hasHooks &&
@@ -300,7 +315,7 @@ async function finishRequest(
     } else {
       req.unhandledError ??= err;
       app.logger.error(
-        `Exception while finishing ${req.method} ${req.path} (afterRequest hook or session)`,
+        `Exception while finishing ${req.method} ${escapeControls(req.path)} (afterRequest hook or session)`,
         err,
       );
       res = showDebugPage(app.config, req)
@@ -490,7 +505,10 @@ async function handleError(
   if (h !== undefined) return callErrorHandler(app, h, err, req);
   // Unhandled: a 500.
   req.unhandledError = err;
-  app.logger.error(`Exception on ${req.method} ${req.path} [${req.endpoint ?? "no endpoint"}]`, err);
+  app.logger.error(
+    `Exception on ${req.method} ${escapeControls(req.path)} [${req.endpoint ?? "no endpoint"}]`,
+    err,
+  );
   if (app.config.testing && app.config.propagateExceptions !== false) throw err;
   const ise = new InternalServerError();
   ise.originalError = err;
@@ -512,7 +530,10 @@ async function callErrorHandler(
   } catch (e) {
     // Flask's finalize_request(from_error_handler): a failing error handler gives a plain 500.
     req.unhandledError ??= e;
-    app.logger.error(`The error handler for ${describe(err)} on ${req.method} ${req.path} failed`, e);
+    app.logger.error(
+      `The error handler for ${describe(err)} on ${req.method} ${escapeControls(req.path)} failed`,
+      e,
+    );
     if (app.config.testing && app.config.propagateExceptions !== false) throw e;
     return showDebugPage(app.config, req)
       ? debugErrorResponse(e, req)

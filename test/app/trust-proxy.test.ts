@@ -31,6 +31,9 @@ function proxiedApp(config: Record<string, unknown> = {}) {
   return { app, client: app.testClient(), logs };
 }
 
+/** The nginx of docs/deployment.md sets all four, so the app is told to believe all four. */
+const FOUR = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix"];
+
 const NGINX = {
   "X-Forwarded-For": "198.51.100.7",
   "X-Forwarded-Proto": "https",
@@ -60,7 +63,7 @@ describe("trustProxy off (the default)", () => {
 
 describe("trustProxy: loopback (a local nginx)", () => {
   test("the client, scheme, host and prefix come from the proxy", async () => {
-    const { client } = proxiedApp({ trustProxy: "loopback" });
+    const { client } = proxiedApp({ trustProxy: "loopback", forwardedHeaders: FOUR });
     const r = await client.get("/info?x=1", { headers: { ...NGINX, Host: "127.0.0.1:8000" } });
     assert.deepEqual(r.json, {
       remoteAddr: "198.51.100.7",
@@ -78,7 +81,7 @@ describe("trustProxy: loopback (a local nginx)", () => {
   });
 
   test("a peer that is not the proxy can't forge anything", async () => {
-    const { client } = proxiedApp({ trustProxy: "loopback" });
+    const { client } = proxiedApp({ trustProxy: "loopback", forwardedHeaders: FOUR });
     const r = await client.get("/info", { headers: NGINX, remoteAddr: "203.0.113.5" });
     const v = r.json as ReturnType<typeof view>;
     assert.equal(v.remoteAddr, "203.0.113.5");
@@ -88,7 +91,7 @@ describe("trustProxy: loopback (a local nginx)", () => {
   });
 
   test("a client's own X-Forwarded-For is not believed beyond the trusted hop", async () => {
-    const { client } = proxiedApp({ trustProxy: "loopback" });
+    const { client } = proxiedApp({ trustProxy: "loopback", forwardedHeaders: FOUR });
     // The client sent "X-Forwarded-For: 127.0.0.1, 10.9.9.9"; nginx appended the real address.
     const r = await client.get("/info", {
       headers: { "X-Forwarded-For": "127.0.0.1, 10.9.9.9, 198.51.100.7" },
@@ -100,7 +103,7 @@ describe("trustProxy: loopback (a local nginx)", () => {
 
   test("a forged loopback address at the right is walked past only while hops are trusted", async () => {
     // Two proxies: the CDN (10.0.0.0/8) then nginx (loopback); the client is left of the CDN.
-    const { client } = proxiedApp({ trustProxy: ["loopback", "10.0.0.0/8"] });
+    const { client } = proxiedApp({ trustProxy: ["loopback", "10.0.0.0/8"], forwardedHeaders: FOUR });
     const r = await client.get("/info", {
       headers: { "X-Forwarded-For": "6.6.6.6, 198.51.100.7, 10.1.2.3" },
     });
@@ -110,7 +113,7 @@ describe("trustProxy: loopback (a local nginx)", () => {
   });
 
   test("X-Forwarded-For sent as several fields is one list", async () => {
-    const { client } = proxiedApp({ trustProxy: "loopback" });
+    const { client } = proxiedApp({ trustProxy: "loopback", forwardedHeaders: FOUR });
     const r = await client.get("/info", {
       headers: [
         ["X-Forwarded-For", "6.6.6.6"],
@@ -121,19 +124,19 @@ describe("trustProxy: loopback (a local nginx)", () => {
   });
 
   test("garbage in X-Forwarded-For stops the walk at the proxy", async () => {
-    const { client } = proxiedApp({ trustProxy: "loopback" });
+    const { client } = proxiedApp({ trustProxy: "loopback", forwardedHeaders: FOUR });
     const r = await client.get("/info", { headers: { "X-Forwarded-For": "not-an-ip" } });
     assert.equal((r.json as ReturnType<typeof view>).remoteAddr, "127.0.0.1");
   });
 
   test("a forwarded host that could bend URLs is ignored", async () => {
-    const { client } = proxiedApp({ trustProxy: "loopback" });
+    const { client } = proxiedApp({ trustProxy: "loopback", forwardedHeaders: FOUR });
     const r = await client.get("/info", { headers: { "X-Forwarded-Host": "evil.test/x?", Host: "ok.test" } });
     assert.equal((r.json as ReturnType<typeof view>).host, "ok.test");
   });
 
   test("redirects built with urlFor and the slash redirect carry the prefix", async () => {
-    const { client } = proxiedApp({ trustProxy: "loopback" });
+    const { client } = proxiedApp({ trustProxy: "loopback", forwardedHeaders: FOUR });
     const a = await client.get("/go", { headers: NGINX });
     assert.equal(a.status, 302);
     assert.equal(a.headers.get("location"), "/store/info");
@@ -143,7 +146,7 @@ describe("trustProxy: loopback (a local nginx)", () => {
   });
 
   test("safeRedirect accepts the public host as the request's own", async () => {
-    const { client } = proxiedApp({ trustProxy: "loopback" });
+    const { client } = proxiedApp({ trustProxy: "loopback", forwardedHeaders: FOUR });
     const ok = await client.get("/safe?next=https://shop.example/account", { headers: NGINX });
     assert.equal(ok.headers.get("location"), "https://shop.example/account");
     const no = await client.get("/safe?next=https://localhost/account", { headers: NGINX });
@@ -160,7 +163,11 @@ describe("trustProxy: loopback (a local nginx)", () => {
   });
 
   test("the prefix comes before applicationRoot", async () => {
-    const { client } = proxiedApp({ trustProxy: "loopback", applicationRoot: "/v1/" });
+    const { client } = proxiedApp({
+      trustProxy: "loopback",
+      forwardedHeaders: FOUR,
+      applicationRoot: "/v1/",
+    });
     const v = (await client.get("/info", { headers: NGINX })).json as ReturnType<typeof view>;
     assert.equal(v.scriptRoot, "/store/v1");
     assert.equal(v.self, "/store/v1/info?q=1");

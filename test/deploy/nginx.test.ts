@@ -146,7 +146,16 @@ describeUnless(skip)("phial run --workers 2 behind nginx", { timeout: 60_000 }, 
         "--shutdown-timeout",
         "5000",
       ],
-      { cwd: root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+      {
+        cwd: root,
+        // The nginx below sets all four X-Forwarded-* fields itself, so the app may believe them.
+        env: {
+          ...process.env,
+          NO_COLOR: "1",
+          PHIAL_FORWARDED_HEADERS: "x-forwarded-for,x-forwarded-proto,x-forwarded-host,x-forwarded-prefix",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
     );
     for (const s of [app.stdout!, app.stderr!]) {
       s.setEncoding("utf8").on("data", (c: string) => {

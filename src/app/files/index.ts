@@ -15,4 +15,9 @@ export {
 } from "./multipart.ts";
 export { safeJoin } from "./safe-join.ts";
 export { secureFilename } from "./secure-filename.ts";
-export { type SendFileOptions, sendFile, sendFromDirectory } from "./send-file.ts";
+export {
+  type SendFileOptions,
+  type SendFromDirectoryOptions,
+  sendFile,
+  sendFromDirectory,
+} from "./send-file.ts";

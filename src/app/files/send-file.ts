@@ -20,6 +20,15 @@ import { safeResolveFileStats } from "./safe-join.ts";
 
 export type { SendFileOptions } from "./file-response.ts";
 
+/** `sendFromDirectory`'s and the static files' options: `sendFile`'s, and whether dotfiles are served. */
+export interface SendFromDirectoryOptions extends SendFileOptions {
+  /**
+   * Serve names with a segment starting with a dot (`.env`, `.git/config`, `a/.htpasswd`). Default:
+   * `config.allowDotfiles` (false): such names are a 404, except the `.well-known/` folder (RFC 8615).
+   */
+  allowDotfiles?: boolean;
+}
+
 const NO_REQUEST: FileRequest = { method: "GET", header: () => undefined };
 
 /** Each app's file cache (and one for calls made with no app at all). */
@@ -87,8 +96,9 @@ export function sendFile(path: string | Uint8Array, options: SendFileOptions = {
 /**
  * Sends `name` (untrusted, e.g. a `<path:filename>` parameter) from inside `directory` (relative to
  * the app's folder): `..` segments, absolute paths, backslashes, NUL, drive letters, Windows device
- * names and symlinks leading out of the folder are all a 404, as is a missing file. Otherwise as
- * `sendFile`.
+ * names and symlinks leading out of the folder are all a 404, as is a missing file. So are dotfiles
+ * and dot-folders (`.env`, `.git/config`) unless `allowDotfiles` (or `config.allowDotfiles`) is true;
+ * `.well-known/` is served. Otherwise as `sendFile`.
  *
  * ```ts
  * app.get("/uploads/<path:name>", (req) =>
@@ -98,7 +108,7 @@ export function sendFile(path: string | Uint8Array, options: SendFileOptions = {
 export function sendFromDirectory(
   directory: string,
   name: string,
-  options: SendFileOptions = {},
+  options: SendFromDirectoryOptions = {},
 ): Promise<Response> {
   const req = currentRequest();
   const app = req?.app ?? currentApp();
@@ -114,9 +124,11 @@ export async function sendFromFolder(
   app: Phial | undefined,
   folder: string,
   name: string,
-  options: SendFileOptions,
+  options: SendFromDirectoryOptions,
   cacheByDefault: boolean,
 ): Promise<Response> {
+  const allow = options.allowDotfiles ?? app?.config.allowDotfiles === true;
+  if (!allow && hasDotSegment(name)) throw new NotFound();
   const cache = cacheOf(app);
   const key = `${folder}\0${name}`;
   const found = await cache.lookup(
@@ -153,6 +165,23 @@ export async function sendFromFolder(
     }
   }
   return fileResponse(req, app, cache, key, found, base, options);
+}
+
+/**
+ * True when a segment of `name` starts with a dot (`.env`, `.git/HEAD`, `a/.htpasswd`), other than a
+ * leading `.well-known/` folder. `.` and `..` segments count too (safeJoin refuses `..` anyway).
+ */
+export function hasDotSegment(name: string): boolean {
+  let i = 0;
+  if (name.startsWith(".well-known/")) i = ".well-known/".length;
+  for (;;) {
+    while (name.charCodeAt(i) === 0x2f) i++;
+    if (i >= name.length) return false;
+    if (name.charCodeAt(i) === 0x2e) return true;
+    const next = name.indexOf("/", i);
+    if (next === -1) return false;
+    i = next + 1;
+  }
 }
 
 function fromRoot(app: Phial | undefined, p: string): string {

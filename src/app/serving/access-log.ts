@@ -79,11 +79,18 @@ export function formatAccessLine(e: AccessLogEntry, colour: boolean): string {
     : `${e.remoteAddr} - ${code}${line}\x1b[0m${tail}`;
 }
 
-function escapeControls(s: string): string {
+/**
+ * `s` with control characters (C0, DEL and the C1 range, where U+009B is a terminal's CSI) and `"`
+ * written as `\xNN`, so a client's text can't end a log line, forge the next one or drive a terminal.
+ */
+export function escapeControls(s: string): string {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f || c === 0x22) {
-      return s.replace(/[\x00-\x1f\x7f"]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x22) {
+      return s.replace(
+        /[\x00-\x1f\x7f-\x9f"]/g,
+        (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`,
+      );
     }
   }
   return s;

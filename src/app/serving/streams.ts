@@ -67,6 +67,7 @@ export async function pumpStream(
   gone?: () => boolean,
 ): Promise<boolean> {
   let stopped = false;
+  let sinceYield = 0;
   const stop = (): void => {
     if (stopped || (mayStop !== undefined && !mayStop())) return;
     stopped = true;
@@ -95,12 +96,22 @@ export async function pumpStream(
       }
       const w = write(chunk);
       if (w !== undefined) await w;
+      if (++sinceYield === YIELD_EVERY) {
+        // Writes that resolve at once (a sink that drops them, a socket going away) would make this a
+        // loop of microtasks only: the event loop would starve, the close that stops it would never be
+        // seen, and the chunks' memory never freed. Let the event loop run now and then.
+        sinceYield = 0;
+        await new Promise<void>((r) => setImmediate(r));
+      }
     }
   } finally {
     signal.removeEventListener("abort", stop);
   }
   return stopped;
 }
+
+/** How many chunks `pumpStream` writes between two turns of the event loop (at most). */
+const YIELD_EVERY = 64;
 
 /** Calls an iterator's return(), not waiting for it; its errors go nowhere (nobody is waiting). */
 export function closeIterator(it: AsyncIterator<unknown> | Iterator<unknown>): void {

@@ -23,12 +23,19 @@ export class BadSignature extends Error {
   }
 }
 
-/** The signature is valid but the token is older than `maxAge`. */
+/**
+ * The signature is valid but the token is older than `maxAge`, or (as itsdangerous) dated in the
+ * future: made on a host whose clock runs ahead, or by someone who holds the key and chose the date.
+ */
 export class SignatureExpired extends BadSignature {
   /** When the token was signed (seconds since the epoch). */
   readonly timestamp: number;
   constructor(timestamp: number, age: number, maxAge: number) {
-    super(`The signature is ${age} s old, more than the allowed ${maxAge} s`);
+    super(
+      age < 0
+        ? `The signature is dated ${-age} s in the future; tokens from the future are refused (check the clocks)`
+        : `The signature is ${age} s old, more than the allowed ${maxAge} s`,
+    );
     this.name = "SignatureExpired";
     this.timestamp = timestamp;
   }
@@ -48,7 +55,7 @@ export interface SignerOptions {
 }
 
 export interface UnsignOptions {
-  /** Refuse tokens older than this many seconds (`SignatureExpired`). */
+  /** Refuse tokens older than this many seconds, or dated in the future (`SignatureExpired`). */
   maxAge?: number;
 }
 
@@ -81,7 +88,7 @@ export class TimestampSigner {
     this.verifyKeys = keys.map((k) => deriveKey(k, salt));
     this.signKey = this.verifyKeys[0]!;
     this.maxTokenLength = options.maxTokenLength ?? 16 * 1024;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now()); // read at each call: a test may move the clock
   }
 
   /** Signs `value` (a string is UTF-8) with the current time, or `timestamp` (seconds). */
@@ -132,7 +139,7 @@ export class TimestampSigner {
     const timestamp = decodeTimestamp(tsText);
     if (options.maxAge !== undefined) {
       const age = Math.floor(this.now() / 1000) - timestamp;
-      if (age > options.maxAge) throw new SignatureExpired(timestamp, age, options.maxAge);
+      if (age > options.maxAge || age < 0) throw new SignatureExpired(timestamp, age, options.maxAge);
     }
     let value = Buffer.from(payloadText, "base64url");
     if (compressed) {

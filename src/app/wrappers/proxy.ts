@@ -215,19 +215,21 @@ const FIELD_OF: Readonly<Record<string, keyof ForwardedFields>> = {
   "x-forwarded-prefix": "prefix",
 };
 
-const ALL_FIELDS: Readonly<ForwardedFields> = Object.freeze({
+/** Believed unless told otherwise: the client's address and scheme (ProxyFix's x_for=1, x_proto=1). */
+const DEFAULT_FIELDS: Readonly<ForwardedFields> = Object.freeze({
   for: true,
   proto: true,
-  host: true,
-  prefix: true,
+  host: false,
+  prefix: false,
 });
 
 /**
- * Turns `config.forwardedHeaders` (header names; undefined for all four) into the fields to believe.
+ * Turns `config.forwardedHeaders` (header names; undefined for X-Forwarded-For and -Proto) into the
+ * fields to believe.
  * Throws, naming the valid ones, on a name it doesn't know.
  */
 export function compileFields(setting: string | readonly string[] | undefined): ForwardedFields {
-  if (setting === undefined) return ALL_FIELDS;
+  if (setting === undefined) return DEFAULT_FIELDS;
   const out: ForwardedFields = { for: false, proto: false, host: false, prefix: false };
   for (const raw of typeof setting === "string" ? setting.split(",") : setting) {
     const name = raw.trim().toLowerCase();
@@ -272,4 +274,33 @@ export class ProxySettings {
 export interface CompiledProxy {
   readonly trust: ProxyTrust;
   readonly fields: ForwardedFields;
+}
+
+/** The host part of a Host value (`example.com:5000` → `example.com`, `[::1]:80` → `[::1]`), lowercased. */
+export function hostName(host: string): string {
+  let h = host;
+  if (h.startsWith("[")) {
+    const close = h.indexOf("]");
+    h = close === -1 ? h : h.slice(0, close + 1);
+  } else {
+    const colon = h.indexOf(":");
+    if (colon !== -1) h = h.slice(0, colon);
+  }
+  return h.toLowerCase();
+}
+
+/**
+ * True when host name `h` (lowercased, no port) is one of `patterns`: an exact name, or `.example.com`
+ * for that domain and its subdomains (Werkzeug's `host_is_trusted`).
+ */
+export function hostMatches(h: string, patterns: readonly string[]): boolean {
+  for (const raw of patterns) {
+    const p = hostName(raw);
+    if (p.startsWith(".")) {
+      if (h === p.slice(1) || h.endsWith(p)) return true;
+    } else if (p === h) {
+      return true;
+    }
+  }
+  return false;
 }

@@ -439,10 +439,14 @@ function jsonReplacer(this: unknown, _key: string, value: unknown): unknown {
   return value;
 }
 
-/** JSON.parse that drops `__proto__`, `constructor.prototype`-style keys (prototype pollution). */
+/**
+ * JSON.parse that drops `__proto__`, `constructor.prototype`-style keys (prototype pollution). Keys are
+ * checked after decoding, as secure-json-parse does: `"\u005f_proto__"` is `__proto__` too. The text
+ * is only a shortcut — a document with neither spelling nor any `\u` escape can't hold such a key.
+ */
 export function safeJsonParse(text: string): unknown {
   const value: unknown = JSON.parse(text);
-  if (text.includes("__proto__") || text.includes("prototype")) return scrub(value);
+  if (text.includes("__proto__") || text.includes("prototype") || text.includes("\\u")) return scrub(value);
   return value;
 }
 
