@@ -40,7 +40,7 @@ import {
   notFoundResponse,
 } from "./wrappers/exceptions.ts";
 import { Request, type RequestSource, tooLarge } from "./wrappers/request.ts";
-import { Response } from "./wrappers/response.ts";
+import { Response, redirect } from "./wrappers/response.ts";
 
 /** What the router keeps for each rule. */
 export interface RouteData {
@@ -167,10 +167,10 @@ function routingError(app: Phial, req: Request, m: RoutingMiss): Response | Prom
     app.classHandlers.length === 0 &&
     !refreshWanted(app, req); // a permanent session is refreshed on a 404 too
   if (m.kind === "redirect") {
-    const res = new Response(null, { status: 308 });
     // Behind a prefix (applicationRoot, a trusted X-Forwarded-Prefix) the client's URL starts with it.
     const root = m.location.charCodeAt(0) === 0x2f ? req.scriptRoot : "";
-    res.headers.set("Location", root + m.location);
+    // Werkzeug's RequestRedirect: a 308 with the small "Redirecting..." page.
+    const res = redirect(root + m.location, 308);
     return plain ? res : fullDispatch(app, req, undefined, false, res);
   }
   if (m.kind === "methodNotAllowed") {

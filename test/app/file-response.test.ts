@@ -81,13 +81,13 @@ describe("planFileResponse", () => {
   test("attachments and download names (RFC 6266 / 5987)", () => {
     assert.equal(
       h(plan({}, { asAttachment: true }), "content-disposition"),
-      'attachment; filename="hello.txt"',
+      "attachment; filename=hello.txt",
     );
     assert.equal(
       h(plan({}, { asAttachment: true, downloadName: "report 2024.pdf" }), "content-disposition"),
       'attachment; filename="report 2024.pdf"',
     );
-    assert.equal(h(plan({}, { downloadName: "x.txt" }), "content-disposition"), 'inline; filename="x.txt"');
+    assert.equal(h(plan({}, { downloadName: "x.txt" }), "content-disposition"), "inline; filename=x.txt");
     assert.equal(
       h(plan({}, { asAttachment: true, downloadName: "report.pdf" }), "content-type"),
       "application/pdf",
@@ -217,7 +217,7 @@ describe("helpers", () => {
   test("Content-Disposition: non-ASCII names get a folded fallback and filename*", () => {
     assert.equal(
       contentDisposition("attachment", "résumé.pdf"),
-      "attachment; filename=\"resume.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
+      "attachment; filename=resume.pdf; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
     );
     assert.equal(
       contentDisposition("attachment", "报告 (1).txt"),
