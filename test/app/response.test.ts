@@ -131,7 +131,7 @@ describe("Response and helpers", () => {
     assert.equal(new Response("x", { mimetype: "text/csv" }).contentType, "text/csv; charset=utf-8");
     assert.equal(new Response("x", { mimetype: "image/png" }).contentType, "image/png");
     assert.equal(new Response("x", { contentType: "text/x; y=z" }).contentType, "text/x; y=z");
-    assert.equal(new Response().contentType, undefined);
+    assert.equal(new Response().contentType, "text/html; charset=utf-8", "always a type, as Werkzeug");
   });
 
   test("headers: set/append/get/getAll/delete/has keep name case; CR/LF refused", () => {

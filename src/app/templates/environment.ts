@@ -210,7 +210,7 @@ class FolderLoader {
         continue;
       }
       if (!st.isFile()) continue;
-      const src = readFileSync(full, "utf8");
+      const src = dropTrailingNewline(readFileSync(full, "utf8"));
       this.stamps.set(name, { path: full, mtimeMs: st.mtimeMs, size: st.size });
       this.names.set(full, name);
       return { src, path: full, noCache: false };
@@ -292,6 +292,77 @@ export function splitKeywords(args: readonly unknown[]): [unknown[], Record<stri
     return [args.slice(0, -1), kw];
   }
   return [[...args], {}];
+}
+
+/** What Jinja's `{% with %}` needs of Nunjucks' parser (its extension API is untyped). */
+interface NjParser {
+  nextToken(): { value: string; lineno: number; colno: number };
+  peekToken(): { type: string; value: string };
+  skip(type: string): boolean;
+  skipValue(type: string, value: string): boolean;
+  parsePrimary(): { value: string; lineno: number; colno: number };
+  parseExpression(): unknown;
+  parseUntilBlocks(...names: string[]): { children: unknown[] };
+  advanceAfterBlockEnd(name?: string): void;
+  fail(message: string, lineno?: number, colno?: number): never;
+}
+type NjNodeClass = new (
+  lineno: number,
+  colno: number,
+  ...rest: unknown[]
+) => {
+  children: unknown[];
+  addChild(n: unknown): void;
+};
+
+/**
+ * Jinja's `{% with a = 1, b = x %}…{% endwith %}` (and bare `{% with %}`): a scope of its own. The
+ * values are all evaluated outside it first, as in Jinja; `set` inside stays inside. Made of a loop
+ * over one tuple (Nunjucks' only node with a scope), which keeps an outer `loop` visible.
+ */
+const withExtension = {
+  tags: ["with"],
+  parse(parser: NjParser, nodes: Record<string, NjNodeClass>, lexer: Record<string, string>): unknown {
+    const tok = parser.nextToken();
+    const Sym = nodes.Symbol!;
+    // Nunjucks compiles a loop with several names for objects too, which takes two at least.
+    const names = [
+      new Sym(tok.lineno, tok.colno, "__phial_outer_loop"),
+      new Sym(tok.lineno, tok.colno, "__phial_with"),
+    ];
+    const tuple = new nodes.Array!(tok.lineno, tok.colno);
+    tuple.addChild(new Sym(tok.lineno, tok.colno, "loop"));
+    tuple.addChild(new nodes.Literal!(tok.lineno, tok.colno, null));
+    while (!parser.skip(lexer.TOKEN_BLOCK_END!)) {
+      if (names.length > 2 && !parser.skip(lexer.TOKEN_COMMA!)) {
+        parser.fail("with: expected `,` or the end of the tag", tok.lineno, tok.colno);
+      }
+      const target = parser.parsePrimary();
+      if (!(target instanceof Sym)) parser.fail("with: expected a variable name", tok.lineno, tok.colno);
+      if (!parser.skipValue(lexer.TOKEN_OPERATOR!, "=")) {
+        parser.fail(`with: expected = after ${target.value}`, tok.lineno, tok.colno);
+      }
+      names.push(target as InstanceType<NjNodeClass> & { value: string } as never);
+      tuple.addChild(parser.parseExpression());
+    }
+    const body = parser.parseUntilBlocks("endwith");
+    parser.advanceAfterBlockEnd();
+    const restore = new nodes.Set!(tok.lineno, tok.colno, [new Sym(tok.lineno, tok.colno, "loop")]);
+    (restore as unknown as { value: unknown }).value = new Sym(tok.lineno, tok.colno, "__phial_outer_loop");
+    body.children.unshift(restore);
+    const nameList = new nodes.Array!(tok.lineno, tok.colno);
+    for (const n of names) nameList.addChild(n);
+    const one = new nodes.Array!(tok.lineno, tok.colno);
+    one.addChild(tuple);
+    return new nodes.For!(tok.lineno, tok.colno, one, nameList, body, null);
+  },
+};
+
+/** Jinja's default `keep_trailing_newline=False`: one final newline of a template's source is dropped. */
+function dropTrailingNewline(src: string): string {
+  const n = src.length;
+  if (n === 0 || src.charCodeAt(n - 1) !== 0x0a) return src;
+  return src.slice(0, n >= 2 && src.charCodeAt(n - 2) === 0x0d ? n - 2 : n - 1);
 }
 
 /**
@@ -402,6 +473,7 @@ export class TemplateEnvironment {
 
   private installJinjaBits(): void {
     const env = this.env;
+    this.nunjucks.addExtension("JinjaWith", withExtension);
     env.addFilter("tojson", (value: unknown, indent?: number) =>
       markSafe(htmlSafeJson(value, typeof indent === "number" ? indent : undefined)),
     );
@@ -499,7 +571,7 @@ export class TemplateEnvironment {
   renderString(source: string, context?: TemplateContext): Promise<string> {
     let tmpl = this.strings.get(source);
     if (tmpl === undefined) {
-      tmpl = new (nj().Template)(source, this.nunjucks) as unknown as NjTemplate;
+      tmpl = new (nj().Template)(dropTrailingNewline(source), this.nunjucks) as unknown as NjTemplate;
       if (!this.autoescape(undefined)) tmpl.env = this.rawEnv;
       if (this.strings.size >= this.stringCacheSize) {
         const oldest = this.strings.keys().next().value;

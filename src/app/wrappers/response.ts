@@ -78,7 +78,8 @@ export class Response {
       this.status = 200;
       this.statusText = "";
       this.headers = new Headers();
-      if (body !== null) this.headers.pushUnchecked("Content-Type", TEXT_HTML);
+      // Always, as Werkzeug: a bodiless response (an automatic OPTIONS, a 204) has the default type too.
+      this.headers.pushUnchecked("Content-Type", TEXT_HTML);
       return;
     }
     if (init.status === undefined || init.status === 200) {
@@ -92,8 +93,8 @@ export class Response {
     this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
     if (init.contentType !== undefined) this.headers.set("Content-Type", init.contentType);
     else if (init.mimetype !== undefined) this.mimetype = init.mimetype;
-    else if (body !== null && !this.headers.has("content-type"))
-      this.headers.pushUnchecked("Content-Type", TEXT_HTML);
+    else if (this.status !== 304 && this.status >= 200 && !this.headers.has("content-type"))
+      this.headers.pushUnchecked("Content-Type", TEXT_HTML); // a 304 describes no new representation
   }
 
   /** The `Content-Length` field as a number, or undefined. Set it for a streamed body of known size. */
@@ -257,7 +258,7 @@ function jsonResponse(p: JsonProvider, value: unknown): Response {
   }
   const res = new Response(null);
   res.body = body;
-  res.headers.pushUnchecked("Content-Type", ct);
+  res.headers.resetUnchecked("Content-Type", ct);
   return res;
 }
 
