@@ -41,7 +41,10 @@ export type {
   HandlerResult,
   JsonObject,
   RouteOptions,
+  TeardownAppcontextHook,
   TeardownHook,
+  UrlDefaultsFunction,
+  UrlValuePreprocessor,
 } from "./app/scaffold.ts";
 export { type AccessLogEntry, formatAccessLine } from "./app/serving/index.ts";
 export {
@@ -61,6 +64,18 @@ export {
   TimestampSigner,
 } from "./app/sessions/index.ts";
 export {
+  appcontextTearingDown,
+  beforeRenderTemplate,
+  gotRequestException,
+  messageFlashed,
+  type Receiver,
+  requestFinished,
+  requestStarted,
+  requestTearingDown,
+  Signal,
+  templateRendered,
+} from "./app/signals.ts";
+export {
   htmlSafeJson,
   markSafe,
   renderTemplate,
@@ -78,6 +93,7 @@ export {
   type UrlForValues,
   urlFor,
 } from "./app/url-for.ts";
+export { MethodView, View, type ViewFunction } from "./app/views.ts";
 export type { ForwardedView, TrustProxy } from "./app/wrappers/index.ts";
 export * from "./app/wrappers/index.ts";
 export {

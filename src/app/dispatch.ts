@@ -33,6 +33,14 @@ import {
   type StreamBody,
 } from "./serving/streams.ts";
 import {
+  appcontextTearingDown,
+  gotRequestException,
+  requestFinished,
+  requestStarted,
+  requestTearingDown,
+  signalReceivers,
+} from "./signals.ts";
+import {
   HTTPException,
   InternalServerError,
   MethodNotAllowed,
@@ -213,7 +221,12 @@ async function runView(
   needsBody: boolean,
   early: Response | HTTPException | undefined,
 ): Promise<Response> {
+  if (signalReceivers.count > 0) requestStarted.send(app, { request: req });
   if (needsBody) await loadBody(app, req);
+  for (const s of scaffolds) {
+    const pre = s.urlValuePreprocessors;
+    for (let i = 0; i < pre.length; i++) pre[i]!(req.endpoint, req.params);
+  }
   for (const s of scaffolds) {
     for (const fn of s.beforeRequestFuncs as BeforeRequestHook[]) {
       const rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
@@ -255,6 +268,7 @@ async function finishRequest(
     const s = req.sessionCache;
     if (s !== undefined && app.sessionInterface !== undefined)
       await app.sessionInterface.save(app, s, req, res);
+    if (signalReceivers.count > 0) requestFinished.send(app, { request: req, response: res });
   } catch (err) {
     req.unhandledError ??= err;
     app.logger.error(
@@ -276,8 +290,33 @@ async function finishRequest(
         }
       }
     }
+    await tearDownAppContext(app, req);
   }
   return res;
+}
+
+/** The request's end signals and the app's teardownAppcontext functions (last first), errors logged. */
+async function tearDownAppContext(app: Phial, req: Request): Promise<void> {
+  const signals = signalReceivers.count > 0;
+  const exc = req.unhandledError;
+  try {
+    if (signals) requestTearingDown.send(app, { request: req, exc });
+  } catch (err) {
+    app.logger.error("Exception in a requestTearingDown receiver", err);
+  }
+  const fns = app.teardownAppcontextFuncs;
+  for (let i = fns.length - 1; i >= 0; i--) {
+    try {
+      await fns[i]!(exc);
+    } catch (err) {
+      app.logger.error("Exception in a teardownAppcontext function", err);
+    }
+  }
+  try {
+    if (signals) appcontextTearingDown.send(app, { exc });
+  } catch (err) {
+    app.logger.error("Exception in an appcontextTearingDown receiver", err);
+  }
 }
 
 /**
@@ -404,6 +443,7 @@ async function handleError(
   if (h !== undefined) return callErrorHandler(app, h, err, req);
   // Unhandled: a 500.
   req.unhandledError = err;
+  if (signalReceivers.count > 0) gotRequestException.send(app, { request: req, exception: err });
   app.logger.error(`Exception on ${req.method} ${req.path} [${req.endpoint ?? "no endpoint"}]`, err);
   if (app.config.testing && app.config.propagateExceptions !== false) throw err;
   const ise = new InternalServerError();

@@ -28,7 +28,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["routing"], // rules, converters, matching and building URLs: knows nothing of requests
   ["wrappers"], // Request, Response, Headers, MultiDict, HTTP exceptions, forwarded-header trust
   // request context, settings, what app and blueprint share, return values, writing to servers
-  ["context", "config", "scaffold", "return-value", "serving"],
+  ["context", "config", "scaffold", "return-value", "serving", "signals", "views"],
   ["files", "sessions", "templates", "debug", "url-for", "blueprint", "testing"], // features
   ["dispatch"], // the request pipeline
   ["app"], // the Phial class
