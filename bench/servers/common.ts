@@ -31,6 +31,11 @@ export const IDLE_KEEP_ALIVE_MS = 120_000;
 export interface Running {
   port: number;
   close(): Promise<void> | void;
+  /**
+   * CPU µs (user + system) the server has used so far, for a row whose server is another process (nginx);
+   * default: this process's.
+   */
+  cpuMicros?(): number;
 }
 
 export type Start = (scenario: Scenario) => Promise<Running | null> | Running | null;
@@ -72,6 +77,7 @@ export function serve(start: Start): void {
   }
   let running: Running | null = null;
   let cpuAt: NodeJS.CpuUsage | undefined;
+  let externalAt = 0;
   const exit = async (code: number) => {
     try {
       await running?.close();
@@ -87,10 +93,13 @@ export function serve(start: Start): void {
     switch (msg.type) {
       case "cpu-start":
         cpuAt = process.cpuUsage();
+        if (running?.cpuMicros !== undefined) externalAt = running.cpuMicros();
         break;
       case "cpu-stop": {
         const d = process.cpuUsage(cpuAt);
-        send({ type: "cpu", micros: d.user + d.system, rss: process.memoryUsage.rss() });
+        const own = d.user + d.system;
+        const micros = running?.cpuMicros === undefined ? own : own + running.cpuMicros() - externalAt;
+        send({ type: "cpu", micros, rss: process.memoryUsage.rss() });
         break;
       }
       case "mem": {

@@ -196,7 +196,7 @@ export class Phial extends Scaffold {
         "sendStaticFile(): this app has no static folder (it was created with staticFolder: null)",
       );
     }
-    return sendFromFolder(currentRequest(), this, this.staticFolder, filename, options);
+    return sendFromFolder(currentRequest(), this, this.staticFolder, filename, options, true);
   }
 
   /** @internal the body loader for a media type: the app's, else the default. */

@@ -77,7 +77,7 @@ export class Blueprint extends Scaffold {
             : resolve(root);
       folder = resolve(base, sf);
     }
-    return sendFromFolder(req, req?.app, folder, filename, options);
+    return sendFromFolder(req, req?.app, folder, filename, options, true);
   }
 
   protected addRoute(rule: string, options: RouteOptions, handler: Handler<never>): void {

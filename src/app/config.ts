@@ -52,6 +52,12 @@ export interface ConfigValues {
   sessionRefreshEachRequest: boolean;
   /** Default `maxAge` (seconds) for `sendFile` and static files; undefined: `Cache-Control: no-cache`. */
   sendFileMaxAgeDefault: number | undefined;
+  /**
+   * How long (ms) static files and `sendFile` believe what they learnt from the disk (the resolved path,
+   * size, mtime, ETag, and the bytes of files up to 64 KiB) before asking again. A file changed on disk
+   * is served new within this time. Default (undefined): 1000, or 0 (ask every time) in debug mode.
+   */
+  fileCacheTtl: number | undefined;
   /** Reload templates when their files change (default: follows `debug`). */
   templatesAutoReload: boolean | undefined;
   /** Answer OPTIONS automatically with `Allow`. */
@@ -104,6 +110,7 @@ export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   permanentSessionLifetime: 31 * 24 * 3600,
   sessionRefreshEachRequest: true,
   sendFileMaxAgeDefault: undefined,
+  fileCacheTtl: undefined,
   templatesAutoReload: undefined,
   provideAutomaticOptions: true,
   logRequests: undefined,
@@ -177,7 +184,7 @@ const STRING_KEYS = new Set([
 ]);
 
 /** Keys whose values are numbers even while unset. */
-const NUMBER_KEYS = new Set(["sendFileMaxAgeDefault", "maxFormFiles", "maxFileSize"]);
+const NUMBER_KEYS = new Set(["sendFileMaxAgeDefault", "fileCacheTtl", "maxFormFiles", "maxFileSize"]);
 
 const BOOLEAN_KEYS = new Set([
   "debug",

@@ -29,6 +29,13 @@ export interface SendFileOptions {
   etag?: boolean | string;
   /** The Last-Modified time; default the file's modification time; `null` for none. */
   lastModified?: Date | null;
+  /**
+   * Believe what was learnt from the disk (path checks, size, mtime, the bytes of a file up to 64 KiB)
+   * for `config.fileCacheTtl` ms instead of asking again on every request. Default: true for static
+   * folders (deployed assets), false for `sendFile` and `sendFromDirectory` (files the app may change or
+   * delete, whose change must show at once). Never in debug mode unless `fileCacheTtl` is set.
+   */
+  cache?: boolean;
 }
 
 /** What `planFileResponse` needs to know about the file. */

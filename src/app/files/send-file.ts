@@ -12,12 +12,45 @@ import { currentApp, currentRequest } from "../context.ts";
 import { NotFound, PreconditionFailed, RequestedRangeNotSatisfiable } from "../wrappers/exceptions.ts";
 import type { Request } from "../wrappers/request.ts";
 import { Response, type ResponseBody } from "../wrappers/response.ts";
+import { type CachedFile, DEFAULT_FILE_CACHE_TTL, FileCache } from "./cache.ts";
 import { FileBody, type FileRequest, planFileResponse, type SendFileOptions } from "./file-response.ts";
 import { safeResolveFileStats } from "./safe-join.ts";
 
 export type { SendFileOptions } from "./file-response.ts";
 
 const NO_REQUEST: FileRequest = { method: "GET", header: () => undefined };
+
+/** Each app's file cache (and one for calls made with no app at all). */
+const caches = new WeakMap<object, FileCache>();
+const appless = new FileCache();
+
+function cacheOf(app: Phial | undefined): FileCache {
+  if (app === undefined) return appless;
+  let c = caches.get(app);
+  if (c === undefined) {
+    c = new FileCache();
+    caches.set(app, c);
+  }
+  return c;
+}
+
+/**
+ * How long the cache may believe an entry: 0 (ask the disk every time) unless the file is cached
+ * (`options.cache`, default `byDefault`); then `config.fileCacheTtl`, else 1 s, but 0 in debug mode,
+ * where files are edited.
+ */
+function ttlOf(app: Phial | undefined, options: SendFileOptions, byDefault: boolean): number {
+  if (options.cache === undefined ? !byDefault : !options.cache) return 0;
+  if (app === undefined) return DEFAULT_FILE_CACHE_TTL;
+  const c = app.config;
+  const t = c.fileCacheTtl;
+  return t !== undefined ? t : c.debug === true ? 0 : DEFAULT_FILE_CACHE_TTL;
+}
+
+/** @internal the file cache of an app (tests, and `clear()` after replacing files in place). */
+export function fileCacheOf(app: Phial | undefined): FileCache {
+  return cacheOf(app);
+}
 
 /**
  * Sends the file at `path` (a relative path is relative to the app's folder, as in Flask), streamed
@@ -67,29 +100,34 @@ export function sendFromDirectory(
 ): Promise<Response> {
   const req = currentRequest();
   const app = req?.app ?? currentApp();
-  return sendFromFolder(req, app, fromRoot(app, directory), name, options);
+  return sendFromFolder(req, app, fromRoot(app, directory), name, options, false);
 }
 
-/** @internal `sendFromDirectory` with the request given (the static views). */
+/**
+ * @internal `sendFromDirectory` with the request given; the static views cache by default
+ * (`cacheByDefault`).
+ */
 export async function sendFromFolder(
   req: Request | undefined,
   app: Phial | undefined,
   folder: string,
   name: string,
   options: SendFileOptions,
+  cacheByDefault: boolean,
 ): Promise<Response> {
-  const found = await safeResolveFileStats(folder, name);
+  const cache = cacheOf(app);
+  const key = `${folder}\0${name}`;
+  const found = await cache.lookup(
+    key,
+    ttlOf(app, options, cacheByDefault),
+    safeResolveFileStats,
+    folder,
+    name,
+  );
   if (found === undefined) throw new NotFound();
   // The name asked for decides the media type (a link `x.css` to a file `x` is still CSS).
   const slash = name.lastIndexOf("/");
-  return fileResponse(
-    req,
-    app,
-    found.path,
-    slash === -1 ? name : name.slice(slash + 1),
-    found.stats,
-    options,
-  );
+  return fileResponse(req, app, cache, key, found, slash === -1 ? name : name.slice(slash + 1), options);
 }
 
 function fromRoot(app: Phial | undefined, p: string): string {
@@ -131,14 +169,22 @@ async function sendPath(
   path: string,
   options: SendFileOptions,
 ): Promise<Response> {
+  const cache = cacheOf(app);
+  const key = `\0${path}`;
+  const found = await cache.lookup(key, ttlOf(app, options, false), statFile, path, "");
+  if (found === undefined) throw new NotFound();
+  return fileResponse(req, app, cache, key, found, basename(path), options);
+}
+
+/** A trusted path's stats, when it is a file. */
+async function statFile(path: string, _unused: string): Promise<{ path: string; stats: Stats } | undefined> {
   let st: Stats;
   try {
     st = await stat(path);
   } catch {
-    throw new NotFound();
+    return undefined;
   }
-  if (!st.isFile()) throw new NotFound();
-  return fileResponse(req, app, path, basename(path), st, options);
+  return st.isFile() ? { path, stats: st } : undefined;
 }
 
 /**
@@ -150,11 +196,13 @@ const READ_WHOLE_MAX = 64 * 1024;
 async function fileResponse(
   req: Request | undefined,
   app: Phial | undefined,
-  path: string,
+  cache: FileCache,
+  key: string,
+  file: CachedFile,
   name: string,
-  st: Stats,
   options: SendFileOptions,
 ): Promise<Response> {
+  const st = file.stats;
   const plan = planFileResponse(
     { name, size: st.size, mtimeMs: st.mtimeMs },
     fileRequest(req),
@@ -166,8 +214,15 @@ async function fileResponse(
   const r = plan.range;
   if (r !== undefined && req?.method !== "HEAD") {
     const length = r.end - r.start + 1;
-    body =
-      length <= READ_WHOLE_MAX ? await readRange(path, r.start, length) : new FileBody(path, r.start, r.end);
+    // Small files come from memory (read once, then kept while the cache believes them).
+    const data = file.data ?? (await cache.contents(key, file));
+    if (data !== undefined) {
+      body = length === data.length ? data : data.subarray(r.start, r.end + 1);
+    } else if (length <= READ_WHOLE_MAX) {
+      body = await readRange(file.path, r.start, length);
+    } else {
+      body = new FileBody(file.path, r.start, r.end);
+    }
   }
   return new Response(body, { status: plan.status, headers: plan.headers });
 }

@@ -1,0 +1,98 @@
+// nginx serving the static scenario's file: the anchor users know for static files. One process
+// (`master_process off`), pinned to the server core with this wrapper (nginx inherits its affinity),
+// with the settings a static site uses (sendfile, open_file_cache, keep-alive, no access log). Other
+// scenarios have no nginx equivalent here ("—"). Skipped when nginx is not installed.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Running, serve } from "./common.ts";
+import { ensureStaticFile, STATIC_DIR } from "./fixtures.ts";
+
+const NGINX = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"].find((p) => existsSync(p));
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const p = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("nginx did not start listening within 5 s");
+}
+
+/** user + system CPU of a process, in µs, from /proc. */
+function cpuOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // After the name: state is field 3; utime and stime are fields 14 and 15 (1-based, whole line).
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks / 100) * 1e6; // USER_HZ is 100 on Linux
+}
+
+serve(async (scenario): Promise<Running | null> => {
+  if (scenario !== "static" || NGINX === undefined) return null;
+  ensureStaticFile();
+  const dir = mkdtempSync(join(tmpdir(), "phial-bench-nginx-"));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, "nginx.conf"),
+    `daemon off;
+master_process off;
+worker_processes 1;
+error_log ${dir}/error.log error;
+pid ${dir}/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  open_file_cache max=1000 inactive=20s;
+  open_file_cache_valid 1s;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  types { text/plain txt; }
+  server {
+    listen 127.0.0.1:${port};
+    location /static/ { alias ${STATIC_DIR}/; }
+  }
+}
+`,
+  );
+  const child = spawn(NGINX, ["-p", dir, "-c", join(dir, "nginx.conf")], { stdio: "ignore" });
+  await waitForPort(port, child);
+  const pid = child.pid!;
+  return {
+    port,
+    cpuMicros: () => cpuOf(pid),
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill("SIGQUIT");
+      }),
+  };
+});
