@@ -76,6 +76,7 @@ export {
   templateRendered,
 } from "./app/signals.ts";
 export {
+  getTemplateAttribute,
   htmlSafeJson,
   markSafe,
   renderTemplate,

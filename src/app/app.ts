@@ -337,6 +337,11 @@ export class Phial extends Scaffold {
     return out;
   }
 
+  /** A macro or top-level variable of a template (Flask's `get_template_attribute`). */
+  getTemplateAttribute(name: string, attribute: string): Promise<unknown> {
+    return this.templates.getAttribute(name, attribute);
+  }
+
   /** Renders template source (autoescaped). Never pass source that came from a user. */
   renderTemplateString(source: string, context?: TemplateContext): Promise<string> {
     if (signalReceivers.count === 0) return this.templates.renderString(source, context);

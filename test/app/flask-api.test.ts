@@ -7,6 +7,7 @@ import {
   appcontextTearingDown,
   Blueprint,
   flash,
+  getTemplateAttribute,
   gotRequestException,
   MethodView,
   messageFlashed,
@@ -169,4 +170,32 @@ test("a receiver connected to another app hears nothing of this one", async () =
     requestStarted.disconnect(fn);
   }
   assert.deepEqual(heard, []);
+});
+
+test("getTemplateAttribute: a macro called from code, a top-level variable; a clear error otherwise", async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "phial-attr-"));
+  try {
+    writeFileSync(
+      join(dir, "_macros.html"),
+      "{% set version = 3 %}{% macro hello(name) %}<b>Hello {{ name }}!</b>{% endmacro %}",
+    );
+    const { app } = makeApp({ templateFolder: dir });
+    app.get("/", async function index() {
+      const hello = (await getTemplateAttribute("_macros.html", "hello")) as (n: string) => string;
+      return { html: hello("<ada>"), version: await getTemplateAttribute("_macros.html", "version") };
+    });
+    assert.deepEqual((await app.testClient().get("/")).json, {
+      html: "<b>Hello &lt;ada&gt;!</b>",
+      version: 3,
+    });
+    await assert.rejects(
+      app.getTemplateAttribute("_macros.html", "nope"),
+      /no macro or top-level variable "nope"/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

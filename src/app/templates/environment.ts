@@ -170,6 +170,13 @@ interface NjTemplate {
   path: string | undefined;
   render(ctx: object, cb: (err: Error | null, res: string | null) => void): void;
 }
+interface NjExporting {
+  getExported(
+    ctx: object,
+    frame: null,
+    cb: (err: Error | null, exported?: Record<string, unknown>) => void,
+  ): void;
+}
 type GetTemplateCb = (err: Error | null, tmpl?: NjTemplate) => void;
 interface NjEnv {
   opts: { autoescape: boolean; dev?: boolean };
@@ -550,6 +557,34 @@ export class TemplateEnvironment {
    * Renders the template `name` (or the first existing one of a list) with `context`.
    * Rejects with `TemplateNotFound` when it is missing, or the template's error.
    */
+  /**
+   * A macro or top-level variable a template exports (Flask's `get_template_attribute`): a macro comes
+   * back as a function returning its output (`(await getAttribute("_macros.html", "hello"))("ada")`).
+   */
+  getAttribute(name: string, attribute: string): Promise<unknown> {
+    const ctx = this.fullContext(undefined);
+    return new Promise<unknown>((resolve, reject) => {
+      this.env.getTemplate(name, false, null, false, (err, tmpl) => {
+        if (err !== null && err !== undefined) return reject(err);
+        (tmpl as unknown as NjExporting).getExported(ctx, null, (e, exported) => {
+          if (e !== null && e !== undefined) return reject(unwrap(e));
+          if (!Object.hasOwn(exported!, attribute)) {
+            return reject(
+              new TypeError(`The template "${name}" has no macro or top-level variable "${attribute}"`),
+            );
+          }
+          const v = exported![attribute];
+          // A macro returns Nunjucks' SafeString: give plain text, as Jinja's Markup is a str.
+          resolve(
+            typeof v === "function"
+              ? (...args: unknown[]) => String((v as (...a: unknown[]) => unknown)(...args))
+              : v,
+          );
+        });
+      });
+    });
+  }
+
   render(name: string | readonly string[], context?: TemplateContext): Promise<string> {
     let chosen: string;
     if (typeof name === "string") chosen = name;
