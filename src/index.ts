@@ -95,6 +95,13 @@ export {
   urlFor,
 } from "./app/url-for.ts";
 export { MethodView, View, type ViewFunction } from "./app/views.ts";
+export {
+  type Command,
+  type CommandContext,
+  type CommandFunction,
+  CommandGroup,
+  type CommandOptions,
+} from "./app/commands.ts";
 export type { ForwardedView, TrustProxy } from "./app/wrappers/index.ts";
 export * from "./app/wrappers/index.ts";
 export {

@@ -24,8 +24,9 @@ import { fileURLToPath } from "node:url";
 import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
 import { createServer } from "../http/index.ts";
 import type { Blueprint, RegisterOptions } from "./blueprint.ts";
+import { CommandGroup } from "./commands.ts";
 import { type Config, createConfig } from "./config.ts";
-import { currentRequest, isAsyncFunction, setLastApp } from "./context.ts";
+import { currentRequest, isAsyncFunction, runWithRequest, setLastApp } from "./context.ts";
 import { handleRequest, type RouteData } from "./dispatch.ts";
 import { type SendFileOptions, sendFromFolder } from "./files/send-file.ts";
 import { loadMultipart } from "./files/uploads.ts";
@@ -46,8 +47,9 @@ import { CookieSessionInterface } from "./sessions/app-sessions.ts";
 import { beforeRenderTemplate, signalReceivers, templateRendered } from "./signals.ts";
 import { createTemplates } from "./templates/app-templates.ts";
 import type { TemplateContext, TemplateEnvironment } from "./templates/environment.ts";
-import { TestClient } from "./testing.ts";
+import { makeTestRequest, TestClient } from "./testing.ts";
 import type { UrlForArgs } from "./url-for.ts";
+import type { HeadersInit } from "./wrappers/headers.ts";
 import { ProxySettings } from "./wrappers/proxy.ts";
 import type { Request, RequestSource, SessionLike } from "./wrappers/request.ts";
 import { defaultJson, type JsonProvider, Response } from "./wrappers/response.ts";
@@ -131,6 +133,8 @@ export class Phial extends Scaffold {
   /** The folder of the app's file; relative folders resolve against it, never the cwd. */
   readonly root: string;
   readonly config: Config;
+  /** Commands for the `phial` command line: `app.cli.command("init-db", fn)`, run by `phial init-db`. */
+  readonly cli = new CommandGroup<Phial>();
   readonly staticFolder: string | null;
   readonly staticUrlPath: string;
   readonly templateFolder: string;
@@ -533,6 +537,20 @@ export class Phial extends Scaffold {
   /** A client that calls the app in-process (no socket) and keeps cookies. */
   testClient(): TestClient {
     return new TestClient(this);
+  }
+
+  /**
+   * Runs `fn` inside a request context for `path` (Flask's `with app.test_request_context(path):`):
+   * `request`, `g`, `session`, `urlFor` and `renderTemplate` work as in a view. Nothing is dispatched:
+   * no hooks run.
+   */
+  testRequestContext<R>(
+    path: string,
+    fn: (req: Request) => R,
+    options: { method?: string; headers?: HeadersInit; query?: Record<string, string | number> } = {},
+  ): R {
+    const req = makeTestRequest(this, path, options);
+    return runWithRequest(req, () => fn(req));
   }
 }
 

@@ -29,7 +29,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["wrappers"], // Request, Response, Headers, MultiDict, HTTP exceptions, forwarded-header trust
   // request context, settings, what app and blueprint share, return values, writing to servers
   ["context", "config", "scaffold", "return-value", "serving", "signals", "views"],
-  ["files", "sessions", "templates", "debug", "url-for", "blueprint", "testing"], // features
+  ["files", "sessions", "templates", "debug", "url-for", "blueprint", "testing", "commands"], // features
   ["dispatch"], // the request pipeline
   ["app"], // the Phial class
 ];
