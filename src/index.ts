@@ -10,6 +10,13 @@ export {
   type UrlRule,
 } from "./app/app.ts";
 export { Blueprint, type BlueprintOptions, type RegisterOptions } from "./app/blueprint.ts";
+export {
+  type Command,
+  type CommandContext,
+  type CommandFunction,
+  CommandGroup,
+  type CommandOptions,
+} from "./app/commands.ts";
 export { type Config, type ConfigValues, DEFAULT_CONFIG } from "./app/config.ts";
 export { type G, g, request, session } from "./app/context.ts";
 export {
@@ -95,13 +102,6 @@ export {
   urlFor,
 } from "./app/url-for.ts";
 export { MethodView, View, type ViewFunction } from "./app/views.ts";
-export {
-  type Command,
-  type CommandContext,
-  type CommandFunction,
-  CommandGroup,
-  type CommandOptions,
-} from "./app/commands.ts";
 export type { ForwardedView, TrustProxy } from "./app/wrappers/index.ts";
 export * from "./app/wrappers/index.ts";
 export {
