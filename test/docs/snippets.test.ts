@@ -564,3 +564,21 @@ describe("cli.md", () => {
     assert.equal(printed, m[2]);
   });
 });
+
+describe("cli.md", async () => {
+  const { app, tables } = await import("../../docs/snippets/cli.ts");
+  test("an app's command runs with its arguments; the exit code is what it returns", async () => {
+    let out = "";
+    const cmd = app.cli.commands.get("init-db");
+    assert.ok(cmd);
+    const code = await cmd.run(["--force"], {
+      app,
+      stdout: { write: (s) => (out += s) },
+      stderr: process.stderr,
+    });
+    assert.equal(code, 0);
+    assert.equal(out, "done\n");
+    assert.deepEqual(tables, ["users (forced)"]);
+    assert.equal(cmd.help, "Create the tables");
+  });
+});
