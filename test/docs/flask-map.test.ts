@@ -57,20 +57,20 @@ test("every Phial name in docs/flask.md's map exists", async () => {
   for (const cell of cells) {
     for (const m of cell.matchAll(/`([^`]+)`/g)) {
       const code = m[1]!;
-      let name: RegExpExecArray | null;
-      if ((name = /^phial (\w+)/.exec(code)) !== null) {
+      const command = /^phial (\w+)/.exec(code);
+      const member = /^(app|bp|req|res|client|config)\.(\w+)/.exec(code);
+      const bare = /^(?:new )?([A-Za-z_]\w*)(?:\(|$)/.exec(code);
+      if (command !== null) {
         checked.push(code);
-        if (!cli.has(name[1]!)) missing.push(code);
-      } else if ((name = /^(app|bp|req|res|client|config)\.(\w+)/.exec(code)) !== null) {
+        if (!cli.has(command[1]!)) missing.push(code);
+      } else if (member !== null) {
         checked.push(code);
-        if (!hasMember(objects[name[1]!]!, name[2]!)) missing.push(code);
-      } else if ((name = /^(?:new )?([A-Za-z_]\w*)(?:\(|$)/.exec(code)) !== null) {
-        if (["req", "app", "bp", "res", "client", "session"].includes(name[1]!) && name[0] === name[1]) {
-          if (name[1] === "session") missing.push(...(exported.has("session") ? [] : [code]));
-          continue;
-        }
+        if (!hasMember(objects[member[1]!]!, member[2]!)) missing.push(code);
+      } else if (bare !== null) {
+        // `req`, `app`, … alone name the objects, not exports
+        if (["req", "app", "bp", "res", "client"].includes(bare[1]!) && bare[0] === bare[1]) continue;
         checked.push(code);
-        if (!exported.has(name[1]!)) missing.push(code);
+        if (!exported.has(bare[1]!)) missing.push(code);
       }
     }
   }
