@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import {
   int,
+  jsonify,
   makeResponse,
   type Phial,
   Response,
@@ -83,6 +84,9 @@ before(() => {
   });
   app.get("/int", function integers(req) {
     return { page: req.args.get("page", { type: int, default: 1 }) };
+  });
+  app.post("/upload", function upload(req) {
+    return jsonify([...req.files.entries()].map(([k, f]) => [k, f.contentType, f.mimetype]));
   });
   app.get("/nothing", function nothing() {
     return new Response(null, { status: 204 });
@@ -198,6 +202,29 @@ describe("3. requests", () => {
       ],
     });
     assert.deepEqual(r.json, { get: "1, 2", all: ["1", "2"], root: "http://localhost/" });
+  });
+
+  test("an uploaded part's content type keeps its parameters (also split byte by byte)", async () => {
+    const B = "b0undary";
+    const body =
+      `--${B}\r\nContent-Disposition: form-data; name="title"\r\n\r\nhi\r\n` +
+      `--${B}\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\n` +
+      `Content-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n` +
+      `--${B}\r\nContent-Disposition: form-data; name="g"; filename="b.bin"\r\n\r\n--x\r\n` +
+      `--${B}\r\nContent-Type: image/png\r\nContent-Disposition: form-data; name="h"; filename="c.png"\r\n\r\nPNG\r\n` +
+      `--${B}--\r\n`;
+    const headers = { "Content-Type": `multipart/form-data; boundary=${B}` };
+    const expected = [
+      ["f", "text/plain; charset=utf-8", "text/plain"],
+      ["g", "text/plain", "text/plain"],
+      ["h", "image/png", "image/png"],
+    ];
+    const c = app.testClient();
+    assert.deepEqual((await c.post("/upload", { data: body, headers })).json, expected);
+    async function* bytes() {
+      for (const b of Buffer.from(body)) yield Buffer.from([b]);
+    }
+    assert.deepEqual((await c.post("/upload", { data: bytes(), headers })).json, expected);
   });
 
   test("args.get with type int reads numbers as Python's int()", async () => {
