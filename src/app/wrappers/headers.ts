@@ -153,7 +153,11 @@ export class Headers implements Iterable<[string, string]> {
 
   /** @internal replaces every field by one the framework knows to be valid (a fresh response's type). */
   resetUnchecked(name: string, value: string): void {
-    this.f = [name, value];
+    const f = this.f;
+    if (f.length === 2) {
+      f[0] = name; // in place: no new list for a fresh response's one field
+      f[1] = value;
+    } else this.f = [name, value];
   }
 
   /** Appends a field; the first one makes a list of its size (most responses have one or two). */
