@@ -42,6 +42,7 @@ import {
 } from "./scaffold.ts";
 import { type AccessLogEntry, accessEntry, colourWanted, formatAccessLine } from "./serving/access-log.ts";
 import { type FetchOptions, handleFetch, nodeHandler } from "./serving/adapters.ts";
+import { calledFromMain, listenErrorMessage, noteSkippedRun } from "./serving/run-guard.ts";
 import { writeResponse } from "./serving/write.ts";
 import { CookieSessionInterface } from "./sessions/app-sessions.ts";
 import { beforeRenderTemplate, signalReceivers, templateRendered } from "./signals.ts";
@@ -439,16 +440,30 @@ export class Phial extends Scaffold {
 
   /**
    * Starts serving and resolves with the server once listening (print: ` * Running on http://…`).
-   * Under `phial run` it does nothing: the CLI serves the app.
+   * As Flask's `if __name__ == "__main__": app.run()`, it serves only when called from the module Node
+   * was started with (`npx tsx app.ts`, `node app.js`); imported by a test, by `phial run` or by
+   * another module, it does nothing and resolves with undefined.
    */
   async run(options: RunOptions = {}): Promise<WireServer | undefined> {
-    if (process.env.PHIAL_RUN_FROM_CLI === "1") return undefined;
+    if (process.env.PHIAL_RUN_FROM_CLI === "1" || !calledFromMain()) {
+      noteSkippedRun(this);
+      return undefined;
+    }
     if (options.debug !== undefined) this.config.debug = options.debug;
     const host = options.host ?? "127.0.0.1";
     const port = options.port ?? 5000;
     // As Flask's development server, every request is logged unless config.logRequests is false.
     const server = this.listen(options.server, this.config.logRequests ?? true);
-    const addr = await server.listen(port, host);
+    let addr: Awaited<ReturnType<WireServer["listen"]>>;
+    try {
+      addr = await server.listen(port, host);
+    } catch (err) {
+      // As Flask's dev server: say what happened and what to do in one line, and exit.
+      const message = listenErrorMessage(err, host, port, `app.run({ port: ${port + 1} })`);
+      if (message === undefined) throw err;
+      process.stderr.write(`${message}\n`);
+      process.exit(1);
+    }
     const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
     this.logger.info(` * Serving Phial app "${this.name}"`);
     if (this.config.debug)

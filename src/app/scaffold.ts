@@ -6,8 +6,12 @@ import type { HeadersInit } from "./wrappers/headers.ts";
 import type { Request } from "./wrappers/request.ts";
 import type { Response, StatusInit } from "./wrappers/response.ts";
 
-/** A plain object returned by a handler becomes JSON. Arrays are tuples: wrap JSON arrays in `jsonify()`. */
-export type JsonObject = { readonly [key: string]: unknown } & { readonly length?: never };
+/**
+ * A plain object returned by a handler becomes JSON. `object` admits interface-typed values (which lack
+ * an index signature); the index-signature arm keeps object literals free of excess-property errors.
+ * Arrays are tuples (`length` is excluded): wrap JSON arrays in `jsonify()`.
+ */
+export type JsonObject = ({ readonly [key: string]: unknown } | object) & { readonly length?: never };
 
 /** What may be the body part of a handler's return value. */
 export type ResultBody =

@@ -1,11 +1,13 @@
 // Finds the app to serve the way `flask run` does: an explicit `file[:name]`, else $PHIAL_APP, else a
 // file named app.ts / app.js next to where the command runs; inside the module, the named export, else
-// the default export, else `app`, else a `createApp()` / `makeApp()` factory, else the only Phial export.
+// the default export, else `app`, else a `createApp()` / `makeApp()` factory, else the only Phial export,
+// else the one app whose `app.run()` the module called (which does not serve under the CLI).
 
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Phial } from "../app/app.ts";
+import { skippedRuns } from "../app/serving/run-guard.ts";
 
 /** Files tried, in order, when no app is named. */
 export const DEFAULT_APP_FILES = ["app.ts", "app.mts", "app.js", "app.mjs", "src/app.ts", "src/app.js"];
@@ -90,10 +92,17 @@ async function ensureTypeScript(file: string): Promise<void> {
 export async function loadApp(spec: AppSpec): Promise<Phial> {
   await ensureTypeScript(spec.file);
   let mod: Record<string, unknown>;
+  const before = skippedRuns().length;
   try {
     mod = (await import(pathToFileURL(spec.file).href)) as Record<string, unknown>;
   } catch (err) {
-    const e = err as Error;
+    const e = err as Error & { code?: unknown };
+    // A missing package or file is one line (what to install); an error in the app keeps its stack.
+    if (e.code === "ERR_MODULE_NOT_FOUND") {
+      throw new AppNotFoundError(
+        `Loading ${spec.file} failed: ${e.message.split("\n")[0]} (run \`npm install\`, or check the import)`,
+      );
+    }
     throw new AppNotFoundError(`Loading ${spec.file} failed: ${e.stack ?? e.message}`);
   }
   const pick = async (name: string): Promise<Phial | undefined> => {
@@ -118,10 +127,13 @@ export async function loadApp(spec: AppSpec): Promise<Phial> {
   }
   const found = Object.keys(mod).filter((k) => isApp(mod[k]));
   if (found.length === 1) return mod[found[0]!] as Phial;
+  // Not exported, but the module called `app.run()` (which leaves serving to us): serve that app.
+  const ran = skippedRuns().slice(before).filter(isApp);
+  if (found.length === 0 && ran.length === 1) return ran[0]!;
   throw new AppNotFoundError(
     found.length > 1
       ? `${spec.file} exports several apps (${found.join(", ")}): name one, e.g. \`phial run ${spec.file}:${found[0]}\`.`
-      : `${spec.file} exports no Phial app. Export it (\`export const app = new Phial(import.meta.url)\` or ` +
-          "`export default app`), or export a `createApp()` factory.",
+      : `${spec.file} exports no Phial app and calls no app.run(). Export it (\`export const app = new Phial(import.meta.url)\` ` +
+          "or `export default app`), export a `createApp()` factory, or end the module with `await app.run()`.",
   );
 }

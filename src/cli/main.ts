@@ -7,8 +7,9 @@ import { appCommandLines, appFor, runAppCommand, shellCommand } from "./app-comm
 import { HTTP_HELP, runHttp } from "./http.ts";
 import { type Io, processIo } from "./io.ts";
 import { AppNotFoundError } from "./load-app.ts";
+import { newCommand } from "./new.ts";
 import { routesCommand } from "./routes.ts";
-import { runCommand, UsageError } from "./run.ts";
+import { runCommand, StartError, UsageError } from "./run.ts";
 
 interface Command {
   summary: string;
@@ -20,6 +21,9 @@ const verb =
   (args, io) =>
     runHttp(method, args, io);
 
+/** Verbs that are commands in lower case too (`phial get URL`); any method works upper-case. */
+const VERBS = new Set(["get", "post", "put", "patch", "delete", "head", "options"]);
+
 /** Runs `fn`, turning the mistakes a user can fix into a message and exit code 2. */
 async function friendly(io: Io, fn: () => Promise<number>): Promise<number> {
   try {
@@ -29,6 +33,10 @@ async function friendly(io: Io, fn: () => Promise<number>): Promise<number> {
       io.stderr.write(`phial: ${err.message}\n`);
       return 2;
     }
+    if (err instanceof StartError) {
+      io.stderr.write(`phial: ${err.message}\n`);
+      return 1;
+    }
     throw err;
   }
 }
@@ -37,6 +45,10 @@ const COMMANDS: Record<string, Command> = {
   run: {
     summary: "serve an app (--debug, --workers N, --cert/--key)",
     run: (a, io) => friendly(io, () => runCommand(a)),
+  },
+  new: {
+    summary: "make a new project (--api, or --full with templates and sessions)",
+    run: (a, io) => friendly(io, () => newCommand(a, io)),
   },
   routes: {
     summary: "list an app's URL rules",
@@ -48,6 +60,7 @@ const COMMANDS: Record<string, Command> = {
   patch: { summary: "PATCH data", run: verb("PATCH") },
   delete: { summary: "DELETE a URL", run: verb("DELETE") },
   head: { summary: "HEAD a URL (headers only)", run: verb("HEAD") },
+  options: { summary: "OPTIONS a URL", run: verb("OPTIONS") },
   shell: {
     summary: "a JavaScript REPL with the app, in a request context",
     run: (a, io) => friendly(io, async () => shellCommand(await appFor(appOption, io), a, io)),
@@ -60,7 +73,12 @@ let appOption: string | undefined;
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
   const lines = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`);
-  return `Usage: phial <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun "phial <command> --help" for a command's options.\n`;
+  return `Usage: phial <command> [options]\n       phial [METHOD] URL [ITEM ...]   (any method, any case: phial PROPFIND :8000/x)\n\nCommands:\n${lines.join("\n")}\n\nRun "phial <command> --help" for a command's options.\n`;
+}
+
+/** `:8000/x`, `localhost/x`, `example.org`, `http://…`: not a misspelt command. */
+function looksLikeUrl(s: string): boolean {
+  return s.startsWith(":") || s.includes("/") || s.includes(".") || s.startsWith("localhost");
 }
 
 /** Runs the command line; resolves with the exit code. */
@@ -94,8 +112,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     return 0;
   }
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (cmd === undefined) {
-    // A command the app registered (`app.cli.command(name, fn)`), as `flask <command>`.
+  if (cmd !== undefined) return cmd.run(rest, io);
+  if (VERBS.has(name.toLowerCase())) return runHttp(name.toUpperCase(), rest, io);
+  // A command the app registered (`app.cli.command(name, fn)`), as `flask <command>`.
+  if (/^[a-z0-9][a-z0-9_-]*$/.test(name) && !looksLikeUrl(name)) {
     let app: Awaited<ReturnType<typeof appFor>> | undefined;
     try {
       app = await appFor(appOption, io);
@@ -108,10 +128,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     }
     const code = app === undefined ? undefined : await runAppCommand(app, name, rest, io);
     if (code !== undefined) return code;
-    io.stderr.write(`phial: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
-    return 2;
   }
-  return cmd.run(rest, io);
+  // `phial METHOD URL …` (any method) or `phial URL …` or options first (`phial -v :8000`).
+  const positional = argv.filter((a) => !a.startsWith("-"));
+  if (name.startsWith("-") || positional.length >= 2 || looksLikeUrl(name))
+    return runHttp(undefined, argv, io);
+  io.stderr.write(`phial: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+  return 2;
 }
 
 export { HTTP_HELP };
@@ -127,6 +150,13 @@ function isEntry(): boolean {
 }
 
 if (isEntry()) {
+  // A reader that went away (`phial get URL | head -1`) is not an error: stop quietly, as curl and
+  // httpie do, instead of dying with an EPIPE stack.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    process.stderr.write(`phial: can't write the output: ${e.message}\n`);
+    process.exit(1);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

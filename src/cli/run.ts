@@ -9,6 +9,7 @@ import { availableParallelism } from "node:os";
 import { dirname, extname } from "node:path";
 import { parseArgs } from "node:util";
 import type { Phial } from "../app/app.ts";
+import { listenErrorMessage } from "../app/serving/run-guard.ts";
 import { compileTrust } from "../app/wrappers/proxy.ts";
 import { loadApp, parseAppSpec } from "./load-app.ts";
 
@@ -59,6 +60,14 @@ export interface RunSettings {
   accessLog: boolean;
   /** The wire's timeouts given on the command line (ms); the wire's defaults for the others. */
   timeouts: { keepAliveTimeout?: number; headersTimeout?: number; requestTimeout?: number };
+}
+
+/** The server could not start (port taken, ...): print the one-line message, exit 1. */
+export class StartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartError";
+  }
 }
 
 /** A command-line mistake: print the message and the help hint, exit 2. */
@@ -190,7 +199,15 @@ async function serve(settings: RunSettings, announce: boolean): Promise<Serving>
   // Every request is logged (to app.logger) unless --no-access-log or config.logRequests is false.
   const accessLog = settings.accessLog && app.config.logRequests !== false;
   const server = app.listen(tls === undefined ? settings.timeouts : { ...settings.timeouts, tls }, accessLog);
-  const addr = await server.listen(settings.port, settings.host);
+  let addr: Awaited<ReturnType<typeof server.listen>>;
+  try {
+    addr = await server.listen(settings.port, settings.host);
+  } catch (err) {
+    const how = `--port ${settings.port + 1}`;
+    const message = listenErrorMessage(err, settings.host, settings.port, how);
+    if (message === undefined) throw err;
+    throw new StartError(message);
+  }
   if (announce) {
     const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
     const scheme = tls === undefined ? "http" : "https";

@@ -14,9 +14,16 @@ import {
   rawBody,
 } from "./body.ts";
 import { CookieJar } from "./cookies.ts";
-import { ClientError, RedirectError, RequestAbortedError, RequestTimeoutError } from "./errors.ts";
+import {
+  ClientError,
+  RedirectError,
+  RequestAbortedError,
+  RequestTimeoutError,
+  TooManyRedirectsError,
+} from "./errors.ts";
 import { flattenHeaders, type HeadersInit } from "./headers.ts";
 import { Exchange, Pool, type PoolSettings, type TlsSettings } from "./pool.ts";
+import { type ProxyInit, ProxyRules, proxyAuthorization } from "./proxy.ts";
 import type { ClientResponse } from "./response.ts";
 
 /** Options of a `Client` (every request it makes). */
@@ -55,6 +62,12 @@ export interface ClientOptions {
   limits?: Partial<ParserLimits>;
   /** The User-Agent sent when a request sets none; `false` to send none. Default `phial/0.1`. */
   userAgent?: string | false;
+  /**
+   * An http proxy: a URL for both schemes (`"http://user:pass@proxy:3128"`), `{ http, https, noProxy }`,
+   * or `"env"` to read `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` as curl does. https goes through a
+   * CONNECT tunnel. Default false: no proxy, whatever the environment says.
+   */
+  proxy?: ProxyInit;
 }
 
 /** Options of one request. */
@@ -84,6 +97,8 @@ export interface RequestOptions {
   maxResponseBytes?: number;
   /** Called with each request head exactly as written (redirect hops included), e.g. for `-v` output. */
   trace?: (head: string, url: URL) => void;
+  /** Called with each redirect response before it is followed to `next` (its body is then discarded). */
+  onRedirect?: (response: ClientResponse, next: URL) => void;
 }
 
 /** Per-request options without the method, for the verb shortcuts. */
@@ -93,8 +108,11 @@ const STANDARD_METHODS = new Set(["get", "head", "post", "put", "delete", "optio
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 /** Fields that describe a body and go when a redirect drops it (Fetch's request-body-header names). */
 const BODY_FIELDS = new Set(["content-type", "content-encoding", "content-language", "content-location"]);
-/** Credentials that never follow a redirect to another origin (LESSONS 15). */
-const CREDENTIAL_FIELDS = new Set(["authorization", "cookie", "proxy-authorization"]);
+/**
+ * Fields that never follow a redirect to another origin: credentials (LESSONS 15), and a caller-set
+ * Host, which would send the request for the first origin's virtual host to the second server.
+ */
+const CREDENTIAL_FIELDS = new Set(["authorization", "cookie", "proxy-authorization", "host"]);
 
 /** State of one logical request across redirects: deadline, abort signal, current exchange. */
 class Control {
@@ -151,6 +169,7 @@ export class Client {
   private readonly decompress: boolean;
   private readonly maxResponseBytes: number;
   private readonly userAgent: string | undefined;
+  private readonly proxies: ProxyRules | undefined;
   private closed = false;
 
   constructor(options: ClientOptions = {}) {
@@ -183,6 +202,7 @@ export class Client {
     const ua = options.userAgent ?? "phial/0.1";
     if (ua !== false) assertValidField("User-Agent", ua);
     this.userAgent = ua === false ? undefined : ua;
+    this.proxies = ProxyRules.from(options.proxy);
     this.settings = {
       connections: options.connections ?? 128,
       idleTimeout: options.idleTimeout ?? 4_000,
@@ -219,10 +239,21 @@ export class Client {
     let redirected = false;
     try {
       for (let hops = 0; ; hops++) {
-        const ex = this.exchange(method, url, user, body, stripCredentials, bodyDropped, decode, maxBytes);
+        const pool = this.pool(url);
+        const ex = this.exchange(
+          method,
+          url,
+          user,
+          body,
+          stripCredentials,
+          bodyDropped,
+          decode,
+          maxBytes,
+          pool.secure ? undefined : pool.proxy,
+        );
         if (ctl !== undefined) ctl.current = ex;
         options.trace?.(ex.head, url);
-        this.pool(url).dispatch(ex);
+        pool.dispatch(ex);
         const res = await ex.promise;
         if (ctl?.error !== undefined) throw ctl.error;
         if (this.jar !== undefined) {
@@ -245,19 +276,21 @@ export class Client {
         if (mode === "error")
           throw new RedirectError(`${url.href} redirected (${st}) to ${location} and redirect is "error"`);
         if (hops >= maxRedirects)
-          throw new RedirectError(
+          throw new TooManyRedirectsError(
             `More than ${maxRedirects} redirects, the last from ${url.href}; is there a loop?`,
           );
-        await discard(res);
-        if (ctl?.error !== undefined) throw ctl.error;
         let next: URL;
         try {
           next = new URL(location, url);
         } catch {
+          await discard(res);
           throw new RedirectError(
             `${url.href} redirected to an invalid Location ${JSON.stringify(location)}`,
           );
         }
+        options.onRedirect?.(res, next);
+        await discard(res);
+        if (ctl?.error !== undefined) throw ctl.error;
         if (next.protocol !== "http:" && next.protocol !== "https:")
           throw new RedirectError(`${url.href} redirected to a non-HTTP URL ${next.href}; not followed`);
         let dropBody = false;
@@ -384,7 +417,7 @@ export class Client {
     const key = originOf(url);
     let p = this.pools.get(key);
     if (p === undefined) {
-      p = new Pool(url, this.settings);
+      p = new Pool(url, this.settings, this.proxies?.proxyFor(url));
       this.pools.set(key, p);
     }
     return p;
@@ -400,6 +433,7 @@ export class Client {
     bodyDropped: boolean,
     decode: boolean,
     maxBytes: number,
+    httpProxy: URL | undefined,
   ): Exchange {
     let hostLine = "";
     let rest = "";
@@ -441,7 +475,13 @@ export class Client {
         else if (src === 1 && lower === "expect") expectContinue = value.toLowerCase() === "100-continue";
       }
     }
-    let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\n${hostLine === "" ? `Host: ${url.host}\r\n` : hostLine}${rest}`;
+    // Through a proxy, plain http names the whole URL (absolute-form, RFC 9112 §3.2.2).
+    const target =
+      httpProxy === undefined
+        ? `${url.pathname}${url.search}`
+        : `${url.protocol}//${url.host}${url.pathname}${url.search}`;
+    let head = `${method} ${target} HTTP/1.1\r\n${hostLine === "" ? `Host: ${url.host}\r\n` : hostLine}${rest}`;
+    if (httpProxy !== undefined) head += proxyAuthorization(httpProxy);
     if (!hasUa && this.userAgent !== undefined) head += `User-Agent: ${this.userAgent}\r\n`;
     if (!hasAccept) head += "Accept: */*\r\n";
     if (!hasAe && decode) head += "Accept-Encoding: gzip, deflate, br\r\n";

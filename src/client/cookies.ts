@@ -1,9 +1,11 @@
-// A cookie jar after RFC 6265 §5: Set-Cookie parsing, domain and path matching, expiry (Max-Age
-// over Expires), Secure, HttpOnly, SameSite kept, `__Secure-`/`__Host-` prefixes enforced.
-// There is no public-suffix list: a Domain attribute must be a parent of the host with at least
-// one dot, and never an IP address.
+// A cookie jar as a browser keeps one (RFC 6265 §5 with the changes of RFC 6265bis): Set-Cookie
+// parsing, domain and path matching, expiry (Max-Age over Expires), Secure, HttpOnly, SameSite kept,
+// `__Secure-`/`__Host-` prefixes (case-insensitive), a plain-http response can't shadow a Secure
+// cookie, size and count limits, and no cookie for a public suffix (`co.uk`, `github.io`): the list
+// is the Public Suffix List as the `tldts` package ships it (ICANN and private sections).
 
 import { isIP } from "node:net";
+import { getDomain, getPublicSuffix } from "tldts";
 
 /** A stored cookie. */
 export interface Cookie {
@@ -23,10 +25,30 @@ export interface Cookie {
   created: number;
 }
 
-/** Longest Set-Cookie line or Cookie pair the jar accepts (RFC 6265 §6.1 asks for at least 4096). */
+/** Longest Set-Cookie line the jar reads. */
 const MAX_COOKIE_BYTES = 8192;
-/** Cookies kept per domain before the oldest is evicted. */
-const MAX_PER_DOMAIN = 100;
+/** Longest name + value (RFC 6265bis §5.6: a longer cookie is ignored). */
+const MAX_NAME_VALUE = 4096;
+/** Longest attribute value (RFC 6265bis §5.6: a longer attribute is ignored). */
+const MAX_ATTRIBUTE_VALUE = 1024;
+/** Cookies kept per site (registrable domain, as browsers count: Chromium keeps 180) before the oldest goes. */
+const MAX_PER_SITE = 180;
+/** Cookies kept in all. */
+const MAX_TOTAL = 3000;
+const PSL = { allowPrivateDomains: true } as const;
+
+const siteCache = new Map<string, string>();
+
+/** The site a cookie domain belongs to (its registrable domain, or itself for IPs and single labels). */
+function siteOf(domain: string): string {
+  let site = siteCache.get(domain);
+  if (site === undefined) {
+    site = (isIP(domain) === 0 ? getDomain(domain, PSL) : null) ?? domain;
+    if (siteCache.size >= 10_000) siteCache.clear();
+    siteCache.set(domain, site);
+  }
+  return site;
+}
 
 function defaultPath(pathname: string): string {
   if (pathname.charCodeAt(0) !== 0x2f) return "/";
@@ -89,7 +111,7 @@ export class CookieJar {
     if (eq <= 0) return undefined;
     const name = pair.slice(0, eq).trim();
     const value = pair.slice(eq + 1).trim();
-    if (name.length === 0) return undefined;
+    if (name.length === 0 || name.length + value.length > MAX_NAME_VALUE) return undefined;
     const host = canonicalHost(url);
     let domain = "";
     let path = "";
@@ -106,6 +128,7 @@ export class CookieJar {
       const aeq = av.indexOf("=");
       const key = (aeq === -1 ? av : av.slice(0, aeq)).trim().toLowerCase();
       const val = aeq === -1 ? "" : av.slice(aeq + 1).trim();
+      if (val.length > MAX_ATTRIBUTE_VALUE) continue;
       switch (key) {
         case "expires": {
           const t = Date.parse(val);
@@ -143,17 +166,28 @@ export class CookieJar {
     }
     let hostOnly = true;
     if (domain !== "") {
-      if (!domainMatch(host, domain)) return undefined;
-      // Without a public-suffix list, refuse a bare TLD ("com") and IP addresses as a Domain.
-      if (domain !== host && (domain.indexOf(".") === -1 || isIP(domain) !== 0)) return undefined;
-      hostOnly = false;
+      // RFC 6265 §5.3 step 5: a public suffix as the Domain is refused, unless it is the host itself
+      // (then the cookie is host-only). An IP address is never a parent domain.
+      if (isIP(domain) === 0 && getPublicSuffix(domain, PSL) === domain) {
+        if (domain !== host) return undefined;
+      } else {
+        if (!domainMatch(host, domain)) return undefined;
+        if (domain !== host && isIP(domain) !== 0) return undefined;
+        hostOnly = false;
+      }
+      if (hostOnly) domain = host;
     } else {
       domain = host;
     }
     if (path === "") path = defaultPath(url.pathname);
-    if (secure && !isSecureOrigin(url, host)) return undefined;
-    if (name.startsWith("__Secure-") && !secure) return undefined;
-    if (name.startsWith("__Host-") && (!secure || !hostOnly || path !== "/")) return undefined;
+    const secureOrigin = isSecureOrigin(url, host);
+    if (secure && !secureOrigin) return undefined;
+    // RFC 6265bis §4.1.3: the prefixes are matched case-insensitively (`__host-` is no way around them).
+    const lname = name.length >= 7 && name.charCodeAt(0) === 0x5f ? name.toLowerCase() : "";
+    if (lname.startsWith("__secure-") && !secure) return undefined;
+    if (lname.startsWith("__host-") && (!secure || !hostOnly || path !== "/")) return undefined;
+    // RFC 6265bis §5.7 step 16: a non-secure response may not shadow or replace a Secure cookie.
+    if (!secure && !secureOrigin && this.shadowsSecure(name, domain, path)) return undefined;
     let expiry = Number.POSITIVE_INFINITY;
     if (maxAge !== undefined) expiry = maxAge === Number.NEGATIVE_INFINITY ? 0 : now + maxAge * 1000;
     else if (expires !== undefined) expiry = expires;
@@ -176,8 +210,18 @@ export class CookieJar {
       created: old?.created ?? now,
     };
     this.store.set(key, cookie);
-    this.evict(domain);
+    this.evict(siteOf(domain), now);
     return cookie;
+  }
+
+  /** A Secure cookie of that name whose domain matches (either way) and whose path the new one path-matches. */
+  private shadowsSecure(name: string, domain: string, path: string): boolean {
+    for (const c of this.store.values()) {
+      if (!c.secure || c.name !== name) continue;
+      if (!(domainMatch(c.domain, domain) || domainMatch(domain, c.domain))) continue;
+      if (pathMatch(path, c.path)) return true;
+    }
+    return false;
   }
 
   /** The cookies to send to `url`, most specific path first (RFC 6265 §5.4). Expired ones are dropped. */
@@ -231,18 +275,30 @@ export class CookieJar {
     return this.store.size;
   }
 
-  private evict(domain: string): void {
+  /** Keeps at most MAX_PER_SITE cookies for `site` and MAX_TOTAL in all: expired ones go first, then the oldest. */
+  private evict(site: string, now: number): void {
     let count = 0;
     let oldest: string | undefined;
     let oldestAt = Number.POSITIVE_INFINITY;
+    let oldestAll: string | undefined;
+    let oldestAllAt = Number.POSITIVE_INFINITY;
     for (const [k, c] of this.store) {
-      if (c.domain !== domain) continue;
+      if (c.expires <= now) {
+        this.store.delete(k);
+        continue;
+      }
+      if (c.created < oldestAllAt) {
+        oldestAllAt = c.created;
+        oldestAll = k;
+      }
+      if (siteOf(c.domain) !== site) continue;
       count++;
       if (c.created < oldestAt) {
         oldestAt = c.created;
         oldest = k;
       }
     }
-    if (count > MAX_PER_DOMAIN && oldest !== undefined) this.store.delete(oldest);
+    if (count > MAX_PER_SITE && oldest !== undefined) this.store.delete(oldest);
+    else if (this.store.size > MAX_TOTAL && oldestAll !== undefined) this.store.delete(oldestAll);
   }
 }

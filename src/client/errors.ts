@@ -101,6 +101,9 @@ export class RedirectError extends ClientError {
   }
 }
 
+/** More redirects than `maxRedirects` (a loop, most likely). */
+export class TooManyRedirectsError extends RedirectError {}
+
 /** The response body could not be decoded (bad gzip/deflate/br data, or JSON that does not parse). */
 export class DecodeError extends ClientError {
   constructor(message: string, cause?: unknown) {

@@ -20,9 +20,11 @@ export {
   RequestAbortedError,
   RequestTimeoutError,
   ResponseTooLargeError,
+  TooManyRedirectsError,
 } from "./errors.ts";
 export { type HeadersInit, ResponseHeaders } from "./headers.ts";
 export type { TlsSettings } from "./pool.ts";
+export { type ProxyInit, type ProxySettings, proxyFromEnv } from "./proxy.ts";
 export { ClientResponse } from "./response.ts";
 
 let shared: Client | undefined;

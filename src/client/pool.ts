@@ -24,6 +24,7 @@ import {
   ReadTimeoutError,
   ResponseTooLargeError,
 } from "./errors.ts";
+import { Tunnel } from "./proxy.ts";
 import { type BodyControl, ClientResponse } from "./response.ts";
 
 /** TLS settings for https origins. */
@@ -177,6 +178,8 @@ export class Conn implements ParserHandler, BodyControl {
   /** Server's Keep-Alive hints. */
   private kaTimeoutMs = -1;
   private kaMax = -1;
+  /** The CONNECT tunnel under the TLS socket, when an https origin is reached through a proxy. */
+  private tunnel: Tunnel | undefined;
   expiresAt = Number.POSITIVE_INFINITY;
 
   constructor(pool: Pool) {
@@ -204,10 +207,21 @@ export class Conn implements ParserHandler, BodyControl {
       if (t?.key !== undefined) opts.key = t.key;
       // Resume the last TLS session with this origin: a new socket skips the full handshake.
       if (pool.tlsSession !== undefined) opts.session = pool.tlsSession;
+      if (pool.proxy !== undefined) {
+        this.tunnel = new Tunnel(pool.proxy, pool.hostname, pool.port);
+        opts.socket = this.tunnel;
+      }
       this.socket = tlsConnect(opts, onConnect);
       this.socket.on("session", (session: Buffer) => {
         pool.tlsSession = session;
       });
+    } else if (pool.proxy !== undefined) {
+      // Plain http through a proxy: the request goes to the proxy, with the absolute URL as its target.
+      const px = pool.proxy;
+      this.socket = netConnect(
+        { host: px.hostname.replace(/^\[|\]$/g, ""), port: Number(px.port || 80), noDelay: true },
+        onConnect,
+      );
     } else {
       this.socket = netConnect({ host: pool.hostname, port: pool.port, noDelay: true }, onConnect);
     }
@@ -394,8 +408,12 @@ export class Conn implements ParserHandler, BodyControl {
       return;
     }
     if (!wasConnected) {
+      const px = this.pool.proxy;
       ex.fail(
-        new ConnectError(origin, this.lastError ?? new Error("the connection closed during the handshake")),
+        new ConnectError(
+          px === undefined ? origin : `${origin} through the proxy ${px.host}`,
+          this.tunnel?.failure ?? this.lastError ?? new Error("the connection closed during the handshake"),
+        ),
       );
       return;
     }
@@ -418,8 +436,11 @@ export class Conn implements ParserHandler, BodyControl {
       this.destroy(); // idle expiry
       return;
     }
-    if (!this.connected) ex.fail(new ConnectTimeoutError(this.pool.origin, s.connectTimeout));
-    else ex.fail(new ReadTimeoutError(this.pool.origin, s.readTimeout));
+    if (!this.connected) {
+      const px = this.pool.proxy;
+      const where = px === undefined ? this.pool.origin : `${this.pool.origin} through the proxy ${px.host}`;
+      ex.fail(new ConnectTimeoutError(where, s.connectTimeout));
+    } else ex.fail(new ReadTimeoutError(this.pool.origin, s.readTimeout));
   }
 
   // --- parser events ---------------------------------------------------------------------------
@@ -585,8 +606,11 @@ export class Pool {
   closed = false;
   /** The latest TLS session ticket from this origin. */
   tlsSession: Buffer | undefined;
+  /** The http proxy this origin is reached through, if any. */
+  readonly proxy: URL | undefined;
 
-  constructor(url: URL, settings: PoolSettings) {
+  constructor(url: URL, settings: PoolSettings, proxy?: URL) {
+    this.proxy = proxy;
     this.secure = url.protocol === "https:";
     this.origin = `${url.protocol}//${url.host}`;
     const h = url.hostname;

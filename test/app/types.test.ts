@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Blueprint, jsonify, type Request, urlFor } from "phial";
+import { Blueprint, type HandlerResult, jsonify, type Request, urlFor } from "phial";
 import { makeApp } from "./helpers.ts";
 
 test("params are typed from the rule string", async () => {
@@ -48,6 +48,33 @@ test("what a handler may return", () => {
   const typed = (req: Request) => req.method;
   app.get("/l", typed);
   assert.ok(true);
+});
+
+interface Note {
+  id: number;
+  text: string;
+  tags?: string[];
+}
+
+test("interface-typed objects, async tuples and declared return types compile without casts", async () => {
+  const { app } = makeApp();
+  const note: Note = { id: 1, text: "x" };
+  app.get("/note", () => note); // an interface has no index signature, and needs none
+  app.get("/note-async", async (): Promise<Note> => note);
+  app.post("/note", async (req) => (req.args.has("bad") ? ["bad", 400] : [note, 201, { "X-Id": "1" }]));
+  function view(): HandlerResult {
+    return { id: 2, text: "y" }; // an object literal: no excess-property error
+  }
+  app.get("/view", view);
+  // @ts-expect-error: a tuple's third item is headers
+  app.get("/wrong", () => ["x", 201, 5]);
+  const c = app.testClient();
+  assert.deepEqual((await c.get("/note")).json, note);
+  const created = await c.post("/note");
+  assert.equal(created.status, 201);
+  assert.equal(created.headers.get("x-id"), "1");
+  assert.equal((await c.post("/note?bad")).status, 400);
+  assert.deepEqual((await c.get("/view")).json, { id: 2, text: "y" });
 });
 
 declare module "phial" {

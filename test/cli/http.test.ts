@@ -89,18 +89,19 @@ after(async () => {
 });
 
 function lastJson(out: string): Seen {
-  return JSON.parse(out.slice(out.indexOf("\n\n") + 2)) as Seen;
+  const at = out.indexOf("\n\n");
+  return JSON.parse(at === -1 ? out : out.slice(at + 2)) as Seen;
 }
 
 describe("phial get|post|put|delete", () => {
-  test("get prints the status line, headers and a pretty JSON body, without colour off a terminal", async () => {
+  test("get -p hb prints the status line, headers and the body as sent, without colour off a terminal", async () => {
     const t = io();
-    assert.equal(await main(["get", `${srv.url}/hello`, "a=1", "page==2"], t), 0);
+    assert.equal(await main(["get", "-p", "hb", `${srv.url}/hello`, "a=1", "page==2"], t), 0);
     const out = t.stdout.text;
     assert.match(out, /^HTTP\/1\.1 200 OK\n/);
     assert.match(out, /\ncontent-type: application\/json; charset=utf-8\n/);
     assert.doesNotMatch(out, /\x1b\[/);
-    assert.match(out, /\n\{\n {2}"method": "GET",\n/);
+    assert.match(out, /\n\n\{"method":"GET",/);
     // For GET, = fields are query parameters.
     assert.equal(lastJson(out).url, "/hello?page=2&a=1");
   });
@@ -144,15 +145,16 @@ describe("phial get|post|put|delete", () => {
     assert.equal(await main(["delete", `${srv.url}/thing`], t), 0);
     assert.equal(lastJson(t.stdout.text).method, "DELETE");
     const m = io();
-    assert.equal(await main(["get", `${srv.url}/missing`], m), 0);
+    assert.equal(await main(["get", "-p", "hb", `${srv.url}/missing`], m), 0);
     assert.match(m.stdout.text, /^HTTP\/1\.1 404 Not Found\n/);
-    assert.match(m.stdout.text, /"error": "nope"/);
+    assert.match(m.stdout.text, /\n\n\{"error":"nope"\}$/);
   });
 
   test("colours on a terminal; NO_COLOR turns them off", async () => {
     const t = io({}, true);
     await main(["get", `${srv.url}/c`], t);
     assert.match(t.stdout.text, /\x1b\[32m\x1b\[1m200 OK/);
+    assert.match(t.stdout.text, /\x1b\[34m"method"\x1b\[0m: \x1b\[32m"GET"\x1b\[0m/);
     assert.match(t.stdout.text, /\x1b\[36mcontent-type\x1b\[0m: /);
     const n = io({ NO_COLOR: "1" }, true);
     await main(["get", `${srv.url}/c`], n);
@@ -165,21 +167,21 @@ describe("phial get|post|put|delete", () => {
     const out = t.stdout.text;
     assert.match(out, /^POST \/v HTTP\/1\.1\nHost: 127\.0\.0\.1:\d+\n/);
     assert.match(out, /\nContent-Type: application\/json\n/);
-    assert.match(out, /\n\{"a":"1"\}\n\nHTTP\/1\.1 200 OK\n/);
+    assert.match(out, /\n\n\{"a": "1"\}\n\nHTTP\/1\.1 200 OK\n/);
   });
 
   test("text is printed as is; binary is not dumped on a terminal; redirects are followed unless --no-follow", async () => {
     const t = io();
     await main(["get", "-b", `${srv.url}/text`], t);
-    assert.equal(t.stdout.text, "just text\n");
+    assert.equal(t.stdout.text, "just text");
     const b = io({}, true);
     await main(["get", `${srv.url}/bin`], b);
     assert.match(b.stdout.text, /binary data \(4 B\) not shown/);
     const r = io();
     await main(["get", "-b", `${srv.url}/go`], r);
-    assert.equal(r.stdout.text, "just text\n");
+    assert.equal(r.stdout.text, "just text");
     const nf = io();
-    await main(["get", "-H", "--no-follow", `${srv.url}/go`], nf);
+    await main(["get", "-h", "--no-follow", `${srv.url}/go`], nf);
     assert.match(nf.stdout.text, /^HTTP\/1\.1 302 Found\n/);
     assert.match(nf.stdout.text, /\nlocation: \/text\n/);
   });
@@ -195,9 +197,13 @@ describe("phial get|post|put|delete", () => {
   test("usage errors exit 2, request errors exit 1 with a clear message", async () => {
     const u = io();
     assert.equal(await main(["get"], u), 2);
-    assert.match(u.stderr.text, /needs a URL/);
+    assert.match(u.stderr.text, /a URL is needed: phial get URL/);
     const bad = io();
     assert.equal(await main(["post", `${srv.url}/`, "x:=not-json"], bad), 2);
+    assert.match(bad.stderr.text, /not valid JSON/);
+    const opt = io();
+    assert.equal(await main(["get", "--bogus", `${srv.url}/`], opt), 2);
+    assert.match(opt.stderr.text, /unknown option --bogus; see --help/);
     assert.match(bad.stderr.text, /not valid JSON/);
     const unk = io();
     assert.equal(await main(["fly"], unk), 2);
@@ -229,6 +235,6 @@ describe("phial get|post|put|delete", () => {
     });
     const code = await new Promise<number | null>((r) => child.on("close", r));
     assert.equal(code, 0, err);
-    assert.equal(out, "just text\n");
+    assert.equal(out, "just text");
   });
 });

@@ -94,6 +94,80 @@ function scratch(): string {
   return mkdtempSync(join(base, "cli-"));
 }
 
+/** Runs a TypeScript file as `npx tsx file.ts` would (with this repository's sources for "phial"). */
+function tsxRun(file: string, env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=phial-source", file], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: "1", PHIAL_RUN_FROM_CLI: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout!.setEncoding("utf8").on("data", (c: string) => {
+    out += c;
+  });
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => {
+    err += c;
+  });
+  const exited = once(child, "exit");
+  return {
+    child,
+    out: () => out,
+    err: () => err,
+    async waitFor(re, ms = 15_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const m = re.exec(err + out);
+        if (m !== null) return m;
+        if (child.exitCode !== null)
+          throw new Error(`exited (${child.exitCode}) before ${re}:\n${err}${out}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${err}${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null) child.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
+
+describe("app.run(), as Flask's if __name__ == '__main__'", () => {
+  test("serves when its module is the one run", async () => {
+    const p = tsxRun("test/cli/fixtures/run-only.ts");
+    const m = await p.waitFor(/Running on http:\/\/127\.0\.0\.1:(\d+)/);
+    assert.equal((await get(`http://127.0.0.1:${m[1]}/`)).text, "served, though not exported");
+    assert.equal(await p.stop(), 0);
+  });
+
+  test("does nothing when its module is imported (by a test, by another module): the process ends", async () => {
+    const p = tsxRun("test/cli/fixtures/imports-run-only.ts");
+    const timer = setTimeout(() => p.child.kill("SIGKILL"), 15_000);
+    assert.equal(await finished(p), 0, p.err());
+    clearTimeout(timer);
+    assert.equal(p.out(), "app.run() did not serve\nimported\n");
+  });
+
+  test("a port in use: one line naming the address and how to pick another, exit 1", async () => {
+    const { createServer } = await import("node:net");
+    const taken = createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const p = tsxRun("test/cli/fixtures/run-only.ts", { FIXTURE_PORT: String(port) });
+      assert.equal(await finished(p), 1);
+      assert.equal(
+        p.err(),
+        `127.0.0.1:${port} is already in use (another server, or an earlier run still going): ` +
+          `stop it, or pick another port (app.run({ port: ${port + 1} })).\n`,
+      );
+    } finally {
+      taken.close();
+    }
+  });
+});
+
 describe("phial run", () => {
   test("serves the app, prints where, ignores app.run() in the module, stops on SIGTERM", async () => {
     const p = phial(["run", "test/cli/fixtures/hello.ts", "--port", "0"]);
@@ -132,6 +206,48 @@ describe("phial run", () => {
     const q = phial(["run", "test/cli/fixtures/factory.ts:createApp()", "--port", "0"]);
     await q.waitFor(LISTEN);
     assert.equal(await q.stop(), 0);
+  });
+
+  test("serves a module that exports no app but calls app.run() (the README's quick start)", async () => {
+    const p = phial(["run", "test/cli/fixtures/run-only.ts", "--port", "0"]);
+    const m = await p.waitFor(LISTEN);
+    assert.equal((await get(`http://127.0.0.1:${m[2]}/`)).text, "served, though not exported");
+    assert.match(p.out(), /app.run\(\) did not serve/);
+    assert.equal(await p.stop(), 0);
+  });
+
+  test("a port in use: one line naming the address and --port, no stack, exit 1", async () => {
+    const { createServer } = await import("node:net");
+    const taken = createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const p = phial(["run", "test/cli/fixtures/hello.ts", "--port", String(port)]);
+      assert.equal(await finished(p), 1);
+      assert.equal(
+        p.err(),
+        `phial: 127.0.0.1:${port} is already in use (another server, or an earlier run still going): ` +
+          `stop it, or pick another port (--port ${port + 1}).\n`,
+      );
+    } finally {
+      taken.close();
+    }
+  });
+
+  test("an app that imports a package not installed: one line, no stack", async () => {
+    const dir = scratch();
+    try {
+      writeFileSync(join(dir, "app.ts"), 'import "no-such-package-here";\nexport {};\n');
+      const p = phial(["run", join(dir, "app.ts"), "--port", "0"]);
+      assert.equal(await finished(p), 2);
+      assert.match(
+        p.err(),
+        /^phial: Loading .*app\.ts failed: Cannot find package 'no-such-package-here' .*npm install.*\n$/,
+      );
+      assert.doesNotMatch(p.err(), /\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("explains what is wrong when there is no app, and exits non-zero", async () => {

@@ -100,3 +100,64 @@ test("a client with cookies: true keeps them between requests and merges with an
     await srv.close();
   }
 });
+
+test("no cookie for a public suffix (co.uk, github.io); a suffix that is the host itself is host-only", () => {
+  const jar = new CookieJar();
+  assert.equal(jar.setCookie("a=1; Domain=co.uk", u("https://shop.co.uk/"), NOW), undefined);
+  assert.equal(jar.setCookie("b=1; Domain=.github.io", u("https://evil.github.io/"), NOW), undefined);
+  assert.equal(jar.setCookie("c=1; Domain=com", u("https://example.com/"), NOW), undefined);
+  // A registrable domain under them is fine.
+  assert.equal(jar.setCookie("d=1; Domain=shop.co.uk", u("https://www.shop.co.uk/"), NOW)?.hostOnly, false);
+  assert.equal(jar.cookieHeader(u("https://other.co.uk/"), NOW), undefined);
+  assert.equal(jar.cookieHeader(u("https://victim.github.io/"), NOW), undefined);
+  assert.equal(jar.cookieHeader(u("https://api.shop.co.uk/"), NOW), "d=1");
+  // RFC 6265 §5.3 step 5: Domain equal to the host that is itself a suffix: kept, host-only.
+  const own = jar.setCookie("e=1; Domain=github.io", u("https://github.io/"), NOW);
+  assert.equal(own?.hostOnly, true);
+  assert.equal(jar.cookieHeader(u("https://x.github.io/"), NOW), undefined);
+});
+
+test("a plain-http response can't overwrite or shadow a Secure cookie", () => {
+  const jar = new CookieJar();
+  assert.ok(jar.setCookie("sid=good; Secure; Path=/", u("https://bank.example/"), NOW));
+  assert.equal(jar.setCookie("sid=evil; Path=/", u("http://bank.example/"), NOW), undefined);
+  assert.equal(jar.setCookie("sid=evil; Path=/app", u("http://bank.example/"), NOW), undefined);
+  assert.equal(jar.setCookie("sid=evil; Domain=bank.example", u("http://www.bank.example/"), NOW), undefined);
+  assert.equal(jar.cookieHeader(u("https://bank.example/app"), NOW), "sid=good");
+  // Over https it may be replaced, and other names are not affected.
+  assert.ok(jar.setCookie("sid=new; Path=/", u("https://bank.example/"), NOW));
+  assert.ok(jar.setCookie("theme=dark; Path=/", u("http://bank.example/"), NOW));
+  assert.equal(jar.cookieHeader(u("https://bank.example/"), NOW), "sid=new; theme=dark");
+});
+
+test("__Host- and __Secure- prefixes are checked case-insensitively", () => {
+  const jar = new CookieJar();
+  for (const name of ["__Host-id", "__host-id", "__HOST-id", "__Secure-id", "__SECURE-id", "__secure-id"])
+    assert.equal(jar.setCookie(`${name}=1; Path=/`, u("https://h.example/"), NOW), undefined, name);
+  assert.equal(
+    jar.setCookie("__host-id=1; Secure; Path=/; Domain=h.example", u("https://h.example/"), NOW),
+    undefined,
+  );
+  assert.ok(jar.setCookie("__host-id=1; Secure; Path=/", u("https://h.example/"), NOW));
+  assert.ok(jar.setCookie("__SECURE-x=1; Secure", u("https://h.example/"), NOW));
+});
+
+test("size and count limits: 4096 bytes of name and value, 180 cookies per site", () => {
+  const jar = new CookieJar();
+  assert.equal(jar.setCookie(`big=${"x".repeat(4094)}`, u("https://h.example/"), NOW), undefined);
+  assert.ok(jar.setCookie(`big=${"x".repeat(4093)}`, u("https://h.example/"), NOW));
+  // An over-long attribute is ignored, not the cookie: the path falls back to the default.
+  const c = jar.setCookie(`p=1; Path=/${"a".repeat(1100)}`, u("https://h.example/dir/x"), NOW);
+  assert.equal(c?.path, "/dir");
+  jar.clear();
+  // Subdomains count towards their site: 200 cookies over 4 hosts keep the newest 180.
+  for (let i = 0; i < 200; i++)
+    jar.setCookie(`c${i}=1; Path=/`, u(`https://s${i % 4}.site.example/`), NOW + i);
+  const kept = jar.all(NOW + 1000);
+  assert.equal(kept.length, 180);
+  assert.ok(!kept.some((k) => k.name === "c0"));
+  assert.ok(kept.some((k) => k.name === "c199"));
+  // Another site is not affected by this one's count.
+  assert.ok(jar.setCookie("other=1", u("https://other.example/"), NOW + 300));
+  assert.equal(jar.all(NOW + 1000).length, 181);
+});

@@ -8,9 +8,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 import { Client } from "phial/client";
-import { freePort, NGINX, nginxSkip, waitForPort } from "../nginx-support.ts";
+import { describeUnless, freePort, NGINX, nginxSkip, waitForPort } from "../nginx-support.ts";
 import { phialServer, type Running } from "./helpers.ts";
 
 const skip = nginxSkip("the nginx tests");
@@ -22,7 +22,7 @@ const BIG = Array.from({ length: 50000 }, () => {
   return String(seed % 1000);
 }).join(",");
 
-describe("against nginx", { skip }, () => {
+describeUnless(skip)("against nginx", {}, () => {
   let dir: string;
   let child: ChildProcess;
   let upstream: Running;

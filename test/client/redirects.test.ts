@@ -12,6 +12,7 @@ interface Seen {
   cookie: string | undefined;
   proxyAuthorization: string | undefined;
   contentType: string | undefined;
+  host: string | undefined;
 }
 
 function seen(req: IncomingRequest, body: string): Seen {
@@ -23,6 +24,7 @@ function seen(req: IncomingRequest, body: string): Seen {
     cookie: req.header("cookie"),
     proxyAuthorization: req.header("proxy-authorization"),
     contentType: req.header("content-type"),
+    host: req.header("host"),
   };
 }
 
@@ -158,6 +160,21 @@ describe("redirects", () => {
       // A default Authorization header is stripped as well.
       const other2 = await (await c.get(`${a.url}/r307?to={b}/again`)).json<Seen>();
       assert.equal(other2.authorization, undefined);
+    } finally {
+      c.close();
+    }
+  });
+
+  test("a caller-set Host is kept on the same origin and dropped on a cross-origin redirect", async () => {
+    const c = new Client();
+    try {
+      const headers = { Host: "vhost.example" };
+      const same = await (await c.get(`${a.url}/r302?to=/final`, { headers })).json<Seen>();
+      assert.equal(same.host, "vhost.example");
+      // On b, the Host is b's own, not the first origin's virtual host.
+      const other = await (await c.get(`${a.url}/r307?to={b}/there`, { headers })).json<Seen>();
+      assert.equal(other.url, "/there");
+      assert.equal(other.host, new URL(b.url).host);
     } finally {
       c.close();
     }

@@ -14,9 +14,9 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { freePort, NGINX, nginxSkip, waitForPort } from "../nginx-support.ts";
+import { describeUnless, freePort, NGINX, nginxSkip, waitForPort } from "../nginx-support.ts";
 
 const skip = nginxSkip("the deployment test");
 
@@ -109,7 +109,7 @@ http {
 `;
 }
 
-describe("phial run --workers 2 behind nginx", { skip, timeout: 60_000 }, () => {
+describeUnless(skip)("phial run --workers 2 behind nginx", { timeout: 60_000 }, () => {
   let dir: string;
   let nginx: ChildProcess;
   let app: ChildProcess;

@@ -563,6 +563,41 @@ describe("cli.md", () => {
     assert.equal(await routesCommand([join(DOCS, "..", m[1]!)], out), 0);
     assert.equal(printed, m[2]);
   });
+
+  test("every option in the `phial get` table is one the command takes, and the help lists no other", async () => {
+    const { HTTP_HELP, parseArgs } = await import("../../src/cli/http.ts");
+    const page = readFileSync(join(DOCS, "cli.md"), "utf8");
+    const table = page.slice(page.indexOf("### Options"), page.indexOf("### Output"));
+    const documented = new Set<string>();
+    for (const row of table.split("\n").filter((l) => l.startsWith("| `-"))) {
+      const entries = [...row.split("|")[1]!.matchAll(/`(-[^`]+)`|, (--?[a-z-]+)/gi)].map((m) =>
+        (m[1] ?? m[2]!).trim(),
+      );
+      // "-a, --auth USER:PASS": every flag of the row, with a sample value when the row shows one.
+      const sample = entries.map((e) => e.split(" ").slice(1).join(" ")).find((v) => v !== "");
+      const value =
+        sample === undefined
+          ? []
+          : [
+              ({ HBhb: "hb", URL: "http://p:1", SECONDS: "1", N: "3" } as Record<string, string>)[sample] ??
+                sample,
+            ];
+      for (const e of entries) {
+        const flag = e.split(" ")[0]!;
+        documented.add(flag);
+        assert.doesNotThrow(
+          () => parseArgs(undefined, [flag, ...value, ":8000"]),
+          `${flag} ${value.join(" ")}`,
+        );
+      }
+    }
+    assert.ok(documented.size >= 25, [...documented].join(" "));
+    for (const m of HTTP_HELP.matchAll(/^ {2}(?:-\w, )?(--[a-z-]+)/gm))
+      assert.ok(
+        [...documented].some((d) => d.startsWith(m[1]!)),
+        `${m[1]} is in --help but not in docs/cli.md`,
+      );
+  });
 });
 
 describe("cli.md", async () => {
