@@ -37,7 +37,10 @@ export class PartHeadScanner {
         if (end === -1) {
           // Keep 3 bytes to find a CRLFCRLF across chunks; bounded.
           this.headSize += buf.length - pos;
-          if (this.headSize > MAX_HEAD) return this.stop();
+          if (this.headSize > MAX_HEAD) {
+            this.stop();
+            return;
+          }
           this.head.push(buf.subarray(pos, Math.max(pos, buf.length - 3)));
           this.tail = Buffer.from(buf.subarray(Math.max(pos, buf.length - 3)));
           return;
@@ -62,7 +65,10 @@ export class PartHeadScanner {
         this.tail = Buffer.from(buf.subarray(at));
         return;
       }
-      if (buf[i] === 0x2d && buf[i + 1] === 0x2d) return this.stop(); // the closing delimiter
+      if (buf[i] === 0x2d && buf[i + 1] === 0x2d) {
+        this.stop(); // the closing delimiter
+        return;
+      }
       if (buf[i] === 0x0d && buf[i + 1] === 0x0a) {
         this.head = [];
         pos = i + 2;
