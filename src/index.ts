@@ -10,6 +10,13 @@ export {
   type UrlRule,
 } from "./app/app.ts";
 export { Blueprint, type BlueprintOptions, type RegisterOptions } from "./app/blueprint.ts";
+export {
+  type Command,
+  type CommandContext,
+  type CommandFunction,
+  CommandGroup,
+  type CommandOptions,
+} from "./app/commands.ts";
 export { type Config, type ConfigValues, DEFAULT_CONFIG } from "./app/config.ts";
 export { type G, g, request, session } from "./app/context.ts";
 export {
@@ -91,7 +98,10 @@ export type {
   ResponseHandler,
   RouteHandler,
   RouteOptions,
+  TeardownAppcontextHook,
   TeardownHook,
+  UrlDefaultsFunction,
+  UrlValuePreprocessor,
 } from "./app/scaffold.ts";
 export {
   type AccessLogEntry,
@@ -120,6 +130,19 @@ export {
   TimestampSigner,
 } from "./app/sessions/index.ts";
 export {
+  appcontextTearingDown,
+  beforeRenderTemplate,
+  gotRequestException,
+  messageFlashed,
+  type Receiver,
+  requestFinished,
+  requestStarted,
+  requestTearingDown,
+  Signal,
+  templateRendered,
+} from "./app/signals.ts";
+export {
+  getTemplateAttribute,
   htmlSafeJson,
   markSafe,
   renderTemplate,
@@ -159,6 +182,7 @@ export {
   type ValidationProblem,
   type ValidOf,
 } from "./app/validation/index.ts";
+export { MethodView, View, type ViewFunction } from "./app/views.ts";
 export type { ForwardedView, TrustProxy } from "./app/wrappers/index.ts";
 export * from "./app/wrappers/index.ts";
 export {

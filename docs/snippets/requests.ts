@@ -1,13 +1,13 @@
 // Snippets of docs/requests.md.
 
-import { Phial, request } from "phial";
+import { int, Phial, request } from "phial";
 
 const app = new Phial(import.meta.url);
 
 // #region basic
 app.post("/signup", (req) => {
   const name = req.form.require("name"); // missing → 400, like Flask's request.form["name"]
-  const age = req.form.get("age", { type: Number }); // undefined when absent or not a number
+  const age = req.form.get("age", { type: int }); // undefined when absent or not an integer
   return { name, age, page: req.args.get("page") ?? "1" };
 });
 // #endregion

@@ -127,7 +127,7 @@ describe("files.ts: sendFromDirectory downloads and sendStaticFile", () => {
   test("/download/report.txt is an attachment with the file's bytes", async () => {
     const r = await curl([`${app().url}/download/report.txt`]);
     assert.equal(r.status, 200);
-    assert.equal(r.headers["content-disposition"], 'attachment; filename="report.txt"');
+    assert.equal(r.headers["content-disposition"], "attachment; filename=report.txt");
     assert.equal(r.headers["content-type"], "text/plain; charset=utf-8");
     assert.equal(Number(r.headers["content-length"]), report.length);
     assert.ok(r.headers.etag);

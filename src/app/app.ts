@@ -25,15 +25,23 @@ import { fileURLToPath } from "node:url";
 import type { IncomingRequest, ServerOptions, ServerResponse, Server as WireServer } from "../http/index.ts";
 import { createServer } from "../http/index.ts";
 import type { Blueprint, RegisterOptions } from "./blueprint.ts";
+import { CommandGroup } from "./commands.ts";
 import { type Config, createConfig } from "./config.ts";
-import { currentRequest, isAsyncFunction, setLastApp } from "./context.ts";
+import { currentRequest, isAsyncFunction, runWithRequest, setLastApp } from "./context.ts";
 import { handleRequest, type RouteData } from "./dispatch.ts";
 import { type SendFromDirectoryOptions, sendFromFolder } from "./files/send-file.ts";
 import { loadMultipart } from "./files/uploads.ts";
 import { markUpgrade, WebSocketHub } from "./realtime/websocket.ts";
 import { makeViewResponse } from "./return-value.ts";
 import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
-import { type Handler, type HandlerResult, hookVersion, type RouteOptions, Scaffold } from "./scaffold.ts";
+import {
+  type Handler,
+  type HandlerResult,
+  hookVersion,
+  type RouteOptions,
+  Scaffold,
+  type TeardownAppcontextHook,
+} from "./scaffold.ts";
 import {
   type AccessLogEntry,
   accessEntry,
@@ -45,11 +53,13 @@ import { type FetchOptions, handleFetch, nodeHandler } from "./serving/adapters.
 import { calledFromMain, listenErrorMessage, noteSkippedRun } from "./serving/run-guard.ts";
 import { writeResponse } from "./serving/write.ts";
 import { CookieSessionInterface } from "./sessions/app-sessions.ts";
+import { beforeRenderTemplate, signalReceivers, templateRendered } from "./signals.ts";
 import { createTemplates } from "./templates/app-templates.ts";
 import type { TemplateContext, TemplateEnvironment } from "./templates/environment.ts";
-import { TestClient } from "./testing.ts";
+import { makeTestRequest, TestClient } from "./testing.ts";
 import type { UrlForArgs } from "./url-for.ts";
 import { hasSchemas, validatedHandler } from "./validation/index.ts";
+import type { HeadersInit } from "./wrappers/headers.ts";
 import { ProxySettings } from "./wrappers/proxy.ts";
 import type { Request, RequestSource, SessionLike } from "./wrappers/request.ts";
 import { defaultJson, type JsonProvider, Response } from "./wrappers/response.ts";
@@ -139,6 +149,8 @@ export class Phial extends Scaffold {
   /** The folder of the app's file; relative folders resolve against it, never the cwd. */
   readonly root: string;
   readonly config: Config;
+  /** Commands for the `phial` command line: `app.cli.command("init-db", fn)`, run by `phial init-db`. */
+  readonly cli = new CommandGroup<Phial>();
   readonly staticFolder: string | null;
   readonly staticUrlPath: string;
   readonly templateFolder: string;
@@ -253,7 +265,11 @@ export class Phial extends Scaffold {
   /** Registers a rule for the app, or for a blueprint (`bpName` dotted, e.g. `admin.users`). */
   addUrlRule(rule: string, options: RouteOptions, handler: Handler<never>, bpName: string | undefined): void {
     if (typeof handler !== "function") throw new TypeError(`The route "${rule}" has no handler function`);
-    const methods = (options.methods ?? ["GET"]).map((m) => m.toUpperCase());
+    // A class-based view's function carries its methods (Flask's `view_func.methods`).
+    const viewMethods = (handler as { methods?: readonly string[] }).methods;
+    const methods = (options.methods ?? (Array.isArray(viewMethods) ? viewMethods : ["GET"])).map((m) =>
+      m.toUpperCase(),
+    );
     let endpoint =
       options.endpoint ?? (handler.name && handler.name !== "anonymous" ? handler.name : undefined);
     endpoint ??= `${methods.join(",")} ${rule}`;
@@ -281,6 +297,17 @@ export class Phial extends Scaffold {
       buildOnly: options.buildOnly,
       data: { handler: run, isAsync: isAsyncFunction(handler), blueprint: bpName, options },
     });
+  }
+
+  /**
+   * Runs when the app context ends, after the request's teardown hooks, with the unhandled error if any
+   * (Flask's `teardown_appcontext`: close a database connection kept in `g`). Phial has one context per
+   * request, so this runs once per request, last.
+   */
+  teardownAppcontext(fn: TeardownAppcontextHook): this {
+    this.teardownAppcontextFuncs.push(fn);
+    hookVersion.value++;
+    return this;
   }
 
   /** Registers a blueprint (and its nested ones) under its name, or `options.name`, with a URL prefix. */
@@ -329,12 +356,34 @@ export class Phial extends Scaffold {
 
   /** Renders a template; works outside a request too (then `request`/`session` are undefined). */
   renderTemplate(name: string | readonly string[], context?: TemplateContext): Promise<string> {
-    return this.templates.render(name, context);
+    if (signalReceivers.count === 0) return this.templates.render(name, context);
+    return this.renderSignalled(typeof name === "string" ? name : name.join(" | "), context, () =>
+      this.templates.render(name, context),
+    );
+  }
+
+  /** beforeRenderTemplate and templateRendered around a render. */
+  private async renderSignalled(
+    template: string,
+    context: TemplateContext | undefined,
+    render: () => Promise<string>,
+  ): Promise<string> {
+    const values = { template, context: { ...(context ?? {}) } };
+    beforeRenderTemplate.send(this, values);
+    const out = await render();
+    templateRendered.send(this, values);
+    return out;
+  }
+
+  /** A macro or top-level variable of a template (Flask's `get_template_attribute`). */
+  getTemplateAttribute(name: string, attribute: string): Promise<unknown> {
+    return this.templates.getAttribute(name, attribute);
   }
 
   /** Renders template source (autoescaped). Never pass source that came from a user. */
   renderTemplateString(source: string, context?: TemplateContext): Promise<string> {
-    return this.templates.renderString(source, context);
+    if (signalReceivers.count === 0) return this.templates.renderString(source, context);
+    return this.renderSignalled("<string>", context, () => this.templates.renderString(source, context));
   }
 
   /**
@@ -352,6 +401,11 @@ export class Phial extends Scaffold {
       name = bp === undefined ? name.slice(1) : `${bp}${name}`;
     }
     const { _external, _anchor, _method, _scheme, ...params } = values as Record<string, unknown>;
+    // urlDefaults of the app, then of the endpoint's blueprints (outer to inner), fill in values.
+    const dot = name.lastIndexOf(".");
+    for (const s of this.scaffoldsFor(dot === -1 ? undefined : name.slice(0, dot))) {
+      for (const fn of s.urlDefaultFuncs) fn(name, params);
+    }
     // As Flask: inside a request URLs are relative unless asked; outside, external needs serverName.
     const external = _external === true || (_scheme !== undefined && _external !== false);
     const opts: BuildOptions = {};
@@ -581,6 +635,20 @@ export class Phial extends Scaffold {
   testClient(): TestClient {
     return new TestClient(this);
   }
+
+  /**
+   * Runs `fn` inside a request context for `path` (Flask's `with app.test_request_context(path):`):
+   * `request`, `g`, `session`, `urlFor` and `renderTemplate` work as in a view. Nothing is dispatched:
+   * no hooks run.
+   */
+  testRequestContext<R>(
+    path: string,
+    fn: (req: Request) => R,
+    options: { method?: string; headers?: HeadersInit; query?: Record<string, string | number> } = {},
+  ): R {
+    const req = makeTestRequest(this, path, options);
+    return runWithRequest(req, () => fn(req));
+  }
 }
 
 // Uploads: multipart/form-data is read by the streaming parser (uploads.ts), for every app.
@@ -588,7 +656,12 @@ Phial.defaultBodyLoaders.set("multipart/form-data", loadMultipart);
 
 function hasHooksOf(s: Scaffold): boolean {
   return (
-    s.beforeRequestFuncs.length > 0 || s.afterRequestFuncs.length > 0 || s.teardownRequestFuncs.length > 0
+    s.beforeRequestFuncs.length > 0 ||
+    s.afterRequestFuncs.length > 0 ||
+    s.teardownRequestFuncs.length > 0 ||
+    s.urlValuePreprocessors.length > 0 ||
+    s.teardownAppcontextFuncs.length > 0 ||
+    signalReceivers.count > 0
   );
 }
 

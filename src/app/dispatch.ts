@@ -45,6 +45,14 @@ import {
   type StreamBody,
 } from "./serving/streams.ts";
 import {
+  appcontextTearingDown,
+  gotRequestException,
+  requestFinished,
+  requestStarted,
+  requestTearingDown,
+  signalReceivers,
+} from "./signals.ts";
+import {
   BadRequest,
   HTTPException,
   InternalServerError,
@@ -54,7 +62,7 @@ import {
 } from "./wrappers/exceptions.ts";
 import { hostMatches, hostName } from "./wrappers/proxy.ts";
 import { Request, type RequestSource, tooLarge } from "./wrappers/request.ts";
-import { Response } from "./wrappers/response.ts";
+import { Response, redirect } from "./wrappers/response.ts";
 
 /** What the router keeps for each rule. */
 export interface RouteData {
@@ -217,10 +225,10 @@ function routingError(app: Phial, req: Request, m: RoutingMiss): Response | Prom
     app.classHandlers.length === 0 &&
     !refreshWanted(app, req); // a permanent session is refreshed on a 404 too
   if (m.kind === "redirect") {
-    const res = new Response(null, { status: 308 });
     // Behind a prefix (applicationRoot, a trusted X-Forwarded-Prefix) the client's URL starts with it.
     const root = m.location.charCodeAt(0) === 0x2f ? req.scriptRoot : "";
-    res.headers.set("Location", root + m.location);
+    // Werkzeug's RequestRedirect: a 308 with the small "Redirecting..." page.
+    const res = redirect(root + m.location, 308);
     return plain ? res : fullDispatch(app, req, undefined, false, res);
   }
   if (m.kind === "methodNotAllowed") {
@@ -265,8 +273,13 @@ async function runView(
   early: Response | HTTPException | undefined,
   csrf: boolean,
 ): Promise<Response> {
+  if (signalReceivers.count > 0) requestStarted.send(app, { request: req });
   if (needsBody) await loadBody(app, req);
   if (csrf) checkCsrf(req); // before any hook, as Flask-WTF's CSRFProtect
+  for (const s of scaffolds) {
+    const pre = s.urlValuePreprocessors;
+    for (let i = 0; i < pre.length; i++) pre[i]!(req.endpoint, req.params);
+  }
   for (const s of scaffolds) {
     for (const fn of s.beforeRequestFuncs as BeforeRequestHook[]) {
       const rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
@@ -308,6 +321,7 @@ async function finishRequest(
     const s = req.sessionCache;
     if (s !== undefined && app.sessionInterface !== undefined)
       await app.sessionInterface.save(app, s, req, res);
+    if (signalReceivers.count > 0) requestFinished.send(app, { request: req, response: res });
   } catch (err) {
     if (err instanceof HTTPException) {
       // e.g. a 503 from a session store that did not answer while saving.
@@ -334,8 +348,33 @@ async function finishRequest(
         }
       }
     }
+    await tearDownAppContext(app, req);
   }
   return res;
+}
+
+/** The request's end signals and the app's teardownAppcontext functions (last first), errors logged. */
+async function tearDownAppContext(app: Phial, req: Request): Promise<void> {
+  const signals = signalReceivers.count > 0;
+  const exc = req.unhandledError;
+  try {
+    if (signals) requestTearingDown.send(app, { request: req, exc });
+  } catch (err) {
+    app.logger.error("Exception in a requestTearingDown receiver", err);
+  }
+  const fns = app.teardownAppcontextFuncs;
+  for (let i = fns.length - 1; i >= 0; i--) {
+    try {
+      await fns[i]!(exc);
+    } catch (err) {
+      app.logger.error("Exception in a teardownAppcontext function", err);
+    }
+  }
+  try {
+    if (signals) appcontextTearingDown.send(app, { exc });
+  } catch (err) {
+    app.logger.error("Exception in an appcontextTearingDown receiver", err);
+  }
 }
 
 /**
@@ -505,6 +544,7 @@ async function handleError(
   if (h !== undefined) return callErrorHandler(app, h, err, req);
   // Unhandled: a 500.
   req.unhandledError = err;
+  if (signalReceivers.count > 0) gotRequestException.send(app, { request: req, exception: err });
   app.logger.error(
     `Exception on ${req.method} ${escapeControls(req.path)} [${req.endpoint ?? "no endpoint"}]`,
     err,

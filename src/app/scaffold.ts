@@ -102,6 +102,14 @@ export type AfterRequestHook = (
 /** Always runs after the request, with the error if one was raised and not handled. */
 export type TeardownHook = (error: unknown, req: Request) => void | Promise<void>;
 /** Handles an error; returns a response value like a handler. */
+/** `urlValuePreprocessor`: the endpoint (undefined when no rule matched) and the rule's values. */
+export type UrlValuePreprocessor = (endpoint: string | undefined, values: Record<string, unknown>) => void;
+/** `urlDefaults`: the endpoint being built and the values, to fill in. */
+export type UrlDefaultsFunction = (endpoint: string, values: Record<string, unknown>) => void;
+
+/** `teardownAppcontext`: the unhandled error, if any. */
+export type TeardownAppcontextHook = (error: unknown) => void | Promise<void>;
+
 export type ErrorHandler<E = unknown> = (error: E, req: Request) => HandlerResult | Promise<HandlerResult>;
 
 /** An error class, for `errorHandler(SomeError, fn)`. */
@@ -123,6 +131,10 @@ export abstract class Scaffold {
   /** @internal */ readonly beforeRequestFuncs: BeforeRequestHook[] = [];
   /** @internal */ readonly afterRequestFuncs: AfterRequestHook[] = [];
   /** @internal */ readonly teardownRequestFuncs: TeardownHook[] = [];
+  /** @internal */ readonly urlValuePreprocessors: UrlValuePreprocessor[] = [];
+  /** @internal */ readonly urlDefaultFuncs: UrlDefaultsFunction[] = [];
+  /** @internal the app's only (a blueprint has no app context of its own) */
+  readonly teardownAppcontextFuncs: TeardownAppcontextHook[] = [];
   /** @internal status → handler */ readonly statusHandlers = new Map<number, ErrorHandler<never>>();
   /** @internal class → handler, in registration order */ readonly classHandlers: [
     ErrorClass<unknown>,
@@ -342,6 +354,25 @@ export abstract class Scaffold {
   teardownRequest(fn: TeardownHook): this {
     this.teardownRequestFuncs.push(fn);
     hookVersion.value++;
+    return this;
+  }
+
+  /**
+   * Runs before the beforeRequest hooks with the matched endpoint and the rule's values, which it may
+   * change or take out (Flask's `url_value_preprocessor`: pull a language code out of every URL).
+   */
+  urlValuePreprocessor(fn: UrlValuePreprocessor): this {
+    this.urlValuePreprocessors.push(fn);
+    hookVersion.value++;
+    return this;
+  }
+
+  /**
+   * Called by `urlFor` with the endpoint and the values (which it may fill in) for this app's, or this
+   * blueprint's, endpoints (Flask's `url_defaults`: put the current language code back into URLs).
+   */
+  urlDefaults(fn: UrlDefaultsFunction): this {
+    this.urlDefaultFuncs.push(fn);
     return this;
   }
 

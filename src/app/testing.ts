@@ -7,7 +7,7 @@ import { encodeQuery } from "../http/urlencoded.ts";
 import type { Phial } from "./app.ts";
 import { encodeMultipart, type MultipartFile } from "./files/multipart.ts";
 import { Headers, type HeadersInit } from "./wrappers/headers.ts";
-import type { RequestSource } from "./wrappers/request.ts";
+import { Request, type RequestSource } from "./wrappers/request.ts";
 import type { Response } from "./wrappers/response.ts";
 
 export interface TestRequestOptions {
@@ -339,6 +339,39 @@ export class TestClient {
 }
 
 /** A request as the app sees it, built in memory. */
+/**
+ * A request as the test client would send it, without handling it: for a request context outside a
+ * request (`app.testRequestContext`, the `phial shell`, custom commands).
+ */
+export function makeTestRequest(
+  app: Phial,
+  path = "/",
+  options: { method?: string; headers?: HeadersInit; query?: TestRequestOptions["query"] } = {},
+): Request {
+  const target = withQuery(path, options.query);
+  const headers = new Headers(options.headers);
+  if (!headers.has("host")) headers.set("Host", "localhost");
+  const raw: string[] = [];
+  for (const [k, v] of headers) raw.push(k, v);
+  const source = new TestSource(
+    (options.method ?? "GET").toUpperCase(),
+    target,
+    raw,
+    headers.get("host") ?? "localhost",
+    undefined,
+    undefined,
+    {},
+  );
+  const req = new Request(source, app);
+  const m = app.router.match(req.path, req.method, req.queryString, req.rawPath);
+  if (m.kind === "match") {
+    req.endpoint = m.rule.endpoint;
+    req.urlRule = m.rule.rule;
+    req.params = m.params as Record<string, unknown>;
+  }
+  return req;
+}
+
 class TestSource implements RequestSource {
   readonly method: string;
   readonly url: string;

@@ -3,6 +3,7 @@
 
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { appCommandLines, appFor, runAppCommand, shellCommand } from "./app-commands.ts";
 import { HTTP_HELP, runHttp } from "./http.ts";
 import { type Io, processIo } from "./io.ts";
 import { AppNotFoundError } from "./load-app.ts";
@@ -65,7 +66,14 @@ const COMMANDS: Record<string, Command> = {
   delete: { summary: "DELETE a URL", run: verb("DELETE") },
   head: { summary: "HEAD a URL (headers only)", run: verb("HEAD") },
   options: { summary: "OPTIONS a URL", run: verb("OPTIONS") },
+  shell: {
+    summary: "a JavaScript REPL with the app, in a request context",
+    run: (a, io) => friendly(io, async () => shellCommand(await appFor(appOption, io), a, io)),
+  },
 };
+
+/** `phial --app APP <command>`: the app for `shell` and the app's own commands. */
+let appOption: string | undefined;
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
@@ -80,11 +88,28 @@ function looksLikeUrl(s: string): boolean {
 
 /** Runs the command line; resolves with the exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  appOption = undefined;
+  if (argv[0] === "--app" && argv.length >= 2) {
+    appOption = argv[1];
+    argv = argv.slice(2);
+  } else if (argv[0]?.startsWith("--app=")) {
+    appOption = argv[0].slice(6);
+    argv = argv.slice(1);
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     const topic = name === "help" ? rest[0] : undefined;
     if (topic !== undefined && topic in COMMANDS) return COMMANDS[topic]!.run(["--help"], io);
     io.stdout.write(usage());
+    // The app's own commands, when an app is named or found.
+    if (appOption !== undefined || io.env.PHIAL_APP !== undefined) {
+      try {
+        const lines = appCommandLines(await appFor(appOption, io));
+        if (lines.length > 0) io.stdout.write(`\nThe app's commands:\n${lines.join("\n")}\n`);
+      } catch (err) {
+        if (!(err instanceof AppNotFoundError)) throw err;
+      }
+    }
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "-V") {
@@ -94,6 +119,21 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (cmd !== undefined) return cmd.run(rest, io);
   if (VERBS.has(name.toLowerCase())) return runHttp(name.toUpperCase(), rest, io);
+  // A command the app registered (`app.cli.command(name, fn)`), as `flask <command>`.
+  if (/^[a-z0-9][a-z0-9_-]*$/.test(name) && !looksLikeUrl(name)) {
+    let app: Awaited<ReturnType<typeof appFor>> | undefined;
+    try {
+      app = await appFor(appOption, io);
+    } catch (err) {
+      if (!(err instanceof AppNotFoundError)) throw err;
+      if (appOption !== undefined) {
+        io.stderr.write(`phial: ${err.message}\n`);
+        return 2;
+      }
+    }
+    const code = app === undefined ? undefined : await runAppCommand(app, name, rest, io);
+    if (code !== undefined) return code;
+  }
   // `phial METHOD URL …` (any method) or `phial URL …` or options first (`phial -v :8000`).
   const positional = argv.filter((a) => !a.startsWith("-"));
   if (name.startsWith("-") || positional.length >= 2 || looksLikeUrl(name))

@@ -1,14 +1,17 @@
 // Cookies (RFC 6265): the `Cookie` request field parsed into pairs, and `Set-Cookie` values built strictly.
-// Shared by the framework and the client. Names are tokens; values are percent-encoded where a cookie
-// can't carry them and decoded back by the parser, so any string round-trips.
+// Shared by the framework and the client. Names are tokens; values are quoted and escaped as Werkzeug
+// does where a cookie can't carry them and decoded back by the parser, so any string round-trips.
 
 import { isToken } from "./fields.ts";
 
 export interface SetCookieOptions {
   /** Lifetime in **seconds** (the attribute's unit, not milliseconds). 0 or less expires it now. */
   maxAge?: number;
-  /** Expiry date. */
-  expires?: Date;
+  /**
+   * Expiry: a Date, or seconds since the epoch (as Werkzeug takes an int). Without it, `maxAge` also
+   * writes the matching `Expires` (Werkzeug's `sync_expires`), for clients that only know `Expires`.
+   */
+  expires?: Date | number;
   /** Path the cookie applies to. */
   path?: string;
   /** Domain the cookie applies to (and its subdomains); omit for this host only. */
@@ -26,88 +29,98 @@ export interface SetCookieOptions {
 }
 
 /**
- * cookie-octet (RFC 6265 §4.1.1): %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E, less `%`, which starts
- * our escapes. Everything else in a value is percent-encoded (UTF-8).
+ * A value made only of these ASCII characters is sent as it is (Werkzeug's `_cookie_no_quote_re`:
+ * letters, digits and ``_!#$%&'()*+-./:<=>?@[]^`{|}~``); any other value is sent quoted.
  */
-const VALUE_OK: Uint8Array = (() => {
+const PLAIN: Uint8Array = (() => {
   const t = new Uint8Array(128);
-  for (let c = 0x21; c <= 0x7e; c++) t[c] = 1;
-  for (const c of '",;\\%') t[c.charCodeAt(0)] = 0;
+  for (const c of "!#$%&'()*+-./:<=>?@[]^_`{|}~") t[c.charCodeAt(0)] = 1;
+  for (let c = 0x30; c <= 0x39; c++) t[c] = 1;
+  for (let c = 0x41; c <= 0x5a; c++) t[c] = 1;
+  for (let c = 0x61; c <= 0x7a; c++) t[c] = 1;
   return t;
 })();
 
-const HEX = "0123456789ABCDEF";
+/**
+ * Encodes a cookie value as Werkzeug does, so any string works and round-trips: a value of plain
+ * characters is sent as it is; any other is put in double quotes, with `"` and `\` escaped by a
+ * backslash and every byte of its UTF-8 that a cookie can't carry (controls, `,`, `;`, DEL and above)
+ * as a backslash and three octal digits (`a;b` → `"a\073b"`, `深` → `"\346\267\261"`).
+ * Unlike Werkzeug, every control character is escaped (Werkzeug leaves 0x1a-0x1f as they are), so no
+ * value can break the header. `decodeCookieValue` reverses it.
+ */
+export function encodeCookieValue(value: string, _name = "?"): string {
+  let plain = true;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x80 || PLAIN[c] !== 1) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return value;
+  let out = '"';
+  const bytes = Buffer.from(value, "utf8");
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0x22) out += '\\"';
+    else if (b === 0x5c) out += "\\\\";
+    else if (b < 0x20 || b === 0x2c || b === 0x3b || b >= 0x7f) out += `\\${b.toString(8).padStart(3, "0")}`;
+    else out += String.fromCharCode(b);
+  }
+  return `${out}"`;
+}
 
 function isCtl(c: number): boolean {
   return c < 0x20 || c === 0x7f;
 }
 
-/**
- * Encodes a cookie value so that only cookie-octets are sent (`decodeCookieValue` reverses it). Throws a
- * TypeError for control characters or `;`; `name` is only for that message.
- */
-export function encodeCookieValue(value: string, name = "?"): string {
-  let plain = true;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (isCtl(c)) {
-      throw new TypeError(
-        `Invalid value for cookie "${name}": it contains the control character 0x${c.toString(16).padStart(2, "0")}` +
-          (c === 0x0d || c === 0x0a ? " (CR/LF: header injection)" : ""),
-      );
-    }
-    if (c === 0x3b) {
-      throw new TypeError(
-        `Invalid value for cookie "${name}": it contains ";", which ends a cookie; encode the value first ` +
-          "(e.g. base64url or encodeURIComponent)",
-      );
-    }
-    if (c >= 0x80 || VALUE_OK[c] !== 1) plain = false;
-  }
-  if (plain) return value;
-  let out = "";
-  const bytes = Buffer.from(value, "utf8");
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if (b < 0x80 && VALUE_OK[b] === 1) out += String.fromCharCode(b);
-    else out += `%${HEX[b >> 4]}${HEX[b & 15]}`;
-  }
-  return out;
-}
-
-function hexVal(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -1;
+function isOctal(c: number): boolean {
+  return c >= 0x30 && c <= 0x37;
 }
 
 /**
- * Decodes `%XX` escapes as UTF-8; malformed escapes stay as they are. The input is a field value as the
- * wire gives it (one character per byte), so raw UTF-8 bytes a browser sent are decoded too.
+ * Decodes a cookie value as Werkzeug's `parse_cookie` does: a value in double quotes loses them and
+ * its backslash escapes (`\"` → `"`, `\346` → the byte 0o346); the bytes are then read as UTF-8
+ * (the input is a field value as the wire gives it, one character per byte, so raw UTF-8 a browser
+ * sent is decoded too; bytes that are not UTF-8 become U+FFFD, as in Werkzeug). `%XX` is **not**
+ * decoded (Werkzeug doesn't either).
  */
 export function decodeCookieValue(value: string): string {
   const n = value.length;
-  let i = 0;
-  for (; i < n; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 0x25 || c >= 0x80) break;
+  const quoted = n >= 2 && value.charCodeAt(0) === 0x22 && value.charCodeAt(n - 1) === 0x22;
+  if (!quoted) {
+    let i = 0;
+    for (; i < n; i++) if (value.charCodeAt(i) >= 0x80) break;
+    if (i === n) return value;
+    for (i = 0; i < n; i++) if (value.charCodeAt(i) > 0xff) return value; // not a wire string
+    return Buffer.from(value, "latin1").toString("utf8");
   }
-  if (i === n) return value;
   const bytes = Buffer.allocUnsafe(n);
   let len = 0;
-  for (i = 0; i < n; i++) {
+  const end = n - 1;
+  for (let i = 1; i < end; i++) {
     const c = value.charCodeAt(i);
-    if (c === 0x25 && i + 2 < n) {
-      const h = hexVal(value.charCodeAt(i + 1));
-      const l = hexVal(value.charCodeAt(i + 2));
-      if (h >= 0 && l >= 0) {
-        bytes[len++] = (h << 4) | l;
-        i += 2;
+    if (c > 0xff) return value.slice(1, end); // not a wire string: leave it alone
+    if (c === 0x5c && i + 1 < end) {
+      const d = value.charCodeAt(i + 1);
+      if (
+        d >= 0x30 &&
+        d <= 0x33 &&
+        i + 3 < end &&
+        isOctal(value.charCodeAt(i + 2)) &&
+        isOctal(value.charCodeAt(i + 3))
+      ) {
+        bytes[len++] =
+          ((d - 0x30) << 6) | ((value.charCodeAt(i + 2) - 0x30) << 3) | (value.charCodeAt(i + 3) - 0x30);
+        i += 3;
         continue;
       }
+      if (d > 0xff) return value.slice(1, end);
+      bytes[len++] = d;
+      i++;
+      continue;
     }
-    if (c > 0xff) return value; // not a wire string: leave it alone
     bytes[len++] = c;
   }
   return bytes.toString("utf8", 0, len);
@@ -116,7 +129,8 @@ export function decodeCookieValue(value: string): string {
 /**
  * Parses a `Cookie` field into [name, value] pairs, in order, repeats kept.
  * Pairs without a name (`=x`, `x`) are ignored (Werkzeug CVE-2023-23934); only SP and HTAB are trimmed,
- * never other whitespace (prefix-bypass tricks); quoted values lose their quotes; `%XX` is decoded.
+ * never other whitespace (prefix-bypass tricks); quoted values lose their quotes and escapes (as
+ * `decodeCookieValue`).
  */
 export function parseCookieHeader(header: string): [string, string][] {
   const out: [string, string][] = [];
@@ -138,10 +152,6 @@ export function parseCookieHeader(header: string): [string, string][] {
           let ve = end;
           while (vs < ve && isSpace(header.charCodeAt(vs))) vs++;
           while (ve > vs && isSpace(header.charCodeAt(ve - 1))) ve--;
-          if (ve - vs >= 2 && header.charCodeAt(vs) === 0x22 && header.charCodeAt(ve - 1) === 0x22) {
-            vs++;
-            ve--;
-          }
           out.push([name, decodeCookieValue(header.slice(vs, ve))]);
         }
       }
@@ -178,8 +188,9 @@ function checkAttr(what: string, name: string, v: string): void {
 const DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
 /**
- * Builds a `Set-Cookie` value. Throws a TypeError when the name is not a token, when the value has
- * control characters or `;`, or when path/domain could inject attributes; enforces the `__Secure-` and
+ * Builds a `Set-Cookie` value as Werkzeug's `dump_cookie` does (attribute order, quoting, `Expires`
+ * from `maxAge`). Throws a TypeError when the name is not a token, or when path/domain could inject
+ * attributes; enforces the `__Secure-` and
  * `__Host-` prefix rules.
  */
 export function serializeSetCookie(name: string, value: string, options: SetCookieOptions = {}): string {
@@ -188,18 +199,7 @@ export function serializeSetCookie(name: string, value: string, options: SetCook
   }
   let s = `${name}=${encodeCookieValue(value, name)}`;
   const o = options;
-  if (o.maxAge !== undefined) {
-    if (typeof o.maxAge !== "number" || Number.isNaN(o.maxAge)) {
-      throw new TypeError(`Invalid maxAge for cookie "${name}": give a number of seconds`);
-    }
-    s += `; Max-Age=${Number.isFinite(o.maxAge) ? Math.max(0, Math.floor(o.maxAge)) : 2147483647}`;
-  }
-  if (o.expires !== undefined) {
-    if (!(o.expires instanceof Date) || Number.isNaN(o.expires.getTime())) {
-      throw new TypeError(`Invalid expires for cookie "${name}": give a valid Date`);
-    }
-    s += `; Expires=${o.expires.toUTCString()}`;
-  }
+  // Werkzeug's order: Domain, Expires, Max-Age, Secure, HttpOnly, Path, SameSite, Partitioned.
   if (o.domain !== undefined && o.domain !== "") {
     checkAttr("domain", name, o.domain);
     if (!DOMAIN.test(o.domain)) {
@@ -209,18 +209,35 @@ export function serializeSetCookie(name: string, value: string, options: SetCook
     }
     s += `; Domain=${o.domain}`;
   }
+  let maxAge: number | undefined;
+  if (o.maxAge !== undefined) {
+    if (typeof o.maxAge !== "number" || Number.isNaN(o.maxAge)) {
+      throw new TypeError(`Invalid maxAge for cookie "${name}": give a number of seconds`);
+    }
+    maxAge = Number.isFinite(o.maxAge) ? Math.max(0, Math.floor(o.maxAge)) : 2147483647;
+  }
+  if (o.expires !== undefined) {
+    const ms =
+      typeof o.expires === "number"
+        ? o.expires * 1000
+        : o.expires instanceof Date
+          ? o.expires.getTime()
+          : Number.NaN;
+    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
+      throw new TypeError(
+        `Invalid expires for cookie "${name}": give a valid Date or seconds since the epoch`,
+      );
+    }
+    s += `; Expires=${new Date(ms).toUTCString()}`;
+  } else if (maxAge !== undefined) {
+    s += `; Expires=${new Date(maxAge === 0 ? 0 : Date.now() + maxAge * 1000).toUTCString()}`;
+  }
+  if (maxAge !== undefined) s += `; Max-Age=${maxAge}`;
+  if (o.secure) s += "; Secure";
+  if (o.httpOnly) s += "; HttpOnly";
   if (o.path !== undefined) {
     checkAttr("path", name, o.path);
     s += `; Path=${o.path}`;
-  }
-  if (o.secure) s += "; Secure";
-  if (o.httpOnly) s += "; HttpOnly";
-  if (o.partitioned) s += "; Partitioned";
-  if (o.priority !== undefined) {
-    if (o.priority !== "Low" && o.priority !== "Medium" && o.priority !== "High") {
-      throw new TypeError(`Invalid priority for cookie "${name}": use "Low", "Medium" or "High"`);
-    }
-    s += `; Priority=${o.priority}`;
   }
   if (o.sameSite !== undefined) {
     const ss = String(o.sameSite).toLowerCase();
@@ -228,6 +245,13 @@ export function serializeSetCookie(name: string, value: string, options: SetCook
     else if (ss === "lax") s += "; SameSite=Lax";
     else if (ss === "none") s += "; SameSite=None";
     else throw new TypeError(`Invalid sameSite for cookie "${name}": use "Strict", "Lax" or "None"`);
+  }
+  if (o.partitioned) s += "; Partitioned";
+  if (o.priority !== undefined) {
+    if (o.priority !== "Low" && o.priority !== "Medium" && o.priority !== "High") {
+      throw new TypeError(`Invalid priority for cookie "${name}": use "Low", "Medium" or "High"`);
+    }
+    s += `; Priority=${o.priority}`;
   }
   if (name.startsWith("__Secure-") && !o.secure) {
     throw new TypeError(`The cookie "${name}" has the __Secure- prefix, so it needs \`secure: true\``);

@@ -141,7 +141,7 @@ describe("static files through the test client", () => {
       "attachment; filename=\"resume 2024.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%202024.pdf",
     );
     const dl = await c.get("/dl/report.pdf");
-    assert.equal(dl.headers.get("content-disposition"), 'attachment; filename="report.pdf"');
+    assert.equal(dl.headers.get("content-disposition"), "attachment; filename=report.pdf");
     assert.equal((await c.get("/missing")).status, 404);
     assert.equal((await c.get("/dir")).status, 404);
     assert.equal((await c.get("/dl/../private.txt")).status, 404);
@@ -153,7 +153,7 @@ describe("static files through the test client", () => {
     assert.equal(r.status, 200);
     assert.equal(r.text, "a,b\n1,2\n");
     assert.equal(r.headers.get("content-type"), "text/csv; charset=utf-8");
-    assert.equal(r.headers.get("content-disposition"), 'attachment; filename="export.csv"');
+    assert.equal(r.headers.get("content-disposition"), "attachment; filename=export.csv");
     assert.equal(r.headers.get("last-modified"), undefined);
     const etag = r.headers.get("etag")!;
     assert.match(etag, /^"[A-Za-z0-9_-]{27}"$/);

@@ -293,12 +293,15 @@ describe("json", () => {
 });
 
 describe("cookies", () => {
-  test("parsed into a MultiDict; nameless pairs ignored; escapes decoded", async () => {
+  test("parsed into a MultiDict; nameless pairs ignored; quoted values unescaped as Werkzeug; %XX kept", async () => {
     const { client } = echoApp((req) => ({ dict: req.cookies.toDict({ flat: false }), n: req.cookies.size }));
     const r = await client.get("/", {
-      headers: { Cookie: 'a=1; b="quoted"; =evil; c=%E6%B7%B1; a=2; noeq' },
+      headers: { Cookie: 'a=1; b="quoted"; =evil; c=%E6%B7%B1; a=2; noeq; d="\\346\\267\\261"; e="q\\"q"' },
     });
-    assert.deepEqual(r.json, { dict: { a: ["1", "2"], b: ["quoted"], c: ["深"] }, n: 3 });
+    assert.deepEqual(r.json, {
+      dict: { a: ["1", "2"], b: ["quoted"], c: ["%E6%B7%B1"], d: ["深"], e: ['q"q'] },
+      n: 5,
+    });
   });
 });
 

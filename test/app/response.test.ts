@@ -131,7 +131,7 @@ describe("Response and helpers", () => {
     assert.equal(new Response("x", { mimetype: "text/csv" }).contentType, "text/csv; charset=utf-8");
     assert.equal(new Response("x", { mimetype: "image/png" }).contentType, "image/png");
     assert.equal(new Response("x", { contentType: "text/x; y=z" }).contentType, "text/x; y=z");
-    assert.equal(new Response().contentType, undefined);
+    assert.equal(new Response().contentType, "text/html; charset=utf-8", "always a type, as Werkzeug");
   });
 
   test("headers: set/append/get/getAll/delete/has keep name case; CR/LF refused", () => {
@@ -211,13 +211,15 @@ describe("Response and helpers", () => {
       domain: "example.com",
     });
     r.deleteCookie("old");
-    assert.deepEqual(r.headers.getSetCookie(), [
-      "id=a%20b%2Cc; Max-Age=3600; Path=/; Secure; HttpOnly; SameSite=Lax",
-      "when=1; Expires=Tue, 01 Jan 2030 00:00:00 GMT; Domain=example.com; Path=/app",
-      "old=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/",
-    ]);
+    const [id, when, gone] = r.headers.getSetCookie();
+    // Werkzeug's order and quoting; maxAge also writes Expires (now + 3600 s)
+    assert.match(
+      id!,
+      /^id="a b\\054c"; Expires=[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} [\d:]{8} GMT; Max-Age=3600; Secure; HttpOnly; Path=\/; SameSite=Lax$/,
+    );
+    assert.equal(when, "when=1; Domain=example.com; Expires=Tue, 01 Jan 2030 00:00:00 GMT; Path=/app");
+    assert.equal(gone, "old=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/");
     assert.throws(() => r.setCookie("bad name", "x"), /token/);
-    assert.throws(() => r.setCookie("x", "a;b"), /";"/);
     assert.throws(() => r.setCookie("x", "y", { path: "/a; Domain=evil" }), /path/);
   });
 });

@@ -77,12 +77,15 @@ test("segments percent-encoded once; path keeps its slashes; built URLs match ba
   }
 });
 
-test("a value with / for a one-segment converter is a BuildError pointing to path", () => {
-  assert.throws(
-    () => r.build("string", { name: "a/b" }),
-    (e: unknown) =>
-      e instanceof BuildError && /contains "\/", which only <path:name> matches/.test(e.message),
-  );
+test("a string value with / builds with the slash as is (Werkzeug's to_url); dot-segments never", () => {
+  assert.equal(r.build("string", { name: "a/b c" }), "/s/a/b%20c");
+  for (const name of ["../admin", "a/./b", "a/.."]) {
+    assert.throws(
+      () => r.build("string", { name }),
+      (e: unknown) => e instanceof BuildError && /`\.` or `\.\.` segment/.test(e.message),
+      name,
+    );
+  }
 });
 
 test("unknown params become the query string: arrays repeat, everything encoded; null/undefined dropped", () => {

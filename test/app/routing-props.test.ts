@@ -88,7 +88,7 @@ test("the 100k forms still match what they should", () => {
   const r = bigRouter();
   const res = r.match(`/b/${"x/".repeat(50_000)}edit`, "GET", "");
   assert.equal(res.kind === "match" && res.rule.endpoint, "e6");
-  assert.equal(r.match("/".repeat(100_000), "GET", "").kind, "redirect");
+  assert.equal(r.match("/".repeat(100_000), "GET", "").kind, "match", "all slashes: `/`, as Werkzeug");
   const long = r.match(`/a/${"n".repeat(100_000)}`, "GET", "");
   assert.equal(long.kind === "match" && (long.params.name as string).length, 100_000);
 });

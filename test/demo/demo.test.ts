@@ -328,7 +328,7 @@ describe("files: upload, list, download, delete", () => {
     assert.match(list.text, /href="\/files\/my_report.bin" download>my_report.bin</);
     const dl = await c.get("/files/my_report.bin");
     assert.equal(dl.status, 200);
-    assert.equal(dl.headers.get("content-disposition"), 'attachment; filename="my_report.bin"');
+    assert.equal(dl.headers.get("content-disposition"), "attachment; filename=my_report.bin");
     assert.deepEqual(dl.data, data);
     assert.deepEqual(readFileSync(join(demo.dataDir, "uploads", "hana", "my_report.bin")), data);
     // Another user sees none of it.

@@ -27,9 +27,21 @@ const SRC = join(ROOT, "src");
 const LAYERS: readonly (readonly string[])[] = [
   ["routing"], // rules, converters, matching and building URLs: knows nothing of requests
   ["wrappers"], // Request, Response, Headers, MultiDict, HTTP exceptions, forwarded-header trust
-  // request context, settings, what app and blueprint share, return values, writing to servers
-  ["context", "config", "protections", "realtime", "scaffold", "return-value", "serving", "redis"], // redis: the shared client helpers
-  // features (limits: rate limiting; fanout: messages to every instance; validation: schemas and OpenAPI)
+  // request context, settings, shared parts; redis: the shared client helpers; signals; class-based views
+  [
+    "context",
+    "config",
+    "protections",
+    "realtime",
+    "scaffold",
+    "return-value",
+    "serving",
+    "redis",
+    "signals",
+    "views",
+  ],
+  // features (limits: rate limiting; fanout: messages to every instance; validation: schemas and OpenAPI;
+  // commands: the app's CLI commands)
   [
     "files",
     "sessions",
@@ -41,6 +53,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "limits",
     "fanout",
     "validation",
+    "commands",
   ],
   ["dispatch"], // the request pipeline
   ["app"], // the Phial class

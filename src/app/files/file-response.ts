@@ -5,6 +5,7 @@
 
 import { createReadStream } from "node:fs";
 import mime from "mime-types";
+import { isToken } from "../../http/fields.ts";
 
 /** How a file is sent; the options of `sendFile` and `sendFromDirectory`. */
 export interface SendFileOptions {
@@ -242,8 +243,10 @@ export function contentDisposition(type: "attachment" | "inline", filename: stri
         .normalize("NFKD")
         .replace(/\p{M}/gu, "")
         .replace(/[^\x20-\x7e]/g, "_");
-  const quoted = fallback.replace(/[\\"]/g, "\\$&");
-  let v = `${type}; filename="${quoted}"`;
+  // Quoted only when it is not a token, as Werkzeug's dump_options_header: `inline; filename=a.txt`.
+  let v = isToken(fallback)
+    ? `${type}; filename=${fallback}`
+    : `${type}; filename="${fallback.replace(/[\\"]/g, "\\$&")}"`;
   if (!ascii) v += `; filename*=UTF-8''${encodeRfc5987(name)}`;
   return v;
 }
@@ -253,6 +256,14 @@ export function cacheControl(maxAge: number | undefined): string {
   if (maxAge === undefined || maxAge <= 0) return "no-cache";
   if (!Number.isFinite(maxAge)) throw new RangeError(`sendFile(): maxAge must be a finite number of seconds`);
   return `public, max-age=${Math.floor(maxAge)}`;
+}
+
+/**
+ * A 304's fields: with an ETag, no Last-Modified (RFC 9110 §15.4.5: a 304 sends other metadata only
+ * to guide cache updates, and Last-Modified only helps when there is no ETag).
+ */
+function notModified(validators: [string, string][], etag: string | undefined): [string, string][] {
+  return etag === undefined ? validators : validators.filter((v) => v[0] !== "Last-Modified");
 }
 
 /** The base name of a slash- or backslash-separated path. */
@@ -269,7 +280,8 @@ function baseName(p: string): string {
 export function planFileResponse(file: FileInfo, req: FileRequest, options: SendFileOptions = {}): FilePlan {
   const size = file.size;
   const headers: [string, string][] = [];
-  const downloadName = options.downloadName ?? (options.asAttachment ? baseName(file.name) : undefined);
+  // Werkzeug names every file it sends (`inline` unless `asAttachment`); a buffer has a name only if given.
+  const downloadName = options.downloadName ?? (file.name !== "" ? baseName(file.name) : undefined);
   const mimetype = options.mimetype ?? guessMimetype(downloadName ?? file.name);
   const etag =
     options.etag === false
@@ -291,6 +303,13 @@ export function planFileResponse(file: FileInfo, req: FileRequest, options: Send
   if (lastModified !== undefined)
     validators.push(["Last-Modified", new Date(lastModified * 1000).toUTCString()]);
   validators.push(["Cache-Control", cacheControl(options.maxAge)]);
+  if (options.maxAge !== undefined && Number.isFinite(options.maxAge)) {
+    // As Werkzeug's send_file: Expires for caches that only know HTTP/1.0's field.
+    validators.push([
+      "Expires",
+      new Date((Math.floor(Date.now() / 1000) + Math.floor(options.maxAge)) * 1000).toUTCString(),
+    ]);
+  }
 
   if (conditional) {
     const method = req.method;
@@ -309,13 +328,17 @@ export function planFileResponse(file: FileInfo, req: FileRequest, options: Send
     const inm = req.header("if-none-match");
     if (inm !== undefined) {
       if (inm.trim() === "*" || (etag !== undefined && etagListMatches(inm, etag, true))) {
-        return { status: safe ? 304 : 412, headers: validators, range: undefined };
+        return {
+          status: safe ? 304 : 412,
+          headers: safe ? notModified(validators, etag) : validators,
+          range: undefined,
+        };
       }
     } else if (safe) {
       const ims = req.header("if-modified-since");
       const t = ims === undefined ? undefined : parseHttpDate(ims);
       if (t !== undefined && lastModified !== undefined && lastModified <= t) {
-        return { status: 304, headers: validators, range: undefined };
+        return { status: 304, headers: notModified(validators, etag), range: undefined };
       }
     }
   }

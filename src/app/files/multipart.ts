@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import busboy from "busboy";
+import { parseMediaType } from "../../http/media-type.ts";
+import { PartHeadScanner } from "./part-headers.ts";
 
 /** An uploaded file, as `req.files` holds it. */
 export interface FileStorage {
@@ -18,7 +20,10 @@ export interface FileStorage {
   readonly name: string;
   /** The file name the client sent, unchanged (may be "" or contain a path): pass it through `secureFilename()`. */
   readonly filename: string;
-  /** The part's media type as the client declared it (`text/plain` when it declared none). */
+  /**
+   * The part's Content-Type as the client sent it, parameters included (`text/plain; charset=utf-8`);
+   * `text/plain` when it declared none.
+   */
   readonly contentType: string;
   /** The media type, lowercased, without parameters. */
   readonly mimetype: string;
@@ -87,11 +92,13 @@ export class UploadedFile implements FileStorage {
   /** The temp file's path when the file was spooled to disk (removed after the request). */
   tempPath: string | undefined;
 
-  constructor(name: string, filename: string, mimetype: string) {
+  constructor(name: string, filename: string, mimetype: string, contentType?: string) {
     this.name = name;
     this.filename = filename;
     this.mimetype = mimetype;
-    this.contentType = mimetype;
+    // As sent, parameters included (Werkzeug's FileStorage.content_type), when it is the same type.
+    this.contentType =
+      contentType !== undefined && parseMediaType(contentType)?.essence === mimetype ? contentType : mimetype;
   }
 
   read(): Promise<Buffer> {
@@ -219,6 +226,10 @@ export async function parseMultipart(
     throw toMultipartError(err);
   }
 
+  // The parts' Content-Type values with their parameters (busboy gives only `type/subtype`).
+  const boundary = parseMediaType(contentType)?.params.boundary;
+  const heads = boundary === undefined || boundary === "" ? undefined : new PartHeadScanner(boundary);
+
   let failure: MultipartError | undefined;
   const fail = (err: MultipartError): void => {
     if (failure !== undefined) return;
@@ -249,6 +260,7 @@ export async function parseMultipart(
   };
 
   bb.on("field", (name: string | undefined, value: string, info: busboy.FieldInfo) => {
+    heads?.take();
     if (failure !== undefined || !checkName(name)) return;
     if (info.valueTruncated) {
       fail(
@@ -266,11 +278,12 @@ export async function parseMultipart(
     // busboy destroys the file stream with an error when the body breaks off; that error is
     // reported through busboy's own 'error' event, so here it only must not go uncaught.
     stream.on("error", ignore);
+    const head = heads?.take();
     if (failure !== undefined || !checkName(name)) {
       stream.resume();
       return;
     }
-    const file = new UploadedFile(name, info.filename ?? "", info.mimeType);
+    const file = new UploadedFile(name, info.filename ?? "", info.mimeType, head?.contentType);
     files.push([name, file]);
     stream.once("limit", () => {
       fail(new MultipartError(413, `The file "${file.filename}" is larger than ${maxFileSize} bytes`));
@@ -336,6 +349,7 @@ export async function parseMultipart(
       }
       let more: boolean;
       try {
+        heads?.push(chunk);
         more = bb.write(chunk);
       } catch (err) {
         fail(toMultipartError(err)); // busboy failing on its input is still bad input, not a crash

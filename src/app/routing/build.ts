@@ -141,7 +141,14 @@ export function buildPath<T>(r: Entry<T>, values: Readonly<Record<string, unknow
       text = p.converter.format(v);
       // Only what the converter matches back is built: the URL round-trips.
       if (text !== undefined && (text === "" || p.converter.parse(text) === undefined)) text = undefined;
-      if (text !== undefined && !p.converter.slashes && text.indexOf("/") !== -1) text = undefined;
+      // A `/` only from the string converter (Werkzeug's default): custom converters round-trip.
+      if (
+        text !== undefined &&
+        !p.converter.slashes &&
+        text.indexOf("/") !== -1 &&
+        !isStringConverter(p.converterName)
+      )
+        text = undefined;
     } catch {
       text = undefined;
     }
@@ -149,7 +156,9 @@ export function buildPath<T>(r: Entry<T>, values: Readonly<Record<string, unknow
       const conv = p.converterName === "default" ? "string" : p.converterName;
       const hint =
         typeof v === "string" && v.indexOf("/") !== -1 && !p.converter.slashes
-          ? `; it contains "/", which only <path:${p.name}> matches`
+          ? isStringConverter(p.converterName)
+            ? "; a `.` or `..` segment would send the link elsewhere"
+            : `; it contains "/", which only <path:${p.name}> matches`
           : "";
       return {
         reason:
@@ -158,9 +167,16 @@ export function buildPath<T>(r: Entry<T>, values: Readonly<Record<string, unknow
             : `rule ${JSON.stringify(r.rule)} can't take ${p.name}=${describeValue(v)} (not accepted by the ${conv} converter${hint})`,
       };
     }
-    out += percentEncode(text, p.converter.slashes ? PATH_SAFE : SEGMENT_SAFE);
+    out += percentEncode(
+      text,
+      p.converter.slashes || isStringConverter(p.converterName) ? PATH_SAFE : SEGMENT_SAFE,
+    );
   }
   return out;
+}
+
+function isStringConverter(name: string): boolean {
+  return name === "default" || name === "string";
 }
 
 /** The first rule of the list that is suitable and builds, with its path. */

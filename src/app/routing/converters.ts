@@ -2,6 +2,8 @@
 // value is written back into a URL. The built-in checks are hand-written scans (linear, no regex, no
 // backtracking: LESSONS 4).
 
+import { hasDotSegment } from "./encoding.ts";
+
 /** A value in a converter's argument list: `int(fixed_digits=4, signed=True)`, `any(a, "b c")`. */
 export type ConverterArg = string | number | boolean | null;
 
@@ -235,7 +237,11 @@ export const stringConverter: ConverterFactory = (args) => {
     parse: (s) => (fits(s) ? s : undefined),
     format: (v) => {
       const s = scalarText(v);
-      return s !== undefined && s !== "" && s.indexOf("/") === -1 && fits(s) ? s : undefined;
+      // A value with `/` builds with the slash as is, as Werkzeug's to_url (`/s/a/b` for "a/b"); one
+      // that would make a `.` or `..` segment (a link a client resolves elsewhere) does not build.
+      return s !== undefined && s !== "" && fits(s) && !(s.indexOf("/") !== -1 && hasDotSegment(s))
+        ? s
+        : undefined;
     },
     weight: 100,
   };

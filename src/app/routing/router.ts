@@ -266,7 +266,8 @@ export class Router<T> {
     if (target === undefined) return this.matchPath(path, method, queryString, rawPath, false);
     const [merged, mergedRaw] = target;
     const r = this.matchPath(merged, method, queryString, mergedRaw, false);
-    if (r.kind === "match") {
+    // `//` (and `///`) is `/`, served as it is: the URL a Werkzeug development server serves.
+    if (r.kind === "match" && merged !== "/") {
       const location =
         mergedRaw === undefined ? locationFor(merged, queryString) : locationForRaw(mergedRaw, queryString);
       return { kind: "redirect", location };
@@ -277,10 +278,6 @@ export class Router<T> {
   /** The methods the rules matching this decoded path accept (HEAD with GET, OPTIONS), sorted. */
   allowedMethods(path: string, rawPath?: string): string[] {
     if (path.charCodeAt(0) !== 0x2f) return [];
-    if (this.mergeSlashes && path.indexOf("//") !== -1) {
-      const target = this.mergedTarget(path, rawPath);
-      if (target !== undefined) path = target[0];
-    }
     const w: Walk = {
       path,
       method: "",
@@ -293,6 +290,15 @@ export class Router<T> {
       merge: false,
     };
     this.walk(this.root, 1, w);
+    // As Werkzeug: the path as sent first; merged only when that matches nothing.
+    if (w.allowed!.size === 0 && this.mergeSlashes && path.indexOf("//") !== -1) {
+      const target = this.mergedTarget(path, rawPath);
+      if (target !== undefined) {
+        w.path = target[0];
+        w.budget = SPLIT_BUDGET;
+        this.walk(this.root, 1, w);
+      }
+    }
     return finishAllowed(w.allowed!);
   }
 
@@ -318,7 +324,9 @@ export class Router<T> {
       collect: false,
       budget: SPLIT_BUDGET,
       double: undefined,
-      merge,
+      // As Werkzeug, the path is matched as sent first (`/proxy/<path:url>` takes `http://x`), and
+      // merged (a redirect) only when that matches nothing: see the retry below.
+      merge: false,
     };
     const r = this.walk(this.root, 1, w);
     if (r === MERGE) return this.matchMerged(path, method, queryString, rawPath);
@@ -444,6 +452,16 @@ export class Router<T> {
           if (w.double) return MERGE;
         }
         ok = matchPieces(edge.seg.pieces, end === stop ? seg : path.slice(pos, end), w);
+        if (ok) {
+          const r = this.walk(edge.node, end + 1, w);
+          if (r !== null) return r;
+          w.n = mark;
+        }
+        // A final path part keeps a trailing slash when nothing matched without it, as Werkzeug's
+        // `[^/].*?` does: `/p/<path:x>` gives `a/b/` for `/p/a/b/`.
+        if (edge.tail !== 0 || end === len || path.charCodeAt(len - 1) !== 0x2f) continue;
+        end = len;
+        ok = matchPieces(edge.seg.pieces, path.slice(pos, len), w);
       } else if (pos === stop) {
         continue; // converters never match an empty segment
       } else if (edge.single !== undefined) {

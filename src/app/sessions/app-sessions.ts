@@ -2,6 +2,7 @@
 
 import type { Phial, SessionInterface } from "../app.ts";
 import { currentRequest } from "../context.ts";
+import { messageFlashed, signalReceivers } from "../signals.ts";
 import type { Request } from "../wrappers/request.ts";
 import type { Response } from "../wrappers/response.ts";
 import {
@@ -93,7 +94,9 @@ function need(what: string): Request {
  * `app.config.secretKey`. `category` is free text; Flask's convention is message/error/info/warning.
  */
 export function flash(message: string, category = "message"): void {
-  addFlash(need("flash").session, message, category);
+  const req = need("flash");
+  addFlash(req.session, message, category);
+  if (signalReceivers.count > 0) messageFlashed.send(req.app, { message, category });
 }
 
 /** Flashes taken from the session in this request (so every call in a request sees the same list). */

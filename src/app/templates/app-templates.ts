@@ -118,6 +118,19 @@ export function renderTemplate(name: string | readonly string[], context?: Templ
 }
 
 /** Renders template source (autoescaped). Never pass source that came from a user. */
+/**
+ * A macro or top-level variable of a template (Flask's `get_template_attribute`): render a macro from
+ * code, e.g. for a JSON answer that carries HTML.
+ *
+ * ```ts
+ * const hello = await getTemplateAttribute("_macros.html", "hello");
+ * hello("ada"); // the macro's output
+ * ```
+ */
+export function getTemplateAttribute(name: string, attribute: string): Promise<unknown> {
+  return need("getTemplateAttribute").app.templates.getAttribute(name, attribute);
+}
+
 export function renderTemplateString(source: string, context?: TemplateContext): Promise<string> {
   return need("renderTemplateString").app.renderTemplateString(source, context);
 }

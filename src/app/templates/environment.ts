@@ -170,6 +170,13 @@ interface NjTemplate {
   path: string | undefined;
   render(ctx: object, cb: (err: Error | null, res: string | null) => void): void;
 }
+interface NjExporting {
+  getExported(
+    ctx: object,
+    frame: null,
+    cb: (err: Error | null, exported?: Record<string, unknown>) => void,
+  ): void;
+}
 type GetTemplateCb = (err: Error | null, tmpl?: NjTemplate) => void;
 interface NjEnv {
   opts: { autoescape: boolean; dev?: boolean };
@@ -210,7 +217,7 @@ class FolderLoader {
         continue;
       }
       if (!st.isFile()) continue;
-      const src = readFileSync(full, "utf8");
+      const src = dropTrailingNewline(readFileSync(full, "utf8"));
       this.stamps.set(name, { path: full, mtimeMs: st.mtimeMs, size: st.size });
       this.names.set(full, name);
       return { src, path: full, noCache: false };
@@ -292,6 +299,77 @@ export function splitKeywords(args: readonly unknown[]): [unknown[], Record<stri
     return [args.slice(0, -1), kw];
   }
   return [[...args], {}];
+}
+
+/** What Jinja's `{% with %}` needs of Nunjucks' parser (its extension API is untyped). */
+interface NjParser {
+  nextToken(): { value: string; lineno: number; colno: number };
+  peekToken(): { type: string; value: string };
+  skip(type: string): boolean;
+  skipValue(type: string, value: string): boolean;
+  parsePrimary(): { value: string; lineno: number; colno: number };
+  parseExpression(): unknown;
+  parseUntilBlocks(...names: string[]): { children: unknown[] };
+  advanceAfterBlockEnd(name?: string): void;
+  fail(message: string, lineno?: number, colno?: number): never;
+}
+type NjNodeClass = new (
+  lineno: number,
+  colno: number,
+  ...rest: unknown[]
+) => {
+  children: unknown[];
+  addChild(n: unknown): void;
+};
+
+/**
+ * Jinja's `{% with a = 1, b = x %}…{% endwith %}` (and bare `{% with %}`): a scope of its own. The
+ * values are all evaluated outside it first, as in Jinja; `set` inside stays inside. Made of a loop
+ * over one tuple (Nunjucks' only node with a scope), which keeps an outer `loop` visible.
+ */
+const withExtension = {
+  tags: ["with"],
+  parse(parser: NjParser, nodes: Record<string, NjNodeClass>, lexer: Record<string, string>): unknown {
+    const tok = parser.nextToken();
+    const Sym = nodes.Symbol!;
+    // Nunjucks compiles a loop with several names for objects too, which takes two at least.
+    const names = [
+      new Sym(tok.lineno, tok.colno, "__phial_outer_loop"),
+      new Sym(tok.lineno, tok.colno, "__phial_with"),
+    ];
+    const tuple = new nodes.Array!(tok.lineno, tok.colno);
+    tuple.addChild(new Sym(tok.lineno, tok.colno, "loop"));
+    tuple.addChild(new nodes.Literal!(tok.lineno, tok.colno, null));
+    while (!parser.skip(lexer.TOKEN_BLOCK_END!)) {
+      if (names.length > 2 && !parser.skip(lexer.TOKEN_COMMA!)) {
+        parser.fail("with: expected `,` or the end of the tag", tok.lineno, tok.colno);
+      }
+      const target = parser.parsePrimary();
+      if (!(target instanceof Sym)) parser.fail("with: expected a variable name", tok.lineno, tok.colno);
+      if (!parser.skipValue(lexer.TOKEN_OPERATOR!, "=")) {
+        parser.fail(`with: expected = after ${target.value}`, tok.lineno, tok.colno);
+      }
+      names.push(target as InstanceType<NjNodeClass> & { value: string } as never);
+      tuple.addChild(parser.parseExpression());
+    }
+    const body = parser.parseUntilBlocks("endwith");
+    parser.advanceAfterBlockEnd();
+    const restore = new nodes.Set!(tok.lineno, tok.colno, [new Sym(tok.lineno, tok.colno, "loop")]);
+    (restore as unknown as { value: unknown }).value = new Sym(tok.lineno, tok.colno, "__phial_outer_loop");
+    body.children.unshift(restore);
+    const nameList = new nodes.Array!(tok.lineno, tok.colno);
+    for (const n of names) nameList.addChild(n);
+    const one = new nodes.Array!(tok.lineno, tok.colno);
+    one.addChild(tuple);
+    return new nodes.For!(tok.lineno, tok.colno, one, nameList, body, null);
+  },
+};
+
+/** Jinja's default `keep_trailing_newline=False`: one final newline of a template's source is dropped. */
+function dropTrailingNewline(src: string): string {
+  const n = src.length;
+  if (n === 0 || src.charCodeAt(n - 1) !== 0x0a) return src;
+  return src.slice(0, n >= 2 && src.charCodeAt(n - 2) === 0x0d ? n - 2 : n - 1);
 }
 
 /**
@@ -402,6 +480,7 @@ export class TemplateEnvironment {
 
   private installJinjaBits(): void {
     const env = this.env;
+    this.nunjucks.addExtension("JinjaWith", withExtension);
     env.addFilter("tojson", (value: unknown, indent?: number) =>
       markSafe(htmlSafeJson(value, typeof indent === "number" ? indent : undefined)),
     );
@@ -478,6 +557,34 @@ export class TemplateEnvironment {
    * Renders the template `name` (or the first existing one of a list) with `context`.
    * Rejects with `TemplateNotFound` when it is missing, or the template's error.
    */
+  /**
+   * A macro or top-level variable a template exports (Flask's `get_template_attribute`): a macro comes
+   * back as a function returning its output (`(await getAttribute("_macros.html", "hello"))("ada")`).
+   */
+  getAttribute(name: string, attribute: string): Promise<unknown> {
+    const ctx = this.fullContext(undefined);
+    return new Promise<unknown>((resolve, reject) => {
+      this.env.getTemplate(name, false, null, false, (err, tmpl) => {
+        if (err !== null && err !== undefined) return reject(err);
+        (tmpl as unknown as NjExporting).getExported(ctx, null, (e, exported) => {
+          if (e !== null && e !== undefined) return reject(unwrap(e));
+          if (!Object.hasOwn(exported!, attribute)) {
+            return reject(
+              new TypeError(`The template "${name}" has no macro or top-level variable "${attribute}"`),
+            );
+          }
+          const v = exported![attribute];
+          // A macro returns Nunjucks' SafeString: give plain text, as Jinja's Markup is a str.
+          resolve(
+            typeof v === "function"
+              ? (...args: unknown[]) => String((v as (...a: unknown[]) => unknown)(...args))
+              : v,
+          );
+        });
+      });
+    });
+  }
+
   render(name: string | readonly string[], context?: TemplateContext): Promise<string> {
     let chosen: string;
     if (typeof name === "string") chosen = name;
@@ -499,7 +606,7 @@ export class TemplateEnvironment {
   renderString(source: string, context?: TemplateContext): Promise<string> {
     let tmpl = this.strings.get(source);
     if (tmpl === undefined) {
-      tmpl = new (nj().Template)(source, this.nunjucks) as unknown as NjTemplate;
+      tmpl = new (nj().Template)(dropTrailingNewline(source), this.nunjucks) as unknown as NjTemplate;
       if (!this.autoescape(undefined)) tmpl.env = this.rawEnv;
       if (this.strings.size >= this.stringCacheSize) {
         const oldest = this.strings.keys().next().value;

@@ -5,7 +5,7 @@
 //
 // May import the wrappers, the request context and sessions (for flashed messages); `Phial` as a type.
 
-export { renderTemplate, renderTemplateString } from "./app-templates.ts";
+export { getTemplateAttribute, renderTemplate, renderTemplateString } from "./app-templates.ts";
 export {
   htmlSafeJson,
   markSafe,

@@ -68,10 +68,21 @@ export class Headers implements Iterable<[string, string]> {
     return this.f.length >> 1;
   }
 
-  /** The first value of a field (case-insensitive name), or undefined. */
+  /**
+   * The value of a field (case-insensitive name), or undefined. A request's field sent more than once
+   * gives its values joined with ", ", as Werkzeug's request headers do (`getAll` has the list); a
+   * response's gives the first value.
+   */
   get(name: string): string | undefined {
     const f = this.f;
-    for (let i = 0; i < f.length; i += 2) if (sameFieldName(f[i]!, name)) return f[i + 1];
+    for (let i = 0; i < f.length; i += 2) {
+      if (sameFieldName(f[i]!, name)) {
+        if (!this.immutable) return f[i + 1];
+        let v = f[i + 1]!;
+        for (let j = i + 2; j < f.length; j += 2) if (sameFieldName(f[j]!, name)) v += `, ${f[j + 1]!}`;
+        return v;
+      }
+    }
     return undefined;
   }
 
@@ -138,6 +149,15 @@ export class Headers implements Iterable<[string, string]> {
   /** @internal adds a field the framework knows to be valid (a constant), without checking it. */
   pushUnchecked(name: string, value: string): void {
     this.add(name, value);
+  }
+
+  /** @internal replaces every field by one the framework knows to be valid (a fresh response's type). */
+  resetUnchecked(name: string, value: string): void {
+    const f = this.f;
+    if (f.length === 2) {
+      f[0] = name; // in place: no new list for a fresh response's one field
+      f[1] = value;
+    } else this.f = [name, value];
   }
 
   /** Appends a field; the first one makes a list of its size (most responses have one or two). */

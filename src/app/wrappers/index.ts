@@ -6,7 +6,7 @@
 // `Phial`, `req.session` a `Session`). No values from context, dispatch, app or the feature folders:
 // the wrappers work without an app (tests build them directly).
 
-export { type GetOptions, MultiDict } from "./datastructures.ts";
+export { float, type GetOptions, int, MultiDict } from "./datastructures.ts";
 export * from "./exceptions.ts";
 export { Headers, type HeadersInit } from "./headers.ts";
 export { escapeHtml } from "./html.ts";

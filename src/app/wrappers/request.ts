@@ -216,6 +216,15 @@ export class Request<P = Record<string, unknown>, V = {}> {
     return `${this.scheme}://${this.host}${this.forwardedPrefix}${this.target}`;
   }
 
+  /**
+   * The application's root URL, `scheme://host` and the script root, with a trailing slash (Flask's
+   * `request.url_root`, also `root_url`): `http://example.com/` or, mounted under `/app`,
+   * `http://example.com/app/`.
+   */
+  get urlRoot(): string {
+    return `${this.scheme}://${this.host}${this.scriptRoot}/`;
+  }
+
   /** The URL without the query string. */
   get baseUrl(): string {
     return `${this.scheme}://${this.host}${this.forwardedPrefix}${this.rawPath}`;
@@ -422,12 +431,13 @@ export class Request<P = Record<string, unknown>, V = {}> {
 
   /** The accepted media types, best first, with `bestMatch(offers)`. */
   get acceptMimetypes(): Accept {
-    return new Accept(this.header("accept") ?? "*/*");
+    // No field: an empty list, and `bestMatch` gives no match (Werkzeug's empty MIMEAccept).
+    return new Accept(this.joined("accept") ?? "");
   }
 
   /** The accepted languages, best first. */
   get acceptLanguages(): Accept {
-    return new Accept(this.header("accept-language") ?? "*");
+    return new Accept(this.joined("accept-language") ?? "");
   }
 
   /** Aborted when the client goes away. */
@@ -505,7 +515,9 @@ export class Request<P = Record<string, unknown>, V = {}> {
     const data = this.data;
     try {
       if (data === undefined || data.length === 0) throw new SyntaxError("empty body");
-      this.jsonCache = this.app.json.loads(data.toString("utf8"));
+      // A UTF-8 byte order mark is skipped, as Python's json.loads of bytes does.
+      const bom = data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf;
+      this.jsonCache = this.app.json.loads(data.toString("utf8", bom ? 3 : 0));
     } catch {
       if (options.silent) return undefined;
       throw new BadRequest("Failed to decode JSON object: the body is not valid JSON.");

@@ -78,7 +78,8 @@ export class Response {
       this.status = 200;
       this.statusText = "";
       this.headers = new Headers();
-      if (body !== null) this.headers.pushUnchecked("Content-Type", TEXT_HTML);
+      // Always, as Werkzeug: a bodiless response (an automatic OPTIONS, a 204) has the default type too.
+      this.headers.pushUnchecked("Content-Type", TEXT_HTML);
       return;
     }
     if (init.status === undefined || init.status === 200) {
@@ -92,8 +93,8 @@ export class Response {
     this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
     if (init.contentType !== undefined) this.headers.set("Content-Type", init.contentType);
     else if (init.mimetype !== undefined) this.mimetype = init.mimetype;
-    else if (body !== null && !this.headers.has("content-type"))
-      this.headers.pushUnchecked("Content-Type", TEXT_HTML);
+    else if (this.status !== 304 && this.status >= 200 && !this.headers.has("content-type"))
+      this.headers.pushUnchecked("Content-Type", TEXT_HTML); // a 304 describes no new representation
   }
 
   /** The `Content-Length` field as a number, or undefined. Set it for a streamed body of known size. */
@@ -185,8 +186,8 @@ export class Response {
   }
 
   /**
-   * Sets a cookie. `maxAge` is in **seconds** (the attribute's unit), `expires` a Date.
-   * Names must be tokens; values are percent-encoded where a cookie can't carry them.
+   * Sets a cookie, as Werkzeug does. `maxAge` is in **seconds** (and also writes `Expires`), `expires` a Date or epoch seconds.
+   * Names must be tokens; any value works: values a cookie cannot carry are quoted with escapes.
    */
   setCookie(name: string, value: string, options: SetCookieOptions = {}): this {
     this.headers.append("Set-Cookie", serializeSetCookie(name, value, { path: "/", ...options }));
@@ -257,7 +258,7 @@ function jsonResponse(p: JsonProvider, value: unknown): Response {
   }
   const res = new Response(null);
   res.body = body;
-  res.headers.pushUnchecked("Content-Type", ct);
+  res.headers.resetUnchecked("Content-Type", ct);
   return res;
 }
 
@@ -498,12 +499,14 @@ export function jsonify(...values: unknown[]): Response {
  */
 export function redirect(location: string, status: 301 | 302 | 303 | 307 | 308 | number = 302): Response {
   if (/[\r\n\0]/.test(location)) throw new TypeError("redirect(): the location contains CR, LF or NUL");
-  const href = escapeHtml(location);
+  const encoded = encodeLocation(location);
+  // The page shows and links the Location as sent (percent-encoded), as Werkzeug 2.2 does.
+  const href = escapeHtml(encoded);
   const body =
     "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n" +
     `<p>You should be redirected automatically to the target URL: <a href="${href}">${href}</a>. If not, click the link.\n`;
   const res = new Response(body, { status, contentType: TEXT_HTML });
-  res.headers.set("Location", encodeLocation(location));
+  res.headers.set("Location", encoded);
   return res;
 }
 
