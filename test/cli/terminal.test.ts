@@ -213,8 +213,12 @@ function run(
   onStderr?: (s: string) => void,
   onStart?: (interrupt: () => void) => void,
 ): Promise<Ran> {
+  // NO_COLOR and FORCE_COLOR are left out, not set empty: Node warns on stderr when both are set.
+  const base: NodeJS.ProcessEnv = { ...process.env, TERM: "xterm" };
+  delete base.NO_COLOR;
+  delete base.FORCE_COLOR;
   const child = spawn("bash", ["-c", cmd], {
-    env: { ...process.env, NO_COLOR: "", FORCE_COLOR: "", TERM: "xterm", ...env },
+    env: { ...base, ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

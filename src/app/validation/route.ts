@@ -215,6 +215,6 @@ function isPlain(v: object): boolean {
 function jsonBody(req: Request, text: string): Response {
   const res = new Response(null);
   res.body = text;
-  res.headers.pushUnchecked("Content-Type", req.app.json.mimetype);
+  res.headers.resetUnchecked("Content-Type", req.app.json.mimetype);
   return res;
 }
