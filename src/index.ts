@@ -26,6 +26,7 @@ export {
   RedisBroker,
   type RedisBrokerOptions,
   type RedisSubscriber,
+  roomsBus,
 } from "./app/fanout/index.ts";
 export {
   encodeMultipart,

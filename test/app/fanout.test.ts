@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { type Broker, LocalBroker, Phial, RedisBroker, Response } from "../../src/index.ts";
+import { WebSocket } from "ws";
+import { type Broker, LocalBroker, Phial, RedisBroker, Response, roomsBus } from "../../src/index.ts";
 import { connectClient, RedisServer, redisSkip } from "../redis-support.ts";
 
 type Client = Awaited<ReturnType<typeof connectClient>>;
@@ -119,6 +120,64 @@ describe("RedisBroker", { skip, timeout: 30_000 }, () => {
     assert.deepEqual(got, ["back"]);
     await a.close();
     await b.close();
+  });
+
+  test("WebSocket rooms across instances: roomsBus carries text and bytes, and skips the sender", async () => {
+    const apps: Phial[] = [];
+    const servers: { close(o?: { deadline?: number }): Promise<void> }[] = [];
+    const sockets: WebSocket[] = [];
+    async function serve(broker: Broker): Promise<number> {
+      const app = new Phial(import.meta.url);
+      app.logger = { info: () => {}, warn: () => {}, error: () => {} };
+      app.websockets.rooms.pubsub = roomsBus(broker);
+      app.websocket("/chat/<room>", async (ws, req) => {
+        ws.join(req.params.room);
+        await ws.send("joined");
+        for await (const m of ws) await ws.publish(req.params.room, m);
+      });
+      apps.push(app);
+      const server = app.listen();
+      servers.push(server);
+      return (await server.listen(0, "127.0.0.1")).port;
+    }
+    function open(port: number, room: string): Promise<{ ws: WebSocket; got: (string | Buffer)[] }> {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/chat/${room}`);
+      sockets.push(ws);
+      const got: (string | Buffer)[] = [];
+      return new Promise((resolve, reject) => {
+        ws.on("message", (data, isBinary) => {
+          const m = isBinary ? (data as Buffer) : String(data);
+          if (m === "joined") resolve({ ws, got });
+          else got.push(m);
+        });
+        ws.once("error", reject);
+      });
+    }
+    try {
+      const portA = await serve(await instance());
+      const portB = await serve(await instance());
+      const sender = await open(portA, "lobby");
+      const sameInstance = await open(portA, "lobby");
+      const otherInstance = await open(portB, "lobby");
+      const otherRoom = await open(portB, "kitchen");
+      await until("both instances subscribed", async () => (await subscribers("room:lobby")) === 2);
+      sender.ws.send("hello from A");
+      sender.ws.send(Buffer.from([0, 1, 2, 255]), { binary: true });
+      await until("both messages on both instances", () =>
+        [sameInstance, otherInstance].every((c) => c.got.length === 2),
+      );
+      for (const c of [sameInstance, otherInstance]) {
+        assert.equal(c.got[0], "hello from A", "text arrives as text");
+        assert.deepEqual(c.got[1], Buffer.from([0, 1, 2, 255]), "bytes arrive as bytes");
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(sender.got, [], "the sender is skipped, on every instance");
+      assert.deepEqual(otherRoom.got, [], "another room hears nothing");
+      assert.equal(sameInstance.got.length, 2, "each message once (not again from Redis)");
+    } finally {
+      for (const ws of sockets) ws.terminate();
+      for (const s of servers) await s.close({ deadline: 1000 });
+    }
   });
 
   test("SSE across instances: a message posted to one app reaches a stream on the other", async () => {
