@@ -3,40 +3,14 @@
 // with the settings a static site uses (sendfile, open_file_cache, keep-alive, no access log). Other
 // scenarios have no nginx equivalent here ("—"). Skipped when nginx is not installed.
 
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, connect, createServer } from "node:net";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+// The tests' nginx helpers: where the binary is, a free port, waiting until it listens.
+import { freePort, NGINX, waitForPort } from "../../test/nginx-support.ts";
 import { type Running, serve } from "./common.ts";
 import { ensureStaticFile, STATIC_DIR } from "./fixtures.ts";
-
-const NGINX = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"].find((p) => existsSync(p));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
-
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 250; i++) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error("nginx did not start listening within 5 s");
-}
 
 /** user + system CPU of a process, in µs, from /proc. */
 function cpuOf(pid: number): number {
