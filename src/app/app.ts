@@ -33,7 +33,14 @@ import { type SendFromDirectoryOptions, sendFromFolder } from "./files/send-file
 import { loadMultipart } from "./files/uploads.ts";
 import { markUpgrade, WebSocketHub } from "./realtime/websocket.ts";
 import { makeViewResponse } from "./return-value.ts";
-import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
+import {
+  type BuildOptions,
+  type ConverterFactory,
+  type DomainBuildOptions,
+  normalHost,
+  Router,
+  subdomainOf,
+} from "./routing/index.ts";
 import {
   type Handler,
   type HandlerResult,
@@ -81,6 +88,19 @@ export interface PhialOptions {
   mergeSlashes?: boolean;
   /** Default of each route's `strictSlashes` (default true, as Werkzeug). */
   strictSlashes?: boolean;
+  /**
+   * Flask's `subdomain_matching`: routes answer on a subdomain of `config.serverName` (their `subdomain`
+   * option, `"<user>"` for a variable one; `""`, the bare server name, when they have none). Default false.
+   */
+  subdomainMatching?: boolean;
+  /**
+   * Flask's `host_matching` (Werkzeug's `Map(host_matching=True)`): routes answer on the Host of their
+   * `host` option (`"<user>.example.com"`, `"api.example.com:8080"`). Needs `staticHost` while the app has
+   * a static folder. Default false.
+   */
+  hostMatching?: boolean;
+  /** Host matching: the host the static files are served on (Flask's `static_host`). */
+  staticHost?: string;
 }
 
 /** One registered rule, as `app.urlRules` lists it (for `phial routes`). */
@@ -176,6 +196,10 @@ export class Phial extends Scaffold {
    */
   static readonly defaultBodyLoaders = new Map<string, BodyLoader>();
   /** @internal */ readonly router: Router<RouteData>;
+  /** Routes are matched on the Host too (Flask's `url_map.host_matching`). */
+  readonly hostMatching: boolean;
+  /** Routes are matched on the subdomain of `config.serverName` too (Flask's `subdomain_matching`). */
+  readonly subdomainMatching: boolean;
   /** @internal dotted name → blueprint */ readonly blueprints = new Map<string, Blueprint>();
   /**
    * The WebSocket connections of `app.websocket` routes: `app.websockets.publish(room, data)`, `.rooms`
@@ -197,9 +221,18 @@ export class Phial extends Scaffold {
       : resolve(importMetaUrl);
     super(options.name ?? "app");
     this.root = root;
+    this.hostMatching = options.hostMatching === true;
+    this.subdomainMatching = options.subdomainMatching === true;
+    if (this.hostMatching && this.subdomainMatching) {
+      throw new TypeError(
+        "new Phial(…, { hostMatching, subdomainMatching }): choose one; host matching covers subdomains " +
+          '(write the whole host: { host: "<user>.example.com" })',
+      );
+    }
     this.router = new Router<RouteData>({
       mergeSlashes: options.mergeSlashes,
       strictSlashes: options.strictSlashes,
+      domainMatching: this.hostMatching || this.subdomainMatching,
     });
     this.config = createConfig(options.config);
     if (options.fromEnv !== false) this.config.fromEnv();
@@ -210,11 +243,25 @@ export class Phial extends Scaffold {
     const tf = options.templateFolder ?? "templates";
     this.templateFolder = isAbsolute(tf) ? tf : resolve(root, tf);
     setLastApp(this);
+    const staticHost = options.staticHost;
+    if (staticHost !== undefined && !this.hostMatching) {
+      throw new TypeError(
+        "new Phial(…, { staticHost }) needs hostMatching: true (as Flask's static_host needs host_matching)",
+      );
+    }
     if (this.staticFolder !== null) {
+      if (this.hostMatching && (staticHost === undefined || staticHost === "")) {
+        throw new TypeError(
+          'With hostMatching the static files need a host: new Phial(…, { hostMatching: true, staticHost: "static.example.com" }), ' +
+            "or staticFolder: null for no static route (Flask asserts the same)",
+        );
+      }
       // Flask's `static` endpoint; the view is sync so that it takes the request from the context slot.
       const view = (req: Request<{ filename: string }>) => this.sendStaticFile(req.params.filename);
       const url = this.staticUrlPath.replace(/\/+$/, "");
-      this.addUrlRule(`${url}/<path:filename>`, { endpoint: "static" }, view as Handler<never>, undefined);
+      const opts: RouteOptions =
+        staticHost === undefined ? { endpoint: "static" } : { endpoint: "static", host: staticHost };
+      this.addUrlRule(`${url}/<path:filename>`, opts, view as Handler<never>, undefined);
     }
   }
 
@@ -265,6 +312,7 @@ export class Phial extends Scaffold {
   /** Registers a rule for the app, or for a blueprint (`bpName` dotted, e.g. `admin.users`). */
   addUrlRule(rule: string, options: RouteOptions, handler: Handler<never>, bpName: string | undefined): void {
     if (typeof handler !== "function") throw new TypeError(`The route "${rule}" has no handler function`);
+    const domain = this.domainOf(rule, options);
     // A class-based view's function carries its methods (Flask's `view_func.methods`).
     const viewMethods = (handler as { methods?: readonly string[] }).methods;
     const methods = (options.methods ?? (Array.isArray(viewMethods) ? viewMethods : ["GET"])).map((m) =>
@@ -281,13 +329,13 @@ export class Phial extends Scaffold {
           "Give this route its own `endpoint` option, or name its function differently.",
       );
     }
-    this.endpoints.set(endpoint, handler);
     if (options.cors !== undefined && options.cors !== false) this.corsInRoutes = true;
     // A route with schemas gets its handler wrapped once here; others are registered untouched.
     const run = hasSchemas(options)
       ? (validatedHandler(rule, options, handler as never) as Handler<never>)
       : handler;
     this.router.add(rule, {
+      domain,
       endpoint,
       methods,
       defaults: options.defaults,
@@ -297,6 +345,44 @@ export class Phial extends Scaffold {
       buildOnly: options.buildOnly,
       data: { handler: run, isAsync: isAsyncFunction(handler), blueprint: bpName, options },
     });
+    // Only once the rule is in: a rule that threw leaves its endpoint free.
+    this.endpoints.set(endpoint, handler);
+  }
+
+  /** A route's host or subdomain for the router, checked against the app's matching mode. */
+  private domainOf(rule: string, options: RouteOptions): string | undefined {
+    const { subdomain, host } = options;
+    if (subdomain !== undefined && !this.subdomainMatching) {
+      throw new TypeError(
+        `The route "${rule}" has subdomain ${JSON.stringify(subdomain)}, but the app does not match subdomains: ` +
+          (this.hostMatching
+            ? `under hostMatching give the whole host instead ({ host: "${subdomain}.example.com" })`
+            : 'create it with new Phial(…, { subdomainMatching: true }) and set app.config.serverName ("example.com")'),
+      );
+    }
+    if (host !== undefined && !this.hostMatching) {
+      throw new TypeError(
+        `The route "${rule}" has host ${JSON.stringify(host)}, but the app does not match hosts: create it ` +
+          "with new Phial(…, { hostMatching: true })" +
+          (this.subdomainMatching ? ", or give a subdomain instead" : ""),
+      );
+    }
+    if (this.hostMatching) return host ?? "";
+    if (this.subdomainMatching) return subdomain ?? "";
+    return undefined;
+  }
+
+  /**
+   * @internal The domain a request is matched on: under host matching its host, under subdomain
+   * matching its subdomain of `config.serverName` (`""` for the server name itself, and for every host
+   * when no serverName is set, as Werkzeug), undefined when the host is not under the server name.
+   */
+  requestDomain(req: Request): string | undefined {
+    const host = normalHost(req.host, req.scheme);
+    if (this.hostMatching) return host;
+    const sn = this.config.serverName;
+    if (sn === undefined || sn === "") return "";
+    return subdomainOf(host, normalHost(sn, req.scheme));
   }
 
   /**
@@ -312,7 +398,7 @@ export class Phial extends Scaffold {
 
   /** Registers a blueprint (and its nested ones) under its name, or `options.name`, with a URL prefix. */
   registerBlueprint(bp: Blueprint, options: RegisterOptions = {}): this {
-    this.registerNested(bp, options, undefined, "");
+    this.registerNested(bp, options, undefined, "", undefined);
     return this;
   }
 
@@ -321,6 +407,7 @@ export class Phial extends Scaffold {
     options: RegisterOptions,
     parent: string | undefined,
     parentPrefix: string,
+    parentSubdomain: string | undefined,
   ): void {
     const own = options.name ?? bp.name;
     const name = parent === undefined ? own : `${parent}.${own}`;
@@ -333,15 +420,26 @@ export class Phial extends Scaffold {
     bp.registered = true;
     if (bp.corsOptions !== undefined) this.corsInRoutes = true;
     const prefix = joinPrefix(parentPrefix, options.urlPrefix ?? bp.options.urlPrefix ?? "");
+    // Flask 2.3's nesting: a child's subdomain goes in front of its parent's (`api` under `<user>` is
+    // `api.<user>`); a route's own `subdomain` option wins over its blueprint's.
+    const ownSub = options.subdomain ?? bp.options.subdomain;
+    const subdomain =
+      ownSub !== undefined && parentSubdomain !== undefined && parentSubdomain !== ""
+        ? ownSub === ""
+          ? parentSubdomain
+          : `${ownSub}.${parentSubdomain}`
+        : (ownSub ?? parentSubdomain);
     for (const r of bp.records) {
       const rule = prefix === "" ? r.rule : joinPrefix(prefix, r.rule);
       const defaults =
         bp.options.urlDefaults === undefined
           ? r.options.defaults
           : { ...bp.options.urlDefaults, ...r.options.defaults };
-      this.addUrlRule(rule === "" ? "/" : rule, { ...r.options, defaults }, r.handler, name);
+      const o: RouteOptions = { ...r.options, defaults };
+      if (subdomain !== undefined && o.subdomain === undefined) o.subdomain = subdomain;
+      this.addUrlRule(rule === "" ? "/" : rule, o, r.handler, name);
     }
-    for (const c of bp.children) this.registerNested(c.blueprint, c.options, name, prefix);
+    for (const c of bp.children) this.registerNested(c.blueprint, c.options, name, prefix, subdomain);
     this.hooksSeen = -1;
   }
 
@@ -430,6 +528,7 @@ export class Phial extends Scaffold {
       }
       opts.external = { scheme, host };
     }
+    if (this.router.domainMatching) opts.domain = this.domainBuild(req, _scheme);
     if (req !== undefined) {
       const sr = req.scriptRoot; // X-Forwarded-Prefix from a trusted proxy, then applicationRoot
       if (sr !== "") opts.scriptRoot = sr;
@@ -438,6 +537,20 @@ export class Phial extends Scaffold {
       if (root !== "/" && root !== "") opts.scriptRoot = root.endsWith("/") ? root.slice(0, -1) : root;
     }
     return this.router.build(name, params, opts);
+  }
+
+  /**
+   * Werkzeug's MapAdapter for building under host or subdomain matching: the current host or subdomain
+   * (the request's; outside a request `config.serverName`, or the bare server name's `""`).
+   */
+  private domainBuild(req: Request | undefined, scheme: unknown): DomainBuildOptions {
+    const s = scheme === undefined ? (req?.scheme ?? this.config.preferredUrlScheme) : String(scheme);
+    const sn = this.config.serverName;
+    const serverName = sn === undefined || sn === "" ? undefined : normalHost(sn, s);
+    let current: string | undefined;
+    if (req !== undefined) current = this.requestDomain(req);
+    else current = this.hostMatching ? serverName : "";
+    return { hostMatching: this.hostMatching, current, serverName, scheme: s };
   }
 
   // ---- serving --------------------------------------------------------------------------------

@@ -21,12 +21,16 @@ export interface BlueprintOptions {
   root?: string;
   /** Default values for the parameters of every rule. */
   urlDefaults?: Readonly<Record<string, unknown>>;
+  /** The subdomain of every rule (the app needs `subdomainMatching`); a route's own `subdomain` wins. */
+  subdomain?: string;
 }
 
 export interface RegisterOptions {
   urlPrefix?: string;
   /** Registers the same blueprint again under another name. */
   name?: string;
+  /** The subdomain of the blueprint's rules, instead of its own `subdomain` option. */
+  subdomain?: string;
 }
 
 /** A nested registration, replayed when the parent is registered on an app. */

@@ -121,7 +121,9 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
   }
   let m: ReturnType<Router<RouteData>["match"]>;
   try {
-    m = app.router.match(req.path, req.method, req.queryString, req.rawPath);
+    m = app.router.domainMatching
+      ? matchOnDomain(app, req)
+      : app.router.match(req.path, req.method, req.queryString, req.rawPath);
   } catch (err) {
     return failed(app, req, undefined, err); // only a throwing redirectTo function can get here
   }
@@ -164,6 +166,13 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
     );
   }
   return runRoute(app, req, data);
+}
+
+/** Host or subdomain matching: the request's domain, then its path; a host not under serverName is a 404. */
+export function matchOnDomain(app: Phial, req: Request): ReturnType<Router<RouteData>["match"]> {
+  const domain = app.requestDomain(req);
+  if (domain === undefined) return { kind: "notFound" };
+  return app.router.matchDomain(domain, req.path, req.method, req.queryString, req.rawPath);
 }
 
 /** The fast path: no hooks, the body (if any) read. A sync handler never touches a promise. */
@@ -481,7 +490,8 @@ const NO_OPTIONS = {};
 
 function optionsResponse(app: Phial, req: Request): Response {
   const res = new Response(null);
-  res.headers.set("Allow", app.router.allowedMethods(req.path, req.rawPath).join(", "));
+  const domain = app.router.domainMatching ? app.requestDomain(req) : undefined;
+  res.headers.set("Allow", app.router.allowedMethods(req.path, req.rawPath, domain).join(", "));
   return res;
 }
 

@@ -86,7 +86,27 @@ export interface RouteOptions<D extends Readonly<Record<string, unknown>> = Read
   cors?: CorsOptions | false;
   /** `csrf: false` exempts this route from the CSRF checks (e.g. a webhook with its own signature). */
   csrf?: false;
+  /**
+   * The subdomain this route answers on (the app needs `subdomainMatching` and `config.serverName`):
+   * `"api"`, or `"<user>"` for a parameter (typed like the rule's). Default: the bare server name.
+   */
+  subdomain?: string;
+  /**
+   * The host this route answers on (the app needs `hostMatching`): `"api.example.com"`, or
+   * `"<user>.example.com"` for a parameter (typed like the rule's). Compared with the lower-cased Host,
+   * its port included unless it is the scheme's default.
+   */
+  host?: string;
 }
+
+/** The literal `subdomain` and `host` of a route's options, for its parameters' types. */
+export interface DomainOptions<Sd extends string, Ho extends string> {
+  readonly subdomain?: Sd;
+  readonly host?: Ho;
+}
+
+/** The parameters of a route's subdomain and host: `"<user>"` gives `{ user: string }`. */
+export type DomainParams<Sd extends string, Ho extends string> = ParamsOf<Sd> & ParamsOf<Ho>;
 
 /** May short-circuit the request by returning a value other than undefined. */
 export type BeforeRequestHook = (
@@ -171,20 +191,28 @@ export abstract class Scaffold {
 
   /** `app.route(rule, {methods, endpoint}, handler)`; without `methods`, GET. */
   route<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  route<R extends string, D extends Readonly<Record<string, unknown>> = {}, S extends RouteSchemas = {}>(
+  route<
+    R extends string,
+    D extends Readonly<Record<string, unknown>> = {},
+    S extends RouteSchemas = {},
+    Sd extends string = "",
+    Ho extends string = "",
+  >(
     rule: R,
-    options: RouteOptions<D> & S & { readonly response?: undefined },
-    handler: RouteHandler<ParamsOf<R> & D, S>,
+    options: RouteOptions<D> & S & { readonly response?: undefined } & DomainOptions<Sd, Ho>,
+    handler: RouteHandler<ParamsOf<R> & D & DomainParams<Sd, Ho>, S>,
   ): this;
   route<
     R extends string,
     O extends StandardSchemaV1,
     D extends Readonly<Record<string, unknown>> = {},
     S extends RouteSchemas = {},
+    Sd extends string = "",
+    Ho extends string = "",
   >(
     rule: R,
-    options: RouteOptions<D> & S & { readonly response: O },
-    handler: ResponseHandler<ParamsOf<R> & D, S, O>,
+    options: RouteOptions<D> & S & { readonly response: O } & DomainOptions<Sd, Ho>,
+    handler: ResponseHandler<ParamsOf<R> & D & DomainParams<Sd, Ho>, S, O>,
   ): this;
   route<R extends string>(rule: R, optionsOrHandler: unknown, maybeHandler?: unknown): this {
     const [options, handler] = splitArgs(
@@ -197,100 +225,140 @@ export abstract class Scaffold {
   }
 
   get<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  get<R extends string, D extends Readonly<Record<string, unknown>> = {}, S extends RouteSchemas = {}>(
+  get<
+    R extends string,
+    D extends Readonly<Record<string, unknown>> = {},
+    S extends RouteSchemas = {},
+    Sd extends string = "",
+    Ho extends string = "",
+  >(
     rule: R,
-    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined },
-    handler: RouteHandler<ParamsOf<R> & D, S>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined } & DomainOptions<Sd, Ho>,
+    handler: RouteHandler<ParamsOf<R> & D & DomainParams<Sd, Ho>, S>,
   ): this;
   get<
     R extends string,
     O extends StandardSchemaV1,
     D extends Readonly<Record<string, unknown>> = {},
     S extends RouteSchemas = {},
+    Sd extends string = "",
+    Ho extends string = "",
   >(
     rule: R,
-    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O },
-    handler: ResponseHandler<ParamsOf<R> & D, S, O>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O } & DomainOptions<Sd, Ho>,
+    handler: ResponseHandler<ParamsOf<R> & D & DomainParams<Sd, Ho>, S, O>,
   ): this;
   get<R extends string>(rule: R, a: unknown, b?: unknown): this {
     return this.method("GET", rule, a, b);
   }
 
   post<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  post<R extends string, D extends Readonly<Record<string, unknown>> = {}, S extends RouteSchemas = {}>(
+  post<
+    R extends string,
+    D extends Readonly<Record<string, unknown>> = {},
+    S extends RouteSchemas = {},
+    Sd extends string = "",
+    Ho extends string = "",
+  >(
     rule: R,
-    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined },
-    handler: RouteHandler<ParamsOf<R> & D, S>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined } & DomainOptions<Sd, Ho>,
+    handler: RouteHandler<ParamsOf<R> & D & DomainParams<Sd, Ho>, S>,
   ): this;
   post<
     R extends string,
     O extends StandardSchemaV1,
     D extends Readonly<Record<string, unknown>> = {},
     S extends RouteSchemas = {},
+    Sd extends string = "",
+    Ho extends string = "",
   >(
     rule: R,
-    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O },
-    handler: ResponseHandler<ParamsOf<R> & D, S, O>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O } & DomainOptions<Sd, Ho>,
+    handler: ResponseHandler<ParamsOf<R> & D & DomainParams<Sd, Ho>, S, O>,
   ): this;
   post<R extends string>(rule: R, a: unknown, b?: unknown): this {
     return this.method("POST", rule, a, b);
   }
 
   put<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  put<R extends string, D extends Readonly<Record<string, unknown>> = {}, S extends RouteSchemas = {}>(
+  put<
+    R extends string,
+    D extends Readonly<Record<string, unknown>> = {},
+    S extends RouteSchemas = {},
+    Sd extends string = "",
+    Ho extends string = "",
+  >(
     rule: R,
-    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined },
-    handler: RouteHandler<ParamsOf<R> & D, S>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined } & DomainOptions<Sd, Ho>,
+    handler: RouteHandler<ParamsOf<R> & D & DomainParams<Sd, Ho>, S>,
   ): this;
   put<
     R extends string,
     O extends StandardSchemaV1,
     D extends Readonly<Record<string, unknown>> = {},
     S extends RouteSchemas = {},
+    Sd extends string = "",
+    Ho extends string = "",
   >(
     rule: R,
-    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O },
-    handler: ResponseHandler<ParamsOf<R> & D, S, O>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O } & DomainOptions<Sd, Ho>,
+    handler: ResponseHandler<ParamsOf<R> & D & DomainParams<Sd, Ho>, S, O>,
   ): this;
   put<R extends string>(rule: R, a: unknown, b?: unknown): this {
     return this.method("PUT", rule, a, b);
   }
 
   patch<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  patch<R extends string, D extends Readonly<Record<string, unknown>> = {}, S extends RouteSchemas = {}>(
+  patch<
+    R extends string,
+    D extends Readonly<Record<string, unknown>> = {},
+    S extends RouteSchemas = {},
+    Sd extends string = "",
+    Ho extends string = "",
+  >(
     rule: R,
-    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined },
-    handler: RouteHandler<ParamsOf<R> & D, S>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined } & DomainOptions<Sd, Ho>,
+    handler: RouteHandler<ParamsOf<R> & D & DomainParams<Sd, Ho>, S>,
   ): this;
   patch<
     R extends string,
     O extends StandardSchemaV1,
     D extends Readonly<Record<string, unknown>> = {},
     S extends RouteSchemas = {},
+    Sd extends string = "",
+    Ho extends string = "",
   >(
     rule: R,
-    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O },
-    handler: ResponseHandler<ParamsOf<R> & D, S, O>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O } & DomainOptions<Sd, Ho>,
+    handler: ResponseHandler<ParamsOf<R> & D & DomainParams<Sd, Ho>, S, O>,
   ): this;
   patch<R extends string>(rule: R, a: unknown, b?: unknown): this {
     return this.method("PATCH", rule, a, b);
   }
 
   delete<R extends string>(rule: R, handler: Handler<ParamsOf<R>>): this;
-  delete<R extends string, D extends Readonly<Record<string, unknown>> = {}, S extends RouteSchemas = {}>(
+  delete<
+    R extends string,
+    D extends Readonly<Record<string, unknown>> = {},
+    S extends RouteSchemas = {},
+    Sd extends string = "",
+    Ho extends string = "",
+  >(
     rule: R,
-    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined },
-    handler: RouteHandler<ParamsOf<R> & D, S>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response?: undefined } & DomainOptions<Sd, Ho>,
+    handler: RouteHandler<ParamsOf<R> & D & DomainParams<Sd, Ho>, S>,
   ): this;
   delete<
     R extends string,
     O extends StandardSchemaV1,
     D extends Readonly<Record<string, unknown>> = {},
     S extends RouteSchemas = {},
+    Sd extends string = "",
+    Ho extends string = "",
   >(
     rule: R,
-    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O },
-    handler: ResponseHandler<ParamsOf<R> & D, S, O>,
+    options: Omit<RouteOptions<D>, "methods"> & S & { readonly response: O } & DomainOptions<Sd, Ho>,
+    handler: ResponseHandler<ParamsOf<R> & D & DomainParams<Sd, Ho>, S, O>,
   ): this;
   delete<R extends string>(rule: R, a: unknown, b?: unknown): this {
     return this.method("DELETE", rule, a, b);

@@ -30,6 +30,18 @@ export interface TestRequestOptions {
   secure?: boolean;
   /** The client address the app sees. Default 127.0.0.1. */
   remoteAddr?: string;
+  /**
+   * Send the request to this subdomain of `config.serverName` (Flask's `subdomain=`): the Host is
+   * `alice.example.com` for `"alice"` (`alice.localhost` without a serverName). A `Host` header wins.
+   */
+  subdomain?: string;
+}
+
+/** The options with another Host (and scheme). */
+function withHost(opts: TestRequestOptions, host: string, secure?: boolean): TestRequestOptions {
+  const h = new Headers(opts.headers);
+  h.set("Host", host);
+  return secure === undefined ? { ...opts, headers: h } : { ...opts, headers: h, secure };
 }
 
 /** What a test sees of a response; `T` types `json` (`client.post<z.output<typeof ItemOut>>(…)`). */
@@ -206,6 +218,16 @@ export class TestClient {
     let m = method.toUpperCase();
     let target = withQuery(path, options.query);
     let opts = options;
+    if (opts.subdomain !== undefined && !new Headers(opts.headers).has("host")) {
+      const sn = this.app.config.serverName;
+      opts = withHost(opts, `${opts.subdomain}.${sn === undefined || sn === "" ? "localhost" : sn}`);
+    }
+    // An absolute URL (`http://alice.example.com/x`, as Werkzeug's test client takes): its host and scheme.
+    if (/^https?:\/\//i.test(target)) {
+      const u = new URL(target);
+      target = `${u.pathname}${u.search}`;
+      opts = withHost(opts, u.host, u.protocol === "https:");
+    }
     for (let hops = 0; ; hops++) {
       const { res, data } = await this.once(m, target, opts);
       if (!options.followRedirects || res.status < 300 || res.status >= 400 || hops >= 20) {
@@ -214,8 +236,13 @@ export class TestClient {
       const loc = res.headers.get("location");
       if (loc === undefined || loc === null) return new TestResponse<T>(res, data, history);
       history.push(target);
-      const u = new URL(loc, `http://localhost${target}`);
+      const here = new Headers(opts.headers).get("host") ?? "localhost";
+      const scheme = opts.secure === true ? "https" : "http";
+      const u = new URL(loc, `${scheme}://${here}${target}`);
       target = `${u.pathname}${u.search}`;
+      // A redirect to another host (a subdomain's URL) is followed there.
+      if (u.host !== here || u.protocol !== `${scheme}:`)
+        opts = withHost(opts, u.host, u.protocol === "https:");
       if (res.status !== 307 && res.status !== 308) {
         m = m === "HEAD" ? "HEAD" : "GET";
         opts = { ...opts, form: undefined, json: undefined, data: undefined, files: undefined };
@@ -363,7 +390,11 @@ export function makeTestRequest(
     {},
   );
   const req = new Request(source, app);
-  const m = app.router.match(req.path, req.method, req.queryString, req.rawPath);
+  const domain = app.router.domainMatching ? app.requestDomain(req) : undefined;
+  const m =
+    domain !== undefined
+      ? app.router.matchDomain(domain, req.path, req.method, req.queryString, req.rawPath)
+      : app.router.match(req.path, req.method, req.queryString, req.rawPath);
   if (m.kind === "match") {
     req.endpoint = m.rule.endpoint;
     req.urlRule = m.rule.rule;

@@ -40,6 +40,10 @@ export function buildUrl<T>(
       else {
         const b = buildPath(r, values);
         if (typeof b !== "string") reasons.push(b.reason);
+        else if (r.parsedDomain !== undefined) {
+          const d = buildDomain(r, values);
+          if (typeof d !== "string") reasons.push(d.reason);
+        }
       }
     }
     throw new BuildError(
@@ -82,8 +86,42 @@ export function buildUrl<T>(
     const root = opts.scriptRoot.endsWith("/") ? opts.scriptRoot.slice(0, -1) : opts.scriptRoot;
     url = `${root.startsWith("/") ? "" : "/"}${root}${url}`;
   }
+  const d = opts.domain;
+  // Under host matching a rule without a host (`""`) is built on the current host, as any rule is without.
+  if (d !== undefined && built.domain !== undefined && !(d.hostMatching && built.domain === "")) {
+    // Werkzeug's MapAdapter.build: relative when the rule's host or subdomain is the current one (and
+    // no external URL was asked for), else absolute on the rule's host.
+    if (opts.external === undefined && built.domain === d.current) return url;
+    let host: string | undefined;
+    if (d.hostMatching) host = built.domain;
+    else if (d.serverName !== undefined && d.serverName !== "")
+      host = built.domain === "" ? d.serverName : `${built.domain}.${d.serverName}`;
+    if (host === undefined) {
+      throw new BuildError(
+        endpoint,
+        values,
+        method,
+        `Could not build a URL for endpoint ${JSON.stringify(endpoint)}: its rule is on ` +
+          (`the subdomain ${JSON.stringify(built.domain)}, and without app.config.serverName there is no host ` +
+            'to put it on; set app.config.serverName (e.g. "example.com")'),
+      );
+    }
+    return `${opts.external?.scheme ?? d.scheme}://${host}${url}`;
+  }
   if (opts.external !== undefined) url = `${opts.external.scheme}://${opts.external.host}${url}`;
   return url;
+}
+
+/** What building needs to know of the current host under host or subdomain matching. */
+export interface DomainBuildOptions {
+  /** Host matching (the rule's domain is a whole host), else subdomain matching. */
+  hostMatching: boolean;
+  /** The current subdomain (`""` for the bare server name) or host, lower-case, default port left out. */
+  current: string | undefined;
+  /** Subdomain matching: the server name the subdomains are under (`config.serverName`). */
+  serverName: string | undefined;
+  /** The scheme of an absolute URL when the host differs and none was asked for. */
+  scheme: string;
 }
 
 export interface BuildOptions {
@@ -95,6 +133,8 @@ export interface BuildOptions {
   external?: { scheme: string; host: string };
   /** A prefix for the path (the app's mount point), without a trailing slash, e.g. `/app`. */
   scriptRoot?: string;
+  /** Host or subdomain matching: builds the rule's host, and an absolute URL when it is not the current one. */
+  domain?: DomainBuildOptions;
 }
 
 /** `urlFor` could not build a URL; the message says which endpoint or parameter and what exists. */
@@ -184,15 +224,60 @@ function firstBuildable<T>(
   list: readonly Entry<T>[],
   values: Readonly<Record<string, unknown>>,
   method: string | undefined,
-): { rule: Entry<T>; path: string } | undefined {
+): { rule: Entry<T>; path: string; domain: string | undefined } | undefined {
   for (let i = 0; i < list.length; i++) {
     const r = list[i]!;
     if (!r.suitableFor(values, method)) continue;
     const b = buildPath(r, values);
-    if (typeof b === "string") return { rule: r, path: b };
+    if (typeof b !== "string") continue;
+    if (r.parsedDomain === undefined) return { rule: r, path: b, domain: undefined };
+    const d = buildDomain(r, values);
+    if (typeof d === "string") return { rule: r, path: b, domain: d };
   }
   return undefined;
 }
+
+/**
+ * The host or subdomain of a rule for the values, or why it can't be built. A value goes into a host
+ * only when its converter matches it back and it holds nothing but letters, digits, `-`, `_`, `.` and
+ * `:` (Werkzeug would percent-encode the rest, which no client reads as a host; here it is a BuildError,
+ * so a value can never move the link to another host or path).
+ */
+export function buildDomain<T>(r: Entry<T>, values: Readonly<Record<string, unknown>>): string | Unbuildable {
+  const pd = r.parsedDomain!;
+  let out = "";
+  for (const p of pd.segment.pieces) {
+    if (typeof p === "string") {
+      out += p;
+      continue;
+    }
+    const v = has(values, p.name)
+      ? values[p.name]
+      : r.defaults !== undefined && has(r.defaults, p.name)
+        ? r.defaults[p.name]
+        : undefined;
+    let text: string | undefined;
+    try {
+      text = p.converter.format(v);
+      if (text !== undefined && (text === "" || p.converter.parse(text) === undefined)) text = undefined;
+    } catch {
+      text = undefined;
+    }
+    if (text === undefined || !HOST_TEXT.test(text)) {
+      return {
+        reason:
+          v === undefined
+            ? `rule ${JSON.stringify(r.rule)} needs "${p.name}" for its host ${JSON.stringify(pd.text)}`
+            : `rule ${JSON.stringify(r.rule)} can't put ${p.name}=${describeValue(v)} in its host ` +
+              `${JSON.stringify(pd.text)} (letters, digits, "-", "_", "." and ":" only)`,
+      };
+    }
+    out += text.toLowerCase();
+  }
+  return out;
+}
+
+const HOST_TEXT = /^[A-Za-z0-9._:-]+$/;
 
 /** The values without `undefined` and `null` entries (the same object when there are none). */
 function withoutNulls(params: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
@@ -247,7 +332,7 @@ function unsuitableReason<T>(
   if (method !== undefined && !r.allows(method)) {
     return `rule ${JSON.stringify(r.rule)} takes ${[...r.methods].join(", ")}, not ${method}`;
   }
-  const missing = r.parsed.names.filter(
+  const missing = r.arguments.filter(
     (k) => !has(values, k) && !(r.defaults !== undefined && has(r.defaults, k)),
   );
   if (missing.length > 0) {

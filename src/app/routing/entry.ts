@@ -1,7 +1,7 @@
 // A registered rule: its options, methods, defaults, and the parts building needs.
 
 import { percentEncode, SEGMENT_SAFE } from "./encoding.ts";
-import type { ParsedRule, VariablePart } from "./rule.ts";
+import type { ParsedRule, Segment, VariablePart } from "./rule.ts";
 
 /** A registered rule, as the matcher returns it. */
 export interface Rule<T> {
@@ -12,8 +12,13 @@ export interface Rule<T> {
   readonly methods: ReadonlySet<string>;
   readonly defaults: Readonly<Record<string, unknown>> | undefined;
   readonly strictSlashes: boolean;
-  /** Parameter names, in order of appearance in the rule. */
+  /** Parameter names: the host's or subdomain's first, then the path's in order of appearance. */
   readonly arguments: readonly string[];
+  /**
+   * Under host or subdomain matching: the rule's host (`"<user>.example.com"`) or subdomain (`"<user>"`,
+   * `""` for the bare server name); else undefined.
+   */
+  readonly domain: string | undefined;
   readonly data: T;
 }
 
@@ -34,7 +39,20 @@ export interface AddOptions<T> {
   redirectTo?: string | ((params: Readonly<Record<string, unknown>>) => string) | undefined;
   /** Only for building URLs, never matched (Werkzeug's `build_only`). */
   buildOnly?: boolean | undefined;
+  /**
+   * The host (host matching) or subdomain (subdomain matching) this rule answers on, in rule syntax
+   * (`"<user>"`, `"api"`, `"<name>.example.com"`). Only for a router created with `domainMatching`; there
+   * a rule without one has `""` (the bare server name, or an empty Host).
+   */
+  domain?: string | undefined;
   data: T;
+}
+
+/** A rule's parsed domain: its text and its one segment (static text and variables, no `/`). */
+export interface ParsedDomain {
+  readonly text: string;
+  readonly segment: Segment;
+  readonly names: readonly string[];
 }
 
 /** @internal a registered rule with what matching and building need. */
@@ -45,7 +63,9 @@ export class Entry<T> implements Rule<T> {
   readonly defaults: Readonly<Record<string, unknown>> | undefined;
   readonly strictSlashes: boolean;
   readonly arguments: readonly string[];
+  readonly domain: string | undefined;
   readonly data: T;
+  /** @internal the parsed domain (domain matching only) */ readonly parsedDomain: ParsedDomain | undefined;
   /** @internal */ readonly explicit: ReadonlySet<string>;
   /** @internal the method when the rule has exactly one (most do): a comparison instead of a Set lookup. */
   readonly onlyMethod: string | undefined;
@@ -62,8 +82,16 @@ export class Entry<T> implements Rule<T> {
   /** @internal rules of the same endpoint that provide defaults for this one (redirect targets). */
   aliasTargets: Entry<T>[] = [];
 
-  constructor(parsed: ParsedRule, options: AddOptions<T>, strict: boolean, order: number) {
+  constructor(
+    parsed: ParsedRule,
+    options: AddOptions<T>,
+    strict: boolean,
+    order: number,
+    domain?: ParsedDomain | undefined,
+  ) {
     this.parsed = parsed;
+    this.parsedDomain = domain;
+    this.domain = domain?.text;
     this.rule = parsed.rule;
     this.endpoint = options.endpoint;
     const explicit = new Set<string>();
@@ -99,9 +127,19 @@ export class Entry<T> implements Rule<T> {
     this.defaults =
       defaults === undefined || Object.keys(defaults).length === 0 ? undefined : { ...defaults };
     this.strictSlashes = strict;
-    this.arguments = parsed.names;
-    this.makeParams = paramsMaker(parsed.names);
-    const argSet = new Set(parsed.names);
+    // The domain's values come first in a match (its segment is matched before the path's).
+    const names = domain === undefined ? parsed.names : [...domain.names, ...parsed.names];
+    for (const n of domain?.names ?? []) {
+      if (parsed.names.includes(n)) {
+        throw new TypeError(
+          `Rule ${JSON.stringify(parsed.rule)}: the parameter "${n}" is in both the path and the host ` +
+            `or subdomain ${JSON.stringify(domain!.text)}; rename one`,
+        );
+      }
+    }
+    this.arguments = names;
+    this.makeParams = paramsMaker(names);
+    const argSet = new Set(names);
     if (this.defaults !== undefined) for (const k of Object.keys(this.defaults)) argSet.add(k);
     this.argSet = argSet;
     this.data = options.data;
@@ -126,7 +164,7 @@ export class Entry<T> implements Rule<T> {
   suitableFor(values: Readonly<Record<string, unknown>>, method: string | undefined): boolean {
     if (method !== undefined && !this.allows(method)) return false;
     const d = this.defaults;
-    for (const k of this.parsed.names) if (!has(values, k) && (d === undefined || !has(d, k))) return false;
+    for (const k of this.arguments) if (!has(values, k) && (d === undefined || !has(d, k))) return false;
     if (d !== undefined) {
       for (const k of Object.keys(d)) if (has(values, k) && !sameValue(values[k], d[k])) return false;
     }

@@ -36,11 +36,16 @@
 //   `{page: 1}`), it redirects there (`redirectDefaults`, default true).
 // - `redirectTo` (template or function) makes a rule redirect when matched (no query kept, as in
 //   Werkzeug); `buildOnly` rules are only built, never matched.
+// - Domains (`domainMatching`): Werkzeug's host and subdomain matching. Each rule has a domain pattern
+//   (`""` when none), one segment of static text and converters; `matchDomain(domain, path, …)` tries the
+//   rules of a static domain equal to `domain` first, then the variable ones by weight; the domain's
+//   values come first in the params. The caller computes the domain (domain.ts). Without domain
+//   matching `match` is the only path and no branch is looked up.
 // - Building: Werkzeug's rule order (more arguments, then more defaults), GET first when no method is
 //   given; a value a converter refuses makes the rule unsuitable; unknown values become the query
 //   (arrays repeat, `null`/`undefined` dropped).
 
-export { BuildError, type BuildOptions } from "./build.ts";
+export { BuildError, type BuildOptions, type DomainBuildOptions } from "./build.ts";
 export {
   type Converter,
   type ConverterArg,
@@ -51,6 +56,7 @@ export {
   parseConverterArgs,
   patternConverter,
 } from "./converters.ts";
+export { normalHost, subdomainOf } from "./domain.ts";
 export { decodePath, percentEncode } from "./encoding.ts";
 export type { AddOptions, Rule } from "./entry.ts";
 export { type MatchResult, Router, type RouterOptions } from "./router.ts";

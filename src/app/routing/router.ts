@@ -13,7 +13,7 @@ import { percentDecode } from "../../http/urlencoded.ts";
 import { type BuildOptions, buildPath, buildUrl, redirectLocation } from "./build.ts";
 import { BUILTIN_CONVERTERS, type Converter, type ConverterFactory } from "./converters.ts";
 import { hasDotSegment, locationFor, locationForRaw, mergeSlashes as merge, safeQuery } from "./encoding.ts";
-import { type AddOptions, Entry, has, type Rule } from "./entry.ts";
+import { type AddOptions, Entry, has, type ParsedDomain, type Rule } from "./entry.ts";
 import { parseRule, type Segment, type VariablePart } from "./rule.ts";
 
 export type MatchResult<T> =
@@ -29,6 +29,11 @@ export interface RouterOptions {
   strictSlashes?: boolean;
   /** A URL given by a rule's defaults redirects to the rule that has them (default true). */
   redirectDefaults?: boolean;
+  /**
+   * Rules are matched on a domain too (Werkzeug's subdomain or host matching): each rule's `domain`
+   * (`""` when it has none) against the `domain` given to `match` (the subdomain or the host). Default false.
+   */
+  domainMatching?: boolean;
 }
 
 // ---- internal structures ----------------------------------------------------------------------
@@ -88,12 +93,32 @@ interface Walk {
   merge: boolean;
 }
 
+/**
+ * The rules of one domain pattern: their trie and their fully static paths. A router without domain
+ * matching has one, for every rule; with it, one per distinct host or subdomain of its rules.
+ */
+interface Branch<T> {
+  readonly root: Node<T>;
+  readonly staticPaths: Map<string, Node<T>>;
+  /** The domain pattern (domain matching only). */
+  readonly domain: ParsedDomain | undefined;
+  readonly order: number;
+}
+
+function newBranch<T>(domain: ParsedDomain | undefined, order: number): Branch<T> {
+  return { root: new Node<T>(), staticPaths: new Map(), domain, order };
+}
+
 // ---- the router -------------------------------------------------------------------------------
 
 export class Router<T> {
-  private readonly root = new Node<T>();
-  /** Fully static rules by their whole path: the fast path. */
-  private readonly staticPaths = new Map<string, Node<T>>();
+  /** Every rule when there is no domain matching. */
+  private readonly main = newBranch<T>(undefined, 0);
+  /** Domain matching: the branches of static domains by their text, and the others in match order. */
+  private readonly staticDomains: Map<string, Branch<T>> | undefined;
+  private readonly dynamicDomains: Branch<T>[] = [];
+  /** Domain matching is on. */
+  readonly domainMatching: boolean;
   private readonly byEndpoint = new Map<string, Entry<T>[]>();
   private readonly all: Entry<T>[] = [];
   private readonly converterFactories = new Map<string, ConverterFactory>(Object.entries(BUILTIN_CONVERTERS));
@@ -108,6 +133,8 @@ export class Router<T> {
     this.mergeSlashes = options.mergeSlashes ?? true;
     this.strictDefault = options.strictSlashes ?? true;
     this.redirectDefaults = options.redirectDefaults ?? true;
+    this.domainMatching = options.domainMatching === true;
+    this.staticDomains = this.domainMatching ? new Map() : undefined;
   }
 
   /**
@@ -132,13 +159,26 @@ export class Router<T> {
   /** Registers a rule. Syntax errors throw here, naming the rule and the fix. */
   add(rule: string, options: AddOptions<T>): Rule<T> {
     const parsed = parseRule(rule, this.converterFactories);
-    const entry = new Entry(parsed, options, options.strictSlashes ?? this.strictDefault, this.all.length);
+    let domain: ParsedDomain | undefined;
+    if (this.domainMatching) domain = this.parseDomain(rule, options.domain ?? "");
+    else if (options.domain !== undefined) {
+      throw new TypeError(
+        `Rule ${JSON.stringify(rule)} has a host or subdomain, but this router has no domain matching`,
+      );
+    }
+    const entry = new Entry(
+      parsed,
+      options,
+      options.strictSlashes ?? this.strictDefault,
+      this.all.length,
+      domain,
+    );
     for (const k of Object.keys(entry.defaults ?? {})) {
       if (k === "__proto__")
         throw new TypeError(`Rule ${JSON.stringify(rule)}: "__proto__" can't be a default`);
     }
-    if (!entry.buildOnly) this.insert(entry);
-    this.maxValues = Math.max(this.maxValues, parsed.names.length);
+    if (!entry.buildOnly) this.insert(entry, domain === undefined ? this.main : this.branchFor(domain));
+    this.maxValues = Math.max(this.maxValues, entry.arguments.length);
     this.all.push(entry);
     let list = this.byEndpoint.get(entry.endpoint);
     if (list === undefined) {
@@ -163,11 +203,64 @@ export class Router<T> {
     return entry;
   }
 
-  /** Puts a rule into the trie (and the static map when it has no converters). */
-  private insert(entry: Entry<T>): void {
+  /**
+   * A rule's host or subdomain in rule syntax: one segment of static text and variables, no `/`, static
+   * text in lower case (it is compared with the lower-cased Host).
+   */
+  private parseDomain(rule: string, text: string): ParsedDomain {
+    const fail = (why: string): never => {
+      throw new TypeError(
+        `Rule ${JSON.stringify(rule)}: the host or subdomain ${JSON.stringify(text)} ${why}`,
+      );
+    };
+    if (typeof text !== "string") fail("must be a string");
+    if (text.indexOf("/") !== -1) fail('can\'t contain "/"');
+    let p: ReturnType<typeof parseRule>;
+    try {
+      p = parseRule(`/${text}`, this.converterFactories);
+    } catch (err) {
+      return fail(`is not valid rule syntax: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const seg = p.segments[0]!;
+    if (seg.slashes) fail("can't use a converter that matches slashes (path)");
+    for (const piece of seg.pieces) {
+      if (typeof piece === "string" && (piece !== piece.toLowerCase() || !/^[a-z0-9._:-]+$/.test(piece))) {
+        fail(
+          `must be written in lower case with letters, digits, "-", "_", "." and ":" around its variables ` +
+            "(hosts are compared in lower case)",
+        );
+      }
+    }
+    return { text, segment: seg, names: p.names };
+  }
+
+  /** The branch of a domain pattern, created on first use (dynamic ones kept in match order). */
+  private branchFor(domain: ParsedDomain): Branch<T> {
+    const seg = domain.segment;
+    if (seg.text !== undefined) {
+      let b = this.staticDomains!.get(seg.text);
+      if (b === undefined) {
+        b = newBranch(domain, this.staticDomains!.size + this.dynamicDomains.length);
+        this.staticDomains!.set(seg.text, b);
+      }
+      return b;
+    }
+    let b = this.dynamicDomains.find((x) => x.domain!.segment.key === seg.key);
+    if (b === undefined) {
+      b = newBranch(domain, this.staticDomains!.size + this.dynamicDomains.length);
+      this.dynamicDomains.push(b);
+      this.dynamicDomains.sort(
+        (x, y) => compareSegments(x.domain!.segment, y.domain!.segment) || x.order - y.order,
+      );
+    }
+    return b;
+  }
+
+  /** Puts a rule into its branch's trie (and the static map when it has no converters). */
+  private insert(entry: Entry<T>, branch: Branch<T>): void {
     const rule = entry.rule;
     const segs = entry.parsed.segments;
-    let node = this.root;
+    let node = branch.root;
     let isStatic = true;
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i]!;
@@ -218,7 +311,7 @@ export class Router<T> {
       }
     }
     node.rules.push(entry);
-    if (isStatic) this.staticPaths.set(`/${segs.map((s) => s.text).join("/")}`, node);
+    if (isStatic) branch.staticPaths.set(`/${segs.map((s) => s.text).join("/")}`, node);
   }
 
   /**
@@ -230,7 +323,44 @@ export class Router<T> {
    */
   match(path: string, method: string, queryString = "", rawPath?: string): MatchResult<T> {
     if (path.charCodeAt(0) !== 0x2f) return NOT_FOUND;
-    return this.matchPath(path, method, queryString, rawPath, this.mergeSlashes);
+    return this.matchPath(path, method, queryString, rawPath, this.mergeSlashes, this.main, EMPTY_VALUES);
+  }
+
+  /**
+   * Matches under domain matching: `domain` is the request's subdomain (`""` for the bare server name) or
+   * its host (lower case, default port left out), as the app computed it. The rules of a static domain
+   * equal to it are tried first, then those of variable domains that match it (more static text first),
+   * as Werkzeug's matcher takes the domain as the first part of the path. A path that no branch matches
+   * is a 405 when one of them had it for other methods, else a 404.
+   */
+  matchDomain(
+    domain: string,
+    path: string,
+    method: string,
+    queryString = "",
+    rawPath?: string,
+  ): MatchResult<T> {
+    if (!this.domainMatching) return this.match(path, method, queryString, rawPath);
+    if (path.charCodeAt(0) !== 0x2f) return NOT_FOUND;
+    let allowed: Set<string> | undefined;
+    const st = this.staticDomains!.get(domain);
+    if (st !== undefined) {
+      const r = this.matchPath(path, method, queryString, rawPath, this.mergeSlashes, st, EMPTY_VALUES);
+      if (r.kind === "match" || r.kind === "redirect") return r;
+      if (r.kind === "methodNotAllowed") allowed = new Set(r.allowed);
+    }
+    for (const b of this.dynamicDomains) {
+      const values = domainValues(b.domain!, domain);
+      if (values === undefined) continue;
+      const r = this.matchPath(path, method, queryString, rawPath, this.mergeSlashes, b, values);
+      if (r.kind === "match" || r.kind === "redirect") return r;
+      if (r.kind === "methodNotAllowed") {
+        allowed ??= new Set();
+        for (const m of r.allowed) allowed.add(m);
+      }
+    }
+    if (allowed !== undefined) return { kind: "methodNotAllowed", allowed: finishAllowed(allowed) };
+    return NOT_FOUND;
   }
 
   /**
@@ -260,12 +390,14 @@ export class Router<T> {
     method: string,
     queryString: string,
     rawPath: string | undefined,
+    b: Branch<T>,
+    pre: readonly unknown[],
   ): MatchResult<T> {
     const target = this.mergedTarget(path, rawPath);
     // Nothing the client wrote to merge: the path is matched as it is.
-    if (target === undefined) return this.matchPath(path, method, queryString, rawPath, false);
+    if (target === undefined) return this.matchPath(path, method, queryString, rawPath, false, b, pre);
     const [merged, mergedRaw] = target;
-    const r = this.matchPath(merged, method, queryString, mergedRaw, false);
+    const r = this.matchPath(merged, method, queryString, mergedRaw, false, b, pre);
     // `//` (and `///`) is `/`, served as it is: the URL a Werkzeug development server serves.
     if (r.kind === "match" && merged !== "/") {
       const location =
@@ -275,31 +407,55 @@ export class Router<T> {
     return r;
   }
 
-  /** The methods the rules matching this decoded path accept (HEAD with GET, OPTIONS), sorted. */
-  allowedMethods(path: string, rawPath?: string): string[] {
+  /**
+   * The methods the rules matching this decoded path accept (HEAD with GET, OPTIONS), sorted. Under
+   * domain matching, those of the rules whose domain matches `domain` (see `matchDomain`).
+   */
+  allowedMethods(path: string, rawPath?: string, domain?: string): string[] {
     if (path.charCodeAt(0) !== 0x2f) return [];
+    if (!this.domainMatching)
+      return finishAllowed(this.collectAllowed(path, rawPath, this.main, EMPTY_VALUES));
+    const all = new Set<string>();
+    const d = domain ?? "";
+    const st = this.staticDomains!.get(d);
+    if (st !== undefined) for (const m of this.collectAllowed(path, rawPath, st, EMPTY_VALUES)) all.add(m);
+    for (const b of this.dynamicDomains) {
+      const values = domainValues(b.domain!, d);
+      if (values === undefined) continue;
+      for (const m of this.collectAllowed(path, rawPath, b, values)) all.add(m);
+    }
+    return finishAllowed(all);
+  }
+
+  private collectAllowed(
+    path: string,
+    rawPath: string | undefined,
+    b: Branch<T>,
+    pre: readonly unknown[],
+  ): Set<string> {
     const w: Walk = {
       path,
       method: "",
       values: new Array<unknown>(this.maxValues),
-      n: 0,
+      n: pre.length,
       allowed: new Set(),
       collect: true,
       budget: SPLIT_BUDGET,
       double: undefined,
       merge: false,
     };
-    this.walk(this.root, 1, w);
+    this.walk(b.root, 1, w);
     // As Werkzeug: the path as sent first; merged only when that matches nothing.
     if (w.allowed!.size === 0 && this.mergeSlashes && path.indexOf("//") !== -1) {
       const target = this.mergedTarget(path, rawPath);
       if (target !== undefined) {
         w.path = target[0];
         w.budget = SPLIT_BUDGET;
-        this.walk(this.root, 1, w);
+        w.n = pre.length;
+        this.walk(b.root, 1, w);
       }
     }
-    return finishAllowed(w.allowed!);
+    return w.allowed!;
   }
 
   private matchPath(
@@ -308,18 +464,20 @@ export class Router<T> {
     queryString: string,
     rawPath: string | undefined,
     merge: boolean,
+    b: Branch<T>,
+    pre: readonly unknown[],
   ): MatchResult<T> {
     // Fast path: a fully static rule for the whole path.
-    const leaf = this.staticPaths.get(path);
+    const leaf = b.staticPaths.get(path);
     if (leaf !== undefined) {
       const r = pickRule(leaf.rules, method);
-      if (r !== undefined) return this.found(r, EMPTY_VALUES, method, queryString);
+      if (r !== undefined) return this.found(r, pre, method, queryString);
     }
     const w: Walk = {
       path,
       method,
       values: new Array<unknown>(this.maxValues),
-      n: 0,
+      n: pre.length,
       allowed: undefined,
       collect: false,
       budget: SPLIT_BUDGET,
@@ -328,8 +486,10 @@ export class Router<T> {
       // merged (a redirect) only when that matches nothing: see the retry below.
       merge: false,
     };
-    const r = this.walk(this.root, 1, w);
-    if (r === MERGE) return this.matchMerged(path, method, queryString, rawPath);
+    // The domain's values first (domain matching; none otherwise).
+    for (let i = 0; i < pre.length; i++) w.values[i] = pre[i];
+    const r = this.walk(b.root, 1, w);
+    if (r === MERGE) return this.matchMerged(path, method, queryString, rawPath, b, pre);
     if (r === SLASH) {
       if (rawPath !== undefined)
         return { kind: "redirect", location: locationForRaw(`${rawPath}/`, queryString) };
@@ -339,7 +499,7 @@ export class Router<T> {
     }
     // The walk stops at `//` when it gets there; a failure before that point must look for it.
     if (r === null && merge && path.indexOf("//") !== -1)
-      return this.matchMerged(path, method, queryString, rawPath);
+      return this.matchMerged(path, method, queryString, rawPath, b, pre);
     if (r !== null) return this.found(r, w.values, method, queryString);
     if (w.allowed !== undefined && w.allowed.size > 0) {
       return { kind: "methodNotAllowed", allowed: finishAllowed(w.allowed) };
@@ -614,13 +774,36 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return true;
 }
 
-function compareEdges<T>(a: Edge<T>, b: Edge<T>): number {
-  const wa = edgeWeight(a.seg);
-  const wb = edgeWeight(b.seg);
+/** The converted values of a domain pattern's variables for a domain, or undefined when it doesn't match. */
+function domainValues(d: ParsedDomain, domain: string): unknown[] | undefined {
+  if (domain === "") return undefined; // converters never match an empty string
+  const w: Walk = {
+    path: domain,
+    method: "",
+    values: new Array<unknown>(d.names.length),
+    n: 0,
+    allowed: undefined,
+    collect: false,
+    budget: 0,
+    double: undefined,
+    merge: false,
+  };
+  return matchPieces(d.segment.pieces, domain, w) ? w.values : undefined;
+}
+
+function compareSegments(a: Segment, b: Segment): number {
+  const wa = edgeWeight(a);
+  const wb = edgeWeight(b);
   for (let i = 0; i < wa.length || i < wb.length; i++) {
     const d = (wa[i] ?? 0) - (wb[i] ?? 0);
     if (d !== 0) return d;
   }
+  return 0;
+}
+
+function compareEdges<T>(a: Edge<T>, b: Edge<T>): number {
+  const c = compareSegments(a.seg, b.seg);
+  if (c !== 0) return c;
   if (a.rest !== undefined && b.rest !== undefined) {
     for (let i = 0; i < a.rest.length || i < b.rest.length; i++) {
       const d = (a.rest[i] ?? 0) - (b.rest[i] ?? 0);
