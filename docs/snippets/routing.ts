@@ -69,7 +69,33 @@ app.get("/old/<int:id>", { redirectTo: "/post/<id>" }, () => "never called");
 
 // #endregion
 
-export { app };
+// #region subdomains
+const site = new Phial(import.meta.url, { subdomainMatching: true });
+site.config.serverName = "example.com"; // Flask's SERVER_NAME; with a port if clients send one
+
+site.get("/", function index() {
+  return "the main site"; // example.com only
+});
+site.get("/", { subdomain: "<user>" }, function userHome(req) {
+  return `${req.params.user}'s page`; // alice.example.com; user: string
+});
+site.get("/", { subdomain: "api" }, function api() {
+  return "the API"; // api.example.com (a static subdomain wins over <user>)
+});
+site.get("/links", { subdomain: "<user>" }, () => ({
+  home: urlFor("index"), // "http://example.com/" (another host: absolute)
+  mine: urlFor("userHome", { user: "alice" }), // "/" on alice.example.com, absolute elsewhere
+}));
+// #endregion
+
+// #region hosts
+const hosts = new Phial(import.meta.url, { hostMatching: true, staticHost: "static.example.com" });
+hosts.get("/", { host: "example.com" }, () => "main");
+hosts.get("/", { host: "<shop>.shops.example.com" }, (req) => `shop ${req.params.shop}`);
+hosts.get("/v1/items", { host: "api.example.com:8443" }, () => ({ items: [] }));
+// #endregion
+
+export { app, hosts, site };
 
 // The page's claims about types, checked by the compiler (not shown in the page):
 // @ts-expect-error a parameter the rule doesn't have is a compile error

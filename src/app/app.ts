@@ -320,7 +320,8 @@ export class Phial extends Scaffold {
     );
     let endpoint =
       options.endpoint ?? (handler.name && handler.name !== "anonymous" ? handler.name : undefined);
-    endpoint ??= `${methods.join(",")} ${rule}`;
+    // Arrow functions on the same rule of different hosts or subdomains get different names.
+    endpoint ??= `${methods.join(",")} ${rule}${domain ? ` @${domain}` : ""}`;
     if (bpName !== undefined) endpoint = `${bpName}.${endpoint}`;
     const prev = this.endpoints.get(endpoint);
     if (prev !== undefined && prev !== handler) {

@@ -138,6 +138,27 @@ describe("routing.md", async () => {
     assert.equal(old.status, 308);
     assert.equal(old.headers.get("location"), "/post/5");
   });
+  test("subdomains and hosts", async () => {
+    const { site, hosts } = await import("../../docs/snippets/routing.ts");
+    const s = site.testClient();
+    const on = (host: string, p = "/") => s.get(p, { headers: { Host: host } });
+    assert.equal((await on("example.com")).text, "the main site");
+    assert.equal((await on("alice.example.com")).text, "alice's page");
+    assert.equal((await on("api.example.com")).text, "the API");
+    assert.equal((await on("example.com:8080")).status, 404);
+    assert.equal((await on("alice.example.net")).status, 404);
+    assert.deepEqual((await on("alice.example.com", "/links")).json, { home: "http://example.com/", mine: "/" });
+    assert.deepEqual((await on("bob.example.com", "/links")).json, {
+      home: "http://example.com/",
+      mine: "http://alice.example.com/",
+    });
+    const h = hosts.testClient();
+    assert.equal((await h.get("http://example.com/")).text, "main");
+    assert.equal((await h.get("http://Tea.Shops.example.com/")).text, "shop tea");
+    assert.deepEqual((await h.get("http://api.example.com:8443/v1/items")).json, { items: [] });
+    assert.equal((await h.get("http://api.example.com/v1/items")).status, 404);
+    assert.equal(hosts.urlFor("GET /v1/items @api.example.com:8443"), "http://api.example.com:8443/v1/items");
+  });
 });
 
 describe("requests.md", async () => {
