@@ -93,6 +93,7 @@ const hosts = new Phial(import.meta.url, { hostMatching: true, staticHost: "stat
 hosts.get("/", { host: "example.com" }, () => "main");
 hosts.get("/", { host: "<shop>.shops.example.com" }, (req) => `shop ${req.params.shop}`);
 hosts.get("/v1/items", { host: "api.example.com:8443" }, () => ({ items: [] }));
+
 // #endregion
 
 export { app, hosts, site };

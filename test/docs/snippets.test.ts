@@ -147,7 +147,10 @@ describe("routing.md", async () => {
     assert.equal((await on("api.example.com")).text, "the API");
     assert.equal((await on("example.com:8080")).status, 404);
     assert.equal((await on("alice.example.net")).status, 404);
-    assert.deepEqual((await on("alice.example.com", "/links")).json, { home: "http://example.com/", mine: "/" });
+    assert.deepEqual((await on("alice.example.com", "/links")).json, {
+      home: "http://example.com/",
+      mine: "/",
+    });
     assert.deepEqual((await on("bob.example.com", "/links")).json, {
       home: "http://example.com/",
       mine: "http://alice.example.com/",
