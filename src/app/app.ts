@@ -419,6 +419,11 @@ export class Phial extends Scaffold {
     }
     this.blueprints.set(name, bp);
     bp.registered = true;
+    // The blueprint's app-wide hooks, filters and handlers: once per app, as Flask's record_once.
+    if (!bp.recordedOn.has(this)) {
+      bp.recordedOn.add(this);
+      for (const record of bp.appRecords) record(this);
+    }
     if (bp.corsOptions !== undefined) this.corsInRoutes = true;
     const prefix = joinPrefix(parentPrefix, options.urlPrefix ?? bp.options.urlPrefix ?? "");
     // Flask 2.3's nesting: a child's subdomain goes in front of its parent's (`api` under `<user>` is

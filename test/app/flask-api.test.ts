@@ -199,3 +199,100 @@ test("getTemplateAttribute: a macro called from code, a top-level variable; a cl
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("blueprint app-wide hooks: beforeAppRequest, afterAppRequest, teardownAppRequest run for every request", async () => {
+  const { app } = makeApp();
+  const bp = new Blueprint("audit", { urlPrefix: "/audit" });
+  const seen: string[] = [];
+  bp.beforeAppRequest((req) => {
+    seen.push(`before ${req.path}`);
+  });
+  bp.afterAppRequest((res, req) => {
+    res.headers.set("X-Audited", req.endpoint ?? "-");
+  });
+  bp.teardownAppRequest((_err, req) => {
+    seen.push(`teardown ${req.path}`);
+  });
+  // Only this blueprint's requests: the plain hooks, for contrast.
+  bp.beforeRequest(() => {
+    seen.push("bp only");
+  });
+  bp.get("/x", function x() {
+    return "x";
+  });
+  app.get("/", function index() {
+    return "home";
+  });
+  app.registerBlueprint(bp);
+  app.registerBlueprint(bp, { name: "audit2", urlPrefix: "/audit2" }); // registered twice: hooks once
+  const c = app.testClient();
+  const r = await c.get("/");
+  assert.equal(r.headers.get("x-audited"), "index");
+  assert.deepEqual(seen, ["before /", "teardown /"]);
+  seen.length = 0;
+  assert.equal((await c.get("/audit/x")).headers.get("x-audited"), "audit.x");
+  assert.deepEqual(seen, ["before /audit/x", "bp only", "teardown /audit/x"]);
+  seen.length = 0;
+  assert.equal((await c.get("/missing")).headers.get("x-audited"), "-"); // a 404 too, as Flask
+  assert.deepEqual(seen, ["before /missing", "teardown /missing"]);
+  assert.throws(() => bp.beforeAppRequest(() => undefined), /already registered/);
+});
+
+test("blueprint appErrorHandler handles errors of the whole app; errorHandler only the blueprint's", async () => {
+  const { app } = makeApp();
+  class Gone extends Error {}
+  const bp = new Blueprint("errors");
+  bp.appErrorHandler(404, () => ["app-wide 404", 404]);
+  bp.appErrorHandler(Gone, () => ["gone", 410]);
+  bp.errorHandler(500, () => ["bp 500", 500]);
+  app.get("/boom", () => {
+    throw new Gone();
+  });
+  app.get("/fail", () => {
+    throw new Error("x");
+  });
+  app.registerBlueprint(bp);
+  const c = app.testClient();
+  const nf = await c.get("/nothing");
+  assert.equal(nf.status, 404);
+  assert.equal(nf.text, "app-wide 404");
+  const g = await c.get("/boom");
+  assert.equal(g.status, 410);
+  assert.equal(g.text, "gone");
+  const f = await c.get("/fail");
+  assert.equal(f.status, 500);
+  assert.notEqual(f.text, "bp 500"); // the blueprint's own handler is for its own routes only
+  assert.throws(() => new Blueprint("b").appErrorHandler(200, () => "x"), /400 to 599/);
+});
+
+test("blueprint appTemplateFilter, appTemplateGlobal, appTemplateTest and appContextProcessor reach every template", async () => {
+  const { app } = makeApp();
+  const bp = new Blueprint("ui");
+  bp.appTemplateFilter("shout", (s: string) => `${String(s).toUpperCase()}!`);
+  bp.appTemplateGlobal("siteName", "Phial");
+  bp.appTemplateTest("even", (n: number) => n % 2 === 0);
+  bp.appContextProcessor(() => ({ year: 2026 }));
+  app.registerBlueprint(bp);
+  app.get("/", () =>
+    renderTemplateString("{{ 'hi'|shout }} {{ siteName }} {{ year }} {{ 4 is even }} {{ 3 is even }}"),
+  );
+  assert.equal((await app.testClient().get("/")).text, "HI! Phial 2026 true false");
+});
+
+test("blueprint appUrlValuePreprocessor and appUrlDefaults apply to the app's endpoints", async () => {
+  const { app } = makeApp();
+  const bp = new Blueprint("lang");
+  let lang: unknown;
+  bp.appUrlValuePreprocessor((_e, values) => {
+    lang = values.lang;
+    delete values.lang;
+  });
+  bp.appUrlDefaults((_e, values) => {
+    values.lang ??= lang;
+  });
+  app.get("/<lang>/about", function about(req) {
+    return { params: req.params, other: urlFor("about") };
+  });
+  app.registerBlueprint(bp);
+  assert.deepEqual((await app.testClient().get("/de/about")).json, { params: {}, other: "/de/about" });
+});
