@@ -32,6 +32,7 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), "phial-fidelity-"));
   writeFileSync(join(dir, "hello.txt"), "hello\n");
   writeFileSync(join(dir, "page.html"), "<p>{{ name }}</p>\n");
+  writeFileSync(join(dir, "crlf.txt"), "a\r\nb\rc\n{{ x }}\r\n{% if true %}\r\nd\r\n{% endif %}\r\n");
   app = makeApp({ templateFolder: dir }).app;
   app.get("/", function index() {
     return "root";
@@ -266,6 +267,14 @@ describe("4. responses", () => {
 describe("5. templates", () => {
   test("a template's final newline is dropped, as Jinja's default", async () => {
     assert.equal((await app.testClient().get("/t")).text, "<p>&lt;ada&gt;</p>");
+  });
+
+  test("line ends: \\r\\n and \\r in a template are \\n (Jinja's newline_sequence), values keep theirs", async () => {
+    // Jinja 3.1 renders crlf.txt with x="y\r\nz" as "a\nb\nc\ny\r\nz\n\nd\n" (the final newline dropped).
+    const out = await app.renderTemplate("crlf.txt", { x: "y\r\nz" });
+    assert.equal(out, "a\nb\nc\ny\r\nz\n\nd\n");
+    const s = await app.renderTemplateString("1\r\n2\r\n", {});
+    assert.equal(s, "1\n2");
   });
 
   test("{% with %}: values from outside, a scope of its own", async () => {

@@ -217,7 +217,7 @@ class FolderLoader {
         continue;
       }
       if (!st.isFile()) continue;
-      const src = dropTrailingNewline(readFileSync(full, "utf8"));
+      const src = jinjaSource(readFileSync(full, "utf8"));
       this.stamps.set(name, { path: full, mtimeMs: st.mtimeMs, size: st.size });
       this.names.set(full, name);
       return { src, path: full, noCache: false };
@@ -365,11 +365,14 @@ const withExtension = {
   },
 };
 
-/** Jinja's default `keep_trailing_newline=False`: one final newline of a template's source is dropped. */
-function dropTrailingNewline(src: string): string {
-  const n = src.length;
-  if (n === 0 || src.charCodeAt(n - 1) !== 0x0a) return src;
-  return src.slice(0, n >= 2 && src.charCodeAt(n - 2) === 0x0d ? n - 2 : n - 1);
+/**
+ * A template's source as Jinja's lexer reads it: every `\r\n` and `\r` is `\n` (its default
+ * `newline_sequence`), and one final newline is dropped (its default `keep_trailing_newline=False`).
+ * Values rendered into the template keep their own line ends.
+ */
+function jinjaSource(src: string): string {
+  const s = src.indexOf("\r") === -1 ? src : src.replace(/\r\n?/g, "\n");
+  return s.charCodeAt(s.length - 1) === 0x0a ? s.slice(0, -1) : s;
 }
 
 /**
@@ -606,7 +609,7 @@ export class TemplateEnvironment {
   renderString(source: string, context?: TemplateContext): Promise<string> {
     let tmpl = this.strings.get(source);
     if (tmpl === undefined) {
-      tmpl = new (nj().Template)(dropTrailingNewline(source), this.nunjucks) as unknown as NjTemplate;
+      tmpl = new (nj().Template)(jinjaSource(source), this.nunjucks) as unknown as NjTemplate;
       if (!this.autoescape(undefined)) tmpl.env = this.rawEnv;
       if (this.strings.size >= this.stringCacheSize) {
         const oldest = this.strings.keys().next().value;

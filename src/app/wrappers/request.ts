@@ -440,6 +440,16 @@ export class Request<P = Record<string, unknown>, V = {}> {
     return new Accept(this.joined("accept-language") ?? "");
   }
 
+  /** The accepted charsets (`Accept-Charset`), best first; empty without the field. */
+  get acceptCharsets(): Accept {
+    return new Accept(this.joined("accept-charset") ?? "");
+  }
+
+  /** The accepted content codings (`Accept-Encoding`), best first; empty without the field. */
+  get acceptEncodings(): Accept {
+    return new Accept(this.joined("accept-encoding") ?? "");
+  }
+
   /** Aborted when the client goes away. */
   get signal(): AbortSignal {
     return this.source.signal;
