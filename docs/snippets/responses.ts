@@ -39,6 +39,17 @@ app.get("/made", () => {
 });
 // #endregion
 
+// #region conditional
+app.get("/report", (req) => {
+  const res = makeResponse("the report, 16 B");
+  res.addEtag(); // "…" from the body's SHA-1; or res.setEtag("v7")
+  res.lastModified = new Date("2026-01-01T00:00:00Z");
+  res.cacheControl.maxAge = 60; // Cache-Control: max-age=60
+  res.cacheControl.public = true; // → max-age=60, public
+  return res.makeConditional(req, { acceptRanges: true }); // 304, 412, 206 or 416 when asked
+});
+// #endregion
+
 // #region redirect
 app.get("/old", () => redirect("/new")); // 302, Location: /new
 app.get("/moved", () => redirect("/new", 301));

@@ -2,9 +2,9 @@
 
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Phial } from "./app.ts";
 import { currentRequest } from "./context.ts";
 import { type SendFromDirectoryOptions, sendFromFolder } from "./files/send-file.ts";
-import type { Phial } from "./app.ts";
 import {
   type AfterRequestHook,
   type BeforeRequestHook,

@@ -212,6 +212,16 @@ describe("requests.md", async () => {
 describe("responses.md", async () => {
   const { app, news, pretty, webRes } = await import("../../docs/snippets/responses.ts");
   const c = app.testClient();
+  test("caching and conditional responses", async () => {
+    const full = await c.get("/report");
+    assert.equal(full.headers.get("cache-control"), "max-age=60, public");
+    const etag = full.headers.get("etag")!;
+    assert.match(etag, /^"[0-9a-f]{40}"$/);
+    assert.equal((await c.get("/report", { headers: { "If-None-Match": etag } })).status, 304);
+    const part = await c.get("/report", { headers: { Range: "bytes=4-9" } });
+    assert.equal(part.status, 206);
+    assert.equal(part.text, "report");
+  });
   test("return values", async () => {
     assert.equal((await c.get("/")).headers.get("content-type"), "text/html; charset=utf-8");
     assert.equal((await c.get("/api/user")).headers.get("content-type"), "application/json");

@@ -6,6 +6,9 @@
 import { createReadStream } from "node:fs";
 import mime from "mime-types";
 import { isToken } from "../../http/fields.ts";
+import { etagListMatches, parseHttpDate } from "../wrappers/http-values.ts";
+
+export { etagListMatches, parseHttpDate };
 
 /** How a file is sent; the options of `sendFile` and `sendFromDirectory`. */
 export interface SendFileOptions {
@@ -101,54 +104,6 @@ function quoteEtag(etag: string): string {
   if (etag.includes('"'))
     throw new TypeError(`sendFile(): the etag ${JSON.stringify(etag)} contains a quote`);
   return `"${etag}"`;
-}
-
-/** The opaque part of an entity-tag, for comparison, or undefined when not an entity-tag. */
-function opaque(tag: string, weakOk: boolean): string | undefined {
-  let t = tag;
-  if (t.startsWith("W/")) {
-    if (!weakOk) return undefined;
-    t = t.slice(2);
-  }
-  if (t.length < 2 || t.charCodeAt(0) !== 0x22 || t.charCodeAt(t.length - 1) !== 0x22) return undefined;
-  return t.slice(1, -1);
-}
-
-/**
- * True when an `If-Match` / `If-None-Match` list names `etag` (`*` names any). Weak comparison
- * ignores `W/` on both sides; strong comparison refuses weak tags.
- */
-export function etagListMatches(header: string, etag: string, weak: boolean): boolean {
-  const mine = opaque(etag, weak);
-  if (mine === undefined) return false;
-  // Entity-tags may contain commas inside their quotes: split on commas outside quotes.
-  let i = 0;
-  const n = header.length;
-  while (i < n) {
-    while (i < n && (header[i] === " " || header[i] === "\t" || header[i] === ",")) i++;
-    if (i >= n) break;
-    let j = i;
-    if (header.startsWith("W/", j)) j += 2;
-    if (header[j] === '"') {
-      const close = header.indexOf('"', j + 1);
-      j = close === -1 ? n : close + 1;
-    } else {
-      while (j < n && header[j] !== ",") j++;
-    }
-    const item = header.slice(i, j).trim();
-    if (item === "*") return true;
-    if (opaque(item, weak) === mine) return true;
-    i = j;
-  }
-  return false;
-}
-
-/** An HTTP date in seconds since the epoch, or undefined when it is not a date. */
-export function parseHttpDate(value: string): number | undefined {
-  // IMF-fixdate, the obsolete RFC 850 and asctime forms all parse; numbers alone are refused.
-  if (value.length < 8 || value.length > 64 || !/[A-Za-z]/.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }
 
 /** The result of reading a `Range` field against a representation of `size` bytes. */

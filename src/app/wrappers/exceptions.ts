@@ -3,7 +3,7 @@
 
 import { STATUS_TEXT } from "../../http/status.ts";
 import { escapeHtml } from "./html.ts";
-import { Response } from "./response.ts";
+import { Response, unsatisfiableRange } from "./response.ts";
 
 /**
  * An HTTP error. Throwing one (or calling `abort`) ends the request with its status; returning one from a
@@ -233,6 +233,8 @@ export class RequestedRangeNotSatisfiable extends HTTPException {
     return this.length === undefined ? undefined : [["Content-Range", `${this.units} */${this.length}`]];
   }
 }
+
+unsatisfiableRange.make = (length) => new RequestedRangeNotSatisfiable(length);
 
 export class ExpectationFailed extends HTTPException {
   static override code = 417;

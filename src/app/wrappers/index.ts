@@ -10,6 +10,7 @@ export { float, type GetOptions, int, MultiDict } from "./datastructures.ts";
 export * from "./exceptions.ts";
 export { Headers, type HeadersInit } from "./headers.ts";
 export { escapeHtml } from "./html.ts";
+export { ETags, Range, RequestCacheControl, ResponseCacheControl } from "./http-values.ts";
 export type { ForwardedView, TrustProxy } from "./proxy.ts";
 export {
   Accept,

@@ -10,6 +10,7 @@ import type { Session } from "../sessions/secure-cookie.ts";
 import { MultiDict } from "./datastructures.ts";
 import { BadRequest, RequestEntityTooLarge, UnsupportedMediaType } from "./exceptions.ts";
 import { Headers } from "./headers.ts";
+import { ETags, parseHttpDate, Range, RequestCacheControl } from "./http-values.ts";
 import { type ForwardedView, resolveForwarded } from "./proxy.ts";
 
 let lastContentType = "";
@@ -440,6 +441,41 @@ export class Request<P = Record<string, unknown>, V = {}> {
     return new Accept(this.joined("accept-language") ?? "");
   }
 
+  /** `If-Match`'s entity-tags (empty without the field), Werkzeug's `if_match`. */
+  get ifMatch(): ETags {
+    return new ETags(this.joined("if-match"));
+  }
+
+  /** `If-None-Match`'s entity-tags (empty without the field), Werkzeug's `if_none_match`. */
+  get ifNoneMatch(): ETags {
+    return new ETags(this.joined("if-none-match"));
+  }
+
+  /** `If-Modified-Since` as a Date, or undefined when absent or not a date. */
+  get ifModifiedSince(): Date | undefined {
+    return httpDate(this.header("if-modified-since"));
+  }
+
+  /** `If-Unmodified-Since` as a Date, or undefined when absent or not a date. */
+  get ifUnmodifiedSince(): Date | undefined {
+    return httpDate(this.header("if-unmodified-since"));
+  }
+
+  /** The `Date` field as a Date, or undefined. */
+  get date(): Date | undefined {
+    return httpDate(this.header("date"));
+  }
+
+  /** The `Range` field, or undefined when absent or malformed (Werkzeug's `range`). */
+  get range(): Range | undefined {
+    return Range.parse(this.header("range"));
+  }
+
+  /** The request's `Cache-Control` directives (Werkzeug's `cache_control`). */
+  get cacheControl(): RequestCacheControl {
+    return new RequestCacheControl(this.joined("cache-control"));
+  }
+
   /** The accepted charsets (`Accept-Charset`), best first; empty without the field. */
   get acceptCharsets(): Accept {
     return new Accept(this.joined("accept-charset") ?? "");
@@ -577,6 +613,11 @@ export class Request<P = Record<string, unknown>, V = {}> {
 /** @internal a size setting; `null`/`undefined` (Flask's None) mean no limit. */
 export function limit(v: number | null | undefined): number {
   return v === null || v === undefined ? Number.POSITIVE_INFINITY : v;
+}
+
+function httpDate(v: string | undefined): Date | undefined {
+  const t = v === undefined ? undefined : parseHttpDate(v);
+  return t === undefined ? undefined : new Date(t * 1000);
 }
 
 /** @internal the 413 for a body over `maxContentLength`. */

@@ -1,9 +1,11 @@
 // Responses as a Flask user knows them: `Response`, `makeResponse`, `jsonify`, `redirect`.
 
+import { createHash } from "node:crypto";
 import { type SetCookieOptions, serializeSetCookie } from "../../http/cookie.ts";
 import { STATUS_TEXT } from "../../http/status.ts";
 import { Headers, type HeadersInit } from "./headers.ts";
 import { escapeHtml } from "./html.ts";
+import { etagListMatches, parseHttpDate, quoteEtag, Range, ResponseCacheControl } from "./http-values.ts";
 
 /** What a response body may be: text (UTF-8), bytes, or a stream of them. */
 export type ResponseBody =
@@ -177,6 +179,136 @@ export class Response {
       return undefined;
     }
     return JSON.parse(this.getData({ asText: true }));
+  }
+
+  /**
+   * The `Cache-Control` directives (Werkzeug's `ResponseCacheControl`): setting one rewrites the field,
+   * `res.cacheControl.maxAge = 300; res.cacheControl.public = true` → `max-age=300, public`.
+   */
+  get cacheControl(): ResponseCacheControl {
+    return new ResponseCacheControl(this.headers.get("cache-control") ?? undefined, (v) => {
+      if (v === undefined) this.headers.delete("cache-control");
+      else this.headers.set("Cache-Control", v);
+    });
+  }
+
+  /** `Last-Modified` as a Date (set a Date, or undefined to remove it). */
+  get lastModified(): Date | undefined {
+    return dateField(this.headers.get("last-modified"));
+  }
+  set lastModified(value: Date | undefined) {
+    setDateField(this.headers, "Last-Modified", value);
+  }
+
+  /** `Expires` as a Date (set a Date, or undefined to remove it). */
+  get expires(): Date | undefined {
+    return dateField(this.headers.get("expires"));
+  }
+  set expires(value: Date | undefined) {
+    setDateField(this.headers, "Expires", value);
+  }
+
+  /** Sets the `ETag` (quoted for you; `weak` for `W/"…"`), as Werkzeug's `set_etag`. */
+  setEtag(etag: string, weak = false): this {
+    this.headers.set("ETag", quoteEtag(etag, weak));
+    return this;
+  }
+
+  /** The `ETag`, unquoted, and whether it is weak; undefined without one (Werkzeug's `get_etag`). */
+  getEtag(): { etag: string; weak: boolean } | undefined {
+    const v = this.headers.get("etag");
+    if (v === undefined || v === null) return undefined;
+    const weak = v.startsWith("W/");
+    const t = weak ? v.slice(2) : v;
+    if (t.length < 2 || !t.startsWith('"') || !t.endsWith('"')) return undefined;
+    return { etag: t.slice(1, -1), weak };
+  }
+
+  /**
+   * Sets an ETag from the body's SHA-1 unless one is set (or `overwrite`), as Werkzeug's `add_etag`.
+   * A streamed body can't be hashed before it is sent: set one with `setEtag` instead.
+   */
+  addEtag(overwrite = false, weak = false): this {
+    if (!overwrite && this.headers.has("etag")) return this;
+    if (this.isStreamed) {
+      throw new TypeError("addEtag(): the body is a stream and can't be hashed first; use setEtag(tag)");
+    }
+    return this.setEtag(createHash("sha1").update(this.getData()).digest("hex"), weak);
+  }
+
+  /**
+   * Answers a conditional or range request from this response's ETag and Last-Modified (Werkzeug's
+   * `make_conditional`), for GET and HEAD: a 412 when `If-Match`/`If-Unmodified-Since` fails, a 304
+   * (no body) when `If-None-Match`/`If-Modified-Since` says the client's copy is current, in RFC 9110's
+   * order; with `acceptRanges`, one byte range of a body in memory is a 206 (`If-Range` honoured), an
+   * unsatisfiable one raises the 416. Returns the response.
+   */
+  makeConditional(
+    req: { readonly method: string; header(name: string): string | undefined },
+    options: { acceptRanges?: boolean } = {},
+  ): this {
+    const method = req.method;
+    if (method !== "GET" && method !== "HEAD") return this;
+    if (this.status !== 200) return this; // only a full representation has validators to compare
+    const etag = this.headers.get("etag") ?? undefined;
+    const lmField = this.headers.get("last-modified");
+    const lastModified = lmField === undefined || lmField === null ? undefined : parseHttpDate(lmField);
+    const ifMatch = req.header("if-match");
+    if (ifMatch !== undefined) {
+      if (!(ifMatch.trim() === "*" || (etag !== undefined && etagListMatches(ifMatch, etag, false))))
+        return this.becomeBodiless(412);
+    } else {
+      const ius = req.header("if-unmodified-since");
+      const t = ius === undefined ? undefined : parseHttpDate(ius);
+      if (t !== undefined && lastModified !== undefined && lastModified > t) return this.becomeBodiless(412);
+    }
+    const inm = req.header("if-none-match");
+    if (inm !== undefined) {
+      if (inm.trim() === "*" || (etag !== undefined && etagListMatches(inm, etag, true)))
+        return this.becomeBodiless(304);
+    } else {
+      const ims = req.header("if-modified-since");
+      const t = ims === undefined ? undefined : parseHttpDate(ims);
+      if (t !== undefined && lastModified !== undefined && lastModified <= t) return this.becomeBodiless(304);
+    }
+    if (options.acceptRanges !== true || this.isStreamed) return this;
+    this.headers.set("Accept-Ranges", "bytes");
+    const rangeField = method === "GET" ? req.header("range") : undefined;
+    if (rangeField === undefined) return this;
+    const ifRange = req.header("if-range");
+    if (ifRange !== undefined) {
+      const v = ifRange.trim();
+      const holds =
+        v.startsWith('"') || v.startsWith("W/")
+          ? etag !== undefined && etagListMatches(v, etag, false)
+          : lastModified !== undefined && parseHttpDate(v) === lastModified;
+      if (!holds) return this; // the client's copy changed: the whole body
+    }
+    const range = Range.parse(rangeField);
+    if (range === undefined || range.units !== "bytes" || range.ranges.length !== 1) return this; // ignored
+    const data = this.getData();
+    const r = range.rangeFor(data.length);
+    if (r === undefined) throw unsatisfiableRange.make(data.length);
+    this.body = data.subarray(r[0], r[1]);
+    this.status = 206;
+    this.statusText = "";
+    this.headers.set("Content-Range", `bytes ${r[0]}-${r[1] - 1}/${data.length}`);
+    if (this.headers.has("content-length")) this.headers.set("Content-Length", r[1] - r[0]);
+    return this;
+  }
+
+  /** A 304 or 412 from `makeConditional`: no body; a 304 keeps only what updates a cache. */
+  private becomeBodiless(status: 304 | 412): this {
+    this.status = status;
+    this.statusText = "";
+    this.body = null;
+    this.headers.delete("content-length");
+    if (status === 304) {
+      // RFC 9110 §15.4.5: no Content-* of a body that isn't sent; Last-Modified only without an ETag.
+      this.headers.delete("content-type");
+      if (this.headers.has("etag")) this.headers.delete("last-modified");
+    }
+    return this;
   }
 
   /** True when the body is produced as a stream. */
@@ -576,4 +708,26 @@ function encodeLocation(location: string): string {
     if (c > 0x7e || c < 0x21) return encodeURI(location).replace(/%25([0-9A-Fa-f]{2})/g, "%$1");
   }
   return location;
+}
+
+/**
+ * @internal What `makeConditional` raises for an unsatisfiable range: exceptions.ts installs its
+ * `RequestedRangeNotSatisfiable` (it imports this module, so this one can't import it back).
+ */
+export const unsatisfiableRange = {
+  make: (length: number): Error => new RangeError(`416: no satisfiable range in ${length} bytes`),
+};
+
+function dateField(v: string | null | undefined): Date | undefined {
+  const t = v === undefined || v === null ? undefined : parseHttpDate(v);
+  return t === undefined ? undefined : new Date(t * 1000);
+}
+
+function setDateField(headers: Headers, name: string, value: Date | undefined): void {
+  if (value === undefined) headers.delete(name);
+  else {
+    if (!(value instanceof Date) || Number.isNaN(value.getTime()))
+      throw new TypeError(`${name}: give a valid Date, or undefined to remove the field`);
+    headers.set(name, value.toUTCString());
+  }
 }
