@@ -63,7 +63,7 @@ import { CookieSessionInterface } from "./sessions/app-sessions.ts";
 import { beforeRenderTemplate, signalReceivers, templateRendered } from "./signals.ts";
 import { createTemplates } from "./templates/app-templates.ts";
 import type { TemplateContext, TemplateEnvironment } from "./templates/environment.ts";
-import { makeTestRequest, TestClient } from "./testing.ts";
+import { CliRunner, makeTestRequest, TestClient } from "./testing.ts";
 import type { UrlForArgs } from "./url-for.ts";
 import { hasSchemas, validatedHandler } from "./validation/index.ts";
 import type { HeadersInit } from "./wrappers/headers.ts";
@@ -753,6 +753,11 @@ export class Phial extends Scaffold {
   /** A client that calls the app in-process (no socket) and keeps cookies. */
   testClient(): TestClient {
     return new TestClient(this);
+  }
+
+  /** Runs the app's commands (`app.cli`) in-process and captures their output (Flask's `test_cli_runner`). */
+  testCliRunner(): CliRunner {
+    return new CliRunner(this);
   }
 
   /**

@@ -5,6 +5,7 @@ import { decodeCookieValue, encodeCookieValue } from "../http/cookie.ts";
 import type { Server as WireServer } from "../http/index.ts";
 import { encodeQuery } from "../http/urlencoded.ts";
 import type { Phial } from "./app.ts";
+import { runWithRequest } from "./context.ts";
 import { encodeMultipart, type MultipartFile } from "./files/multipart.ts";
 import { Headers, type HeadersInit } from "./wrappers/headers.ts";
 import { Request, type RequestSource } from "./wrappers/request.ts";
@@ -483,4 +484,66 @@ async function collect(body: Response["body"]): Promise<Buffer> {
     parts.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : Buffer.from(chunk));
   }
   return Buffer.concat(parts);
+}
+
+/** What `CliRunner.invoke` gives back (Click's `Result`, which Flask's runner returns). */
+export interface CliResult {
+  /** The command's exit code: what it returned (0 for nothing), 1 when it threw, 2 for an unknown command. */
+  readonly exitCode: number;
+  /** Everything written to stdout and stderr, in order (Click's `output`). */
+  readonly output: string;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** What the command threw, if it did. */
+  readonly exception: unknown;
+}
+
+/**
+ * Runs an app's commands in-process and captures their output (Flask's `app.test_cli_runner()`):
+ * `await app.testCliRunner().invoke(["init-db", "--force"])`. As `phial init-db --force`, the command
+ * runs in a request context for "/"; unlike the command line, what it throws is caught into the result.
+ */
+export class CliRunner {
+  constructor(private readonly app: Phial) {}
+
+  async invoke(args: readonly string[]): Promise<CliResult> {
+    const [name, ...rest] = args;
+    let stdout = "";
+    let stderr = "";
+    let output = "";
+    const out = {
+      write: (chunk: string) => {
+        stdout += chunk;
+        output += chunk;
+        return true;
+      },
+    };
+    const err = {
+      write: (chunk: string) => {
+        stderr += chunk;
+        output += chunk;
+        return true;
+      },
+    };
+    const cmd = name === undefined ? undefined : this.app.cli.commands.get(name);
+    if (cmd === undefined) {
+      const known = [...this.app.cli.commands.keys()];
+      err.write(
+        `No such command ${JSON.stringify(name ?? "")}. ` +
+          (known.length === 0
+            ? "The app registers none (app.cli.command(name, fn)).\n"
+            : `Commands: ${known.join(", ")}.\n`),
+      );
+      return { exitCode: 2, output, stdout, stderr, exception: undefined };
+    }
+    const req = makeTestRequest(this.app, "/");
+    try {
+      const rv = await runWithRequest(req, () =>
+        cmd.run([...rest], { app: this.app, stdout: out, stderr: err }),
+      );
+      return { exitCode: typeof rv === "number" ? rv : 0, output, stdout, stderr, exception: undefined };
+    } catch (e) {
+      return { exitCode: 1, output, stdout, stderr, exception: e };
+    }
+  }
 }

@@ -296,3 +296,31 @@ test("blueprint appUrlValuePreprocessor and appUrlDefaults apply to the app's en
   app.registerBlueprint(bp);
   assert.deepEqual((await app.testClient().get("/de/about")).json, { params: {}, other: "/de/about" });
 });
+
+test("testCliRunner runs the app's commands in-process, with their output, exit code and exception", async () => {
+  const { app } = makeApp();
+  app.get("/users", function users() {
+    return "users";
+  });
+  app.cli.command("greet", { help: "Say hello" }, (args, ctx) => {
+    ctx.stdout.write(`hello ${args[0] ?? "world"} at ${urlFor("users")}\n`);
+    ctx.stderr.write("(done)\n");
+  });
+  app.cli.command("fail-with", (args) => Number(args[0]));
+  app.cli.command("boom", () => {
+    throw new Error("no database");
+  });
+  const runner = app.testCliRunner();
+  const r = await runner.invoke(["greet", "ada"]);
+  assert.equal(r.exitCode, 0);
+  assert.equal(r.stdout, "hello ada at /users\n"); // in a request context: urlFor works
+  assert.equal(r.stderr, "(done)\n");
+  assert.equal(r.output, "hello ada at /users\n(done)\n");
+  assert.equal((await runner.invoke(["fail-with", "3"])).exitCode, 3);
+  const b = await runner.invoke(["boom"]);
+  assert.equal(b.exitCode, 1);
+  assert.match(String(b.exception), /no database/);
+  const u = await runner.invoke(["nope"]);
+  assert.equal(u.exitCode, 2);
+  assert.match(u.output, /No such command "nope"\. Commands: greet, fail-with, boom/);
+});
