@@ -101,6 +101,11 @@ export interface PhialOptions {
   hostMatching?: boolean;
   /** Host matching: the host the static files are served on (Flask's `static_host`). */
   staticHost?: string;
+  /**
+   * Subdomain matching: the subdomain of rules that name none (Werkzeug's `Map.default_subdomain`,
+   * `app.url_map.default_subdomain` in Flask). Default `""`, the bare server name.
+   */
+  defaultSubdomain?: string;
 }
 
 /** One registered rule, as `app.urlRules` lists it (for `phial routes`). */
@@ -200,6 +205,8 @@ export class Phial extends Scaffold {
   readonly hostMatching: boolean;
   /** Routes are matched on the subdomain of `config.serverName` too (Flask's `subdomain_matching`). */
   readonly subdomainMatching: boolean;
+  /** The subdomain of rules that name none (Werkzeug's `default_subdomain`); `""` is the bare server name. */
+  readonly defaultSubdomain: string;
   /** @internal dotted name → blueprint */ readonly blueprints = new Map<string, Blueprint>();
   /**
    * The WebSocket connections of `app.websocket` routes: `app.websockets.publish(room, data)`, `.rooms`
@@ -223,6 +230,10 @@ export class Phial extends Scaffold {
     this.root = root;
     this.hostMatching = options.hostMatching === true;
     this.subdomainMatching = options.subdomainMatching === true;
+    this.defaultSubdomain = options.defaultSubdomain ?? "";
+    if (options.defaultSubdomain !== undefined && !this.subdomainMatching) {
+      throw new TypeError("new Phial(…, { defaultSubdomain }) needs subdomainMatching: true");
+    }
     if (this.hostMatching && this.subdomainMatching) {
       throw new TypeError(
         "new Phial(…, { hostMatching, subdomainMatching }): choose one; host matching covers subdomains " +
@@ -369,7 +380,7 @@ export class Phial extends Scaffold {
       );
     }
     if (this.hostMatching) return host ?? "";
-    if (this.subdomainMatching) return subdomain ?? "";
+    if (this.subdomainMatching) return subdomain ?? this.defaultSubdomain;
     return undefined;
   }
 
@@ -555,7 +566,7 @@ export class Phial extends Scaffold {
     const serverName = sn === undefined || sn === "" ? undefined : normalHost(sn, s);
     let current: string | undefined;
     if (req !== undefined) current = this.requestDomain(req);
-    else current = this.hostMatching ? serverName : "";
+    else current = this.hostMatching ? serverName : this.defaultSubdomain;
     return { hostMatching: this.hostMatching, current, serverName, scheme: s };
   }
 

@@ -200,6 +200,28 @@ describe("subdomain matching (Flask's subdomain_matching and SERVER_NAME)", () =
     assert.throws(() => app.urlFor("userHome", { user: "bob" }), /app\.config\.serverName/);
   });
 
+  test("defaultSubdomain (Werkzeug's default_subdomain): rules without a subdomain answer on it", async () => {
+    const { app } = makeApp({
+      subdomainMatching: true,
+      defaultSubdomain: "www",
+      staticFolder: join(dir, "static"),
+    });
+    app.config.serverName = "example.test";
+    app.get("/", function home() {
+      return "www home";
+    });
+    app.get("/", { subdomain: "" }, function bare() {
+      return "bare";
+    });
+    const c = app.testClient();
+    assert.equal((await c.get("/", { subdomain: "www" })).text, "www home");
+    assert.equal((await c.get("http://example.test/")).text, "bare");
+    assert.equal((await c.get("http://www.example.test/static/a.txt")).text, "static a");
+    assert.equal(app.urlFor("home"), "/"); // outside a request the default subdomain is current
+    assert.equal(app.urlFor("bare"), "http://example.test/");
+    assert.throws(() => makeApp({ defaultSubdomain: "www" }), /subdomainMatching: true/);
+  });
+
   test("a subdomain or host on an app that doesn't match them throws at registration, saying what to set", () => {
     const { app } = makeApp();
     assert.throws(() => app.get("/", { subdomain: "api" }, () => "x"), /subdomainMatching: true.*serverName/);
