@@ -15,18 +15,33 @@ Lists the app's rules: endpoint, methods and rule. APP is found as for "phial ru
 export interface RouteRow {
   endpoint: string;
   methods: string;
+  /** The host or subdomain, under host or subdomain matching (as `flask routes`' Host/Subdomain column). */
+  domain?: string;
   rule: string;
 }
 
-/** Formats rows as an aligned text table with a header and a rule line. */
-export function formatTable(rows: readonly RouteRow[]): string {
-  const head: RouteRow = { endpoint: "Endpoint", methods: "Methods", rule: "Rule" };
+/**
+ * Formats rows as an aligned text table with a header and a rule line; `domainHeader` ("Host" or
+ * "Subdomain") adds the domain column before the rule, as `flask routes` does.
+ */
+export function formatTable(rows: readonly RouteRow[], domainHeader?: string): string {
+  const head: RouteRow = {
+    endpoint: "Endpoint",
+    methods: "Methods",
+    domain: domainHeader ?? "",
+    rule: "Rule",
+  };
   const all = [head, ...rows];
-  const w1 = Math.max(...all.map((r) => r.endpoint.length));
-  const w2 = Math.max(...all.map((r) => r.methods.length));
-  const w3 = Math.max(...all.map((r) => r.rule.length));
-  const line = (r: RouteRow) => `${r.endpoint.padEnd(w1)}  ${r.methods.padEnd(w2)}  ${r.rule}`.trimEnd();
-  return `${[line(head), `${"-".repeat(w1)}  ${"-".repeat(w2)}  ${"-".repeat(w3)}`, ...rows.map(line)].join("\n")}\n`;
+  const cols: ((r: RouteRow) => string)[] = [(r) => r.endpoint, (r) => r.methods];
+  if (domainHeader !== undefined) cols.push((r) => r.domain ?? "");
+  cols.push((r) => r.rule);
+  const widths = cols.map((c) => Math.max(...all.map((r) => c(r).length)));
+  const line = (r: RouteRow) =>
+    cols
+      .map((c, i) => (i === cols.length - 1 ? c(r) : c(r).padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return `${[line(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n")}\n`;
 }
 
 export async function routesCommand(argv: readonly string[], out: Output): Promise<number> {
@@ -61,6 +76,7 @@ export async function routesCommand(argv: readonly string[], out: Output): Promi
       .filter((m) => all || (m !== "HEAD" && m !== "OPTIONS"))
       .sort()
       .join(", "),
+    domain: r.domain,
     rule: r.rule,
   }));
   if (rows.length === 0) {
@@ -68,9 +84,9 @@ export async function routesCommand(argv: readonly string[], out: Output): Promi
     return 0;
   }
   if (sort !== "match") {
-    const key = sort as keyof RouteRow;
+    const key = sort as "endpoint" | "methods" | "rule";
     rows.sort((a, b) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0));
   }
-  out.write(formatTable(rows));
+  out.write(formatTable(rows, app.hostMatching ? "Host" : app.subdomainMatching ? "Subdomain" : undefined));
   return 0;
 }

@@ -429,6 +429,21 @@ describe("phial routes", () => {
     assert.deepEqual(rules, [...rules].sort());
   });
 
+  test("under subdomain matching, a Subdomain column as flask routes has", async () => {
+    const p = phial(["routes", "test/cli/fixtures/subdomains.ts"]);
+    assert.equal(await finished(p), 0);
+    const lines = p.out().trimEnd().split("\n");
+    assert.match(lines[0]!, /^Endpoint\s+Methods\s+Subdomain\s+Rule$/);
+    assert.ok(
+      lines.some((l) => /^index\s+GET\s+\/$/.test(l)),
+      p.out(),
+    );
+    assert.ok(
+      lines.some((l) => /^userHome\s+GET\s+<user>\s+\/$/.test(l)),
+      p.out(),
+    );
+  });
+
   test("help for each command", async () => {
     const p = phial(["run", "--help"]);
     assert.equal(await finished(p), 0);
