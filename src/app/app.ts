@@ -37,6 +37,7 @@ import {
   type BuildOptions,
   type ConverterFactory,
   type DomainBuildOptions,
+  isHostText,
   normalHost,
   Router,
   subdomainOf,
@@ -387,10 +388,12 @@ export class Phial extends Scaffold {
   /**
    * @internal The domain a request is matched on: under host matching its host, under subdomain
    * matching its subdomain of `config.serverName` (`""` for the server name itself, and for every host
-   * when no serverName is set, as Werkzeug), undefined when the host is not under the server name.
+   * when no serverName is set, as Werkzeug), undefined when the host is not under the server name or
+   * holds what no host may (a 404).
    */
   requestDomain(req: Request): string | undefined {
     const host = normalHost(req.host, req.scheme);
+    if (!isHostText(host)) return undefined; // `/`, spaces, `@`…: no rule's host, a 404
     if (this.hostMatching) return host;
     const sn = this.config.serverName;
     if (sn === undefined || sn === "") return "";

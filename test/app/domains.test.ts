@@ -278,6 +278,15 @@ describe("host matching (Werkzeug's Map(host_matching=True))", () => {
     assert.equal((await on("example.test:8080")).status, 404);
     assert.equal((await on("elsewhere.test")).status, 404);
     assert.equal((await c.get("http://ann.users.example.test/")).text, "site of ann");
+    // What no host holds never reaches a rule (the string converter would take "/" or " " in a Host).
+    for (const bad of [
+      "a/b.users.example.test",
+      "a b.users.example.test",
+      "a@b.users.example.test",
+      "a%2f.users.example.test",
+    ]) {
+      assert.equal((await on(bad)).status, 404, bad);
+    }
   });
 
   test("urlFor: relative on the current host, absolute on another", async () => {

@@ -2,6 +2,30 @@
 // `Map.bind_to_environ` computes it: the Host in lower case, the scheme's default port left out; for
 // subdomains, what comes before the server name (`config.serverName`, Flask's SERVER_NAME).
 
+/**
+ * True when a (normalised) host is made of what a host and port may hold: letters, digits, `-`, `.`,
+ * `_`, `:` and the brackets of an IPv6 literal. A Host with `/`, spaces, `@` or escapes matches no rule.
+ */
+export function isHostText(host: string): boolean {
+  if (host.length === 0 || host.length > 255) return false;
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (
+      !(
+        (c >= 0x61 && c <= 0x7a) ||
+        (c >= 0x30 && c <= 0x3a) || // digits and ":"
+        c === 0x2d ||
+        c === 0x2e ||
+        c === 0x5f ||
+        c === 0x5b ||
+        c === 0x5d
+      )
+    )
+      return false;
+  }
+  return true;
+}
+
 /** `Alice.Example.com:80` over http → `alice.example.com`; `:443` is left out for https (and wss). */
 export function normalHost(host: string, scheme: string): string {
   let h = host.toLowerCase();

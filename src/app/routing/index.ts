@@ -56,7 +56,7 @@ export {
   parseConverterArgs,
   patternConverter,
 } from "./converters.ts";
-export { normalHost, subdomainOf } from "./domain.ts";
+export { isHostText, normalHost, subdomainOf } from "./domain.ts";
 export { decodePath, percentEncode } from "./encoding.ts";
 export type { AddOptions, Rule } from "./entry.ts";
 export { type MatchResult, Router, type RouterOptions } from "./router.ts";
