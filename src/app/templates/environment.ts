@@ -14,14 +14,17 @@ import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { extname, join, posix } from "node:path";
 import type * as Nunjucks from "nunjucks";
+import { installCompiler, PHIAL_ENV } from "./compiler.ts";
 
 let loaded: typeof Nunjucks | undefined;
 
 /** Nunjucks, loaded on first use: it costs ~70 ms at start-up, which apps without templates shouldn't pay. */
 function nj(): typeof Nunjucks {
   if (loaded === undefined) {
-    loaded = createRequire(import.meta.url)("nunjucks") as typeof Nunjucks;
+    const require = createRequire(import.meta.url);
+    loaded = require("nunjucks") as typeof Nunjucks;
     installDictMethods(loaded);
+    installCompiler(loaded, require("nunjucks/src/transformer.js"));
     // Its SafeString is made with Object.create(String.prototype), which V8 answers by turning
     // String.prototype into a slow dictionary, unless it was marked fast first: the wire did that as
     // it loaded (src/http/fast-prototypes.ts), before any app could get here.
@@ -127,11 +130,15 @@ function installDictMethods(lib: typeof Nunjucks): void {
   if (runtime.__phialDictMethods) return;
   const original = runtime.memberLookup;
   runtime.memberLookup = function memberLookup(obj: unknown, val: unknown): unknown {
-    if (obj !== null && typeof obj === "object" && typeof val === "string" && !(val in obj)) {
+    if (obj === undefined || obj === null) return undefined;
+    // Nunjucks' answer for a present value that isn't a function is the value: given at once.
+    const v = (obj as Record<PropertyKey, unknown>)[val as PropertyKey];
+    if (v !== undefined) return typeof v === "function" ? original.call(this, obj, val) : v;
+    if (typeof obj === "object" && typeof val === "string" && !(val in obj)) {
       const m = dictMethod(obj, val);
       if (m !== undefined) return m;
     }
-    return original.call(this, obj, val);
+    return undefined;
   };
   runtime.__phialDictMethods = true;
 }
@@ -406,6 +413,7 @@ export class TemplateEnvironment {
     });
     this.nunjucks = env;
     this.env = env as unknown as NjEnv;
+    (env as unknown as Record<symbol, boolean>)[PHIAL_ENV] = true;
     // The other options stay shared (inherited), only `autoescape` differs.
     const rawOpts = Object.create(this.env.opts, {
       autoescape: { value: false, enumerable: true },
