@@ -96,6 +96,13 @@ function childNodes(node: NjNode): NjNode[] {
   return out;
 }
 
+/** True when the tree has a node of that type. */
+function contains(node: NjNode, typename: string): boolean {
+  if (node.typename === typename) return true;
+  for (const c of childNodes(node)) if (contains(c, typename)) return true;
+  return false;
+}
+
 /** `loop.<name>` with a name Nunjucks binds: the name; otherwise undefined. */
 function loopMember(node: NjNode): string | undefined {
   if (node.typename !== "LookupVal") return undefined;
@@ -179,8 +186,15 @@ export function makeCompile(
   const proto = Base.prototype as unknown as Record<string, (...a: unknown[]) => void>;
   const baseLookupVal = proto.compileLookupVal!;
   const baseCompile = proto.compile!;
+  const baseAsyncLoop = proto._compileAsyncLoop!;
 
   class PhialCompiler extends (Base as unknown as new (name: string, throwOnUndefined: boolean) => object) {
+    /**
+     * The template has a `{% call %}`: its body runs inside the macro it is given to, in the frame the
+     * macro's code has at that moment (Nunjucks' generated functions share their `frame` variable),
+     * so it may read the `loop` of any loop that calls a function. Then every loop keeps its bindings.
+     */
+    hasCaller = false;
     /** The loops being compiled, innermost last: their counters, or null when `loop` is in the frame. */
     loops: (StaticLoop | null)[] = [];
     /** The For nodes being compiled, innermost last, with the depth of `loops` when each began. */
@@ -205,14 +219,29 @@ export function makeCompile(
       i: string,
       len: string,
     ): void {
-      const current = this.fors[this.fors.length - 1]!;
+      const current = this.fors[this.fors.length - 1];
+      if (current === undefined || current.node !== node) {
+        // An async loop (`asyncEach`/`asyncAll`, when an async filter is used): Nunjucks' bindings.
+        this.loops.push(null);
+        baseLoopBindings.call(this, node, arr, i, len);
+        return;
+      }
       this.loops.length = current.base;
-      if (loopIsStatic(current.node.body as NjNode)) {
+      if (!this.hasCaller && loopIsStatic(current.node.body as NjNode)) {
         this.loops.push({ i, len });
         return;
       }
       this.loops.push(null);
       baseLoopBindings.call(this, node, arr, i, len);
+    }
+
+    _compileAsyncLoop(this: PhialCompiler & CompilerInternals, ...args: unknown[]): void {
+      const base = this.loops.length;
+      try {
+        baseAsyncLoop.apply(this, args);
+      } finally {
+        this.loops.length = base;
+      }
     }
 
     compile(this: PhialCompiler & CompilerInternals, node: NjNode, frame: CompileFrame): void {
@@ -261,10 +290,9 @@ export function makeCompile(
       .map((e) => e.preprocess)
       .filter((f): f is (s: string) => string => typeof f === "function");
     const processed = pre.reduce((s, f) => f(s), src);
-    c.compile(
-      transformer.transform(m.parser.parse(processed, extensions, opts), asyncFilters, name),
-      undefined as never,
-    );
+    const ast = transformer.transform(m.parser.parse(processed, extensions, opts), asyncFilters, name);
+    (c as unknown as PhialCompiler).hasCaller = contains(ast, "Caller");
+    c.compile(ast, undefined as never);
     return c.getCode();
   };
 }
