@@ -360,6 +360,17 @@ export function installCompiler(lib: typeof Nunjucks, transformer: NjModules["tr
     if (autoescape && !(val instanceof SafeString)) return escapeHtml(String((val as object).toString()));
     return val;
   };
+  // `frame.set(name, value)` splits every name on "." to allow `a.b`; a loop sets its variable so
+  // on each iteration. Without a dot and without `resolveUp`, the split changes nothing: skipped.
+  const frameProto = (lib.runtime as unknown as { Frame: { prototype: unknown } }).Frame.prototype as {
+    set(name: string, val: unknown, resolveUp?: boolean): void;
+    variables: Record<string, unknown>;
+  };
+  const frameSet = frameProto.set;
+  frameProto.set = function set(this: typeof frameProto, name, val, resolveUp) {
+    if (resolveUp || name.indexOf(".") !== -1) frameSet.call(this, name, val, resolveUp);
+    else this.variables[name] = val;
+  };
   const compile = makeCompile(lib, transformer);
   const proto = lib.Template.prototype as unknown as NjTemplateInternals & { _compile(): void };
   const original = proto._compile;
