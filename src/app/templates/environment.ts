@@ -175,7 +175,7 @@ interface FileStamp {
 interface NjTemplate {
   env: NjEnv;
   path: string | undefined;
-  render(ctx: object, cb: (err: Error | null, res: string | null) => void): void;
+  render(ctx: object, parentFrame: object, cb: (err: Error | null, res: string | null) => void): void;
 }
 interface NjExporting {
   getExported(
@@ -602,10 +602,14 @@ export class TemplateEnvironment {
       chosen = found;
     }
     const ctx = this.fullContext(context);
+    // Compiled and not watched for changes (production): straight to it, no lookup through Nunjucks'
+    // loaders and this file's wrapper of them.
+    const cached = this.loader.cache[chosen];
+    if (cached != null && !this.autoReload()) return renderCompiled(cached, ctx);
     return new Promise<string>((resolve, reject) => {
       this.env.getTemplate(chosen, false, null, false, (err, tmpl) => {
         if (err !== null && err !== undefined) return reject(err);
-        tmpl!.render(ctx, (e, out) => (e === null ? resolve(out ?? "") : reject(unwrap(e))));
+        renderCompiled(tmpl!, ctx).then(resolve, reject);
       });
     });
   }
@@ -622,12 +626,22 @@ export class TemplateEnvironment {
       }
       this.strings.set(source, tmpl);
     }
-    const ctx = this.fullContext(context);
-    const t = tmpl;
-    return new Promise<string>((resolve, reject) => {
-      t.render(ctx, (e, out) => (e === null ? resolve(out ?? "") : reject(unwrap(e))));
-    });
+    return renderCompiled(tmpl, this.fullContext(context));
   }
+}
+
+/**
+ * Renders a template with Nunjucks' own `render`, given an empty parent frame: the render's top frame
+ * is then a child of it that writes nothing upwards, which makes no difference to a template, and
+ * Nunjucks calls back at once instead of deferring the answer to a later turn of the event loop (its
+ * `asap`, by `setImmediate`, meant for a call from code that expects a callback later).
+ */
+function renderCompiled(tmpl: NjTemplate, ctx: object): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    tmpl.render(ctx, new (nj().runtime as unknown as { Frame: new () => object }).Frame(), (e, out) =>
+      e === null ? resolve(out ?? "") : reject(unwrap(e)),
+    );
+  });
 }
 
 /**
