@@ -116,8 +116,8 @@ export class ServerChild {
     return this.ask({ type: "cpu-stop" }, "cpu");
   }
 
-  /** RSS and heap after a full GC (the child must run with --expose-gc for the GC). */
-  mem(): Promise<{ rss: number; heapUsed: number }> {
+  /** RSS, JS heap and external memory (Buffers) after a full GC (the child must run with --expose-gc for the GC). */
+  mem(): Promise<{ rss: number; heapUsed: number; external: number }> {
     return this.ask({ type: "mem" }, "mem");
   }
 
