@@ -298,7 +298,7 @@ const md = [
   `Scenario ${scenario.title} (${scenario.what}); ${connections} keep-alive connections at full load (${tool}, on core 1),`,
   `each server alone on core 0${canPin() ? "" : " (**not pinned**: taskset missing)"}, started with \`--expose-gc\`; the rows one after another in one run.`,
   "Between steps, with no load running, the runner asks the server over its IPC channel (not over HTTP, so the",
-  "measured path is the app's own) for a full GC and its RSS and JS heap.",
+  "measured path is the app's own) for a full GC and its RSS, JS heap and external memory (Buffers).",
   `**Flat** means, over the second half (from ${k(total / 2)} requests on): the JS heap plus external memory (Buffers)`,
   `after GC stays within ${FLAT.jsMiB} MiB of the half-way sample, and RSS after GC never rises more than ${FLAT.rssMiB} MiB above`,
   "the first half's peak. RSS moves in steps of several MiB either way as the allocator takes and returns pages,",
