@@ -151,7 +151,7 @@ const int = (n: number) => Math.round(n).toLocaleString("en-US");
 
 /** p99 of the first and the last full second, and whether latency kept growing. */
 function growth(r: OpenLoopResult): string {
-  const secs = r.perSecond.filter((s) => s.count > 0);
+  const secs = r.perSecond.filter((s) => s !== null && s.count > 0);
   if (secs.length < 2) return "—";
   const first = secs[0]!.p99Ms;
   const last = secs.at(-1)!.p99Ms;
@@ -217,6 +217,17 @@ if (v.length > 0) {
     }),
   );
 }
+lines.push(
+  "",
+  "Answers per second of each open-loop run (a 0 is a second with no answer at all):",
+  "",
+  ...results.flatMap((row) =>
+    row.levels.map(
+      ({ level, r }) =>
+        `- ${row.label}, ${Math.round(level * 100)}%: ${r.perSecond.map((s) => (s === null ? 0 : s.count)).join(", ")}`,
+    ),
+  ),
+);
 const md = lines.join("\n");
 console.log(`\n${md}\n`);
 if (values.write) {

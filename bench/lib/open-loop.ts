@@ -309,7 +309,8 @@ export function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
           completed,
           rps: completed / windowS,
           latency: summarize(all),
-          perSecond: perSecond.map((h) => ({
+          // A second with no answer at all is a hole in `perSecond`: Array.from visits it (map would not).
+          perSecond: Array.from(perSecond, (h) => ({
             p99Ms: h === undefined ? Number.NaN : h.quantile(0.99) / 1000,
             maxMs: h === undefined ? Number.NaN : h.max / 1000,
             count: h === undefined ? 0 : h.count,
