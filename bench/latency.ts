@@ -200,8 +200,9 @@ for (const { row, r } of over) {
 lines.push(
   "",
   "Over capacity an open-loop schedule falls further behind every second, so latency measured from the intended",
-  "time grows with the run's length (by about 10% of the elapsed time at 110%); a flat p99 there would mean the",
-  "generator, not the server, was the limit.",
+  "time grows with the run's length (by about 10% of the elapsed time at 110%). A p99 that stays flat at 110%",
+  "means the server had more capacity than its closed-loop run showed (on a busy machine the max moves from",
+  "one run to the next), or that the generator was the limit (see its CPU).",
 );
 const v = results.filter((r) => r.validation !== undefined);
 if (v.length > 0) {

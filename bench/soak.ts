@@ -73,7 +73,7 @@ const FLAT = { rssMiB: 8, jsMiB: 2 };
 
 interface Sample {
   requests: number;
-  /** RSS right after the step's load, before any GC. */
+  /** RSS right after the step's load ended, before the GC. */
   rssLoaded: number;
   rss: number;
   heap: number;
@@ -199,7 +199,7 @@ function table(): string {
 
 function verdicts(): string {
   const lines = [
-    "| server | requests | time (s) | req/s | CPU µs/req | RSS after GC: start → end (MiB) | RSS under load, max (MiB) | 2nd half: RSS above 1st-half peak / heap + external drift (MiB) | flat? | errors |",
+    "| server | requests | time (s) | req/s | CPU µs/req | RSS after GC: start → end (MiB) | RSS at the end of a step, before GC, max (MiB) | 2nd half: RSS above 1st-half peak / heap + external drift (MiB) | flat? | errors |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
   ];
   for (const r of results) {
