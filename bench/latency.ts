@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { replaceSection } from "./lib/doc-section.ts";
+import { formatMarkdown, replaceSection } from "./lib/doc-section.ts";
 import { pickTool, runLoad } from "./lib/load.ts";
 import { loadTool, machineInfo } from "./lib/machine.ts";
 import { type OpenLoopResult, runOpenLoop } from "./lib/open-loop.ts";
@@ -234,5 +234,6 @@ console.log(`\n${md}\n`);
 if (values.write) {
   const docs = join(ROOT, "docs", "benchmarks.md");
   writeFileSync(docs, replaceSection(readFileSync(docs, "utf8"), "latency", md));
+  formatMarkdown(docs);
   log(`wrote ${docs} (latency section)`);
 }

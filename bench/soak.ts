@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { replaceSection } from "./lib/doc-section.ts";
+import { formatMarkdown, replaceSection } from "./lib/doc-section.ts";
 import { pickTool, runLoad } from "./lib/load.ts";
 import { loadTool, machineInfo } from "./lib/machine.ts";
 import { canPin, ServerChild } from "./lib/proc.ts";
@@ -323,6 +323,7 @@ console.log(`\n${md}\n`);
 if (values.write) {
   const docs = join(ROOT, "docs", "benchmarks.md");
   writeFileSync(docs, replaceSection(readFileSync(docs, "utf8"), "soak", md));
+  formatMarkdown(docs);
   writeFileSync(join(ROOT, "docs", "benchmarks-soak.svg"), svg());
   log(`wrote ${docs} (soak section) and docs/benchmarks-soak.svg`);
 }

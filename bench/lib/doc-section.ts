@@ -1,3 +1,6 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+
 // Sections of docs/benchmarks.md that other bench scripts write (the soak, the open-loop latency):
 // each sits between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`. `npm run bench` regenerates the
 // file and keeps these sections; each script replaces only its own.
@@ -24,4 +27,18 @@ export function replaceSection(doc: string, name: string, body: string): string 
   const end = start < 0 ? -1 : doc.indexOf(CLOSE(name), start);
   if (start < 0 || end < 0) return `${doc.trimEnd()}\n\n${block}\n`;
   return doc.slice(0, start) + block + doc.slice(end + CLOSE(name).length);
+}
+
+/** Formats a markdown file as `npm run lint` (biome) wants it: aligned tables, blank lines around lists. */
+export function formatMarkdown(file: string): void {
+  const root = join(import.meta.dirname, "..", "..");
+  const r = spawnSync(
+    process.execPath,
+    [join(root, "node_modules", "@biomejs", "biome", "bin", "biome"), "format", "--write", file],
+    {
+      cwd: root,
+      encoding: "utf8",
+    },
+  );
+  if (r.status !== 0) process.stderr.write(`biome could not format ${file}: ${r.stderr}\n`);
 }
