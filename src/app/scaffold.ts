@@ -398,7 +398,15 @@ export abstract class Scaffold {
     const name = handler.name && handler.name !== "anonymous" ? handler.name : undefined;
     this.addRoute(
       rule,
-      { methods: ["GET"], endpoint: options.endpoint ?? name ?? `WEBSOCKET ${rule}` },
+      {
+        methods: ["GET"],
+        endpoint:
+          options.endpoint ??
+          name ??
+          `WEBSOCKET ${rule}${options.host || options.subdomain ? ` @${options.host || options.subdomain}` : ""}`,
+        ...(options.subdomain === undefined ? {} : { subdomain: options.subdomain }),
+        ...(options.host === undefined ? {} : { host: options.host }),
+      },
       webSocketView(handler as WebSocketHandler<never>, options) as unknown as Handler<never>,
     );
     return this;

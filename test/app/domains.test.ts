@@ -12,6 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { Blueprint, BuildError, type Phial, redirect, urlFor } from "phial";
 import type { Server } from "phial/http";
+import { WebSocket } from "ws";
 import { makeApp } from "./helpers.ts";
 
 const run = promisify(execFile);
@@ -363,5 +364,33 @@ describe("over a socket, with curl", () => {
     const { stdout: links } = await run("curl", ["-s", ...resolve, `http://bob.example.test:${port}/links`]);
     assert.equal(JSON.parse(links).root, `http://example.test:${port}/`);
     assert.equal(JSON.parse(links).other, "/");
+  });
+});
+
+describe("WebSocket routes on a host", () => {
+  test("app.websocket takes { host } under host matching; another Host gets no upgrade", async () => {
+    const { app } = makeApp({ hostMatching: true, staticFolder: null });
+    app.websocket("/ws", { host: "<room>.chat.example.test" }, async (ws, req) => {
+      ws.send(`room ${(req.params as { room: string }).room}`);
+    });
+    const server = app.listen();
+    const { port } = await server.listen(0, "127.0.0.1");
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { Host: "tea.chat.example.test" } });
+      const data = await new Promise<string>((resolve, reject) => {
+        ws.once("message", (m) => resolve(String(m)));
+        ws.once("error", reject);
+      });
+      assert.equal(data, "room tea");
+      ws.close();
+      const other = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { Host: "elsewhere.test" } });
+      const status = await new Promise<number>((resolve) => {
+        other.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+        other.once("error", () => resolve(-1));
+      });
+      assert.equal(status, 404);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -35,6 +35,10 @@ export interface WebSocketOptions {
   pingInterval?: number;
   /** Messages queued unread before the socket stops reading (backpressure on the sender). Default 16. */
   receiveQueue?: number;
+  /** The subdomain the route answers on, as a route's (the app needs `subdomainMatching`). */
+  subdomain?: string;
+  /** The host the route answers on, as a route's (the app needs `hostMatching`). */
+  host?: string;
 }
 
 /** How a connection ended. */
