@@ -297,16 +297,23 @@ const INIT_JS = `window.addEventListener("load", function () {
 /**
  * Serves the app's OpenAPI document (`/openapi.json`) and an interactive page (`/docs`, Swagger UI
  * from the swagger-ui-dist package, its files served by the app). The document is built on the first
- * request, when every route is registered.
+ * request and rebuilt when routes were added since.
  */
 export function serveOpenAPI(app: Phial, options: ServeOpenAPIOptions = {}): void {
   const path = options.path ?? "/openapi.json";
   const docs = options.docs === undefined ? "/docs" : options.docs;
   const folder = docs === false ? undefined : swaggerFolder(app);
   served.set(app, options);
+  // Built when first asked for, and again whenever the route table has grown since (rules are only
+  // ever added: their count is the table's version), so routes registered later are listed too.
   let text: string | undefined;
+  let builtFor = -1;
   app.get(path, { endpoint: "openapi_document", hidden: true }, function openapi_document() {
-    text ??= JSON.stringify(openapiDocument(app, options));
+    const version = app.router.rules.length;
+    if (text === undefined || builtFor !== version) {
+      text = JSON.stringify(openapiDocument(app, options));
+      builtFor = version;
+    }
     return new Response(text, { contentType: "application/json" });
   });
   if (docs === false || folder === undefined) return;
