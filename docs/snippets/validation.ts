@@ -3,6 +3,7 @@
 import { toStandardJsonSchema } from "@valibot/to-json-schema";
 import { Blueprint, Phial, serveOpenAPI, ValidationError } from "phial";
 import * as v from "valibot";
+import type { TestClient } from "phial/testing";
 import { z } from "zod";
 
 export const app = new Phial(import.meta.url);
@@ -82,4 +83,20 @@ app.delete(
     return ["", 204];
   },
 );
+// #endregion
+
+// #region typed-client
+const AddItem = { json: Item, response: ItemOut, summary: "Add an item" };
+app.post("/items", AddItem, (req) => {
+  const item = { id: items.size + 1, ...req.valid.json };
+  items.set(item.id, item);
+  return [item, 201];
+});
+
+// In a test: the same object types the request and the answer.
+export async function addPen(client: TestClient): Promise<string> {
+  const r = await client.for(AddItem).post("/items", { json: { name: "pen", price: 2 } });
+  // { json: { name: "pen" } } would not compile: `price` is required by Item
+  return r.json.name; // a string, as ItemOut says
+}
 // #endregion

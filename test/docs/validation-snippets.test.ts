@@ -20,6 +20,11 @@ describe("docs/validation.md", async () => {
     );
   });
 
+  test("typed client: client.for(AddItem) posts and reads the typed answer", async () => {
+    const { addPen } = await import("../../docs/snippets/validation.ts");
+    assert.equal(await addPen(c), "pen");
+  });
+
   test("query: numbers, lists and booleans as the comments say", async () => {
     assert.deepEqual((await c.get("/search?page=2&tag=a&tag=b&exact=on")).json, {
       q: null,
