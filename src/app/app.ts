@@ -58,7 +58,7 @@ import { createTemplates } from "./templates/app-templates.ts";
 import type { TemplateContext, TemplateEnvironment } from "./templates/environment.ts";
 import { makeTestRequest, TestClient } from "./testing.ts";
 import type { UrlForArgs } from "./url-for.ts";
-import { hasSchemas, validatedHandler } from "./validation/index.ts";
+import { hasSchemas, type RouteDocs, type RouteSchemas, validatedHandler } from "./validation/index.ts";
 import type { HeadersInit } from "./wrappers/headers.ts";
 import { ProxySettings } from "./wrappers/proxy.ts";
 import type { Request, RequestSource, SessionLike } from "./wrappers/request.ts";
@@ -284,9 +284,13 @@ export class Phial extends Scaffold {
     this.endpoints.set(endpoint, handler);
     if (options.cors !== undefined && options.cors !== false) this.corsInRoutes = true;
     // A route with schemas gets its handler wrapped once here; others are registered untouched.
-    const run = hasSchemas(options)
+    let run = hasSchemas(options)
       ? (validatedHandler(rule, options, handler as never) as Handler<never>)
       : handler;
+    // A class-based view with per-method schemas: each method's requests through its own checks.
+    const methodOptions = (handler as { methodSchemas?: Readonly<Record<string, RouteSchemas & RouteDocs>> })
+      .methodSchemas;
+    if (methodOptions !== undefined) run = perMethodHandler(rule, options, methodOptions, run);
     this.router.add(rule, {
       endpoint,
       methods,
@@ -295,7 +299,7 @@ export class Phial extends Scaffold {
       automaticOptions: options.provideAutomaticOptions ?? this.config.provideAutomaticOptions !== false,
       redirectTo: options.redirectTo,
       buildOnly: options.buildOnly,
-      data: { handler: run, isAsync: isAsyncFunction(handler), blueprint: bpName, options },
+      data: { handler: run, isAsync: isAsyncFunction(handler), blueprint: bpName, options, methodOptions },
     });
   }
 
@@ -653,6 +657,31 @@ export class Phial extends Scaffold {
 
 // Uploads: multipart/form-data is read by the streaming parser (uploads.ts), for every app.
 Phial.defaultBodyLoaders.set("multipart/form-data", loadMultipart);
+
+/**
+ * The handler of a class-based view whose class declares `schemas`: a method with schemas goes through
+ * its own checks (the route's options, then the method's), the others straight to the view. Built once
+ * at registration; per request one Map lookup.
+ */
+function perMethodHandler(
+  rule: string,
+  options: RouteOptions,
+  byMethod: Readonly<Record<string, RouteSchemas & RouteDocs>>,
+  view: Handler<never>,
+): Handler<never> {
+  const checked = new Map<string, Handler<never>>();
+  for (const [method, s] of Object.entries(byMethod)) {
+    const merged = { ...options, ...s };
+    if (hasSchemas(merged)) {
+      checked.set(method, validatedHandler(`${method} ${rule}`, merged, view as never) as Handler<never>);
+    }
+  }
+  if (checked.size === 0) return view;
+  return function methodView(req: Request) {
+    const h = checked.get(req.method);
+    return h === undefined ? view(req as never) : h(req as never);
+  } as Handler<never>;
+}
 
 function hasHooksOf(s: Scaffold): boolean {
   return (

@@ -52,6 +52,7 @@ import {
   requestTearingDown,
   signalReceivers,
 } from "./signals.ts";
+import type { RouteDocs, RouteSchemas } from "./validation/types.ts";
 import {
   BadRequest,
   HTTPException,
@@ -71,6 +72,8 @@ export interface RouteData {
   /** Dotted name of the blueprint the route belongs to, or undefined for the app. */
   blueprint: string | undefined;
   options: RouteOptions;
+  /** A class-based view's schemas and docs by upper-case method (`View.schemas`). */
+  methodOptions?: Readonly<Record<string, RouteSchemas & RouteDocs>> | undefined;
 }
 
 /**
