@@ -243,6 +243,12 @@ export function targets(r: Results): Target[] {
       detail: cpuNote("json-param", "phial-framework", "fastify"),
     },
     {
+      what: "phial framework ÷ fastify, validated POST",
+      goal: 1.3,
+      value: byRps("validated", "phial-framework", "fastify"),
+      detail: cpuNote("validated", "phial-framework", "fastify"),
+    },
+    {
       what: "phial/client ÷ undici Pool",
       goal: 1.2,
       value: clientFigure(r, "phial-client").rps / clientFigure(r, "undici-pool").rps,
