@@ -83,6 +83,14 @@ test("client.for(schemas): the request typed by the route's inputs, the answer b
   assert.deepEqual(unknownBody, { n: 4 });
   // @ts-expect-error: unknown until a response schema says
   p.json.n;
+  // valibot: the same, from its own types.
+  const VSignup = { json: v.object({ email: v.string(), age: v.optional(v.number()) }) };
+  app.post("/signup", VSignup, (req) => [{ welcome: req.valid.json.email }, 201]);
+  const signup = await client.for(VSignup).post("/signup", { json: { email: "a@b.test", age: 30 } });
+  assert.equal(signup.status, 201);
+  // @ts-expect-error: `age` is a number in the valibot schema
+  const badAge = await client.for(VSignup).post("/signup", { json: { email: "a@b.test", age: "30" } });
+  assert.equal(badAge.status, 422);
   // The same cookies: one client underneath.
   assert.equal(client.for(Ping) as unknown, client);
 });
