@@ -290,7 +290,7 @@ export class Phial extends Scaffold {
     // A class-based view with per-method schemas: each method's requests through its own checks.
     const methodOptions = (handler as { methodSchemas?: Readonly<Record<string, RouteSchemas & RouteDocs>> })
       .methodSchemas;
-    if (methodOptions !== undefined) run = perMethodHandler(rule, options, methodOptions, run);
+    if (methodOptions !== undefined) run = perMethodHandler(rule, options, methodOptions, handler, run);
     this.router.add(rule, {
       endpoint,
       methods,
@@ -667,13 +667,15 @@ function perMethodHandler(
   rule: string,
   options: RouteOptions,
   byMethod: Readonly<Record<string, RouteSchemas & RouteDocs>>,
+  bare: Handler<never>,
   view: Handler<never>,
 ): Handler<never> {
   const checked = new Map<string, Handler<never>>();
   for (const [method, s] of Object.entries(byMethod)) {
+    // The route's schemas and the method's, checked once, around the bare view.
     const merged = { ...options, ...s };
-    if (hasSchemas(merged)) {
-      checked.set(method, validatedHandler(`${method} ${rule}`, merged, view as never) as Handler<never>);
+    if (hasSchemas(s)) {
+      checked.set(method, validatedHandler(`${method} ${rule}`, merged, bare as never) as Handler<never>);
     }
   }
   if (checked.size === 0) return view;

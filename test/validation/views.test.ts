@@ -100,6 +100,32 @@ test("MethodView: the OpenAPI document has each method with its own schemas and 
   assert.equal((del.responses as Record<string, unknown>)["422"], undefined);
 });
 
+test("MethodView: the route's own schemas and the method's, each checked once", async () => {
+  const { app } = makeApp();
+  let checks = 0;
+  const Counted = z.object({ v: z.string() }).refine(() => ++checks > 0);
+  class Api extends MethodView {
+    static override schemas = { post: { json: z.object({ n: z.number() }) } };
+    get(req: Request) {
+      return { q: (req.valid as { query: { v: string } }).query.v };
+    }
+    post(req: Request<{}, ValidOf<typeof Api.schemas.post> & { query: { v: string } }>) {
+      return { n: req.valid.json.n, q: req.valid.query.v };
+    }
+  }
+  app.route("/api", { query: Counted }, Api.asView("api"));
+  const c = app.testClient();
+  assert.deepEqual((await c.post("/api?v=x", { json: { n: 1 } })).json, { n: 1, q: "x" });
+  assert.equal(checks, 1);
+  assert.deepEqual((await c.get("/api?v=y")).json, { q: "y" });
+  assert.equal(checks, 2);
+  const bad = await c.post("/api", { json: { n: "1" } });
+  assert.deepEqual((bad.json as { errors: { location: string }[] }).errors.map((e) => e.location).sort(), [
+    "json.n",
+    "query.v",
+  ]);
+});
+
 test("MethodView: a schemas key that is not a verb is refused when the view is made", () => {
   class Bad extends MethodView {
     static override schemas = { pots: { json: Item } } as never;
