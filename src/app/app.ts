@@ -573,15 +573,30 @@ export class Phial extends Scaffold {
    */
   readonly upgradeHandler = (req: IncomingRequest, socket: Socket, head: Buffer): void => {
     markUpgrade(req);
-    socket.on("error", () => undefined); // a reset while dispatching; ws adds its own later
-    Promise.resolve()
-      .then(() => this.handle(req))
-      .then((res) => this.websockets.complete(res, req, socket, head))
-      .catch((err: unknown) => {
-        this.logger.error(`Error on the upgrade request ${req.method} ${req.url}`, err);
-        socket.destroy();
-      });
+    socket.on("error", ignoreError); // a reset while dispatching; ws adds its own later
+    // A synchronous pipeline (no async hook or session store) completes the handshake in this same
+    // turn, as `ws` on node:http does: no promise chain per upgrade.
+    let res: Response | Promise<Response>;
+    try {
+      res = this.handle(req);
+      if (res instanceof Response) {
+        const done = this.websockets.complete(res, req, socket, head);
+        if (done !== undefined) done.catch((err: unknown) => this.upgradeFailed(req, socket, err));
+        return;
+      }
+    } catch (err) {
+      this.upgradeFailed(req, socket, err);
+      return;
+    }
+    res
+      .then((r) => this.websockets.complete(r, req, socket, head))
+      .catch((err: unknown) => this.upgradeFailed(req, socket, err));
   };
+
+  private upgradeFailed(req: IncomingRequest, socket: Socket, err: unknown): void {
+    this.logger.error(`Error on the upgrade request ${req.method} ${req.url}`, err);
+    socket.destroy();
+  }
 
   /** @internal true when some route, blueprint or the app has a CORS policy. */
   get corsUsed(): boolean {
@@ -653,6 +668,8 @@ export class Phial extends Scaffold {
 
 // Uploads: multipart/form-data is read by the streaming parser (uploads.ts), for every app.
 Phial.defaultBodyLoaders.set("multipart/form-data", loadMultipart);
+
+function ignoreError(): void {}
 
 function hasHooksOf(s: Scaffold): boolean {
   return (

@@ -96,17 +96,32 @@ export function webSocketView(
 
 /** True for an `Upgrade` field that asks for websocket. */
 export function isWebSocketUpgrade(upgrade: string | undefined): boolean {
-  return upgrade !== undefined && /(?:^|,)\s*websocket\s*(?:,|$)/i.test(upgrade);
+  if (upgrade === undefined) return false;
+  if (upgrade === "websocket" || upgrade === "WebSocket") return true; // what clients send
+  return /(?:^|,)\s*websocket\s*(?:,|$)/i.test(upgrade);
 }
+
+const CONN = Symbol("phial.websocketConnection");
+type Owned = WsSocket & { [CONN]?: WebSocketConnection };
+
+// The listeners are shared by every connection (no closures per connection): `ws` calls them with the
+// raw socket as `this`, which points back to its WebSocketConnection.
+function onRawClose(this: Owned, code: number, reason: Buffer): void {
+  this[CONN]?.onClosed(code, reason);
+}
+function onRawMessage(this: Owned, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  this[CONN]?.received(data, isBinary);
+}
+function onRawPong(this: Owned): void {
+  const c = this[CONN];
+  if (c !== undefined) c.alive = true;
+}
+function onRawError(): void {} // a protocol error closes the socket: `closed` says how
 
 /** A WebSocket connection as a handler sees it. */
 export class WebSocketConnection {
-  /** A UUID, unique across processes (rooms use it to skip the sender). */
-  readonly id: string = randomUUID();
   /** The upgrade request (params, session, headers). */
   readonly request: Request;
-  /** Resolves when the connection is closed, with its code and reason. */
-  readonly closed: Promise<CloseInfo>;
   /** @internal */ readonly raw: WsSocket;
   /** @internal answered the last ping */ alive = true;
   private readonly hub: WebSocketHub;
@@ -114,44 +129,80 @@ export class WebSocketConnection {
   private readonly highWater: number;
   private waiter: ((m: string | Buffer | undefined) => void) | undefined;
   private ended = false;
-  private readonly joined = new Set<string>();
+  private joined: Set<string> | undefined;
+  private uuid: string | undefined;
+  private closeInfo: CloseInfo | undefined;
+  private closedPromise: Promise<CloseInfo> | undefined;
+  private resolveClosed: ((info: CloseInfo) => void) | undefined;
 
   constructor(raw: WsSocket, req: Request, hub: WebSocketHub, highWater: number) {
     this.raw = raw;
     this.request = req;
     this.hub = hub;
     this.highWater = highWater;
-    this.closed = new Promise((resolve) => {
-      raw.on("close", (code: number, reason: Buffer) => {
-        this.ended = true;
-        for (const room of this.joined) hub.rooms.leave(room, this);
-        this.joined.clear();
-        const w = this.waiter;
-        this.waiter = undefined;
-        if (w !== undefined) w(undefined);
-        resolve({ code, reason: reason.toString() });
-      });
-    });
-    raw.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-      const buf = Array.isArray(data)
-        ? Buffer.concat(data)
-        : data instanceof ArrayBuffer
-          ? Buffer.from(data)
-          : data;
-      const msg = isBinary ? buf : buf.toString("utf8");
-      const w = this.waiter;
-      if (w !== undefined) {
-        this.waiter = undefined;
-        w(msg);
-        return;
-      }
-      this.queue.push(msg);
-      if (this.queue.length >= this.highWater && !raw.isPaused) raw.pause();
-    });
-    raw.on("pong", () => {
-      this.alive = true;
-    });
-    raw.on("error", () => undefined); // a protocol error closes the socket: `closed` says how
+    (raw as Owned)[CONN] = this;
+    raw.on("close", onRawClose);
+    raw.on("message", onRawMessage);
+    raw.on("pong", onRawPong);
+    raw.on("error", onRawError);
+  }
+
+  /** A UUID, unique across processes (rooms use it to skip the sender). */
+  get id(): string {
+    if (this.uuid === undefined) this.uuid = randomUUID();
+    return this.uuid;
+  }
+
+  /** Resolves when the connection is closed, with its code and reason. */
+  get closed(): Promise<CloseInfo> {
+    if (this.closedPromise === undefined) {
+      const info = this.closeInfo;
+      this.closedPromise =
+        info !== undefined
+          ? Promise.resolve(info)
+          : new Promise((resolve) => {
+              this.resolveClosed = resolve;
+            });
+    }
+    return this.closedPromise;
+  }
+
+  /** @internal the raw socket closed */
+  onClosed(code: number, reason: Buffer): void {
+    this.ended = true;
+    this.hub.connections.delete(this);
+    const joined = this.joined;
+    if (joined !== undefined) {
+      for (const room of joined) this.hub.rooms.leave(room, this);
+      joined.clear();
+    }
+    const w = this.waiter;
+    this.waiter = undefined;
+    if (w !== undefined) w(undefined);
+    const info = { code, reason: reason.toString() };
+    this.closeInfo = info;
+    const r = this.resolveClosed;
+    this.resolveClosed = undefined;
+    if (r !== undefined) r(info);
+  }
+
+  /** @internal a message arrived */
+  received(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    const buf = Array.isArray(data)
+      ? Buffer.concat(data)
+      : data instanceof ArrayBuffer
+        ? Buffer.from(data)
+        : data;
+    const msg = isBinary ? buf : buf.toString("utf8");
+    const w = this.waiter;
+    if (w !== undefined) {
+      this.waiter = undefined;
+      w(msg);
+      return;
+    }
+    this.queue.push(msg);
+    const raw = this.raw;
+    if (this.queue.length >= this.highWater && !raw.isPaused) raw.pause();
   }
 
   /** The subprotocol chosen in the handshake, or "". */
@@ -239,20 +290,22 @@ export class WebSocketConnection {
 
   /** Joins a room: messages published to it reach this connection. */
   join(room: string): void {
-    if (this.isClosed || this.joined.has(room)) return;
+    if (this.isClosed) return;
+    if (this.joined === undefined) this.joined = new Set();
+    else if (this.joined.has(room)) return;
     this.joined.add(room);
     this.hub.rooms.join(room, this);
   }
 
   /** Leaves a room. */
   leave(room: string): void {
-    if (!this.joined.delete(room)) return;
+    if (this.joined === undefined || !this.joined.delete(room)) return;
     this.hub.rooms.leave(room, this);
   }
 
   /** The rooms this connection is in. */
   get rooms(): readonly string[] {
-    return [...this.joined];
+    return this.joined === undefined ? [] : [...this.joined];
   }
 
   /** Publishes to a room's other members (not this connection), in every process on the bus. */
@@ -274,6 +327,8 @@ export class WebSocketHub {
   /** The open connections of this process. */
   readonly connections = new Set<WebSocketConnection>();
   private readonly servers = new Map<string, WebSocketServer>();
+  /** The server of a route's options object (the string key is built once per route, not per upgrade). */
+  private readonly byOptions = new WeakMap<WebSocketOptions, WebSocketServer>();
   private readonly extraHeaders = new WeakMap<object, readonly string[]>();
   private pingTimers = new Map<number, ReturnType<typeof setInterval>>();
   private readonly log: (message: string, err?: unknown) => void;
@@ -314,14 +369,10 @@ export class WebSocketHub {
    * (which checks the handshake fields and answers 400 itself for a bad one); any other response is
    * written as an HTTP answer and the socket closed.
    */
-  async complete(res: Response, wireReq: RequestSource, socket: Duplex, head: Buffer): Promise<void> {
+  complete(res: Response, wireReq: RequestSource, socket: Duplex, head: Buffer): Promise<void> | undefined {
     const accept = (res as AcceptResponse)[ACCEPT];
-    if (accept === undefined || res.status !== 101) {
-      await writeRawResponse(res, socket);
-      return;
-    }
-    const { handler, options, req } = accept;
-    const wss = this.serverFor(options);
+    if (accept === undefined || res.status !== 101) return writeRawResponse(res, socket);
+    const wss = this.serverFor(accept.options);
     // The fields the after-request hooks and the session added (Set-Cookie, …) go on the 101.
     const extra: string[] = [];
     const raw = res.headers.raw();
@@ -332,24 +383,44 @@ export class WebSocketHub {
       extra.push(`${raw[i]}: ${raw[i + 1]}`);
     }
     if (extra.length > 0) this.extraHeaders.set(wireReq, extra);
-    wss.handleUpgrade(wireReq as never, socket, head, (raw) => {
-      const conn = new WebSocketConnection(raw, req, this, options.receiveQueue ?? 16);
-      this.connections.add(conn);
-      this.startPing(options.pingInterval ?? 30);
-      void conn.closed.then(() => this.connections.delete(conn));
-      let rv: void | Promise<void>;
-      try {
-        rv = runWithRequest(req, () => handler(conn, req as Request<never>));
-      } catch (err) {
-        this.failed(conn, req, err);
-        return;
-      }
-      Promise.resolve(rv).then(
+    this.pending = accept;
+    try {
+      wss.handleUpgrade(wireReq as never, socket, head, this.accepted);
+    } finally {
+      this.pending = undefined;
+    }
+    return undefined;
+  }
+
+  /** The route being upgraded: `ws` calls `accepted` synchronously from handleUpgrade. */
+  private pending: Accept | undefined;
+
+  /** `ws`'s handshake is done: one bound function for every upgrade (no closure per upgrade). */
+  private readonly accepted = (raw: WsSocket): void => {
+    const accept = this.pending;
+    if (accept === undefined) {
+      raw.terminate(); // can't happen: handleUpgrade calls back synchronously
+      return;
+    }
+    this.pending = undefined;
+    const { handler, options, req } = accept;
+    const conn = new WebSocketConnection(raw, req, this, options.receiveQueue ?? 16);
+    this.connections.add(conn);
+    this.startPing(options.pingInterval ?? 30);
+    let rv: void | Promise<void>;
+    try {
+      rv = runWithRequest(req, handler as WebSocketHandler, conn, req);
+    } catch (err) {
+      this.failed(conn, req, err);
+      return;
+    }
+    if (rv instanceof Promise) {
+      rv.then(
         () => conn.close(1000),
         (err: unknown) => this.failed(conn, req, err),
       );
-    });
-  }
+    } else conn.close(1000);
+  };
 
   private failed(conn: WebSocketConnection, req: Request, err: unknown): void {
     this.log(`Exception in the WebSocket handler of ${req.path} [${req.endpoint ?? "?"}]`, err);
@@ -357,6 +428,15 @@ export class WebSocketHub {
   }
 
   private serverFor(options: WebSocketOptions): WebSocketServer {
+    let wss = this.byOptions.get(options);
+    if (wss === undefined) {
+      wss = this.makeServer(options);
+      this.byOptions.set(options, wss);
+    }
+    return wss;
+  }
+
+  private makeServer(options: WebSocketOptions): WebSocketServer {
     const max = options.maxMessageSize ?? 1024 * 1024;
     const deflate = options.perMessageDeflate === true;
     const protocols = options.protocols ?? [];
