@@ -1,5 +1,5 @@
 // Bun's own WebSocket server (Bun.serve) for bench/ws/run.ts; run by the `bun` binary, not Node.
-import { serveControl } from "./control.ts";
+import { serveControl } from "../lib/control.ts";
 
 interface BunSocket {
   send(data: string | Uint8Array): number;

@@ -1,6 +1,6 @@
 // Phial's WebSocket echo (app.websocket on its own wire) for bench/ws/run.ts.
 import { Phial } from "phial";
-import { serveControl } from "./control.ts";
+import { serveControl } from "../lib/control.ts";
 
 const app = new Phial(import.meta.url, { fromEnv: false, staticFolder: null });
 app.websocket("/echo", { pingInterval: 0 }, async (ws) => {

@@ -1,7 +1,7 @@
 // The `ws` library on node:http (its own server mode), the usual way, for bench/ws/run.ts.
 import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
-import { serveControl } from "./control.ts";
+import { serveControl } from "../lib/control.ts";
 
 const server = createServer((_req, res) => res.end("ws bench"));
 const wss = new WebSocketServer({ server, path: "/echo", clientTracking: false });

@@ -94,7 +94,17 @@ export function compressResponse(res: Response, req: Request, o: CompressionOpti
   if (typeof body === "string" || body instanceof Uint8Array) {
     const buf = typeof body === "string" ? Buffer.from(body) : body;
     if (buf.byteLength < threshold) return;
-    res.body = compressSync(enc, buf, o);
+    const forms = typeof body === "string" ? undefined : compressedForms.get(body);
+    if (forms !== undefined) {
+      // Bytes that never change (a cached static file): compressed once per encoding and level.
+      const key = formKey(enc, o);
+      let packed = forms.get(key);
+      if (packed === undefined) {
+        packed = compressSync(enc, buf, o);
+        forms.set(key, packed);
+      }
+      res.body = packed;
+    } else res.body = compressSync(enc, buf, o);
     h.delete("content-length");
     h.delete("accept-ranges");
   } else {
@@ -112,6 +122,26 @@ export function compressResponse(res: Response, req: Request, o: CompressionOpti
   // A strong validator names the bytes: the compressed ones are others (as Apache's mod_deflate).
   const etag = h.get("etag");
   if (etag !== undefined && !etag.startsWith("W/")) h.set("ETag", `W/${etag}`);
+}
+
+/**
+ * The compressed forms of bodies that never change while referenced (the file cache's bytes of a small
+ * static file), kept beside them: held as long as the bytes are, gone with them when the file changes.
+ */
+const compressedForms = new WeakMap<Uint8Array, Map<string, Buffer>>();
+
+/**
+ * @internal Marks bytes that nobody changes while they are referenced (the file cache hands out the
+ * same Buffer for every request of an unchanged file): their compressed forms are then made once.
+ */
+export function markImmutableBody(buf: Uint8Array): void {
+  if (!compressedForms.has(buf)) compressedForms.set(buf, new Map());
+}
+
+function formKey(enc: Encoding, o: CompressionOptions): string {
+  if (enc === "gzip") return `gzip${o.gzipLevel ?? 6}`;
+  if (enc === "br") return `br${o.brotliQuality ?? 4}`;
+  return enc;
 }
 
 function addVaryAcceptEncoding(res: Response): void {

@@ -1,4 +1,4 @@
-// The line protocol between bench/ws/run.ts and its servers (Node or Bun): a server prints its port on
+// The line protocol between bench/ws/run.ts or bench/compress/run.ts and their servers (Node or Bun): a server prints its port on
 // stdout, then answers each line on stdin with its own CPU time so far (µs, user + system), and exits when
 // stdin ends. Stdio rather than IPC so that the same server file works under Bun.
 
