@@ -12,7 +12,10 @@ import { type Chunk, STOP, type StoppableIterator, type StreamBody } from "./str
 export interface CompressionOptions {
   /** Smallest body compressed, in bytes. Default 1024. */
   threshold?: number;
-  /** Encodings offered, preferred first when the client likes several equally. Default zstd, br, gzip. */
+  /**
+   * Encodings offered, preferred first when the client likes several equally. Default zstd, br, gzip;
+   * zstd only where node:zlib has it (Node 22.15+ / 23.8+), left out on older versions even when named.
+   */
   encodings?: readonly ("zstd" | "br" | "gzip")[];
   /** Brotli quality 0-11. Default 4 (11 is far slower for little gain on the fly). */
   brotliQuality?: number;
@@ -26,6 +29,21 @@ type Encoding = "zstd" | "br" | "gzip";
 const z = zlib as unknown as Record<string, unknown>;
 export const ZSTD_AVAILABLE = typeof z.zstdCompressSync === "function";
 const DEFAULT_ENCODINGS: readonly Encoding[] = ZSTD_AVAILABLE ? ["zstd", "br", "gzip"] : ["br", "gzip"];
+
+const usable = new WeakMap<readonly Encoding[], readonly Encoding[]>();
+
+/** The encodings the options offer that this Node can make (zstd named on Node 20 is left out). */
+function offeredEncodings(o: CompressionOptions): readonly Encoding[] {
+  const asked = o.encodings;
+  if (asked === undefined) return DEFAULT_ENCODINGS;
+  if (ZSTD_AVAILABLE) return asked;
+  let list = usable.get(asked);
+  if (list === undefined) {
+    list = asked.filter((e) => e !== "zstd");
+    usable.set(asked, list);
+  }
+  return list;
+}
 
 /** Picks the encoding from `Accept-Encoding` (q-values; `*`; `identity;q=0` ignored), or undefined. */
 export function negotiateEncoding(
@@ -86,7 +104,7 @@ export function compressResponse(res: Response, req: Request, o: CompressionOpti
     /\bno-transform\b/i.test(h.get("cache-control") ?? "")
   )
     return;
-  const enc = negotiateEncoding(req.header("accept-encoding"), o.encodings ?? DEFAULT_ENCODINGS);
+  const enc = negotiateEncoding(req.header("accept-encoding"), offeredEncodings(o));
   if (enc === undefined) return;
   const threshold = o.threshold ?? 1024;
   const body = res.body;
