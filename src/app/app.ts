@@ -31,7 +31,7 @@ import { currentRequest, isAsyncFunction, runWithRequest, setLastApp } from "./c
 import { handleRequest, type RouteData } from "./dispatch.ts";
 import { type SendFromDirectoryOptions, sendFromFolder } from "./files/send-file.ts";
 import { loadMultipart } from "./files/uploads.ts";
-import { markUpgrade, WebSocketHub } from "./realtime/websocket.ts";
+import { isWebSocketUpgrade, markUpgrade, WebSocketHub } from "./realtime/websocket.ts";
 import { makeViewResponse } from "./return-value.ts";
 import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
 import {
@@ -547,8 +547,10 @@ export class Phial extends Scaffold {
       // Body size is the app's to limit (`maxContentLength`, per route too), with its own 413 page and
       // error handlers; the wire's own cap would answer first with a plain 413 and cap every route.
       maxBodyBytes: Number.POSITIVE_INFINITY,
-      // Upgrade requests go through the pipeline to the app's WebSocket routes (unless given one).
+      // WebSocket upgrade requests go through the pipeline to the app's WebSocket routes (unless given
+      // an onUpgrade); other upgrades (h2c) are ordinary requests on a connection that stays open.
       onUpgrade: this.upgradeHandler,
+      upgradeFilter: options.onUpgrade === undefined ? wantsWebSocket : undefined,
       handlerTimeout: this.config.handlerTimeout,
       ...options,
       onResponse,
@@ -670,6 +672,10 @@ export class Phial extends Scaffold {
 Phial.defaultBodyLoaders.set("multipart/form-data", loadMultipart);
 
 function ignoreError(): void {}
+
+function wantsWebSocket(req: IncomingRequest): boolean {
+  return isWebSocketUpgrade(req.header("upgrade"));
+}
 
 function hasHooksOf(s: Scaffold): boolean {
   return (

@@ -269,6 +269,51 @@ describe("app.websocket", () => {
   });
 });
 
+test("an h2c upgrade (curl --http2 on http://) is an ordinary request: a whole streamed body, the connection reused", async () => {
+  const { execFile } = await import("node:child_process");
+  const { app } = makeApp();
+  app.websocket("/ws", async () => undefined);
+  const chunk = "x".repeat(64 * 1024);
+  app.get("/big", () =>
+    (async function* () {
+      for (let i = 0; i < 32; i++) yield chunk; // 2 MiB, streamed (once cut at 1 MiB on this path)
+    })(),
+  );
+  app.get("/small", () => "small");
+  const host = await serve(app);
+  const out = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+    execFile(
+      "curl",
+      [
+        "-sv",
+        "--http2",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{size_download}\\n",
+        `http://${host}/big`,
+        "-o",
+        "/dev/null",
+        `http://${host}/small`,
+      ],
+      { maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr })),
+    ),
+  );
+  assert.match(out.stderr, /Upgrade: h2c/i, "curl offered h2c");
+  assert.deepEqual(out.stdout.trim().split("\n"), [`200 ${32 * 64 * 1024}`, "200 5"]);
+  assert.match(out.stderr, /Re-using existing connection/, "the connection stayed open for the second URL");
+  // The WebSocket route, asked for h2c instead of websocket, answers 426 as to any plain request.
+  const c = await new Promise<string>((resolve, reject) =>
+    execFile(
+      "curl",
+      ["-s", "--http2", "-o", "/dev/null", "-w", "%{http_code}", `http://${host}/ws`],
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    ),
+  );
+  assert.equal(c, "426");
+});
+
 test("the test client opens a WebSocket to the app with its cookies; a refused upgrade rejects with the status", async () => {
   const { app } = makeApp({ config: { secretKey: "t".repeat(32) } });
   app.post("/login", (req) => {
