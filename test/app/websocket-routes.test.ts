@@ -269,6 +269,40 @@ describe("app.websocket", () => {
   });
 });
 
+test("an awaited send() follows a client that stops reading (backpressure), and goes on when it reads", async () => {
+  const net = await import("node:net");
+  const { app } = makeApp();
+  const big = "y".repeat(256 * 1024);
+  let sent = 0;
+  app.websocket("/flood", { pingInterval: 0 }, async (ws) => {
+    for (let i = 0; i < 200; i++) {
+      if (!(await ws.send(big))) return;
+      sent++;
+    }
+  });
+  const [hostName, port] = (await serve(app)).split(":") as [string, string];
+  const sock = net.connect(Number(port), hostName);
+  await once(sock, "connect");
+  sock.write(
+    "GET /flood HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+  );
+  sock.pause(); // reads nothing: the server's socket buffer fills up
+  await new Promise((r) => setTimeout(r, 600));
+  assert.ok(sent > 0 && sent < 100, `the handler waited for the client: ${sent} of 200 × 256 KiB sent`);
+  let bytes = 0;
+  sock.on("data", (d: Buffer) => {
+    bytes += d.length;
+  });
+  sock.resume();
+  const deadline = Date.now() + 20_000;
+  while (sent < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(sent, 200);
+  while (bytes < 200 * 256 * 1024 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(bytes >= 200 * 256 * 1024, `all the messages arrived (${bytes} bytes)`);
+  sock.destroy();
+});
+
 test("an h2c upgrade (curl --http2 on http://) is an ordinary request: a whole streamed body, the connection reused", async () => {
   const { execFile } = await import("node:child_process");
   const { app } = makeApp();

@@ -101,6 +101,15 @@ export function isWebSocketUpgrade(upgrade: string | undefined): boolean {
   return /(?:^|,)\s*websocket\s*(?:,|$)/i.test(upgrade);
 }
 
+/** Up to this many bytes waiting to be sent, send() resolves at once. */
+const SEND_HIGH_WATER = 64 * 1024;
+const SENT_TRUE = Promise.resolve(true);
+const SENT_FALSE = Promise.resolve(false);
+const TEXT = { binary: false };
+const BINARY = { binary: true };
+const DONE_RESULT: IteratorReturnResult<undefined> = { done: true, value: undefined };
+const ITER_DONE: Promise<IteratorReturnResult<undefined>> = Promise.resolve(DONE_RESULT);
+
 const CONN = Symbol("phial.websocketConnection");
 type Owned = WsSocket & { [CONN]?: WebSocketConnection };
 
@@ -127,7 +136,9 @@ export class WebSocketConnection {
   private readonly hub: WebSocketHub;
   private readonly queue: (string | Buffer)[] = [];
   private readonly highWater: number;
-  private waiter: ((m: string | Buffer | undefined) => void) | undefined;
+  /** A pending receive() (given the message) or iterator next() (given an IteratorResult). */
+  private waiter: ((m: never) => void) | undefined;
+  private waiterWantsResult = false;
   private ended = false;
   private joined: Set<string> | undefined;
   private uuid: string | undefined;
@@ -178,7 +189,7 @@ export class WebSocketConnection {
     }
     const w = this.waiter;
     this.waiter = undefined;
-    if (w !== undefined) w(undefined);
+    if (w !== undefined) (w as (m: unknown) => void)(this.waiterWantsResult ? DONE_RESULT : undefined);
     const info = { code, reason: reason.toString() };
     this.closeInfo = info;
     const r = this.resolveClosed;
@@ -194,10 +205,10 @@ export class WebSocketConnection {
         ? Buffer.from(data)
         : data;
     const msg = isBinary ? buf : buf.toString("utf8");
-    const w = this.waiter;
+    const w = this.waiter as ((m: unknown) => void) | undefined;
     if (w !== undefined) {
       this.waiter = undefined;
-      w(msg);
+      w(this.waiterWantsResult ? { done: false, value: msg } : msg);
       return;
     }
     this.queue.push(msg);
@@ -221,18 +232,23 @@ export class WebSocketConnection {
   }
 
   /**
-   * Sends a message: a string as a text frame, bytes as a binary frame. Resolves true once it is written
-   * to the socket (await it to follow the client's pace), false when the connection closed first. It
-   * never rejects, so a send that is not awaited can't become an unhandled rejection.
+   * Sends a message: a string as a text frame, bytes as a binary frame. Resolves true once it is handed
+   * to the socket: at once while less than 64 KiB waits to be sent, else when this message is written
+   * (await it to follow the client's pace); false when the connection closed first. It never rejects,
+   * so a send that is not awaited can't become an unhandled rejection.
    */
   send(data: string | Uint8Array): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (this.isClosed) {
-        resolve(false);
-        return;
-      }
-      this.raw.send(data, { binary: typeof data !== "string" }, (err) => resolve(err == null));
-    });
+    if (this.isClosed) return SENT_FALSE;
+    const raw = this.raw;
+    const opts = typeof data === "string" ? TEXT : BINARY;
+    if (raw.bufferedAmount + (typeof data === "string" ? data.length : data.byteLength) <= SEND_HIGH_WATER) {
+      // Room in the socket's buffer: handed over, and the sender may go on at once (no promise, no
+      // callback per message: the common case of a client that keeps up).
+      raw.send(data, opts);
+      return SENT_TRUE;
+    }
+    // Backpressure: resolves once this message is written, so that an awaiting sender follows the client.
+    return new Promise((resolve) => raw.send(data, opts, (err) => resolve(err == null)));
   }
 
   /** Sends a value as JSON text. */
@@ -242,17 +258,21 @@ export class WebSocketConnection {
 
   /** The next message (text as a string, binary as a Buffer), or undefined once the connection closed. */
   receive(): Promise<string | Buffer | undefined> {
-    const q = this.queue;
-    if (q.length > 0) {
-      const m = q.shift()!;
-      if (q.length < this.highWater >> 1 && this.raw.isPaused && !this.ended) this.raw.resume();
-      return Promise.resolve(m);
-    }
+    if (this.queue.length > 0) return Promise.resolve(this.take());
     if (this.ended) return Promise.resolve(undefined);
     if (this.waiter !== undefined) throw new Error("WebSocket receive(): another receive() is pending");
     return new Promise((resolve) => {
       this.waiter = resolve;
+      this.waiterWantsResult = false;
     });
+  }
+
+  /** The oldest queued message; reading resumes once the queue is half empty. */
+  private take(): string | Buffer {
+    const q = this.queue;
+    const m = q.shift()!;
+    if (q.length < this.highWater >> 1 && this.raw.isPaused && !this.ended) this.raw.resume();
+    return m;
   }
 
   /**
@@ -274,12 +294,23 @@ export class WebSocketConnection {
   }
 
   /** `for await (const msg of ws)`: the messages until the connection closes. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<string | Buffer, void, undefined> {
-    for (;;) {
-      const m = await this.receive();
-      if (m === undefined) return;
-      yield m;
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
+    // Hand-written rather than an async generator: one promise per message instead of several.
+    const it: AsyncIterableIterator<string | Buffer> = {
+      next: () => {
+        const q = this.queue;
+        if (q.length > 0) return Promise.resolve({ done: false, value: this.take() });
+        if (this.ended) return ITER_DONE;
+        if (this.waiter !== undefined) throw new Error("WebSocket receive(): another receive() is pending");
+        return new Promise<IteratorResult<string | Buffer>>((resolve) => {
+          this.waiter = resolve;
+          this.waiterWantsResult = true;
+        });
+      },
+      return: () => ITER_DONE,
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
   }
 
   /** Closes with a code (1000 normal, 1001 going away, 1008 policy, 3000-4999 yours) and a reason. */
