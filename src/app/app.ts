@@ -31,7 +31,7 @@ import { currentRequest, isAsyncFunction, runWithRequest, setLastApp } from "./c
 import { handleRequest, type RouteData } from "./dispatch.ts";
 import { type SendFromDirectoryOptions, sendFromFolder } from "./files/send-file.ts";
 import { loadMultipart } from "./files/uploads.ts";
-import { isWebSocketUpgrade, markUpgrade, WebSocketHub } from "./realtime/websocket.ts";
+import { isWebSocketUpgrade, WebSocketHub } from "./realtime/websocket.ts";
 import { makeViewResponse } from "./return-value.ts";
 import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
 import {
@@ -574,7 +574,6 @@ export class Phial extends Scaffold {
    * socket closed.
    */
   readonly upgradeHandler = (req: IncomingRequest, socket: Socket, head: Buffer): void => {
-    markUpgrade(req);
     socket.on("error", ignoreError); // a reset while dispatching; ws adds its own later
     // A synchronous pipeline (no async hook or session store) completes the handshake in this same
     // turn, as `ws` on node:http does: no promise chain per upgrade.

@@ -632,6 +632,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     // owner reads it (node:http does the same), whether or not reading was paused here.
     (socket as { readableFlowing: boolean | null }).readableFlowing = null;
     this.host.forget(this);
+    req.upgraded = true;
     try {
       onUpgrade(req, socket, head);
     } catch (err) {

@@ -43,14 +43,6 @@ export interface CloseInfo {
   readonly reason: string;
 }
 
-/** The upgrade requests being dispatched (the wire's request objects). */
-const upgrading = new WeakSet<RequestSource>();
-
-/** @internal marks a wire request as a WebSocket upgrade being dispatched. */
-export function markUpgrade(source: RequestSource): void {
-  upgrading.add(source);
-}
-
 const ACCEPT = Symbol("phial.websocketAccept");
 
 interface Accept {
@@ -67,7 +59,8 @@ export function webSocketView(
   options: WebSocketOptions,
 ): (req: Request) => Response {
   return function webSocketRoute(req: Request): Response {
-    if (!upgrading.has(req.source) || !isWebSocketUpgrade(req.header("upgrade"))) {
+    // Only a request whose socket the wire handed over (not a plain GET with an Upgrade field).
+    if (req.source.upgraded !== true || !isWebSocketUpgrade(req.header("upgrade"))) {
       const res = new Response("This URL is a WebSocket endpoint: connect with a WebSocket client.\n", {
         status: 426,
         headers: { "Content-Type": "text/plain; charset=utf-8", Upgrade: "websocket", Connection: "Upgrade" },
@@ -360,7 +353,8 @@ export class WebSocketHub {
   private readonly servers = new Map<string, WebSocketServer>();
   /** The server of a route's options object (the string key is built once per route, not per upgrade). */
   private readonly byOptions = new WeakMap<WebSocketOptions, WebSocketServer>();
-  private readonly extraHeaders = new WeakMap<object, readonly string[]>();
+  /** The fields for the 101 of the upgrade being completed (see complete()). */
+  private pendingHeaders: readonly string[] | undefined;
   private pingTimers = new Map<number, ReturnType<typeof setInterval>>();
   private readonly log: (message: string, err?: unknown) => void;
 
@@ -413,12 +407,15 @@ export class WebSocketHub {
         continue;
       extra.push(`${raw[i]}: ${raw[i + 1]}`);
     }
-    if (extra.length > 0) this.extraHeaders.set(wireReq, extra);
+    // `ws` emits "headers" and calls `accepted` synchronously from handleUpgrade: the fields and the
+    // route wait in two slots for that call (no per-upgrade map entry or closure).
+    this.pendingHeaders = extra.length > 0 ? extra : undefined;
     this.pending = accept;
     try {
       wss.handleUpgrade(wireReq as never, socket, head, this.accepted);
     } finally {
       this.pending = undefined;
+      this.pendingHeaders = undefined;
     }
     return undefined;
   }
@@ -484,8 +481,8 @@ export class WebSocketHub {
           return false;
         },
       });
-      wss.on("headers", (headers: string[], req: object) => {
-        const extra = this.extraHeaders.get(req);
+      wss.on("headers", (headers: string[]) => {
+        const extra = this.pendingHeaders;
         if (extra !== undefined) headers.push(...extra);
       });
       this.servers.set(key, wss);
