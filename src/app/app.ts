@@ -31,7 +31,7 @@ import { currentRequest, isAsyncFunction, runWithRequest, setLastApp } from "./c
 import { handleRequest, type RouteData } from "./dispatch.ts";
 import { type SendFromDirectoryOptions, sendFromFolder } from "./files/send-file.ts";
 import { loadMultipart } from "./files/uploads.ts";
-import { markUpgrade, WebSocketHub } from "./realtime/websocket.ts";
+import { isWebSocketUpgrade, WebSocketHub } from "./realtime/websocket.ts";
 import { makeViewResponse } from "./return-value.ts";
 import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
 import {
@@ -551,8 +551,10 @@ export class Phial extends Scaffold {
       // Body size is the app's to limit (`maxContentLength`, per route too), with its own 413 page and
       // error handlers; the wire's own cap would answer first with a plain 413 and cap every route.
       maxBodyBytes: Number.POSITIVE_INFINITY,
-      // Upgrade requests go through the pipeline to the app's WebSocket routes (unless given one).
+      // WebSocket upgrade requests go through the pipeline to the app's WebSocket routes (unless given
+      // an onUpgrade); other upgrades (h2c) are ordinary requests on a connection that stays open.
       onUpgrade: this.upgradeHandler,
+      upgradeFilter: options.onUpgrade === undefined ? wantsWebSocket : undefined,
       handlerTimeout: this.config.handlerTimeout,
       ...options,
       onResponse,
@@ -576,16 +578,30 @@ export class Phial extends Scaffold {
    * socket closed.
    */
   readonly upgradeHandler = (req: IncomingRequest, socket: Socket, head: Buffer): void => {
-    markUpgrade(req);
-    socket.on("error", () => undefined); // a reset while dispatching; ws adds its own later
-    Promise.resolve()
-      .then(() => this.handle(req))
-      .then((res) => this.websockets.complete(res, req, socket, head))
-      .catch((err: unknown) => {
-        this.logger.error(`Error on the upgrade request ${req.method} ${req.url}`, err);
-        socket.destroy();
-      });
+    socket.on("error", ignoreError); // a reset while dispatching; ws adds its own later
+    // A synchronous pipeline (no async hook or session store) completes the handshake in this same
+    // turn, as `ws` on node:http does: no promise chain per upgrade.
+    let res: Response | Promise<Response>;
+    try {
+      res = this.handle(req);
+      if (res instanceof Response) {
+        const done = this.websockets.complete(res, req, socket, head);
+        if (done !== undefined) done.catch((err: unknown) => this.upgradeFailed(req, socket, err));
+        return;
+      }
+    } catch (err) {
+      this.upgradeFailed(req, socket, err);
+      return;
+    }
+    res
+      .then((r) => this.websockets.complete(r, req, socket, head))
+      .catch((err: unknown) => this.upgradeFailed(req, socket, err));
   };
+
+  private upgradeFailed(req: IncomingRequest, socket: Socket, err: unknown): void {
+    this.logger.error(`Error on the upgrade request ${req.method} ${req.url}`, err);
+    socket.destroy();
+  }
 
   /** @internal true when some route, blueprint or the app has a CORS policy. */
   get corsUsed(): boolean {
@@ -683,6 +699,12 @@ function perMethodHandler(
     const h = checked.get(req.method);
     return h === undefined ? view(req as never) : h(req as never);
   } as Handler<never>;
+}
+
+function ignoreError(): void {}
+
+function wantsWebSocket(req: IncomingRequest): boolean {
+  return isWebSocketUpgrade(req.header("upgrade"));
 }
 
 function hasHooksOf(s: Scaffold): boolean {
