@@ -3,8 +3,11 @@ export { sessionTransaction } from "./app/sessions/index.ts";
 export {
   type CliResult,
   CliRunner,
+  type ResponseOf,
   TestClient,
   type TestRequestOptions,
   TestResponse,
   type TestWebSocket,
+  type TypedRequestOptions,
+  type TypedTestClient,
 } from "./app/testing.ts";
