@@ -7,15 +7,19 @@
 // The `Phial` class (app.ts) registers rules, hooks and blueprints and calls `handleRequest`; this
 // module reads the app's registries through its type only (nothing here imports app.ts at run time).
 
+import { unlink } from "node:fs/promises";
 import { RequestAbortedError } from "../http/index.ts";
 import type { Phial } from "./app.ts";
 import { invoke, isAsyncFunction, runWithRequest } from "./context.ts";
 import { debugErrorResponse, showDebugPage } from "./debug/page.ts";
+import { spoolBody } from "./files/spool.ts";
 import {
   applySecurityHeaders,
   type CorsPolicy,
-  checkCsrf,
+  checkCsrfOrigin,
+  checkCsrfToken,
   compileCors,
+  csrfTokenInBody,
   isPreflight,
   type SecurityHeadersOptions,
   simpleBody,
@@ -61,7 +65,7 @@ import {
   notFoundResponse,
 } from "./wrappers/exceptions.ts";
 import { hostMatches, hostName } from "./wrappers/proxy.ts";
-import { Request, type RequestSource, tooLarge } from "./wrappers/request.ts";
+import { BodyNotRead, Request, type RequestSource } from "./wrappers/request.ts";
 import { Response, redirect } from "./wrappers/response.ts";
 
 /** What the router keeps for each rule. */
@@ -274,15 +278,52 @@ async function runView(
   csrf: boolean,
 ): Promise<Response> {
   if (signalReceivers.count > 0) requestStarted.send(app, { request: req });
-  if (needsBody) await loadBody(app, req);
-  if (csrf) checkCsrf(req); // before any hook, as Flask-WTF's CSRFProtect
+  // Flask's order: no body byte is read before the hooks (a hook that refuses the request leaves an
+  // upload unread and unparsed). A hook that reads the body gets it at once if it has all arrived;
+  // otherwise the body is read and that hook run again (and, from then on, the body read before it).
+  if (needsBody) req.bodyPending = true;
+  let tokenLater = false;
+  if (csrf) {
+    // Before any hook, as Flask-WTF's CSRFProtect: the browser's fields, then the token if it can be
+    // had without waiting for the body (a header, or a small body that is all here).
+    checkCsrfOrigin(req);
+    if (!needsBody || !csrfTokenInBody(req) || req.takeBodyNow()) {
+      checkCsrfToken(req);
+    } else if (app.config.csrfTokenRequired === true) {
+      await loadBody(app, req);
+      checkCsrfToken(req);
+    } else {
+      tokenLater = true; // a token in a large or multipart body is verified once it is read, before the view
+    }
+  }
   for (const s of scaffolds) {
     const pre = s.urlValuePreprocessors;
     for (let i = 0; i < pre.length; i++) pre[i]!(req.endpoint, req.params);
   }
   for (const s of scaffolds) {
     for (const fn of s.beforeRequestFuncs as BeforeRequestHook[]) {
-      const rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
+      if (req.bodyPending && bodyHooks.has(fn)) await loadBody(app, req);
+      if (tokenLater && !req.bodyPending) {
+        tokenLater = false;
+        checkCsrfToken(req);
+      }
+      let rv: Awaited<ReturnType<BeforeRequestHook>>;
+      try {
+        rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
+      } catch (err) {
+        if (!(err instanceof BodyNotRead) || !req.bodyPending) throw err;
+        bodyHooks.add(fn);
+        app.logger.warn(
+          `The beforeRequest hook ${fn.name || "(anonymous)"} read the request body before it had arrived: ` +
+            "it was run again once the body was read, and from now on the body is read before it runs.",
+        );
+        await loadBody(app, req);
+        if (tokenLater) {
+          tokenLater = false;
+          checkCsrfToken(req);
+        }
+        rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
+      }
       if (rv !== undefined && rv !== null) return makeViewResponse(rv, req, app.json);
     }
   }
@@ -290,6 +331,8 @@ async function runView(
     if (early instanceof HTTPException) throw early;
     return early;
   }
+  if (req.bodyPending) await loadBody(app, req);
+  if (tokenLater) checkCsrfToken(req);
   const rv = await invoke(req, data!.isAsync, data!.handler as Handler, req, undefined);
   return makeViewResponse(rv, req, app.json);
 }
@@ -411,30 +454,38 @@ function isStreamed(res: Response): boolean {
   return b !== null && typeof b === "object" && !(b instanceof Uint8Array);
 }
 
-/** Reads the body before the handler, within `config.maxContentLength` (413 beyond). */
+/**
+ * Reads the body before the handler (or a hook that needs it), within `config.maxContentLength` (413
+ * beyond): through the media type's body loader (multipart), else in memory up to
+ * `config.bodyMemorySize` and spooled to a temp file beyond it (removed when the request is over).
+ */
 async function loadBody(app: Phial, req: Request): Promise<void> {
+  req.bodyPending = false;
   const loader = app.bodyLoaderFor(req.mimetype);
   if (loader !== undefined) {
     await loader(req);
     return;
   }
-  const max = req.maxBodyBytes;
-  const src = req.source;
-  if (src.contentLength > max) throw tooLarge(max);
-  if (src.contentLength >= 0) {
-    // The length is declared (and within the limit): the wire delivers exactly that, in one piece.
-    req.data = await src.body();
+  const c = app.config;
+  const s = await spoolBody(
+    req.source,
+    req.maxBodyBytes,
+    c.bodyMemorySize ?? DEFAULT_BODY_MEMORY,
+    c.uploadTempDir,
+  );
+  if (s.path === undefined) {
+    req.data = s.data;
     return;
   }
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of src) {
-    total += chunk.length;
-    if (total > max) throw tooLarge(max);
-    parts.push(chunk);
-  }
-  req.data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+  const path = s.path;
+  req.spoolPath = path;
+  req.callOnClose(() => unlink(path).catch(() => undefined));
 }
+
+const DEFAULT_BODY_MEMORY = 512 * 1024;
+
+/** beforeRequest hooks seen reading the body: it is read before they run. */
+const bodyHooks = new WeakSet<object>();
 
 // ---- protections -------------------------------------------------------------------------------
 

@@ -51,6 +51,12 @@ export function simpleBody(req: Request): boolean {
 
 /** Checks a request; throws `CSRFError`. The body must be loaded (the token may be a form field). */
 export function checkCsrf(req: Request): void {
+  checkCsrfOrigin(req);
+  checkCsrfToken(req);
+}
+
+/** Step 1, from the header fields alone (before any body byte is read); throws `CSRFError`. */
+export function checkCsrfOrigin(req: Request): void {
   const cfg = req.app.config;
   const trusted = (cfg.csrfTrustedOrigins as readonly string[] | undefined) ?? [];
   const site = req.header("sec-fetch-site");
@@ -61,6 +67,16 @@ export function checkCsrf(req: Request): void {
   } else if (site === undefined && origin !== undefined && !originAllowed(req, origin, trusted)) {
     throw new CSRFError(`the Origin ${origin} is not this site`);
   }
+}
+
+/** True when step 2 can't be done without the body: no `X-CSRF-Token` field (the token may be a form field). */
+export function csrfTokenInBody(req: Request): boolean {
+  return req.header("x-csrf-token") === undefined;
+}
+
+/** Step 2, the token (`X-CSRF-Token` or the form field: the body must be read); throws `CSRFError`. */
+export function checkCsrfToken(req: Request): void {
+  const cfg = req.app.config;
   const sent = req.header("x-csrf-token") ?? req.form.get(String(cfg.csrfFieldName ?? "csrf_token"));
   if (sent === undefined || sent === "") {
     if (cfg.csrfTokenRequired === true) throw new CSRFError("the CSRF token is missing");
