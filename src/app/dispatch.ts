@@ -294,11 +294,12 @@ async function runView(
     checkCsrfOrigin(req);
     if (!needsBody || !csrfTokenInBody(req) || req.takeBodyNow()) {
       checkCsrfToken(req);
-    } else if (app.config.csrfTokenRequired === true) {
-      await loadBody(app, req);
-      checkCsrfToken(req);
     } else {
-      tokenLater = true; // a token in a large or multipart body is verified once it is read, before the view
+      // A token in a large or multipart body is verified as soon as the body is read: before the view,
+      // and before any hook that reads the body. Hooks that don't read it (a sign-in check) may refuse
+      // the request first, as Flask's hooks registered before Flask-WTF's CSRFProtect do.
+      tokenLater = true;
+      req.tokenHeld = true;
     }
   }
   for (const s of scaffolds) {
@@ -308,10 +309,7 @@ async function runView(
   for (const s of scaffolds) {
     for (const fn of s.beforeRequestFuncs as BeforeRequestHook[]) {
       if (req.bodyPending && bodyHooks.has(fn)) await loadBody(app, req);
-      if (tokenLater && !req.bodyPending) {
-        tokenLater = false;
-        checkCsrfToken(req);
-      }
+      if (tokenLater && !req.bodyPending) tokenLater = tokenChecked(req);
       let rv: Awaited<ReturnType<BeforeRequestHook>>;
       try {
         rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
@@ -323,10 +321,7 @@ async function runView(
             "it was run again once the body was read, and from now on the body is read before it runs.",
         );
         await loadBody(app, req);
-        if (tokenLater) {
-          tokenLater = false;
-          checkCsrfToken(req);
-        }
+        if (tokenLater) tokenLater = tokenChecked(req);
         rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
       }
       if (rv !== undefined && rv !== null) return makeViewResponse(rv, req, app.json);
@@ -337,7 +332,7 @@ async function runView(
     return early;
   }
   if (req.bodyPending) await loadBody(app, req);
-  if (tokenLater) checkCsrfToken(req);
+  if (tokenLater) tokenChecked(req);
   const rv = await invoke(req, data!.isAsync, data!.handler as Handler, req, undefined);
   return makeViewResponse(rv, req, app.json);
 }
@@ -488,6 +483,13 @@ async function loadBody(app: Phial, req: Request): Promise<void> {
 }
 
 const DEFAULT_BODY_MEMORY = 512 * 1024;
+
+/** The CSRF token that waited for the body, checked now that it is read; false (nothing left to check). */
+function tokenChecked(req: Request): false {
+  req.tokenHeld = false;
+  checkCsrfToken(req);
+  return false;
+}
 
 /** beforeRequest hooks seen reading the body: it is read before they run. */
 const bodyHooks = new WeakSet<object>();

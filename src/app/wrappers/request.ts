@@ -88,6 +88,8 @@ export class Request<P = Record<string, unknown>, V = {}> {
    * has all arrived, else throws `BodyNotRead` (the pipeline reads it and runs that hook again).
    */
   bodyPending = false;
+  /** @internal a CSRF token in the body awaits its check: getters may not take the body on their own. */
+  tokenHeld: boolean | undefined;
   /**
    * @internal Form fields and files set by a body loader (`app.bodyLoaders`, e.g. multipart); when left
    * undefined, `form` parses an urlencoded `data`.
@@ -488,6 +490,7 @@ export class Request<P = Record<string, unknown>, V = {}> {
    * false when it must be read asynchronously.
    */
   takeBodyNow(): boolean {
+    if (this.tokenHeld === true) return false;
     const b =
       this.app.bodyLoaderFor(this.mimetype) === undefined && this.source.bodyNow !== undefined
         ? this.source.bodyNow()
