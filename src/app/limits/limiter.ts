@@ -69,6 +69,9 @@ interface Limit {
   errorMessage: string | undefined;
 }
 
+/** validation/route.ts's wrapper of a route with schemas keeps the view it wraps here. */
+const WRAPPED = Symbol.for("phial.wrappedHandler");
+
 /** What the headers report: the limit closest to running out. */
 interface Outcome {
   item: RateLimitItem;
@@ -190,7 +193,10 @@ export class Limiter {
     let list = this.resolved.get(endpoint);
     if (list !== undefined) return list;
     const rule = rules.find((r) => r.endpoint === endpoint);
-    const handler = rule?.data.handler as object | undefined;
+    let handler = rule?.data.handler as object | undefined;
+    // A route with schemas runs a wrapper around the view that was marked: look through it.
+    const inner = (handler as { [WRAPPED]?: object } | undefined)?.[WRAPPED];
+    if (inner !== undefined && (this.byHandler.has(inner) || this.exempted.has(inner))) handler = inner;
     if (handler !== undefined && this.exempted.has(handler)) {
       list = [];
     } else {
