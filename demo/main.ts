@@ -356,11 +356,6 @@ export function createDemo(options: DemoOptions = {}): Demo {
     return out;
   }
 
-  /** Bytes the user's files take. */
-  async function usedBytes(user: string): Promise<number> {
-    return (await listFiles(user)).reduce((n, f) => n + f.size, 0);
-  }
-
   /** The quota's message: what the upload needs, what is left, what to do. */
   function quotaText(needed: number, left: number): string {
     return (
