@@ -157,8 +157,15 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
     // A body of declared length within the limit, for no body loader (not multipart): read it whole,
     // then the fast path. Anything else takes every step.
     const n = src.contentLength;
-    if (n < 0 || n > req.maxBodyBytes || app.bodyLoaderFor(req.mimetype))
+    if (n < 0 || n > req.maxBodyBytes || app.bodyLoaderFor(req.mimetype) || n > app.config.bodyMemorySize)
       return fullDispatch(app, req, data, true, undefined);
+    // Most often the body came with the head (the wire hands the handler a small body complete): no
+    // promise at all then.
+    const now = src.bodyNow === undefined ? undefined : src.bodyNow();
+    if (now !== undefined) {
+      req.data = now;
+      return runRoute(app, req, data);
+    }
     return src.body().then(
       (body) => {
         req.data = body;
@@ -514,9 +521,9 @@ function corsFor(app: Phial, data: RouteData): CorsPolicy | undefined {
 
 /** True when a state-changing request must pass the CSRF checks (csrf.ts says which). */
 function csrfWanted(app: Phial, req: Request, data: RouteData): boolean {
-  if (app.config.csrfProtection === false || data.options.csrf === false) return false;
+  if (app.config.csrfProtection === false || data.options.csrf === false || !simpleBody(req)) return false;
   for (const s of app.scaffoldsFor(data.blueprint)) if (s.csrfExempted) return false;
-  return simpleBody(req);
+  return true;
 }
 
 /** CORS grants and security headers on every response of the app (error pages included). */
