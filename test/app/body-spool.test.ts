@@ -58,11 +58,24 @@ app.beforeRequest((req) => {
 
 /** Buffer memory (after a GC) while the /ignore view ran. */
 let buffersInView = 0;
-app.post("/ignore", () => {
-  gc();
-  buffersInView = process.memoryUsage().arrayBuffers;
+app.post("/ignore", async () => {
+  buffersInView = await buffersAfterGc();
   return "ignored";
 });
+
+/**
+ * Buffer memory still referenced: the least of a few readings, each after a full GC and a pause (V8
+ * frees the backing stores of dead buffers on another thread, a little after the GC).
+ */
+async function buffersAfterGc(): Promise<number> {
+  let least = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 5; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 20));
+    least = Math.min(least, process.memoryUsage().arrayBuffers);
+  }
+  return least;
+}
 app.post("/private/ignore", () => "private ignored");
 app.post("/private/upload", (req) => `${req.files.get("doc")?.size}`);
 app.post("/size", (req) => {
@@ -171,8 +184,7 @@ describe("request bodies: read after the hooks, spooled when large", () => {
 
   test("a route that never reads a 50 MB body answers with memory flat; the spool is removed", async () => {
     const SIZE = 50 * MiB;
-    gc();
-    const buffers0 = process.memoryUsage().arrayBuffers;
+    const buffers0 = await buffersAfterGc();
     const rss0 = process.memoryUsage().rss;
     let peak = rss0;
     const sampler = setInterval(() => {
