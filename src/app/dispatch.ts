@@ -288,12 +288,7 @@ async function runView(
   // Flask's order: no body byte is read before the hooks (a hook that refuses the request leaves an
   // upload unread and unparsed). A hook that reads the body gets it at once if it has all arrived;
   // otherwise the body is read and that hook run again (and, from then on, the body read before it).
-  if (needsBody) {
-    req.bodyPending = true;
-    // The wire calls the handler as soon as the head is parsed, and hands over the body bytes that came
-    // in the same packet right after: one microtask later a small body is all here.
-    if (!req.source.bodyComplete) await undefined;
-  }
+  if (needsBody) req.bodyPending = true; // (the wire hands over a small body that came with its head complete)
   let tokenLater = false;
   if (csrf) {
     // Before any hook, as Flask-WTF's CSRFProtect: the browser's fields, then the token if it can be
