@@ -2,8 +2,8 @@
 // what a site needs beyond them: sign-up and sign-in with scrypt-hashed passwords (users.ts) and a
 // signed session (never the password in a cookie), templates with a base layout, flash messages, CSRF
 // tokens on every form, a per-user file area (upload, list, download, delete), a JSON API whose inputs
-// and answers are checked by zod schemas and documented by OpenAPI (/api/docs), static assets, security
-// headers and friendly error pages.
+// and answers are checked by zod schemas and documented by OpenAPI (/api/docs), a live chat over a
+// WebSocket (/chat/, chat.ts), static assets, security headers and friendly error pages.
 //
 //   npm start                       http://127.0.0.1:5000 (HOST and PORT override)
 //   PHIAL_DEMO_DATA=/tmp/d npm start   keep users, files and the session key elsewhere than ./data
@@ -18,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   abort,
   Blueprint,
+  type Broker,
   flash,
   type Handler,
   HTTPException,
@@ -26,6 +27,7 @@ import {
   MemoryStore,
   makeResponse,
   Phial,
+  RedisBroker,
   type RedisLike,
   RedisSessionInterface,
   RedisStore,
@@ -33,6 +35,7 @@ import {
   RequestEntityTooLarge,
   redirect,
   renderTemplate,
+  roomsBus,
   safeRedirect,
   secureFilename,
   sendFromDirectory,
@@ -40,7 +43,9 @@ import {
   urlFor,
   ValidationError,
 } from "phial";
+import type { RedisClientType } from "redis";
 import { z } from "zod";
+import { addChat } from "./chat.ts";
 import { SignupError, UserStore } from "./users.ts";
 
 export interface DemoOptions {
@@ -62,6 +67,11 @@ export interface DemoOptions {
    * connects to `$REDIS_URL` when it is set. Default: signed-cookie sessions, limits in this process.
    */
   redis?: RedisLike;
+  /**
+   * Carries the chat's messages between instances (a `RedisBroker`; `createApp()` makes one with
+   * `$REDIS_URL`). Default: the chat reaches the users of this process only.
+   */
+  broker?: Broker;
   /** Sign-in attempts allowed per client address. Default "10 per minute". */
   signinLimitPerAddress?: string;
   /** Sign-in attempts allowed per account (whatever the address). Default "5 per minute". */
@@ -233,16 +243,17 @@ export function createDemo(options: DemoOptions = {}): Demo {
   ];
 
   // Security headers on every response, error pages included.
-  // The API docs page (Swagger UI, served from here) is the one page that runs scripts, all our own.
+  // The API docs page (Swagger UI, served from here) and the chat run scripts, all our own.
   app.afterRequest((res, req) => {
     res.headers.set("X-Content-Type-Options", "nosniff");
     res.headers.set("Referrer-Policy", "same-origin");
     res.headers.set("X-Frame-Options", "DENY");
     const docs = req.endpoint === "openapi_docs";
+    const scripts = docs || req.endpoint === "chat.room"; // chat.js opens the chat's WebSocket ('self')
     res.headers.set(
       "Content-Security-Policy",
       `default-src 'self'; img-src 'self' data:; style-src 'self'${docs ? " 'unsafe-inline'" : ""}; ` +
-        `script-src ${docs ? "'self'" : "'none'"}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+        `script-src ${scripts ? "'self'" : "'none'"}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
     );
     return res;
   });
@@ -549,6 +560,14 @@ export function createDemo(options: DemoOptions = {}): Demo {
     return { method: req.method, args: req.args.toDict(), json: req.json as unknown };
   });
 
+  // ---- chat: live messages between signed-in users, over a WebSocket -----------------------------
+
+  if (options.broker !== undefined) app.websockets.rooms.pubsub = roomsBus(options.broker);
+  addChat(app, currentUser, (req) => {
+    flash("Please sign in to chat.", "warning");
+    return redirect(urlFor("signin_form", { next: req.path }));
+  });
+
   // ---- the seed tutorial's pages, as a blueprint --------------------------------------------------
 
   const seed = new Blueprint("seed", { urlPrefix: "/seed" });
@@ -619,9 +638,21 @@ export function createDemo(options: DemoOptions = {}): Demo {
 export async function createApp(options: DemoOptions = {}): Promise<Phial> {
   const url = process.env.REDIS_URL;
   if (options.redis === undefined && url !== undefined && url !== "") {
-    options = { ...options, redis: await connectRedis(url) };
+    options = { ...options, ...(await connectShared(url)) };
   }
   return createDemo(options).app;
+}
+
+/**
+ * What several instances share, on the Redis at `url`: a client for sessions and limits, and a broker
+ * for the chat (on a second connection, in subscriber mode, as Redis requires).
+ */
+export async function connectShared(url: string): Promise<{ redis: RedisLike; broker: Broker }> {
+  const redis = await connectRedis(url);
+  const subscriber = (redis as RedisClientType).duplicate();
+  subscriber.on("error", () => {}); // the first client reports Redis errors already
+  await subscriber.connect();
+  return { redis, broker: new RedisBroker({ publisher: redis, subscriber }) };
 }
 
 /**
@@ -653,10 +684,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(p
     throw new Error(`PORT must be a number from 0 to 65535, not ${JSON.stringify(process.env.PORT)}`);
   }
   const url = process.env.REDIS_URL;
-  const redis = url !== undefined && url !== "" ? await connectRedis(url) : undefined;
-  const { app, dataDir } = createDemo({ redis });
+  const shared = url !== undefined && url !== "" ? await connectShared(url) : undefined;
+  const { app, dataDir } = createDemo({ ...shared });
   app.logger.info(
-    ` * Data folder: ${dataDir}${redis === undefined ? "" : `; sessions and limits in ${url}`}`,
+    ` * Data folder: ${dataDir}${shared === undefined ? "" : `; sessions, limits and chat through ${url}`}`,
   );
   await app.run({ host: process.env.HOST ?? "127.0.0.1", port });
 }

@@ -1,5 +1,5 @@
 // The `phial` command line: a small dispatcher. Each subcommand is a module with `run(args, io)`
-// returning the exit code; `phial run` and `phial routes` will join the table below.
+// returning the exit code (the table below); other words are the app's own commands (app-commands.ts).
 
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";

@@ -282,8 +282,15 @@ async function workerMain(settings: RunSettings): Promise<void> {
   try {
     serving = await serve(settings, false);
   } catch (err) {
-    console.error((err as Error).message);
-    process.exit(3); // the primary reads 3 as "the app can't start", not a crash to retry at once
+    // The primary reads 3 as "the app can't start", not a crash to retry at once, and says why once
+    // (every worker fails the same way: a busy port, a broken app).
+    const message = (err as Error).message;
+    if (process.send === undefined) {
+      console.error(`phial: ${message}`);
+      process.exit(3);
+    }
+    process.send({ type: "phial:start-failed", message }, undefined, {}, () => process.exit(3));
+    return;
   }
   if (drainRequested) serving.drain();
   if (stopRequested) {
@@ -321,6 +328,7 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
     const generationOf = new Map<Worker, number>();
     let quickDeaths = 0;
     let announced = 0;
+    let startFailureReported = false;
 
     const fork = (gen: number): Worker => {
       const w = cluster.fork({ PHIAL_CLUSTER_WORKER: "1", PHIAL_GENERATION: String(gen) });
@@ -329,9 +337,14 @@ function primaryMain(settings: RunSettings, announceUrl: (port: number) => void)
       w.on("error", () => {});
       started.set(w, Date.now());
       generationOf.set(w, gen);
-      w.on("message", (m: { type?: string; port?: number }) => {
+      w.on("message", (m: { type?: string; port?: number; message?: string }) => {
         if (m?.type === "phial:not-accepting") {
           notAccepting(w);
+          return;
+        }
+        if (m?.type === "phial:start-failed") {
+          if (!startFailureReported) console.error(`phial: ${m.message}`);
+          startFailureReported = true;
           return;
         }
         if (m?.type !== "phial:ready") return;

@@ -234,6 +234,24 @@ describe("phial run", () => {
     }
   });
 
+  test("a port in use with --workers 2: the same line once (not once per worker), exit 3", async () => {
+    const { createServer } = await import("node:net");
+    const taken = createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const p = phial(["run", "test/cli/fixtures/hello.ts", "--port", String(port), "--workers", "2"]);
+      assert.equal(await finished(p), 3);
+      assert.equal(
+        p.err(),
+        `phial: 127.0.0.1:${port} is already in use (another server, or an earlier run still going): ` +
+          `stop it, or pick another port (--port ${port + 1}).\n`,
+      );
+    } finally {
+      taken.close();
+    }
+  });
+
   test("an app that imports a package not installed: one line, no stack", async () => {
     const dir = scratch();
     try {

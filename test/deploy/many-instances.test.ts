@@ -2,19 +2,21 @@
 // `phial run --workers 2` process trees, each its own process group, sharing REDIS_URL, the secret key
 // and the data folder), and nginx in front balancing over them, all on 127.0.0.1 on free ports.
 // Checked: a session made on one instance is used on the others; sign-out revokes it everywhere; the
-// sign-in limit holds across instances; one instance killed (SIGKILL to its whole process group) in the
-// middle of 20,000 requests through nginx loses no session and fails no request.
-// Skipped when nginx or redis-server is not installed.
+// sign-in limit holds across instances; a chat message typed in chromium on one instance reaches the
+// chromium pages connected to the others (directly and through nginx); one instance killed (SIGKILL to
+// its whole process group) in the middle of 20,000 requests through nginx loses no session and fails no
+// request. Skipped when nginx or redis-server (or, for the browser part, chromium) is not installed.
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
 import { UserStore } from "../../demo/users.ts";
 import { freePort, NGINX, nginxSkip, waitForPort } from "../nginx-support.ts";
 import { RedisServer, redisSkip } from "../redis-support.ts";
@@ -25,6 +27,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const INSTANCES = 3;
 const LOAD = 20_000;
 const CONCURRENCY = 32;
+const CHROMIUM = process.env.PHIAL_CHROMIUM || "/usr/bin/chromium";
 
 interface Got {
   status: number;
@@ -144,6 +147,12 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
 
+  # WebSockets: the Upgrade goes through; every other request keeps the upstream connection alive.
+  map $http_upgrade $connection_upgrade {
+    default upgrade;
+    ''      '';
+  }
+
   upstream phial_app {
 ${ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`).join("\n")}
     keepalive 32;
@@ -154,7 +163,8 @@ ${ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`).jo
     location / {
       proxy_pass http://phial_app;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
       proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto $scheme;
@@ -299,6 +309,57 @@ describe("many machines: three instances (--workers 2 each) behind nginx, sharin
       }
     }
     assert.deepEqual(codes, [401, 401, 401, 401, 401, 429]);
+  });
+
+  test("chat: a message typed in chromium on one instance reaches browsers on the others", {
+    skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`,
+  }, async () => {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking"],
+    });
+    try {
+      // Three people, each with a browser of their own: on instance 1, on instance 2 and through nginx.
+      // Each comes from an address of its own (a forwarded one: the instances trust loopback proxies),
+      // so the sign-in limit per address stays with the test that checks it.
+      const where = [
+        { user: "alice", url: instances[0]!.url, from: "198.51.100.1" },
+        { user: "bob", url: instances[1]!.url, from: "198.51.100.2" },
+        { user: "bob", url: front, from: "198.51.100.3" },
+      ];
+      const pages = [];
+      for (const w of where) {
+        const context = await browser.newContext({ extraHTTPHeaders: { "X-Forwarded-For": w.from } });
+        context.setDefaultTimeout(20_000);
+        const page = await context.newPage();
+        await page.goto(`${w.url}/chat/`); // signed out: the sign-in form, then back to the chat
+        await page.fill("input[name=username]", w.user);
+        await page.fill("input[name=password]", `${w.user}'s password`);
+        await Promise.all([page.waitForURL(`${w.url}/chat/`), page.click("form.card button[type=submit]")]);
+        await page.waitForSelector("#chat[data-state=open]");
+        pages.push(page);
+      }
+      const [alice, bob, viaNginx] = pages as [(typeof pages)[0], (typeof pages)[0], (typeof pages)[0]];
+      await alice.fill("#chat-text", "hello from instance 1 <b>not bold</b>");
+      await alice.press("#chat-text", "Enter");
+      for (const p of [alice, bob, viaNginx]) {
+        const line = p.locator("#chat-log li", { hasText: "hello from instance 1" });
+        await line.waitFor();
+        assert.equal(await line.locator("strong").textContent(), "alice");
+        assert.equal(await p.locator("#chat-log b").count(), 0, "the text is shown as text, not HTML");
+      }
+      await viaNginx.fill("#chat-text", "and back through nginx");
+      await viaNginx.press("#chat-text", "Enter");
+      for (const p of [alice, bob, viaNginx])
+        await p.locator("#chat-log li", { hasText: "and back through nginx" }).waitFor();
+      // Each message once per page: Redis carried it to the other instances and workers, not twice.
+      for (const p of [alice, bob, viaNginx]) {
+        assert.equal(await p.locator("#chat-log li", { hasText: "hello from instance 1" }).count(), 1);
+        assert.equal(await p.locator("#chat-log li", { hasText: "and back through nginx" }).count(), 1);
+      }
+    } finally {
+      await browser.close();
+    }
   });
 
   test(`one instance killed in the middle of ${LOAD} requests through nginx: no session lost, none failed`, async () => {
