@@ -1,7 +1,9 @@
 // The demo behind `npm start`: a small real site on Phial. The seed tutorial's pages (under /seed), plus
 // what a site needs beyond them: sign-up and sign-in with scrypt-hashed passwords (users.ts) and a
 // signed session (never the password in a cookie), templates with a base layout, flash messages, CSRF
-// tokens on every form, a per-user file area (upload, list, download, delete), a JSON API whose inputs
+// tokens on every form, sign-in and sign-up throttled (429 with Retry-After), a per-user file area
+// (upload, list, download, delete; uploads checked for sign-in, CSRF and a disk quota before their body
+// is read), a JSON API (its user list for signed-in users only) whose inputs
 // and answers are checked by zod schemas and documented by OpenAPI (/api/docs), a live chat over a
 // WebSocket (/chat/, chat.ts), static assets, security headers and friendly error pages.
 //
