@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { type FileHandle, open, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RequestEntityTooLarge } from "../wrappers/exceptions.ts";
 import { type RequestSource, tooLarge } from "../wrappers/request.ts";
 
 /** The body in memory, or the temp file holding it. */
@@ -40,15 +41,15 @@ export async function spoolBody(
         parts.push(chunk);
         if (total <= memory) continue;
         path = join(dir ?? tmpdir(), `phial-body-${randomBytes(9).toString("base64url")}`);
-        fh = await open(path, "wx", 0o600);
-        await fh.writev(parts);
+        fh = await open(path, "wx", 0o600).catch(notStored);
+        await fh.writev(parts).catch(notStored);
         parts.length = 0;
       } else {
-        await fh.write(chunk);
+        await fh.write(chunk).catch(notStored);
       }
     }
     if (fh === undefined) return { data: parts.length === 1 ? parts[0]! : Buffer.concat(parts, total) };
-    await fh.close();
+    await fh.close().catch(notStored);
     fh = undefined;
     return { path: path!, size: total };
   } catch (err) {
@@ -56,4 +57,11 @@ export async function spoolBody(
     if (path !== undefined) await unlink(path).catch(() => undefined);
     throw err;
   }
+}
+
+/** The temp file could not be written (disk full, a file-size limit): a 413 that says so, as for uploads. */
+function notStored(err: unknown): never {
+  throw new RequestEntityTooLarge(
+    `Could not store the request body: ${(err as Error).message}. Send a smaller body, or try again later.`,
+  );
 }
