@@ -81,15 +81,17 @@ export class Request<P = Record<string, unknown>, V = {}> {
   /** @internal */ readonly source: RequestSource;
   /** @internal the body bytes once in memory (see `data`). */
   dataBuf: Buffer | undefined;
+  // The next three are set only on the slow path (declared, so that a request of the fast path doesn't
+  // carry them).
   /** @internal the temp file a large body was spooled to (read into memory on first use). */
-  spoolPath: string | undefined;
+  declare spoolPath: string | undefined;
   /**
    * @internal the body has not been read yet (the beforeRequest hooks run first): a getter takes it if it
    * has all arrived, else throws `BodyNotRead` (the pipeline reads it and runs that hook again).
    */
-  bodyPending = false;
+  declare bodyPending: boolean | undefined;
   /** @internal a CSRF token in the body awaits its check: getters may not take the body on their own. */
-  tokenHeld: boolean | undefined;
+  declare tokenHeld: boolean | undefined;
   /**
    * @internal Form fields and files set by a body loader (`app.bodyLoaders`, e.g. multipart); when left
    * undefined, `form` parses an urlencoded `data`.
