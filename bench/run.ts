@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { ClientResult } from "./clients/driver.ts";
+import { markedSections } from "./lib/doc-section.ts";
 import { type LoadTool, pickTool, runLoad } from "./lib/load.ts";
 import {
   coreBusyTicks,
@@ -430,7 +431,11 @@ function publish(cli: Cli, results: Results): void {
   if (cli.write) {
     mkdirSync(cli.out, { recursive: true });
     writeFileSync(join(cli.out, "benchmarks.svg"), svgChart(results));
-    writeFileSync(join(cli.out, "benchmarks.md"), markdownReport(results, "benchmarks.svg"));
+    // Keep the sections that bench:soak and bench:latency wrote.
+    const mdPath = join(cli.out, "benchmarks.md");
+    const kept = existsSync(mdPath) ? markedSections(readFileSync(mdPath, "utf8")) : [];
+    const md = markdownReport(results, "benchmarks.svg");
+    writeFileSync(mdPath, kept.length === 0 ? md : `${md.trimEnd()}\n\n${kept.join("\n\n")}\n`);
     log(`\nwrote ${join(cli.out, "benchmarks.md")} and benchmarks.svg`);
   } else {
     log("\n(docs not written: pass --write to write docs/benchmarks.md from this run)");

@@ -11,6 +11,7 @@ const result = await autocannon({
   connections: o.connections,
   pipelining: spec.pipeline,
   duration: o.seconds,
+  ...(o.amount === undefined ? {} : { amount: o.amount }),
   method: spec.method,
   headers: { ...spec.headers },
   body: spec.body,

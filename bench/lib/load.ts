@@ -23,6 +23,8 @@ export interface LoadResult {
 
 export interface LoadOptions {
   port: number;
+  /** Stop after about this many requests instead of after `seconds` (which is then a cap). */
+  amount?: number;
   spec: LoadSpec;
   seconds: number;
   connections: number;
@@ -55,8 +57,25 @@ function lua(s: string): string {
 }
 
 /** The wrk script: the request(s) to send, and a `done` that prints the figures as one JSON line. */
-export function wrkScript(spec: LoadSpec): string {
+export function wrkScript(spec: LoadSpec, amount?: number): string {
   const lines: string[] = [`wrk.method = ${lua(spec.method)}`];
+  if (amount !== undefined) {
+    if (spec.pipeline > 1 || spec.paths.length > 1)
+      throw new Error("a counted wrk run sends one path, unpipelined");
+    // wrk has no request count: after `amount` requests the thread stops sending and says so on stdout,
+    // and runWrk interrupts wrk (SIGINT ends its run early and it still prints its summary).
+    lines.push(
+      "local req",
+      "local n = 0",
+      `init = function(args) req = wrk.format(nil, ${lua(spec.paths[0]!)}) end`,
+      "request = function()",
+      "  n = n + 1",
+      `  if n == ${amount} then io.write("PHIAL_AMOUNT_SENT\\n"); io.flush() end`,
+      `  if n > ${amount} then wrk.thread:stop() end`,
+      "  return req",
+      "end",
+    );
+  }
   if (spec.body !== undefined) lines.push(`wrk.body = ${lua(spec.body)}`);
   for (const [k, v] of Object.entries(spec.headers ?? {})) lines.push(`wrk.headers[${lua(k)}] = ${lua(v)}`);
   const paths = spec.paths;
@@ -71,6 +90,8 @@ export function wrkScript(spec: LoadSpec): string {
       "end",
       "request = function() return req end",
     );
+  } else if (amount !== undefined) {
+    // the request function above
   } else if (paths.length > 1) {
     lines.push(
       `local paths = { ${paths.map(lua).join(", ")} }`,
@@ -115,7 +136,7 @@ async function runWrk(o: LoadOptions): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), "phial-bench-"));
   try {
     const script = join(dir, "load.lua");
-    writeFileSync(script, wrkScript(o.spec));
+    writeFileSync(script, wrkScript(o.spec, o.amount));
     const [cmd, args] = pinned(o.core, [
       "wrk",
       "-t1",
@@ -127,7 +148,12 @@ async function runWrk(o: LoadOptions): Promise<LoadResult> {
       script,
       `http://127.0.0.1:${o.port}${o.spec.paths[0]}`,
     ]);
-    const out = await run(cmd, args, (o.seconds + 30) * 1000);
+    const out = await run(
+      cmd,
+      args,
+      (o.seconds + 30) * 1000,
+      o.amount === undefined ? undefined : { line: "PHIAL_AMOUNT_SENT", signal: "SIGINT" },
+    );
     const line = out.split("\n").find((l) => l.startsWith("BENCH_JSON "));
     if (line === undefined) throw new Error(`wrk printed no result:\n${out}`);
     const j = JSON.parse(line.slice("BENCH_JSON ".length)) as WrkJson;

@@ -116,8 +116,8 @@ export class ServerChild {
     return this.ask({ type: "cpu-stop" }, "cpu");
   }
 
-  /** RSS and heap after a full GC (the child must run with --expose-gc for the GC). */
-  mem(): Promise<{ rss: number; heapUsed: number }> {
+  /** RSS, JS heap and external memory (Buffers) after a full GC (the child must run with --expose-gc for the GC). */
+  mem(): Promise<{ rss: number; heapUsed: number; external: number }> {
     return this.ask({ type: "mem" }, "mem");
   }
 
@@ -141,16 +141,37 @@ export class ServerChild {
   }
 }
 
-/** Runs a command to completion, collecting stdout; rejects on a non-zero exit. */
-export function run(cmd: string, args: readonly string[], timeoutMs: number): Promise<string> {
+/**
+ * Runs a command to completion, collecting stdout; rejects on a non-zero exit. With `interrupt`, sends
+ * it `signal` once its stdout has a line starting with `line` (and then a non-zero exit is fine).
+ */
+export function run(
+  cmd: string,
+  args: readonly string[],
+  timeoutMs: number,
+  interrupt?: { line: string; signal: NodeJS.Signals },
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
+    let interrupted = false;
     p.stdout.setEncoding("utf8");
     p.stderr.setEncoding("utf8");
     p.stdout.on("data", (s: string) => {
       out += s;
+      if (interrupt !== undefined && !interrupted && out.includes(`${interrupt.line}\n`)) {
+        interrupted = true;
+        // A moment's delay, and again until it exits: a signal that comes before the program has set
+        // its handler (wrk sets it after starting its threads) would end it without its summary.
+        const again = () => {
+          if (p.exitCode === null && p.signalCode === null) {
+            p.kill(interrupt.signal);
+            setTimeout(again, 500).unref();
+          }
+        };
+        setTimeout(again, 50).unref();
+      }
     });
     p.stderr.on("data", (s: string) => {
       if (err.length < 8000) err += s;
@@ -162,7 +183,7 @@ export function run(cmd: string, args: readonly string[], timeoutMs: number): Pr
     });
     p.on("exit", (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) resolve(out);
+      if (code === 0 || (interrupted && signal === null)) resolve(out);
       else reject(new Error(`${cmd} ${args.join(" ")} exited (${signal ?? code}): ${err.trim()}`));
     });
   });

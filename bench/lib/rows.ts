@@ -20,6 +20,7 @@ export const SERVER_ROWS: readonly ServerRow[] = [
   { id: "hono", label: "hono", file: "servers/hono.ts", kind: "peer" },
   { id: "koa", label: "koa", file: "servers/koa.ts", kind: "peer" },
   { id: "nginx", label: "nginx (static only)", file: "servers/nginx.ts", kind: "peer" },
+  { id: "jinja2", label: "Jinja2 (Python, template only)", file: "servers/jinja2.ts", kind: "peer" },
   { id: "net-canned", label: "node:net canned (ceiling)", file: "servers/net-canned.ts", kind: "ceiling" },
 ];
 

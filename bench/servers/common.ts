@@ -6,7 +6,7 @@
 // Started by the runner (with an IPC channel), it also answers:
 //   {type: "cpu-start"}  -> remembers process.cpuUsage()
 //   {type: "cpu-stop"}   -> {type: "cpu", micros, rss}: CPU time (user + system) since cpu-start
-//   {type: "mem"}        -> {type: "mem", rss, heapUsed} after a full GC (when --expose-gc)
+//   {type: "mem"}        -> {type: "mem", rss, heapUsed, external} after a full GC (when --expose-gc)
 //   {type: "exit"}       -> closes the server and exits
 // A row that has no equivalent app for a scenario returns null from its start function: the process
 // prints `unsupported` and exits 0, and the runner shows "—" in that cell.
@@ -45,7 +45,7 @@ export type FromChild =
   | { type: "ready"; port: number; pid: number }
   | { type: "unsupported" }
   | { type: "cpu"; micros: number; rss: number }
-  | { type: "mem"; rss: number; heapUsed: number }
+  | { type: "mem"; rss: number; heapUsed: number; external: number }
   | { type: "error"; message: string };
 
 function isScenario(s: string | undefined): s is Scenario {
@@ -109,7 +109,7 @@ export function serve(start: Start): void {
           gc();
         }
         const m = process.memoryUsage();
-        send({ type: "mem", rss: m.rss, heapUsed: m.heapUsed });
+        send({ type: "mem", rss: m.rss, heapUsed: m.heapUsed, external: m.external });
         break;
       }
       case "exit":

@@ -5,8 +5,10 @@
 // - Autoescape is decided per template by its extension, as Flask does (.html .htm .xml .xhtml .svg
 //   on; anything else off; template strings on). Nunjucks only knows one switch per environment,
 //   so each loaded template is bound to an escaping or a non-escaping view of one environment.
-// - Compiled templates are cached; with `autoReload` (debug) a template whose file changed is
-//   compiled again on its next use (checked by mtime and size, as Jinja does).
+// - Compiled templates are cached (compiled by compiler.ts: Nunjucks' compiler with faster code for
+//   loops and output, the same text); with `autoReload` (debug) a template whose file changed is
+//   compiled again on its next use (checked by mtime and size, as Jinja does). Without it, a render
+//   checks no file.
 // - A missing template is a `TemplateNotFound` naming the template and every folder searched.
 // - Never render a template *source* that came from a user: Nunjucks templates run JavaScript.
 
@@ -14,14 +16,17 @@ import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { extname, join, posix } from "node:path";
 import type * as Nunjucks from "nunjucks";
+import { installCompiler, PHIAL_ENV } from "./compiler.ts";
 
 let loaded: typeof Nunjucks | undefined;
 
 /** Nunjucks, loaded on first use: it costs ~70 ms at start-up, which apps without templates shouldn't pay. */
 function nj(): typeof Nunjucks {
   if (loaded === undefined) {
-    loaded = createRequire(import.meta.url)("nunjucks") as typeof Nunjucks;
+    const require = createRequire(import.meta.url);
+    loaded = require("nunjucks") as typeof Nunjucks;
     installDictMethods(loaded);
+    installCompiler(loaded, require("nunjucks/src/transformer.js"));
     // Its SafeString is made with Object.create(String.prototype), which V8 answers by turning
     // String.prototype into a slow dictionary, unless it was marked fast first: the wire did that as
     // it loaded (src/http/fast-prototypes.ts), before any app could get here.
@@ -127,11 +132,15 @@ function installDictMethods(lib: typeof Nunjucks): void {
   if (runtime.__phialDictMethods) return;
   const original = runtime.memberLookup;
   runtime.memberLookup = function memberLookup(obj: unknown, val: unknown): unknown {
-    if (obj !== null && typeof obj === "object" && typeof val === "string" && !(val in obj)) {
+    if (obj === undefined || obj === null) return undefined;
+    // Nunjucks' answer for a present value that isn't a function is the value: given at once.
+    const v = (obj as Record<PropertyKey, unknown>)[val as PropertyKey];
+    if (v !== undefined) return typeof v === "function" ? original.call(this, obj, val) : v;
+    if (typeof obj === "object" && typeof val === "string" && !(val in obj)) {
       const m = dictMethod(obj, val);
       if (m !== undefined) return m;
     }
-    return original.call(this, obj, val);
+    return undefined;
   };
   runtime.__phialDictMethods = true;
 }
@@ -168,7 +177,7 @@ interface FileStamp {
 interface NjTemplate {
   env: NjEnv;
   path: string | undefined;
-  render(ctx: object, cb: (err: Error | null, res: string | null) => void): void;
+  render(ctx: object, parentFrame: object, cb: (err: Error | null, res: string | null) => void): void;
 }
 interface NjExporting {
   getExported(
@@ -406,6 +415,7 @@ export class TemplateEnvironment {
     });
     this.nunjucks = env;
     this.env = env as unknown as NjEnv;
+    (env as unknown as Record<symbol, boolean>)[PHIAL_ENV] = true;
     // The other options stay shared (inherited), only `autoescape` differs.
     const rawOpts = Object.create(this.env.opts, {
       autoescape: { value: false, enumerable: true },
@@ -594,10 +604,14 @@ export class TemplateEnvironment {
       chosen = found;
     }
     const ctx = this.fullContext(context);
+    // Compiled and not watched for changes (production): straight to it, no lookup through Nunjucks'
+    // loaders and this file's wrapper of them.
+    const cached = this.loader.cache[chosen];
+    if (cached != null && !this.autoReload()) return renderCompiled(cached, ctx);
     return new Promise<string>((resolve, reject) => {
       this.env.getTemplate(chosen, false, null, false, (err, tmpl) => {
         if (err !== null && err !== undefined) return reject(err);
-        tmpl!.render(ctx, (e, out) => (e === null ? resolve(out ?? "") : reject(unwrap(e))));
+        renderCompiled(tmpl!, ctx).then(resolve, reject);
       });
     });
   }
@@ -614,12 +628,22 @@ export class TemplateEnvironment {
       }
       this.strings.set(source, tmpl);
     }
-    const ctx = this.fullContext(context);
-    const t = tmpl;
-    return new Promise<string>((resolve, reject) => {
-      t.render(ctx, (e, out) => (e === null ? resolve(out ?? "") : reject(unwrap(e))));
-    });
+    return renderCompiled(tmpl, this.fullContext(context));
   }
+}
+
+/**
+ * Renders a template with Nunjucks' own `render`, given an empty parent frame: the render's top frame
+ * is then a child of it that writes nothing upwards, which makes no difference to a template, and
+ * Nunjucks calls back at once instead of deferring the answer to a later turn of the event loop (its
+ * `asap`, by `setImmediate`, meant for a call from code that expects a callback later).
+ */
+function renderCompiled(tmpl: NjTemplate, ctx: object): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    tmpl.render(ctx, new (nj().runtime as unknown as { Frame: new () => object }).Frame(), (e, out) =>
+      e === null ? resolve(out ?? "") : reject(unwrap(e)),
+    );
+  });
 }
 
 /**
