@@ -15,6 +15,7 @@ import { createFetchServer, useLazyRequests } from "../src/http/serve.ts";
 import { Server } from "../src/http/server.ts";
 import { Phial } from "../src/index.ts";
 import { POST_BODY } from "./servers/fixtures.ts";
+import { ORDER_BODY, Order, Receipt, receipt } from "./validated/fixture.ts";
 
 const HELLO = "Hello, World!";
 
@@ -104,6 +105,9 @@ const staticJson = new Phial(import.meta.url);
 staticJson.get("/user/42", () => ({ id: 42, name: "user 42" }));
 const echo = new Phial(import.meta.url);
 echo.post("/echo", (req) => req.json as Record<string, unknown>);
+const validated = new Phial(import.meta.url);
+validated.post("/orders", { json: Order, response: Receipt }, (req) => receipt(req.valid.json));
+const ORDER = `POST /orders HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(ORDER_BODY)}\r\n\r\n${ORDER_BODY}`;
 const POST = `POST /echo HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(POST_BODY)}\r\n\r\n${POST_BODY}`;
 cases.push(
   { name: "framework hello (tuple)", request: WRK, handler: hello.wireHandler },
@@ -124,6 +128,11 @@ cases.push(
     handler: staticJson.wireHandler,
   },
   { name: "framework POST 1 KiB JSON echo", request: POST, handler: echo.wireHandler },
+  {
+    name: "framework validated POST (zod 4, response schema)",
+    request: ORDER,
+    handler: validated.wireHandler,
+  },
   {
     name: "wire POST 1 KiB JSON echo",
     request: POST,

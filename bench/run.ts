@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { ClientResult } from "./clients/driver.ts";
-import { markedSections } from "./lib/doc-section.ts";
+import { formatMarkdown, markedSections } from "./lib/doc-section.ts";
 import { type LoadTool, pickTool, runLoad } from "./lib/load.ts";
 import {
   coreBusyTicks,
@@ -57,6 +57,7 @@ const USAGE = `usage: npm run bench -- [options]
   --scenarios a,b      only these server scenarios (${SERVER_SCENARIOS.map((s) => s.id).join(", ")})
   --rows a,b           only these server rows (${SERVER_ROWS.map((r) => r.id).join(", ")})
   --no-server | --no-client | --no-memory   skip a part
+  --no-side            skip the side benches (bench/ws: WebSocket; bench/compress: compressed pages)
   --memory-connections N   idle connections for the memory test (default 5000)
   --load wrk|autocannon    force the load generator (default: wrk when installed)
   --write | --no-write     write docs/benchmarks.md (default: only after a full, unfiltered run)
@@ -78,6 +79,7 @@ function parseCli() {
       "no-server": { type: "boolean", default: false },
       "no-client": { type: "boolean", default: false },
       "no-memory": { type: "boolean", default: false },
+      "no-side": { type: "boolean", default: false },
       "memory-connections": { type: "string" },
       load: { type: "string" },
       write: { type: "boolean" },
@@ -128,6 +130,7 @@ function parseCli() {
     values["no-server"] ||
     values["no-client"] ||
     values["no-memory"] ||
+    values["no-side"] ||
     values.runs !== undefined ||
     values.duration !== undefined;
   return {
@@ -145,6 +148,8 @@ function parseCli() {
     server: !values["no-server"],
     client: !values["no-client"],
     memory: !values["no-memory"],
+    // The side benches run in a full run, or with --quick; not when only some scenarios or rows are asked.
+    side: !values["no-side"] && scenarios === undefined && rows === undefined,
     load: values.load,
     write: values["no-write"] ? false : (values.write ?? (!quick && !filtered)),
     json: values.json,
@@ -436,10 +441,52 @@ function publish(cli: Cli, results: Results): void {
     const kept = existsSync(mdPath) ? markedSections(readFileSync(mdPath, "utf8")) : [];
     const md = markdownReport(results, "benchmarks.svg");
     writeFileSync(mdPath, kept.length === 0 ? md : `${md.trimEnd()}\n\n${kept.join("\n\n")}\n`);
+    formatMarkdown(mdPath); // the side benches' tables come as their scripts print them
     log(`\nwrote ${join(cli.out, "benchmarks.md")} and benchmarks.svg`);
   } else {
     log("\n(docs not written: pass --write to write docs/benchmarks.md from this run)");
   }
+}
+
+/** The side benches, each its own script that prints a markdown table with `--markdown`. */
+const SIDE_BENCHES = [
+  { title: "WebSocket echo and upgrades (npm run bench:ws)", file: "ws/run.ts" },
+  { title: "Compressed 64 KiB page (npm run bench:compress)", file: "compress/run.ts" },
+];
+
+function runSideBenches(cli: Cli): { title: string; markdown: string }[] {
+  const out: { title: string; markdown: string }[] = [];
+  for (const b of SIDE_BENCHES) {
+    if (!present(b.file)) continue;
+    log(`\n${b.title}`);
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--conditions=phial-source",
+        "--import",
+        "tsx",
+        join(BENCH, b.file),
+        "--markdown",
+        "--runs",
+        String(cli.runs),
+        "--duration",
+        String(cli.seconds),
+      ],
+      { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 15 * 60_000 },
+    );
+    const md = (r.stdout ?? "").trim();
+    if (r.status !== 0 || md === "") {
+      log(`  failed (exit ${r.status ?? r.signal})`);
+      out.push({
+        title: b.title,
+        markdown: `Not measured: the script failed (exit ${r.status ?? r.signal}).`,
+      });
+      continue;
+    }
+    log(md);
+    out.push({ title: b.title, markdown: md });
+  }
+  return out;
 }
 
 /** Waits until the machine has been under 10% busy for three 2-s samples in a row, or `minutes` pass. */
@@ -511,6 +558,7 @@ async function main(): Promise<void> {
   }
   const client = cli.client ? await runClients(cli) : { cells: {}, rows: [] };
   const memory = cli.memory ? await runMemory(cli, notes) : { cells: {}, rows: [] };
+  const extras = cli.side ? runSideBenches(cli) : [];
   let retries = 0;
   let worst = 0;
   for (const byRow of Object.values(server)) {
@@ -542,6 +590,7 @@ async function main(): Promise<void> {
     client: client.cells,
     memoryRows: memory.rows,
     memory: memory.cells,
+    extras,
   };
   publish(cli, results);
   log(`done in ${Math.round(results.elapsedS)} s`);

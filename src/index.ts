@@ -183,7 +183,7 @@ export {
   type ValidationProblem,
   type ValidOf,
 } from "./app/validation/index.ts";
-export { MethodView, View, type ViewFunction } from "./app/views.ts";
+export { MethodView, View, type ViewFunction, type ViewSchemas, type ViewVerb } from "./app/views.ts";
 export type { ForwardedView, TrustProxy } from "./app/wrappers/index.ts";
 export * from "./app/wrappers/index.ts";
 export {

@@ -59,6 +59,8 @@ export interface Results {
   client: Record<string, ClientCell>;
   memoryRows: ServerRow[];
   memory: Record<string, MemoryCell>;
+  /** The side benches run by `npm run bench` (bench/ws, bench/compress): a title and their markdown. */
+  extras?: { title: string; markdown: string }[];
 }
 
 // ---- figures ------------------------------------------------------------------------------------
@@ -243,6 +245,12 @@ export function targets(r: Results): Target[] {
       detail: cpuNote("json-param", "phial-framework", "fastify"),
     },
     {
+      what: "phial framework ÷ fastify, validated POST",
+      goal: 1.3,
+      value: byRps("validated", "phial-framework", "fastify"),
+      detail: cpuNote("validated", "phial-framework", "fastify"),
+    },
+    {
       what: "phial/client ÷ undici Pool",
       goal: 1.2,
       value: clientFigure(r, "phial-client").rps / clientFigure(r, "undici-pool").rps,
@@ -317,6 +325,7 @@ export function terminalReport(r: Results): string {
   out.push("\ntargets", textTable(targetTable(r)));
   if (r.missingRows.length > 0) out.push(`\nrows skipped (file missing): ${r.missingRows.join(", ")}`);
   for (const n of r.notes) out.push(`note: ${n}`);
+  for (const x of r.extras ?? []) out.push(`\n${x.title}`, x.markdown);
   return out.join("\n");
 }
 
@@ -412,6 +421,7 @@ export function markdownReport(r: Results, svgName: string): string {
     const p = r.memory[row.id]?.problem;
     if (p !== undefined) notes.push(`memory ${row.label}: ${p}`);
   }
+  for (const x of r.extras ?? []) out.push(`## ${x.title}`, "", x.markdown, "");
   if (notes.length > 0) {
     out.push("## Notes", "");
     for (const n of notes) out.push(`- ${n}`);

@@ -12,6 +12,7 @@ import {
   userJson,
 } from "../servers/fixtures.ts";
 import { routeSamples } from "../servers/routes.ts";
+import { ORDER_BODY, RECEIPT_REPLY } from "../validated/fixture.ts";
 
 /** What to send, the same for wrk and autocannon. */
 export interface LoadSpec {
@@ -89,6 +90,22 @@ export const SERVER_SCENARIOS: readonly ScenarioDef[] = [
     title: "1,000 routes",
     what: "`GET` over 100 paths spread across a 1,000-route API (static and `:id` routes)",
     load: { method: "GET", paths: routeSamples().map((s) => s.path), pipeline: 1, status: 200 },
+  },
+  {
+    id: "validated",
+    title: "validated POST",
+    what:
+      "`POST /orders`, a 1 KiB JSON body of 10 fields checked by a schema, the answer written by a response " +
+      "schema that drops a field (Phial + zod 4; Fastify: the same schemas as JSON Schema, ajv + " +
+      "fast-json-stringify; rows without a schema validator: —)",
+    load: {
+      method: "POST",
+      paths: ["/orders"],
+      body: ORDER_BODY,
+      headers: { "Content-Type": "application/json" },
+      pipeline: 1,
+      status: 200,
+    },
   },
 ];
 
@@ -237,6 +254,8 @@ function checkBody(def: ScenarioDef, body: Buffer, routeBody: string): string | 
       return sameJson(body, JSON.parse(POST_REPLY)) ? undefined : "the echo differs from the request body";
     case "not-found":
       return undefined;
+    case "validated":
+      return text === RECEIPT_REPLY ? undefined : `body ${text.slice(0, 80)} is not the receipt`;
     case "static":
       return body.equals(staticBytes()) ? undefined : `static body of ${body.length} bytes differs`;
     case "template": {

@@ -21,6 +21,7 @@ export const SCENARIOS = [
   "template",
   "pipelined",
   "routing",
+  "validated",
   "idle",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];

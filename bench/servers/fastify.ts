@@ -2,6 +2,7 @@
 
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance } from "fastify";
+import { ORDER_JSON_SCHEMA, type OrderIn, RECEIPT_JSON_SCHEMA, receipt } from "../validated/fixture.ts";
 import { IDLE_KEEP_ALIVE_MS, requestedPort, serve } from "./common.ts";
 import { ensureStaticFile, HELLO, renderPage, STATIC_DIR, userJson } from "./fixtures.ts";
 import { colonPath, ROUTES, routeBody } from "./routes.ts";
@@ -46,6 +47,16 @@ serve(async (scenario) => {
         );
       }
       break;
+    case "validated": {
+      // The same schemas as JSON Schema: ajv checks the body, fast-json-stringify writes the answer.
+      const strip = ({ $schema: _s, ...rest }: Record<string, unknown>) => rest;
+      app.post<{ Body: OrderIn }>(
+        "/orders",
+        { schema: { body: strip(ORDER_JSON_SCHEMA), response: { 200: strip(RECEIPT_JSON_SCHEMA) } } },
+        async (req) => receipt(req.body),
+      );
+      break;
+    }
   }
   await app.listen({ port: requestedPort(), host: "127.0.0.1" });
   const addr = app.server.address();

@@ -36,10 +36,13 @@ function canned(scenario: Scenario): Buffer {
     case "routing":
       // One answer for every path: the ceiling has no router (the runner checks only its status).
       return response("200 OK", text, "route 0");
+    case "validated":
+      throw new Error("net-canned has no validated app");
   }
 }
 
 serve(async (scenario) => {
+  if (scenario === "validated") return null; // nothing to validate: a canned answer would say nothing
   const one = canned(scenario);
   const many: Buffer[] = [one];
   const reply = (n: number): Buffer => {

@@ -3,6 +3,7 @@
 // `app.listen()` on phial's wire.
 
 import { Phial, renderTemplate } from "phial";
+import { Order, Receipt, receipt } from "../validated/fixture.ts";
 import { IDLE_KEEP_ALIVE_MS, requestedPort, serve } from "./common.ts";
 import { ensureStaticFile, HELLO, PAGE_DATA, TEMPLATE_NAME, userJson } from "./fixtures.ts";
 import { phialRule, ROUTES, routeBody } from "./routes.ts";
@@ -41,6 +42,10 @@ serve(async (scenario) => {
           TEXT,
         ]);
       }
+      break;
+    case "validated":
+      // The body checked by zod, typed req.valid.json, the answer through the response schema.
+      app.post("/orders", { json: Order, response: Receipt }, (req) => receipt(req.valid.json));
       break;
   }
   const server = app.listen(scenario === "idle" ? { keepAliveTimeout: IDLE_KEEP_ALIVE_MS } : {});

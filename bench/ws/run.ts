@@ -1,49 +1,127 @@
-// WebSocket bench: Phial's `app.websocket` echo next to `ws` on node:http, in the same run.
+// WebSocket bench: Phial's `app.websocket` echo next to `ws` on node:http (and Bun's own WebSocket server
+// when a `bun` binary runs here), in the same run.
 //
-//   npx tsx --conditions=phial-source bench/ws/run.ts [--duration 3] [--runs 3]
+//   npm run bench:ws [-- --duration 2 --runs 3 --quick --json FILE --markdown]
 //
-// Each server runs in its own process (pinned to core 0 when `taskset` exists); the load comes from this
-// process (core 1) with `ws` clients. Rounds alternate between the servers. Two measures:
+// Each server runs in its own process, pinned to core 0 when `taskset` works; the load comes from this
+// process (core 1) with `ws` clients. Rounds alternate between the servers (rotating order). Two measures:
 // - echo: 50 connections, each keeping 16 text messages of 64 bytes in flight; messages echoed per second;
-// - upgrades: 16 loops that each open a connection, wait for "open", close it, and start again; per second.
-// The load generator is one Node process, so near its ceiling it understates the faster server; the
-// ratios are what to read.
+// - upgrades: 16 loops that each open a connection (HTTP upgrade + handshake), wait for "open", close it
+//   and start again; connections per second.
+// For each, the server's own CPU time (process.cpuUsage, asked over stdin) per message or per upgrade.
+// The load generator is one Node process: for upgrades it is the bottleneck (a `ws` client costs more
+// per handshake than a server does), so the per-second figures of fast servers converge; the CPU µs per
+// upgrade are what tell the servers apart. Read the ratios; the machine may be shared.
+//
+// Bun: the binary is looked up in $BUN, node_modules/.bin/bun, then PATH (`npm install --no-save bun`
+// brings one); without it the row is skipped and the report says so.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { WebSocket } from "ws";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? def : Number(args[i + 1]);
-};
-const DURATION = opt("duration", 3) * 1000;
-const RUNS = opt("runs", 3);
+const { values } = parseArgs({
+  options: {
+    duration: { type: "string" },
+    runs: { type: "string" },
+    quick: { type: "boolean", default: false },
+    json: { type: "string" },
+    markdown: { type: "boolean", default: false },
+    "no-bun": { type: "boolean", default: false },
+  },
+  strict: true,
+});
+const DURATION = Number(values.duration ?? (values.quick ? 1 : 2)) * 1000;
+const RUNS = Math.max(1, Number(values.runs ?? (values.quick ? 1 : 3)));
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
-const TASKSET = existsSync("/usr/bin/taskset");
+const ROOT = here("../../");
+const PINNED = spawnSync("taskset", ["-c", "0", "true"], { stdio: "ignore" }).status === 0;
+const TSX = import.meta.resolve("tsx");
+
+function findBun(): string | undefined {
+  if (values["no-bun"]) return undefined;
+  const candidates = [process.env.BUN, `${ROOT}node_modules/.bin/bun`];
+  for (const c of candidates) if (c !== undefined && c !== "" && existsSync(c)) return c;
+  const r = spawnSync("bun", ["--version"], { encoding: "utf8" });
+  return r.status === 0 ? "bun" : undefined;
+}
 
 interface Row {
   name: string;
-  file: string;
-  port?: number;
+  argv: string[];
   proc?: ChildProcess;
+  port?: number;
+  lines: string[];
+  wake?: () => void;
+  echo: number[];
+  echoCpu: number[];
+  up: number[];
+  upCpu: number[];
 }
 
+const row = (name: string, argv: string[]): Row => ({
+  name,
+  argv,
+  lines: [],
+  echo: [],
+  echoCpu: [],
+  up: [],
+  upCpu: [],
+});
+const node = (file: string) => [process.execPath, "--conditions=phial-source", "--import", TSX, here(file)];
 const rows: Row[] = [
-  { name: "phial app.websocket", file: here("./server-phial.ts") },
-  { name: "ws on node:http", file: here("./server-ws.ts") },
+  row("phial app.websocket", node("./server-phial.ts")),
+  row("ws on node:http", node("./server-ws.ts")),
 ];
+const notes: string[] = [];
+const bun = findBun();
+if (bun !== undefined) {
+  const v = spawnSync(bun, ["--version"], { encoding: "utf8" });
+  if (v.status === 0)
+    rows.push(row(`Bun ${v.stdout.trim()} Bun.serve websocket`, [bun, here("./server-bun.ts")]));
+  else notes.push(`Bun: the binary ${bun} does not run here (${(v.stderr ?? "").trim().split("\n")[0]}).`);
+} else {
+  notes.push("Bun: no `bun` binary found ($BUN, node_modules/.bin, PATH): its row was not measured.");
+}
 
-async function start(row: Row): Promise<void> {
-  const cmd = [process.execPath, "--import", "tsx", "--conditions=phial-source", row.file];
-  const p = TASKSET ? spawn("taskset", ["-c", "0", ...cmd]) : spawn(cmd[0]!, cmd.slice(1));
-  row.proc = p;
-  row.port = await new Promise<number>((resolve, reject) => {
-    p.stdout!.once("data", (d: Buffer) => resolve(Number(String(d).trim())));
-    p.once("exit", (c) => reject(new Error(`${row.name} exited with ${c}`)));
+async function nextLine(r: Row): Promise<string> {
+  while (r.lines.length === 0) {
+    if (r.proc?.exitCode !== null) throw new Error(`${r.name} exited`);
+    await new Promise<void>((resolve) => {
+      r.wake = resolve;
+    });
+  }
+  return r.lines.shift()!;
+}
+
+async function start(r: Row): Promise<void> {
+  const [cmd, ...args] = PINNED ? ["taskset", "-c", "0", ...r.argv] : r.argv;
+  const p = spawn(cmd!, args, {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, NODE_ENV: "production" },
   });
+  r.proc = p;
+  let buf = "";
+  p.stdout!.setEncoding("utf8").on("data", (d: string) => {
+    buf += d;
+    let i = buf.indexOf("\n");
+    while (i !== -1) {
+      r.lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      i = buf.indexOf("\n");
+    }
+    r.wake?.();
+  });
+  p.once("exit", () => r.wake?.());
+  r.port = Number(await nextLine(r));
+}
+
+async function cpu(r: Row): Promise<number> {
+  r.proc!.stdin!.write("\n");
+  return Number(await nextLine(r));
 }
 
 async function echo(port: number): Promise<number> {
@@ -97,40 +175,77 @@ async function upgrades(port: number): Promise<number> {
   return count / ((performance.now() - t0) / 1000);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+/** Runs `measure` against a row; returns [per second, server CPU µs per unit]. */
+async function measured(r: Row, measure: (port: number) => Promise<number>): Promise<[number, number]> {
+  const c0 = await cpu(r);
+  const t0 = performance.now();
+  const rate = await measure(r.port!);
+  const secs = (performance.now() - t0) / 1000;
+  await new Promise((res) => setTimeout(res, 100)); // closes still in flight are the server's work too
+  const c1 = await cpu(r);
+  return [rate, (c1 - c0) / (rate * secs)];
 }
 
-for (const r of rows) await start(r);
-const results = new Map<string, { echo: number[]; up: number[] }>(
-  rows.map((r) => [r.name, { echo: [], up: [] }]),
-);
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+if (PINNED) spawnSync("taskset", ["-pc", "1", String(process.pid)], { stdio: "ignore" });
+for (const r of rows) {
+  try {
+    await start(r);
+  } catch (e) {
+    notes.push(`${r.name}: did not start (${(e as Error).message}); not measured.`);
+    r.proc?.kill();
+  }
+}
+const live = rows.filter((r) => r.port !== undefined && Number.isFinite(r.port));
 try {
-  // warm-up
-  for (const r of rows) {
+  for (const r of live) {
+    // warm-up (JIT, socket buffers)
     await echo(r.port!);
     await upgrades(r.port!);
   }
   for (let i = 0; i < RUNS; i++) {
-    const order = i % 2 === 0 ? rows : [...rows].reverse();
-    for (const r of order) results.get(r.name)!.echo.push(await echo(r.port!));
-    for (const r of order) results.get(r.name)!.up.push(await upgrades(r.port!));
+    const order = [...live.slice(i % live.length), ...live.slice(0, i % live.length)];
+    for (const r of order) {
+      const [rate, us] = await measured(r, echo);
+      r.echo.push(rate);
+      r.echoCpu.push(us);
+    }
+    for (const r of order) {
+      const [rate, us] = await measured(r, upgrades);
+      r.up.push(rate);
+      r.upCpu.push(us);
+    }
   }
 } finally {
-  for (const r of rows) r.proc?.kill();
+  for (const r of rows) r.proc?.stdin?.end();
 }
-const [a, b] = rows.map((r) => results.get(r.name)!);
-console.log(
-  `WebSocket bench: ${RUNS} runs of ${DURATION / 1000}s, servers ${TASKSET ? "on core 0" : "unpinned"}`,
-);
-console.log("| server | echo msgs/s (median) | upgrades/s (median) |");
-console.log("| --- | ---: | ---: |");
-for (const r of rows) {
-  const x = results.get(r.name)!;
-  console.log(`| ${r.name} | ${Math.round(median(x.echo))} | ${Math.round(median(x.up))} |`);
+
+const base = live.find((r) => r.name === "ws on node:http");
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "—");
+const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : "—");
+const lines: string[] = [
+  `WebSocket: ${RUNS} run(s) of ${DURATION / 1000} s per cell, servers ${PINNED ? "pinned to core 0, load on core 1" : "unpinned"}, load average ${(await import("node:os")).loadavg()[0]!.toFixed(1)}. ` +
+    "Ratios are against `ws` on node:http: for rates higher is better, for CPU they are ws's µs over the row's (higher is better too).",
+  "",
+  "| server | echo msgs/s | ratio | CPU µs/msg | ratio | upgrades/s | ratio | CPU µs/upgrade | ratio |",
+  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+];
+for (const r of live) {
+  const b = base ?? r;
+  lines.push(
+    `| ${r.name} | ${fmt(median(r.echo))} | ${ratio(median(r.echo), median(b.echo))} | ${fmt(median(r.echoCpu), 2)} | ${ratio(median(b.echoCpu), median(r.echoCpu))} | ${fmt(median(r.up))} | ${ratio(median(r.up), median(b.up))} | ${fmt(median(r.upCpu), 1)} | ${ratio(median(b.upCpu), median(r.upCpu))} |`,
+  );
 }
-console.log(
-  `| ratio phial / ws | ${(median(a!.echo) / median(b!.echo)).toFixed(2)}× | ${(median(a!.up) / median(b!.up)).toFixed(2)}× |`,
-);
-console.log(`all runs: ${JSON.stringify(Object.fromEntries(results))}`);
+for (const n of notes) lines.push("", n);
+console.log(lines.join("\n"));
+if (!values.markdown) {
+  const raw = Object.fromEntries(
+    live.map((r) => [r.name, { echo: r.echo, echoCpu: r.echoCpu, up: r.up, upCpu: r.upCpu }]),
+  );
+  console.log(`\nall runs: ${JSON.stringify(raw)}`);
+  if (values.json !== undefined) await writeFile(values.json, `${JSON.stringify(raw, null, 2)}\n`);
+}

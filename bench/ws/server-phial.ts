@@ -1,5 +1,6 @@
-// Phial's WebSocket echo (app.websocket on its own wire) for bench/ws/run.ts. Prints its port.
+// Phial's WebSocket echo (app.websocket on its own wire) for bench/ws/run.ts.
 import { Phial } from "phial";
+import { serveControl } from "../lib/control.ts";
 
 const app = new Phial(import.meta.url, { fromEnv: false, staticFolder: null });
 app.websocket("/echo", { pingInterval: 0 }, async (ws) => {
@@ -7,4 +8,4 @@ app.websocket("/echo", { pingInterval: 0 }, async (ws) => {
 });
 const server = app.listen();
 const { port } = await server.listen(0, "127.0.0.1");
-process.stdout.write(`${port}\n`);
+serveControl(port);

@@ -1,7 +1,16 @@
 // Snippets of docs/validation.md.
 
 import { toStandardJsonSchema } from "@valibot/to-json-schema";
-import { Blueprint, Phial, serveOpenAPI, ValidationError } from "phial";
+import {
+  Blueprint,
+  MethodView,
+  Phial,
+  type Request,
+  serveOpenAPI,
+  ValidationError,
+  type ValidOf,
+} from "phial";
+import type { TestClient } from "phial/testing";
 import * as v from "valibot";
 import { z } from "zod";
 
@@ -82,4 +91,39 @@ app.delete(
     return ["", 204];
   },
 );
+// #endregion
+
+// #region typed-client
+const AddItem = { json: Item, response: ItemOut, summary: "Add an item" };
+app.post("/items", AddItem, (req) => {
+  const item = { id: items.size + 1, ...req.valid.json };
+  items.set(item.id, item);
+  return [item, 201];
+});
+
+// In a test: the same object types the request and the answer.
+export async function addPen(client: TestClient): Promise<string> {
+  const r = await client.for(AddItem).post("/items", { json: { name: "pen", price: 2 } });
+  // { json: { name: "pen" } } would not compile: `price` is required by Item
+  return r.json.name; // a string, as ItemOut says
+}
+// #endregion
+
+// #region method-view
+class ItemApi extends MethodView {
+  static override schemas = {
+    get: { response: ItemOut, summary: "Read an item" },
+    patch: { json: Item.partial(), response: ItemOut, summary: "Change an item" },
+  };
+  get(req: Request<{ id: number }>) {
+    return items.get(req.params.id) ?? ["no such item", 404];
+  }
+  patch(req: Request<{ id: number }, ValidOf<typeof ItemApi.schemas.patch>>) {
+    const item = items.get(req.params.id);
+    if (item === undefined) return ["no such item", 404];
+    Object.assign(item, req.valid.json); // typed: { name?: string; price?: number; tags?: string[] }
+    return item;
+  }
+}
+app.route("/v2/items/<int:id>", ItemApi.asView("item_api"));
 // #endregion

@@ -31,7 +31,7 @@ import { currentRequest, isAsyncFunction, runWithRequest, setLastApp } from "./c
 import { handleRequest, type RouteData } from "./dispatch.ts";
 import { type SendFromDirectoryOptions, sendFromFolder } from "./files/send-file.ts";
 import { loadMultipart } from "./files/uploads.ts";
-import { markUpgrade, WebSocketHub } from "./realtime/websocket.ts";
+import { isWebSocketUpgrade, WebSocketHub } from "./realtime/websocket.ts";
 import { makeViewResponse } from "./return-value.ts";
 import { type BuildOptions, type ConverterFactory, Router } from "./routing/index.ts";
 import {
@@ -58,7 +58,7 @@ import { createTemplates } from "./templates/app-templates.ts";
 import type { TemplateContext, TemplateEnvironment } from "./templates/environment.ts";
 import { makeTestRequest, TestClient } from "./testing.ts";
 import type { UrlForArgs } from "./url-for.ts";
-import { hasSchemas, validatedHandler } from "./validation/index.ts";
+import { hasSchemas, type RouteDocs, type RouteSchemas, validatedHandler } from "./validation/index.ts";
 import type { HeadersInit } from "./wrappers/headers.ts";
 import { ProxySettings } from "./wrappers/proxy.ts";
 import type { Request, RequestSource, SessionLike } from "./wrappers/request.ts";
@@ -284,9 +284,13 @@ export class Phial extends Scaffold {
     this.endpoints.set(endpoint, handler);
     if (options.cors !== undefined && options.cors !== false) this.corsInRoutes = true;
     // A route with schemas gets its handler wrapped once here; others are registered untouched.
-    const run = hasSchemas(options)
+    let run = hasSchemas(options)
       ? (validatedHandler(rule, options, handler as never) as Handler<never>)
       : handler;
+    // A class-based view with per-method schemas: each method's requests through its own checks.
+    const methodOptions = (handler as { methodSchemas?: Readonly<Record<string, RouteSchemas & RouteDocs>> })
+      .methodSchemas;
+    if (methodOptions !== undefined) run = perMethodHandler(rule, options, methodOptions, handler, run);
     this.router.add(rule, {
       endpoint,
       methods,
@@ -295,7 +299,7 @@ export class Phial extends Scaffold {
       automaticOptions: options.provideAutomaticOptions ?? this.config.provideAutomaticOptions !== false,
       redirectTo: options.redirectTo,
       buildOnly: options.buildOnly,
-      data: { handler: run, isAsync: isAsyncFunction(handler), blueprint: bpName, options },
+      data: { handler: run, isAsync: isAsyncFunction(handler), blueprint: bpName, options, methodOptions },
     });
   }
 
@@ -547,8 +551,10 @@ export class Phial extends Scaffold {
       // Body size is the app's to limit (`maxContentLength`, per route too), with its own 413 page and
       // error handlers; the wire's own cap would answer first with a plain 413 and cap every route.
       maxBodyBytes: Number.POSITIVE_INFINITY,
-      // Upgrade requests go through the pipeline to the app's WebSocket routes (unless given one).
+      // WebSocket upgrade requests go through the pipeline to the app's WebSocket routes (unless given
+      // an onUpgrade); other upgrades (h2c) are ordinary requests on a connection that stays open.
       onUpgrade: this.upgradeHandler,
+      upgradeFilter: options.onUpgrade === undefined ? wantsWebSocket : undefined,
       handlerTimeout: this.config.handlerTimeout,
       ...options,
       onResponse,
@@ -572,16 +578,30 @@ export class Phial extends Scaffold {
    * socket closed.
    */
   readonly upgradeHandler = (req: IncomingRequest, socket: Socket, head: Buffer): void => {
-    markUpgrade(req);
-    socket.on("error", () => undefined); // a reset while dispatching; ws adds its own later
-    Promise.resolve()
-      .then(() => this.handle(req))
-      .then((res) => this.websockets.complete(res, req, socket, head))
-      .catch((err: unknown) => {
-        this.logger.error(`Error on the upgrade request ${req.method} ${req.url}`, err);
-        socket.destroy();
-      });
+    socket.on("error", ignoreError); // a reset while dispatching; ws adds its own later
+    // A synchronous pipeline (no async hook or session store) completes the handshake in this same
+    // turn, as `ws` on node:http does: no promise chain per upgrade.
+    let res: Response | Promise<Response>;
+    try {
+      res = this.handle(req);
+      if (res instanceof Response) {
+        const done = this.websockets.complete(res, req, socket, head);
+        if (done !== undefined) done.catch((err: unknown) => this.upgradeFailed(req, socket, err));
+        return;
+      }
+    } catch (err) {
+      this.upgradeFailed(req, socket, err);
+      return;
+    }
+    res
+      .then((r) => this.websockets.complete(r, req, socket, head))
+      .catch((err: unknown) => this.upgradeFailed(req, socket, err));
   };
+
+  private upgradeFailed(req: IncomingRequest, socket: Socket, err: unknown): void {
+    this.logger.error(`Error on the upgrade request ${req.method} ${req.url}`, err);
+    socket.destroy();
+  }
 
   /** @internal true when some route, blueprint or the app has a CORS policy. */
   get corsUsed(): boolean {
@@ -653,6 +673,39 @@ export class Phial extends Scaffold {
 
 // Uploads: multipart/form-data is read by the streaming parser (uploads.ts), for every app.
 Phial.defaultBodyLoaders.set("multipart/form-data", loadMultipart);
+
+/**
+ * The handler of a class-based view whose class declares `schemas`: a method with schemas goes through
+ * its own checks (the route's options, then the method's), the others straight to the view. Built once
+ * at registration; per request one Map lookup.
+ */
+function perMethodHandler(
+  rule: string,
+  options: RouteOptions,
+  byMethod: Readonly<Record<string, RouteSchemas & RouteDocs>>,
+  bare: Handler<never>,
+  view: Handler<never>,
+): Handler<never> {
+  const checked = new Map<string, Handler<never>>();
+  for (const [method, s] of Object.entries(byMethod)) {
+    // The route's schemas and the method's, checked once, around the bare view.
+    const merged = { ...options, ...s };
+    if (hasSchemas(s)) {
+      checked.set(method, validatedHandler(`${method} ${rule}`, merged, bare as never) as Handler<never>);
+    }
+  }
+  if (checked.size === 0) return view;
+  return function methodView(req: Request) {
+    const h = checked.get(req.method);
+    return h === undefined ? view(req as never) : h(req as never);
+  } as Handler<never>;
+}
+
+function ignoreError(): void {}
+
+function wantsWebSocket(req: IncomingRequest): boolean {
+  return isWebSocketUpgrade(req.header("upgrade"));
+}
 
 function hasHooksOf(s: Scaffold): boolean {
   return (

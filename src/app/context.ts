@@ -56,9 +56,13 @@ export function invoke<A, B, R>(req: Request, isAsync: boolean, fn: (a: A, b: B)
 }
 
 /** Runs `fn` inside AsyncLocalStorage with `req` (streamed bodies, templates, anything async). */
-export function runWithRequest<R>(req: Request, fn: () => R): R {
+export function runWithRequest<R, A extends unknown[] = []>(
+  req: Request,
+  fn: (...args: A) => R,
+  ...args: A
+): R {
   storageUsed = true;
-  return storage.run(req, fn);
+  return storage.run(req, fn, ...args);
 }
 
 function outside(what: string): Error {

@@ -56,6 +56,7 @@ import {
   requestTearingDown,
   signalReceivers,
 } from "./signals.ts";
+import type { RouteDocs, RouteSchemas } from "./validation/types.ts";
 import {
   BadRequest,
   HTTPException,
@@ -75,6 +76,8 @@ export interface RouteData {
   /** Dotted name of the blueprint the route belongs to, or undefined for the app. */
   blueprint: string | undefined;
   options: RouteOptions;
+  /** A class-based view's schemas and docs by upper-case method (`View.schemas`). */
+  methodOptions?: Readonly<Record<string, RouteSchemas & RouteDocs>> | undefined;
 }
 
 /**
@@ -129,7 +132,23 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
   } catch (err) {
     return failed(app, req, undefined, err); // only a throwing redirectTo function can get here
   }
-  if (m.kind !== "match") return routingError(app, req, m);
+  if (m.kind !== "match") {
+    const appCors = app.corsOptions;
+    if (appCors !== undefined) {
+      // The app's policy covers every path, as Flask-CORS's `CORS(app)` and @fastify/cors do: a 404, 405
+      // or redirect is readable cross-origin (else the page sees a CORS error, not the status), and a
+      // preflight for a path no route has is answered, so that the request itself then gets its 404.
+      const policy = compileCors(appCors);
+      corsOf.set(req, policy);
+      if (isPreflight(req))
+        return policy.preflight(
+          req,
+          req.header("origin")!,
+          m.kind === "methodNotAllowed" ? m.allowed : undefined,
+        );
+    }
+    return routingError(app, req, m);
+  }
   req.endpoint = m.rule.endpoint;
   req.urlRule = m.rule.rule;
   req.params = m.params as Record<string, unknown>;

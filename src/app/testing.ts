@@ -6,6 +6,7 @@ import type { Server as WireServer } from "../http/index.ts";
 import { encodeQuery } from "../http/urlencoded.ts";
 import type { Phial } from "./app.ts";
 import { encodeMultipart, type MultipartFile } from "./files/multipart.ts";
+import type { RouteSchemas, StandardSchemaV1 } from "./validation/types.ts";
 import { Headers, type HeadersInit } from "./wrappers/headers.ts";
 import { Request, type RequestSource } from "./wrappers/request.ts";
 import type { Response } from "./wrappers/response.ts";
@@ -30,6 +31,44 @@ export interface TestRequestOptions {
   secure?: boolean;
   /** The client address the app sees. Default 127.0.0.1. */
   remoteAddr?: string;
+}
+
+/** The input type of a route's schema `K`, or `Else` when the route declares none. */
+type InputOf<S, K extends keyof RouteSchemas, Else> = S extends { readonly [k in K]: infer X }
+  ? X extends StandardSchemaV1
+    ? StandardSchemaV1.InferInput<X>
+    : Else
+  : Else;
+
+/** The output type of a route's `response` schema, else `unknown`. */
+export type ResponseOf<S> = S extends { readonly response: infer X }
+  ? X extends StandardSchemaV1
+    ? StandardSchemaV1.InferOutput<X>
+    : unknown
+  : unknown;
+
+/**
+ * The options of a request to a route whose schemas are `S` (`client.for(S)`): `json`, `query` and
+ * `form` typed by the schemas' _input_ types, the rest as for any request.
+ */
+export interface TypedRequestOptions<S extends RouteSchemas>
+  extends Omit<TestRequestOptions, "json" | "query" | "form"> {
+  json?: InputOf<S, "json", unknown>;
+  query?: InputOf<S, "query", unknown> & TestRequestOptions["query"];
+  form?: InputOf<S, "form", unknown> & TestRequestOptions["form"];
+}
+
+/**
+ * The test client seen through one route's schemas (`client.for(S)`): the request options are typed by
+ * the schemas' inputs, the answer's `json` by the `response` schema's output. Types only: the requests
+ * are the client's own (same cookies), and nothing is checked at run time: assert the answer.
+ */
+export interface TypedTestClient<S extends RouteSchemas> {
+  get(path: string, options?: TypedRequestOptions<S>): Promise<TestResponse<ResponseOf<S>>>;
+  post(path: string, options?: TypedRequestOptions<S>): Promise<TestResponse<ResponseOf<S>>>;
+  put(path: string, options?: TypedRequestOptions<S>): Promise<TestResponse<ResponseOf<S>>>;
+  patch(path: string, options?: TypedRequestOptions<S>): Promise<TestResponse<ResponseOf<S>>>;
+  delete(path: string, options?: TypedRequestOptions<S>): Promise<TestResponse<ResponseOf<S>>>;
 }
 
 /** What a test sees of a response; `T` types `json` (`client.post<z.output<typeof ItemOut>>(…)`). */
@@ -156,6 +195,16 @@ export class TestClient {
     const s = this.server;
     this.server = undefined;
     if (s !== undefined) await (await s).server.close({ deadline: 1_000 });
+  }
+
+  /**
+   * The client typed by a route's schemas, the same object the route was declared with:
+   * `const CreateItem = { json: Item, response: ItemOut }; app.post("/items", CreateItem, …)`, then
+   * `await client.for(CreateItem).post("/items", { json: { name: "a" } })`: a body that doesn't fit
+   * `Item`'s input is a type error, and `r.json` is `ItemOut`'s output.
+   */
+  for<S extends RouteSchemas>(_schemas: S): TypedTestClient<S> {
+    return this as unknown as TypedTestClient<S>;
   }
 
   get<T = unknown>(path: string, options?: TestRequestOptions): Promise<TestResponse<T>> {

@@ -6,6 +6,7 @@
 // for all with `static initEveryRequest = false`.
 
 import type { Handler, HandlerResult } from "./scaffold.ts";
+import type { RouteDocs, RouteSchemas } from "./validation/types.ts";
 import type { Request } from "./wrappers/request.ts";
 
 /** What `asView` returns: a view function with Flask's attributes. */
@@ -14,9 +15,22 @@ export type ViewFunction = Handler & {
   readonly viewClass: typeof View;
   /** The methods the rule gets when it names none. */
   readonly methods: readonly string[] | undefined;
+  /** The class's `schemas` by upper-case method (the app checks each method's requests by them). */
+  readonly methodSchemas: Readonly<Record<string, RouteSchemas & RouteDocs>> | undefined;
 };
 
 const VERBS = ["get", "post", "put", "patch", "delete", "head", "options", "trace"] as const;
+
+/** A verb of a MethodView (its method's name). */
+export type ViewVerb = (typeof VERBS)[number];
+
+/**
+ * Schemas and docs per method of a class-based view: `static override schemas = { post: { json: Item,
+ * response: ItemOut, summary: "Add an item" } }`; each method's requests are checked by its own, and
+ * the OpenAPI document lists them per operation. The method reads them typed with
+ * `post(req: Request<{}, ValidOf<typeof ItemApi.schemas.post>>)`.
+ */
+export type ViewSchemas = Readonly<Partial<Record<ViewVerb, RouteSchemas & RouteDocs>>>;
 
 export abstract class View {
   /** The HTTP methods of the rule (`undefined`: GET; MethodView: the verbs it implements). */
@@ -25,6 +39,11 @@ export abstract class View {
   static decorators: readonly ((view: Handler<never>) => Handler<never>)[] = [];
   /** A new instance for each request (default); false: one instance made by `asView`. */
   static initEveryRequest = true;
+  /**
+   * Schemas (and OpenAPI docs) per method: `{ post: { json: Item, response: ItemOut } }`. Checked before
+   * the view runs (outside its `decorators`), as a route's own schemas are; `head` falls back to `get`'s.
+   */
+  static schemas: ViewSchemas | undefined = undefined;
 
   /** Answers a request: the rule's parameters are `req.params`. */
   abstract dispatchRequest(req: Request): HandlerResult | Promise<HandlerResult>;
@@ -50,6 +69,21 @@ export abstract class View {
     Object.defineProperty(view, "name", { value: name });
     Object.defineProperty(view, "viewClass", { value: this });
     Object.defineProperty(view, "methods", { value: methods });
+    let byMethod: Record<string, RouteSchemas & RouteDocs> | undefined;
+    if (this.schemas !== undefined) {
+      byMethod = {};
+      for (const [verb, s] of Object.entries(this.schemas)) {
+        if (s === undefined) continue;
+        if (!(VERBS as readonly string[]).includes(verb)) {
+          throw new TypeError(
+            `${this.name}.schemas has "${verb}", which is not an HTTP verb: use ${VERBS.join(", ")}`,
+          );
+        }
+        byMethod[verb.toUpperCase()] = s;
+      }
+      if (byMethod.HEAD === undefined && byMethod.GET !== undefined) byMethod.HEAD = byMethod.GET;
+    }
+    Object.defineProperty(view, "methodSchemas", { value: byMethod });
     return view as unknown as ViewFunction;
   }
 
@@ -59,7 +93,10 @@ export abstract class View {
   }
 }
 
-type ViewStatics = Pick<typeof View, "methods" | "decorators" | "initEveryRequest" | "ruleMethods">;
+type ViewStatics = Pick<
+  typeof View,
+  "methods" | "decorators" | "initEveryRequest" | "schemas" | "ruleMethods"
+>;
 
 /**
  * A view with a method per HTTP verb (`get(req)`, `post(req)`, …): the rule takes the methods the

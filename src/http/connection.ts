@@ -52,6 +52,8 @@ export interface ResolvedServerOptions {
   onResponse: ((req: IncomingRequest, res: ServerResponse, info: ResponseInfo) => void) | undefined;
   /** Takes sockets whose request switches protocols, or undefined (then such requests are requests). */
   onUpgrade: ((req: IncomingRequest, socket: Socket, head: Buffer) => void) | undefined;
+  /** Which upgrade requests onUpgrade takes (the others are requests), or undefined for all. */
+  upgradeFilter: ((req: IncomingRequest) => boolean) | undefined;
 }
 
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
@@ -201,7 +203,8 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       this.host.opts.onUpgrade !== undefined &&
       head.versionMinor === 1 &&
       req.complete &&
-      !this.host.closing
+      !this.host.closing &&
+      (this.host.opts.upgradeFilter === undefined || this.wantsUpgrade(req))
     ) {
       // Not for the handler: the parser pauses after it, and once the responses before it are sent
       // the socket goes to onUpgrade with what follows.
@@ -622,6 +625,16 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     }
   }
 
+  /** Asks upgradeFilter; a throw goes to onError and the request stays a request. */
+  private wantsUpgrade(req: IncomingRequest): boolean {
+    try {
+      return this.host.opts.upgradeFilter!(req);
+    } catch (err) {
+      this.host.report(err, req);
+      return false;
+    }
+  }
+
   /**
    * Hands the socket to onUpgrade once nothing is owed before the upgrade request: the parser stays
    * paused with the bytes after it, which go along as `head`.
@@ -641,6 +654,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     // owner reads it (node:http does the same), whether or not reading was paused here.
     (socket as { readableFlowing: boolean | null }).readableFlowing = null;
     this.host.forget(this);
+    req.upgraded = true;
     try {
       onUpgrade(req, socket, head);
     } catch (err) {

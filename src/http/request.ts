@@ -65,6 +65,8 @@ export class IncomingRequest implements AsyncIterable<Buffer> {
    * @internal when the handler must have started its response (ms, Date.now()), else 503: 0 for no
    * limit, -1 until the server's sweep stamps it with the server's `handlerTimeout`.
    */ handlerDeadline = 0;
+  /** True once the server handed this request's socket to `onUpgrade` (it switches protocols). */
+  upgraded = false;
   private headerMap: Record<string, string> | undefined;
   private abort: AbortController | undefined;
 

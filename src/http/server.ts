@@ -79,6 +79,13 @@ export interface ServerOptions extends Partial<ParserLimits> {
    * socket is destroyed.
    */
   onUpgrade?: (req: IncomingRequest, socket: Socket, head: Buffer) => void;
+  /**
+   * Which upgrade requests go to `onUpgrade`: those for which this returns true (e.g. only
+   * `Upgrade: websocket`). The others are served by the handler as ordinary HTTP/1.1 requests, their
+   * `Upgrade` ignored (RFC 9110 §7.8 lets a server do so), and the connection stays open: a client
+   * that offers `h2c` (curl --http2 on http://) gets its answer over HTTP/1.1. Default: all of them.
+   */
+  upgradeFilter?: (req: IncomingRequest) => boolean;
 }
 
 export interface CloseOptions {
@@ -159,6 +166,7 @@ export class Server implements ConnectionHost {
       limits,
       onResponse: options.onResponse,
       onUpgrade: options.onUpgrade,
+      upgradeFilter: options.upgradeFilter,
     };
     this.onErrorOpt = options.onError ?? defaultOnError;
     this.secure = options.tls !== undefined;

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { after, test } from "node:test";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import { negotiateEncoding, type Phial } from "phial";
+import { negotiateEncoding, type Phial, ZSTD_AVAILABLE } from "phial";
 import { makeApp } from "./helpers.ts";
 
 const servers: { close(o?: { deadline?: number }): Promise<void> }[] = [];
@@ -144,4 +144,70 @@ test("a precompressed static file (app.css.br, app.css.gz) is sent when the clie
   const plain = await get(port, "/static/app.css");
   assert.equal(plain.headers["content-encoding"], undefined);
   assert.equal(plain.body.toString(), css);
+});
+
+test("zstd is offered only where node:zlib has it: otherwise a zstd-only client gets identity, others br or gzip by q-values", async () => {
+  const zlib = await import("node:zlib");
+  const has = typeof (zlib as unknown as Record<string, unknown>).zstdCompressSync === "function";
+  assert.equal(ZSTD_AVAILABLE, has, "the feature detection follows node:zlib");
+  // zstd named explicitly, preferred first: on a Node without it this must not reach zlib (no 500).
+  const { app } = makeApp({ config: { compression: { encodings: ["zstd", "br", "gzip"] } } });
+  app.get("/page", () => PAGE);
+  const port = await serve(app);
+
+  const only = await get(port, "/page", { "accept-encoding": "zstd" });
+  assert.equal(only.status, 200);
+  if (has) {
+    assert.equal(only.headers["content-encoding"], "zstd");
+    const decode = (zlib as unknown as Record<string, (b: Buffer) => Buffer>).zstdDecompressSync!;
+    assert.equal(decode(only.body).toString(), PAGE);
+  } else {
+    assert.equal(only.headers["content-encoding"], undefined);
+    assert.equal(only.body.toString(), PAGE);
+  }
+  const mixed = await get(port, "/page", { "accept-encoding": "zstd, br;q=0.9, gzip;q=0.5" });
+  assert.equal(mixed.headers["content-encoding"], has ? "zstd" : "br");
+  const gz = await get(port, "/page", { "accept-encoding": "zstd;q=1, gzip;q=0.4" });
+  assert.equal(gz.headers["content-encoding"], has ? "zstd" : "gzip");
+  if (!has) assert.equal(gunzipSync(gz.body).toString(), PAGE);
+  // The defaults too (no encodings named): zstd appears only where it exists.
+  const d = makeApp({ config: { compression: true } });
+  d.app.get("/page", () => PAGE);
+  const dport = await serve(d.app);
+  const dz = await get(dport, "/page", { "accept-encoding": "zstd, gzip;q=0.5" });
+  assert.equal(dz.status, 200);
+  assert.equal(dz.headers["content-encoding"], has ? "zstd" : "gzip");
+});
+
+test("a cached static file is compressed once per encoding, and a file changed on disk is served new", async () => {
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "phial-compressed-cache-"));
+  const v1 = `<!doctype html>${"<p>version one</p>\n".repeat(500)}`;
+  writeFileSync(join(dir, "page.html"), v1);
+  const { app } = makeApp({
+    staticFolder: dir,
+    staticUrlPath: "/static",
+    config: { compression: true, fileCacheTtl: 50 },
+  });
+  const port = await serve(app);
+  const a = await get(port, "/static/page.html", { "accept-encoding": "gzip" });
+  const b = await get(port, "/static/page.html", { "accept-encoding": "gzip" });
+  assert.equal(a.headers["content-encoding"], "gzip");
+  assert.equal(gunzipSync(a.body).toString(), v1);
+  assert.deepEqual(b.body, a.body);
+  assert.match(String(a.headers.etag), /^W\//, "the compressed bytes get a weak validator");
+  const br = await get(port, "/static/page.html", { "accept-encoding": "br" });
+  assert.equal(brotliDecompressSync(br.body).toString(), v1);
+  const plain = await get(port, "/static/page.html");
+  assert.equal(plain.body.toString(), v1);
+
+  const v2 = `<!doctype html>${"<p>the second version, longer</p>\n".repeat(500)}`;
+  writeFileSync(join(dir, "page.html"), v2);
+  await new Promise((r) => setTimeout(r, 120)); // past the cache's ttl
+  const c = await get(port, "/static/page.html", { "accept-encoding": "gzip" });
+  assert.equal(gunzipSync(c.body).toString(), v2);
+  const cbr = await get(port, "/static/page.html", { "accept-encoding": "br" });
+  assert.equal(brotliDecompressSync(cbr.body).toString(), v2);
 });

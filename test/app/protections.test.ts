@@ -129,6 +129,82 @@ describe("CORS", () => {
   });
 });
 
+describe("CORS beyond the routes", () => {
+  test("the app's policy covers 404s, 405s, redirects and preflights for unknown paths; a blueprint's does not", async () => {
+    const { app } = makeApp();
+    app.cors({ origins: ["https://app.example"], credentials: true, maxAge: 120 });
+    app.get("/items/", () => "items");
+    app.post("/only-post", () => "posted");
+    const bp = new Blueprint("api", { urlPrefix: "/api" });
+    bp.cors({ origins: ["https://api-client.example"] });
+    bp.get("/x", () => "x");
+    app.registerBlueprint(bp);
+    const port = await serve(app);
+    const origin = "https://app.example";
+
+    // A cross-origin fetch of a missing path can read its 404 (not a CORS error hiding the status).
+    const missing = await send(port, "GET", "/nope", { origin });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers["access-control-allow-origin"], origin);
+    assert.equal(missing.headers["access-control-allow-credentials"], "true");
+    assert.match(String(missing.headers.vary), /Origin/);
+    const wrongMethod = await send(port, "GET", "/only-post", { origin });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers["access-control-allow-origin"], origin);
+    const redirect = await send(port, "GET", "/items", { origin });
+    assert.equal(redirect.status, 308);
+    assert.equal(
+      redirect.headers["access-control-allow-origin"],
+      origin,
+      "a redirect must pass CORS to be followed",
+    );
+
+    // The preflight of a path no route has is answered by the app's policy (as @fastify/cors does)...
+    const pre = await send(port, "OPTIONS", "/nope", {
+      origin,
+      "access-control-request-method": "DELETE",
+      "access-control-request-headers": "x-token",
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers["access-control-allow-origin"], origin);
+    assert.equal(pre.headers["access-control-allow-methods"], "DELETE");
+    assert.equal(pre.headers["access-control-max-age"], "120");
+    // ...and refused for an origin the policy doesn't name, saying why.
+    const refused = await send(port, "OPTIONS", "/nope", {
+      origin: "https://evil.example",
+      "access-control-request-method": "DELETE",
+    });
+    assert.equal(refused.status, 403);
+    assert.match(refused.text, /origin https:\/\/evil\.example is not allowed/);
+    const other = await send(port, "GET", "/nope", { origin: "https://evil.example" });
+    assert.equal(other.status, 404);
+    assert.equal(other.headers["access-control-allow-origin"], undefined);
+
+    // A blueprint's policy is its routes' (as Flask-CORS on a blueprint): a miss under its prefix gets
+    // the app's policy, not the blueprint's.
+    const bpMiss = await send(port, "GET", "/api/missing", { origin: "https://api-client.example" });
+    assert.equal(bpMiss.status, 404);
+    assert.equal(bpMiss.headers["access-control-allow-origin"], undefined);
+    const bpHit = await send(port, "GET", "/api/x", { origin: "https://api-client.example" });
+    assert.equal(bpHit.headers["access-control-allow-origin"], "https://api-client.example");
+  });
+
+  test("without an app policy, a 404 and an unknown path's OPTIONS carry no grants", async () => {
+    const { app } = makeApp();
+    app.get("/open", { cors: { origins: "*" } }, () => "anyone");
+    const port = await serve(app);
+    const missing = await send(port, "GET", "/nope", { origin: "https://app.example" });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers["access-control-allow-origin"], undefined);
+    const pre = await send(port, "OPTIONS", "/nope", {
+      origin: "https://app.example",
+      "access-control-request-method": "GET",
+    });
+    assert.equal(pre.status, 404);
+    assert.equal(pre.headers["access-control-allow-origin"], undefined);
+  });
+});
+
 describe("CSRF", () => {
   function formApp(): Phial {
     const { app } = makeApp({ config: { secretKey: "s".repeat(32), csrfTokenRequired: true } });

@@ -269,6 +269,85 @@ describe("app.websocket", () => {
   });
 });
 
+test("an awaited send() follows a client that stops reading (backpressure), and goes on when it reads", async () => {
+  const net = await import("node:net");
+  const { app } = makeApp();
+  const big = "y".repeat(256 * 1024);
+  let sent = 0;
+  app.websocket("/flood", { pingInterval: 0 }, async (ws) => {
+    for (let i = 0; i < 200; i++) {
+      if (!(await ws.send(big))) return;
+      sent++;
+    }
+  });
+  const [hostName, port] = (await serve(app)).split(":") as [string, string];
+  const sock = net.connect(Number(port), hostName);
+  await once(sock, "connect");
+  sock.write(
+    "GET /flood HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+  );
+  sock.pause(); // reads nothing: the server's socket buffer fills up
+  await new Promise((r) => setTimeout(r, 600));
+  assert.ok(sent > 0 && sent < 100, `the handler waited for the client: ${sent} of 200 × 256 KiB sent`);
+  let bytes = 0;
+  sock.on("data", (d: Buffer) => {
+    bytes += d.length;
+  });
+  sock.resume();
+  const deadline = Date.now() + 20_000;
+  while (sent < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(sent, 200);
+  while (bytes < 200 * 256 * 1024 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(bytes >= 200 * 256 * 1024, `all the messages arrived (${bytes} bytes)`);
+  sock.destroy();
+});
+
+test("an h2c upgrade (curl --http2 on http://) is an ordinary request: a whole streamed body, the connection reused", async () => {
+  const { execFile } = await import("node:child_process");
+  const { app } = makeApp();
+  app.websocket("/ws", async () => undefined);
+  const chunk = "x".repeat(64 * 1024);
+  app.get("/big", () =>
+    (async function* () {
+      for (let i = 0; i < 32; i++) yield chunk; // 2 MiB, streamed (once cut at 1 MiB on this path)
+    })(),
+  );
+  app.get("/small", () => "small");
+  const host = await serve(app);
+  const out = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+    execFile(
+      "curl",
+      [
+        "-sv",
+        "--http2",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{size_download}\\n",
+        `http://${host}/big`,
+        "-o",
+        "/dev/null",
+        `http://${host}/small`,
+      ],
+      { maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr })),
+    ),
+  );
+  assert.match(out.stderr, /Upgrade: h2c/i, "curl offered h2c");
+  assert.deepEqual(out.stdout.trim().split("\n"), [`200 ${32 * 64 * 1024}`, "200 5"]);
+  assert.match(out.stderr, /Re-using existing connection/, "the connection stayed open for the second URL");
+  // The WebSocket route, asked for h2c instead of websocket, answers 426 as to any plain request.
+  const c = await new Promise<string>((resolve, reject) =>
+    execFile(
+      "curl",
+      ["-s", "--http2", "-o", "/dev/null", "-w", "%{http_code}", `http://${host}/ws`],
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    ),
+  );
+  assert.equal(c, "426");
+});
+
 test("the test client opens a WebSocket to the app with its cookies; a refused upgrade rejects with the status", async () => {
   const { app } = makeApp({ config: { secretKey: "t".repeat(32) } });
   app.post("/login", (req) => {

@@ -200,6 +200,27 @@ test("a row answers its scenario, reports its CPU time, and declines what it has
   assert.equal(await ServerChild.start(file, "routing"), "unsupported");
 });
 
+test("the validated POST: phial framework and fastify answer the receipt and refuse a bad order; others decline", async () => {
+  const validated = SERVER_SCENARIOS.find((s) => s.id === "validated")!;
+  const bad = JSON.stringify({ ...JSON.parse(validated.load.body!), priority: 12 });
+  for (const row of ["phial-framework", "fastify"]) {
+    const child = await ServerChild.start(join(BENCH, `servers/${row}.ts`), "validated");
+    assert.notEqual(child, "unsupported", row);
+    if (child === "unsupported") continue;
+    try {
+      assert.equal(await checkRow(child.port, validated, false), undefined, row);
+      const raw =
+        "POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+        `Content-Length: ${Buffer.byteLength(bad)}\r\n\r\n${bad}`;
+      const [no] = await exchange(child.port, raw, 1);
+      assert.ok(no!.status >= 400 && no!.status < 500, `${row} took an invalid order: ${no!.status}`);
+    } finally {
+      await child.stop();
+    }
+  }
+  assert.equal(await ServerChild.start(join(BENCH, "servers/express.ts"), "validated"), "unsupported");
+});
+
 test("the canned ceiling answers 16 pipelined requests with 16 answers", async () => {
   const pipelined = SERVER_SCENARIOS.find((s) => s.id === "pipelined")!;
   const child = await ServerChild.start(join(BENCH, "servers/net-canned.ts"), "pipelined");

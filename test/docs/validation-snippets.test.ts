@@ -20,6 +20,21 @@ describe("docs/validation.md", async () => {
     );
   });
 
+  test("typed client: client.for(AddItem) posts and reads the typed answer", async () => {
+    const { addPen } = await import("../../docs/snippets/validation.ts");
+    assert.equal(await addPen(c), "pen");
+  });
+
+  test("method-view: PATCH checked by its own schema, GET's answer by ItemOut", async () => {
+    await c.put("/items/9", { json: { name: "ink", price: 3 } });
+    const ok = await c.patch("/v2/items/9", { json: { price: 4 } });
+    assert.deepEqual(ok.json, { name: "ink", price: 4, tags: [], id: 9 });
+    const bad = await c.patch("/v2/items/9", { json: { price: "4" } });
+    assert.equal(bad.status, 422);
+    assert.equal((await c.get("/v2/items/9")).status, 200);
+    assert.equal((await c.get("/v2/items/10")).status, 404);
+  });
+
   test("query: numbers, lists and booleans as the comments say", async () => {
     assert.deepEqual((await c.get("/search?page=2&tag=a&tag=b&exact=on")).json, {
       q: null,

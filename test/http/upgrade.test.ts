@@ -169,6 +169,43 @@ test("without onUpgrade, or with a body, or over HTTP/1.0, an upgrade request is
   }
 });
 
+test("upgradeFilter: only the upgrades it accepts go to onUpgrade; others are requests on a connection that stays", async () => {
+  const seen: { req?: IncomingRequest; head?: Buffer; socket?: Socket } = {};
+  const errors: unknown[] = [];
+  const s = await start((req, res) => res.end(`handled ${req.url}`), {
+    onUpgrade: echoUpgrade(seen),
+    upgradeFilter: (req) => {
+      if (req.url === "/boom") throw new Error("filter failed");
+      return req.header("upgrade") === "echo";
+    },
+    onError: (e) => errors.push(e),
+  });
+  try {
+    const c = await Raw.connect(s.port);
+    // curl --http2 on http:// asks for h2c like this: the answer comes over HTTP/1.1, keep-alive.
+    c.write(
+      "GET /h2 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n",
+    );
+    const r = await c.response();
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), "handled /h2");
+    c.write(GET("/next"));
+    assert.equal((await c.response()).body.toString(), "handled /next");
+    c.write(UPGRADE("/boom"));
+    assert.equal((await c.response()).body.toString(), "handled /boom", "a throwing filter: a request");
+    assert.equal(errors.length, 1);
+    c.write(`${UPGRADE("/chat")}hi`);
+    assert.equal((await c.response()).status, 101);
+    await c.need(2);
+    assert.equal(c.take(2).toString(), "HI");
+    assert.equal(seen.req?.url, "/chat");
+    c.destroy();
+  } finally {
+    seen.socket?.destroy();
+    await s.close();
+  }
+});
+
 test("a throwing onUpgrade is reported and its socket destroyed; the server keeps serving", async () => {
   const s = await start((_req, res) => res.end("ok"), {
     onUpgrade: () => {

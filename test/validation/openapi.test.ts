@@ -155,6 +155,16 @@ describe("serveOpenAPI", () => {
     assert.equal(d.paths["/docs"], undefined);
   });
 
+  test("routes added after the first request are in the next document", async () => {
+    const before = (await client.get("/openapi.json")).json as { paths: Json };
+    assert.equal(before.paths["/late/{n}"], undefined);
+    app.get("/late/<int:n>", { summary: "Added late" }, (req) => ({ n: req.params.n }));
+    const after = (await client.get("/openapi.json")).json as { paths: Record<string, Json> };
+    assert.equal((after.paths["/late/{n}"]?.get as Json | undefined)?.summary, "Added late");
+    // Unchanged table: the same text again (cached, not rebuilt into something else).
+    assert.equal((await client.get("/openapi.json")).text, JSON.stringify(after));
+  });
+
   test("the docs page and Swagger UI's files, from the app itself", async () => {
     const page = await client.get("/docs");
     assert.equal(page.status, 200);

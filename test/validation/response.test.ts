@@ -133,8 +133,16 @@ describe("the compiled serializer", () => {
   });
 
   test("schemas it can't write are refused (the route then uses the validator)", () => {
-    assert.equal(compileSerializer({ $ref: "#/$defs/x" }), undefined);
-    assert.equal(compileSerializer({ anyOf: [{ type: "string" }, { type: "number" }] }), undefined);
-    assert.equal(compileSerializer({ type: "object", additionalProperties: { type: "string" } }), undefined);
+    assert.equal(compileSerializer({ $ref: "#/$defs/x" }), undefined, "a broken reference");
+    assert.equal(compileSerializer({ $ref: "https://example.test/s.json" }), undefined, "a remote one");
+    assert.equal(compileSerializer({ allOf: [{ type: "string" }, { minLength: 1 }] }), undefined);
+    assert.equal(
+      compileSerializer({ type: "object", patternProperties: { "^x": { type: "string" } } }),
+      undefined,
+    );
+    assert.equal(
+      compileSerializer({ type: "object", propertyNames: { pattern: "^a" }, additionalProperties: {} }),
+      undefined,
+    );
   });
 });

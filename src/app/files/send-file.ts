@@ -10,7 +10,7 @@ import { basename, isAbsolute, resolve } from "node:path";
 import mime from "mime-types";
 import type { Phial } from "../app.ts";
 import { currentApp, currentRequest } from "../context.ts";
-import { compressible, negotiateEncoding } from "../serving/compression.ts";
+import { compressible, markImmutableBody, negotiateEncoding } from "../serving/compression.ts";
 import { NotFound, PreconditionFailed, RequestedRangeNotSatisfiable } from "../wrappers/exceptions.ts";
 import type { Request } from "../wrappers/request.ts";
 import { Response, type ResponseBody } from "../wrappers/response.ts";
@@ -271,7 +271,10 @@ async function fileResponse(
     // Small files come from memory (read once, then kept while the cache believes them).
     const data = file.data ?? (await cache.contents(key, file));
     if (data !== undefined) {
-      body = length === data.length ? data : data.subarray(r.start, r.end + 1);
+      if (length === data.length) {
+        markImmutableBody(data); // the same Buffer every time: compression keeps its compressed forms
+        body = data;
+      } else body = data.subarray(r.start, r.end + 1);
     } else if (length <= READ_WHOLE_MAX) {
       body = await readRange(file.path, r.start, length);
     } else {

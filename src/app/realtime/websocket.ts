@@ -43,14 +43,6 @@ export interface CloseInfo {
   readonly reason: string;
 }
 
-/** The upgrade requests being dispatched (the wire's request objects). */
-const upgrading = new WeakSet<RequestSource>();
-
-/** @internal marks a wire request as a WebSocket upgrade being dispatched. */
-export function markUpgrade(source: RequestSource): void {
-  upgrading.add(source);
-}
-
 const ACCEPT = Symbol("phial.websocketAccept");
 
 interface Accept {
@@ -67,7 +59,8 @@ export function webSocketView(
   options: WebSocketOptions,
 ): (req: Request) => Response {
   return function webSocketRoute(req: Request): Response {
-    if (!upgrading.has(req.source) || !isWebSocketUpgrade(req.header("upgrade"))) {
+    // Only a request whose socket the wire handed over (not a plain GET with an Upgrade field).
+    if (req.source.upgraded !== true || !isWebSocketUpgrade(req.header("upgrade"))) {
       const res = new Response("This URL is a WebSocket endpoint: connect with a WebSocket client.\n", {
         status: 426,
         headers: { "Content-Type": "text/plain; charset=utf-8", Upgrade: "websocket", Connection: "Upgrade" },
@@ -96,62 +89,124 @@ export function webSocketView(
 
 /** True for an `Upgrade` field that asks for websocket. */
 export function isWebSocketUpgrade(upgrade: string | undefined): boolean {
-  return upgrade !== undefined && /(?:^|,)\s*websocket\s*(?:,|$)/i.test(upgrade);
+  if (upgrade === undefined) return false;
+  if (upgrade === "websocket" || upgrade === "WebSocket") return true; // what clients send
+  return /(?:^|,)\s*websocket\s*(?:,|$)/i.test(upgrade);
 }
+
+/** Up to this many bytes waiting to be sent, send() resolves at once. */
+const SEND_HIGH_WATER = 64 * 1024;
+const SENT_TRUE = Promise.resolve(true);
+const SENT_FALSE = Promise.resolve(false);
+const TEXT = { binary: false };
+const BINARY = { binary: true };
+const DONE_RESULT: IteratorReturnResult<undefined> = { done: true, value: undefined };
+const ITER_DONE: Promise<IteratorReturnResult<undefined>> = Promise.resolve(DONE_RESULT);
+
+const CONN = Symbol("phial.websocketConnection");
+type Owned = WsSocket & { [CONN]?: WebSocketConnection };
+
+// The listeners are shared by every connection (no closures per connection): `ws` calls them with the
+// raw socket as `this`, which points back to its WebSocketConnection.
+function onRawClose(this: Owned, code: number, reason: Buffer): void {
+  this[CONN]?.onClosed(code, reason);
+}
+function onRawMessage(this: Owned, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  this[CONN]?.received(data, isBinary);
+}
+function onRawPong(this: Owned): void {
+  const c = this[CONN];
+  if (c !== undefined) c.alive = true;
+}
+function onRawError(): void {} // a protocol error closes the socket: `closed` says how
 
 /** A WebSocket connection as a handler sees it. */
 export class WebSocketConnection {
-  /** A UUID, unique across processes (rooms use it to skip the sender). */
-  readonly id: string = randomUUID();
   /** The upgrade request (params, session, headers). */
   readonly request: Request;
-  /** Resolves when the connection is closed, with its code and reason. */
-  readonly closed: Promise<CloseInfo>;
   /** @internal */ readonly raw: WsSocket;
   /** @internal answered the last ping */ alive = true;
   private readonly hub: WebSocketHub;
   private readonly queue: (string | Buffer)[] = [];
   private readonly highWater: number;
-  private waiter: ((m: string | Buffer | undefined) => void) | undefined;
+  /** A pending receive() (given the message) or iterator next() (given an IteratorResult). */
+  private waiter: ((m: never) => void) | undefined;
+  private waiterWantsResult = false;
   private ended = false;
-  private readonly joined = new Set<string>();
+  private joined: Set<string> | undefined;
+  private uuid: string | undefined;
+  private closeInfo: CloseInfo | undefined;
+  private closedPromise: Promise<CloseInfo> | undefined;
+  private resolveClosed: ((info: CloseInfo) => void) | undefined;
 
   constructor(raw: WsSocket, req: Request, hub: WebSocketHub, highWater: number) {
     this.raw = raw;
     this.request = req;
     this.hub = hub;
     this.highWater = highWater;
-    this.closed = new Promise((resolve) => {
-      raw.on("close", (code: number, reason: Buffer) => {
-        this.ended = true;
-        for (const room of this.joined) hub.rooms.leave(room, this);
-        this.joined.clear();
-        const w = this.waiter;
-        this.waiter = undefined;
-        if (w !== undefined) w(undefined);
-        resolve({ code, reason: reason.toString() });
-      });
-    });
-    raw.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-      const buf = Array.isArray(data)
-        ? Buffer.concat(data)
-        : data instanceof ArrayBuffer
-          ? Buffer.from(data)
-          : data;
-      const msg = isBinary ? buf : buf.toString("utf8");
-      const w = this.waiter;
-      if (w !== undefined) {
-        this.waiter = undefined;
-        w(msg);
-        return;
-      }
-      this.queue.push(msg);
-      if (this.queue.length >= this.highWater && !raw.isPaused) raw.pause();
-    });
-    raw.on("pong", () => {
-      this.alive = true;
-    });
-    raw.on("error", () => undefined); // a protocol error closes the socket: `closed` says how
+    (raw as Owned)[CONN] = this;
+    raw.on("close", onRawClose);
+    raw.on("message", onRawMessage);
+    raw.on("pong", onRawPong);
+    raw.on("error", onRawError);
+  }
+
+  /** A UUID, unique across processes (rooms use it to skip the sender). */
+  get id(): string {
+    if (this.uuid === undefined) this.uuid = randomUUID();
+    return this.uuid;
+  }
+
+  /** Resolves when the connection is closed, with its code and reason. */
+  get closed(): Promise<CloseInfo> {
+    if (this.closedPromise === undefined) {
+      const info = this.closeInfo;
+      this.closedPromise =
+        info !== undefined
+          ? Promise.resolve(info)
+          : new Promise((resolve) => {
+              this.resolveClosed = resolve;
+            });
+    }
+    return this.closedPromise;
+  }
+
+  /** @internal the raw socket closed */
+  onClosed(code: number, reason: Buffer): void {
+    this.ended = true;
+    this.hub.connections.delete(this);
+    const joined = this.joined;
+    if (joined !== undefined) {
+      for (const room of joined) this.hub.rooms.leave(room, this);
+      joined.clear();
+    }
+    const w = this.waiter;
+    this.waiter = undefined;
+    if (w !== undefined) (w as (m: unknown) => void)(this.waiterWantsResult ? DONE_RESULT : undefined);
+    const info = { code, reason: reason.toString() };
+    this.closeInfo = info;
+    const r = this.resolveClosed;
+    this.resolveClosed = undefined;
+    if (r !== undefined) r(info);
+  }
+
+  /** @internal a message arrived */
+  received(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    const buf = Array.isArray(data)
+      ? Buffer.concat(data)
+      : data instanceof ArrayBuffer
+        ? Buffer.from(data)
+        : data;
+    const msg = isBinary ? buf : buf.toString("utf8");
+    const w = this.waiter as ((m: unknown) => void) | undefined;
+    if (w !== undefined) {
+      this.waiter = undefined;
+      w(this.waiterWantsResult ? { done: false, value: msg } : msg);
+      return;
+    }
+    this.queue.push(msg);
+    const raw = this.raw;
+    if (this.queue.length >= this.highWater && !raw.isPaused) raw.pause();
   }
 
   /** The subprotocol chosen in the handshake, or "". */
@@ -170,18 +225,23 @@ export class WebSocketConnection {
   }
 
   /**
-   * Sends a message: a string as a text frame, bytes as a binary frame. Resolves true once it is written
-   * to the socket (await it to follow the client's pace), false when the connection closed first. It
-   * never rejects, so a send that is not awaited can't become an unhandled rejection.
+   * Sends a message: a string as a text frame, bytes as a binary frame. Resolves true once it is handed
+   * to the socket: at once while less than 64 KiB waits to be sent, else when this message is written
+   * (await it to follow the client's pace); false when the connection closed first. It never rejects,
+   * so a send that is not awaited can't become an unhandled rejection.
    */
   send(data: string | Uint8Array): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (this.isClosed) {
-        resolve(false);
-        return;
-      }
-      this.raw.send(data, { binary: typeof data !== "string" }, (err) => resolve(err == null));
-    });
+    if (this.isClosed) return SENT_FALSE;
+    const raw = this.raw;
+    const opts = typeof data === "string" ? TEXT : BINARY;
+    if (raw.bufferedAmount + (typeof data === "string" ? data.length : data.byteLength) <= SEND_HIGH_WATER) {
+      // Room in the socket's buffer: handed over, and the sender may go on at once (no promise, no
+      // callback per message: the common case of a client that keeps up).
+      raw.send(data, opts);
+      return SENT_TRUE;
+    }
+    // Backpressure: resolves once this message is written, so that an awaiting sender follows the client.
+    return new Promise((resolve) => raw.send(data, opts, (err) => resolve(err == null)));
   }
 
   /** Sends a value as JSON text. */
@@ -191,17 +251,21 @@ export class WebSocketConnection {
 
   /** The next message (text as a string, binary as a Buffer), or undefined once the connection closed. */
   receive(): Promise<string | Buffer | undefined> {
-    const q = this.queue;
-    if (q.length > 0) {
-      const m = q.shift()!;
-      if (q.length < this.highWater >> 1 && this.raw.isPaused && !this.ended) this.raw.resume();
-      return Promise.resolve(m);
-    }
+    if (this.queue.length > 0) return Promise.resolve(this.take());
     if (this.ended) return Promise.resolve(undefined);
     if (this.waiter !== undefined) throw new Error("WebSocket receive(): another receive() is pending");
     return new Promise((resolve) => {
       this.waiter = resolve;
+      this.waiterWantsResult = false;
     });
+  }
+
+  /** The oldest queued message; reading resumes once the queue is half empty. */
+  private take(): string | Buffer {
+    const q = this.queue;
+    const m = q.shift()!;
+    if (q.length < this.highWater >> 1 && this.raw.isPaused && !this.ended) this.raw.resume();
+    return m;
   }
 
   /**
@@ -223,12 +287,23 @@ export class WebSocketConnection {
   }
 
   /** `for await (const msg of ws)`: the messages until the connection closes. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<string | Buffer, void, undefined> {
-    for (;;) {
-      const m = await this.receive();
-      if (m === undefined) return;
-      yield m;
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
+    // Hand-written rather than an async generator: one promise per message instead of several.
+    const it: AsyncIterableIterator<string | Buffer> = {
+      next: () => {
+        const q = this.queue;
+        if (q.length > 0) return Promise.resolve({ done: false, value: this.take() });
+        if (this.ended) return ITER_DONE;
+        if (this.waiter !== undefined) throw new Error("WebSocket receive(): another receive() is pending");
+        return new Promise<IteratorResult<string | Buffer>>((resolve) => {
+          this.waiter = resolve;
+          this.waiterWantsResult = true;
+        });
+      },
+      return: () => ITER_DONE,
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
   }
 
   /** Closes with a code (1000 normal, 1001 going away, 1008 policy, 3000-4999 yours) and a reason. */
@@ -239,20 +314,22 @@ export class WebSocketConnection {
 
   /** Joins a room: messages published to it reach this connection. */
   join(room: string): void {
-    if (this.isClosed || this.joined.has(room)) return;
+    if (this.isClosed) return;
+    if (this.joined === undefined) this.joined = new Set();
+    else if (this.joined.has(room)) return;
     this.joined.add(room);
     this.hub.rooms.join(room, this);
   }
 
   /** Leaves a room. */
   leave(room: string): void {
-    if (!this.joined.delete(room)) return;
+    if (this.joined === undefined || !this.joined.delete(room)) return;
     this.hub.rooms.leave(room, this);
   }
 
   /** The rooms this connection is in. */
   get rooms(): readonly string[] {
-    return [...this.joined];
+    return this.joined === undefined ? [] : [...this.joined];
   }
 
   /** Publishes to a room's other members (not this connection), in every process on the bus. */
@@ -274,7 +351,10 @@ export class WebSocketHub {
   /** The open connections of this process. */
   readonly connections = new Set<WebSocketConnection>();
   private readonly servers = new Map<string, WebSocketServer>();
-  private readonly extraHeaders = new WeakMap<object, readonly string[]>();
+  /** The server of a route's options object (the string key is built once per route, not per upgrade). */
+  private readonly byOptions = new WeakMap<WebSocketOptions, WebSocketServer>();
+  /** The fields for the 101 of the upgrade being completed (see complete()). */
+  private pendingHeaders: readonly string[] | undefined;
   private pingTimers = new Map<number, ReturnType<typeof setInterval>>();
   private readonly log: (message: string, err?: unknown) => void;
 
@@ -314,14 +394,10 @@ export class WebSocketHub {
    * (which checks the handshake fields and answers 400 itself for a bad one); any other response is
    * written as an HTTP answer and the socket closed.
    */
-  async complete(res: Response, wireReq: RequestSource, socket: Duplex, head: Buffer): Promise<void> {
+  complete(res: Response, wireReq: RequestSource, socket: Duplex, head: Buffer): Promise<void> | undefined {
     const accept = (res as AcceptResponse)[ACCEPT];
-    if (accept === undefined || res.status !== 101) {
-      await writeRawResponse(res, socket);
-      return;
-    }
-    const { handler, options, req } = accept;
-    const wss = this.serverFor(options);
+    if (accept === undefined || res.status !== 101) return writeRawResponse(res, socket);
+    const wss = this.serverFor(accept.options);
     // The fields the after-request hooks and the session added (Set-Cookie, …) go on the 101.
     const extra: string[] = [];
     const raw = res.headers.raw();
@@ -331,25 +407,48 @@ export class WebSocketHub {
         continue;
       extra.push(`${raw[i]}: ${raw[i + 1]}`);
     }
-    if (extra.length > 0) this.extraHeaders.set(wireReq, extra);
-    wss.handleUpgrade(wireReq as never, socket, head, (raw) => {
-      const conn = new WebSocketConnection(raw, req, this, options.receiveQueue ?? 16);
-      this.connections.add(conn);
-      this.startPing(options.pingInterval ?? 30);
-      void conn.closed.then(() => this.connections.delete(conn));
-      let rv: void | Promise<void>;
-      try {
-        rv = runWithRequest(req, () => handler(conn, req as Request<never>));
-      } catch (err) {
-        this.failed(conn, req, err);
-        return;
-      }
-      Promise.resolve(rv).then(
+    // `ws` emits "headers" and calls `accepted` synchronously from handleUpgrade: the fields and the
+    // route wait in two slots for that call (no per-upgrade map entry or closure).
+    this.pendingHeaders = extra.length > 0 ? extra : undefined;
+    this.pending = accept;
+    try {
+      wss.handleUpgrade(wireReq as never, socket, head, this.accepted);
+    } finally {
+      this.pending = undefined;
+      this.pendingHeaders = undefined;
+    }
+    return undefined;
+  }
+
+  /** The route being upgraded: `ws` calls `accepted` synchronously from handleUpgrade. */
+  private pending: Accept | undefined;
+
+  /** `ws`'s handshake is done: one bound function for every upgrade (no closure per upgrade). */
+  private readonly accepted = (raw: WsSocket): void => {
+    const accept = this.pending;
+    if (accept === undefined) {
+      raw.terminate(); // can't happen: handleUpgrade calls back synchronously
+      return;
+    }
+    this.pending = undefined;
+    const { handler, options, req } = accept;
+    const conn = new WebSocketConnection(raw, req, this, options.receiveQueue ?? 16);
+    this.connections.add(conn);
+    this.startPing(options.pingInterval ?? 30);
+    let rv: void | Promise<void>;
+    try {
+      rv = runWithRequest(req, handler as WebSocketHandler, conn, req);
+    } catch (err) {
+      this.failed(conn, req, err);
+      return;
+    }
+    if (rv instanceof Promise) {
+      rv.then(
         () => conn.close(1000),
         (err: unknown) => this.failed(conn, req, err),
       );
-    });
-  }
+    } else conn.close(1000);
+  };
 
   private failed(conn: WebSocketConnection, req: Request, err: unknown): void {
     this.log(`Exception in the WebSocket handler of ${req.path} [${req.endpoint ?? "?"}]`, err);
@@ -357,6 +456,15 @@ export class WebSocketHub {
   }
 
   private serverFor(options: WebSocketOptions): WebSocketServer {
+    let wss = this.byOptions.get(options);
+    if (wss === undefined) {
+      wss = this.makeServer(options);
+      this.byOptions.set(options, wss);
+    }
+    return wss;
+  }
+
+  private makeServer(options: WebSocketOptions): WebSocketServer {
     const max = options.maxMessageSize ?? 1024 * 1024;
     const deflate = options.perMessageDeflate === true;
     const protocols = options.protocols ?? [];
@@ -373,8 +481,8 @@ export class WebSocketHub {
           return false;
         },
       });
-      wss.on("headers", (headers: string[], req: object) => {
-        const extra = this.extraHeaders.get(req);
+      wss.on("headers", (headers: string[]) => {
+        const extra = this.pendingHeaders;
         if (extra !== undefined) headers.push(...extra);
       });
       this.servers.set(key, wss);

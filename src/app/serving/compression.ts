@@ -12,7 +12,10 @@ import { type Chunk, STOP, type StoppableIterator, type StreamBody } from "./str
 export interface CompressionOptions {
   /** Smallest body compressed, in bytes. Default 1024. */
   threshold?: number;
-  /** Encodings offered, preferred first when the client likes several equally. Default zstd, br, gzip. */
+  /**
+   * Encodings offered, preferred first when the client likes several equally. Default zstd, br, gzip;
+   * zstd only where node:zlib has it (Node 22.15+ / 23.8+), left out on older versions even when named.
+   */
   encodings?: readonly ("zstd" | "br" | "gzip")[];
   /** Brotli quality 0-11. Default 4 (11 is far slower for little gain on the fly). */
   brotliQuality?: number;
@@ -26,6 +29,21 @@ type Encoding = "zstd" | "br" | "gzip";
 const z = zlib as unknown as Record<string, unknown>;
 export const ZSTD_AVAILABLE = typeof z.zstdCompressSync === "function";
 const DEFAULT_ENCODINGS: readonly Encoding[] = ZSTD_AVAILABLE ? ["zstd", "br", "gzip"] : ["br", "gzip"];
+
+const usable = new WeakMap<readonly Encoding[], readonly Encoding[]>();
+
+/** The encodings the options offer that this Node can make (zstd named on Node 20 is left out). */
+function offeredEncodings(o: CompressionOptions): readonly Encoding[] {
+  const asked = o.encodings;
+  if (asked === undefined) return DEFAULT_ENCODINGS;
+  if (ZSTD_AVAILABLE) return asked;
+  let list = usable.get(asked);
+  if (list === undefined) {
+    list = asked.filter((e) => e !== "zstd");
+    usable.set(asked, list);
+  }
+  return list;
+}
 
 /** Picks the encoding from `Accept-Encoding` (q-values; `*`; `identity;q=0` ignored), or undefined. */
 export function negotiateEncoding(
@@ -86,7 +104,7 @@ export function compressResponse(res: Response, req: Request, o: CompressionOpti
     /\bno-transform\b/i.test(h.get("cache-control") ?? "")
   )
     return;
-  const enc = negotiateEncoding(req.header("accept-encoding"), o.encodings ?? DEFAULT_ENCODINGS);
+  const enc = negotiateEncoding(req.header("accept-encoding"), offeredEncodings(o));
   if (enc === undefined) return;
   const threshold = o.threshold ?? 1024;
   const body = res.body;
@@ -94,7 +112,17 @@ export function compressResponse(res: Response, req: Request, o: CompressionOpti
   if (typeof body === "string" || body instanceof Uint8Array) {
     const buf = typeof body === "string" ? Buffer.from(body) : body;
     if (buf.byteLength < threshold) return;
-    res.body = compressSync(enc, buf, o);
+    const forms = typeof body === "string" ? undefined : compressedForms.get(body);
+    if (forms !== undefined) {
+      // Bytes that never change (a cached static file): compressed once per encoding and level.
+      const key = formKey(enc, o);
+      let packed = forms.get(key);
+      if (packed === undefined) {
+        packed = compressSync(enc, buf, o);
+        forms.set(key, packed);
+      }
+      res.body = packed;
+    } else res.body = compressSync(enc, buf, o);
     h.delete("content-length");
     h.delete("accept-ranges");
   } else {
@@ -112,6 +140,26 @@ export function compressResponse(res: Response, req: Request, o: CompressionOpti
   // A strong validator names the bytes: the compressed ones are others (as Apache's mod_deflate).
   const etag = h.get("etag");
   if (etag !== undefined && !etag.startsWith("W/")) h.set("ETag", `W/${etag}`);
+}
+
+/**
+ * The compressed forms of bodies that never change while referenced (the file cache's bytes of a small
+ * static file), kept beside them: held as long as the bytes are, gone with them when the file changes.
+ */
+const compressedForms = new WeakMap<Uint8Array, Map<string, Buffer>>();
+
+/**
+ * @internal Marks bytes that nobody changes while they are referenced (the file cache hands out the
+ * same Buffer for every request of an unchanged file): their compressed forms are then made once.
+ */
+export function markImmutableBody(buf: Uint8Array): void {
+  if (!compressedForms.has(buf)) compressedForms.set(buf, new Map());
+}
+
+function formKey(enc: Encoding, o: CompressionOptions): string {
+  if (enc === "gzip") return `gzip${o.gzipLevel ?? 6}`;
+  if (enc === "br") return `br${o.brotliQuality ?? 4}`;
+  return enc;
 }
 
 function addVaryAcceptEncoding(res: Response): void {

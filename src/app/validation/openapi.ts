@@ -69,6 +69,8 @@ export function openAPIOptionsOf(app: Phial): ServeOpenAPIOptions | undefined {
 interface RouteInfo {
   blueprint: string | undefined;
   options: RouteSchemas & RouteDocs & { endpoint?: string; redirectTo?: unknown; buildOnly?: boolean };
+  /** A class-based view's schemas and docs by upper-case method. */
+  methodOptions?: Readonly<Record<string, RouteSchemas & RouteDocs>>;
 }
 
 const PROBLEM_SCHEMA: JsonSchema = {
@@ -112,8 +114,8 @@ export function openapiDocument(
   let problemUsed = false;
   for (const rule of app.router.rules) {
     const data = rule.data as unknown as RouteInfo;
-    const o = data.options;
-    if (o.hidden === true || o.buildOnly === true || o.redirectTo !== undefined) continue;
+    const base = data.options;
+    if (base.hidden === true || base.buildOnly === true || base.redirectTo !== undefined) continue;
     if (rule.endpoint === "static" || rule.endpoint.endsWith(".static")) continue;
     if (
       options.include !== undefined &&
@@ -141,6 +143,9 @@ export function openapiDocument(
     for (const method of methods) {
       const key = method.toLowerCase();
       if (item[key] !== undefined) continue; // the first rule for a path and method is the one matched
+      const own = data.methodOptions?.[method];
+      const o = own === undefined ? base : { ...base, ...own };
+      if (o.hidden === true) continue;
       const op: JsonSchema = {};
       const opTags = [...(o.tags ?? [])];
       if (data.blueprint !== undefined) opTags.push(data.blueprint);
@@ -149,7 +154,7 @@ export function openapiDocument(
       if (o.summary !== undefined) op.summary = o.summary;
       if (o.description !== undefined) op.description = o.description;
       let id = o.operationId ?? rule.endpoint;
-      if (methods.length > 1) id = `${id}_${key}`;
+      if (methods.length > 1 && own?.operationId === undefined) id = `${id}_${key}`;
       for (let i = 2; ids.has(id); i++) id = `${o.operationId ?? rule.endpoint}_${i}`;
       ids.add(id);
       op.operationId = id;
@@ -158,8 +163,8 @@ export function openapiDocument(
       const parameters: JsonSchema[] = [];
       const paramsSchema = conv(o.params, "input");
       for (const p of pathParams) {
-        const own = (paramsSchema?.properties as Record<string, JsonSchema> | undefined)?.[p.name];
-        parameters.push({ name: p.name, in: "path", required: true, schema: own ?? converterSchema(p) });
+        const declared = (paramsSchema?.properties as Record<string, JsonSchema> | undefined)?.[p.name];
+        parameters.push({ name: p.name, in: "path", required: true, schema: declared ?? converterSchema(p) });
       }
       for (const [input, where] of [
         ["query", "query"],
@@ -297,16 +302,23 @@ const INIT_JS = `window.addEventListener("load", function () {
 /**
  * Serves the app's OpenAPI document (`/openapi.json`) and an interactive page (`/docs`, Swagger UI
  * from the swagger-ui-dist package, its files served by the app). The document is built on the first
- * request, when every route is registered.
+ * request and rebuilt when routes were added since.
  */
 export function serveOpenAPI(app: Phial, options: ServeOpenAPIOptions = {}): void {
   const path = options.path ?? "/openapi.json";
   const docs = options.docs === undefined ? "/docs" : options.docs;
   const folder = docs === false ? undefined : swaggerFolder(app);
   served.set(app, options);
+  // Built when first asked for, and again whenever the route table has grown since (rules are only
+  // ever added: their count is the table's version), so routes registered later are listed too.
   let text: string | undefined;
+  let builtFor = -1;
   app.get(path, { endpoint: "openapi_document", hidden: true }, function openapi_document() {
-    text ??= JSON.stringify(openapiDocument(app, options));
+    const version = app.router.rules.length;
+    if (text === undefined || builtFor !== version) {
+      text = JSON.stringify(openapiDocument(app, options));
+      builtFor = version;
+    }
     return new Response(text, { contentType: "application/json" });
   });
   if (docs === false || folder === undefined) return;

@@ -30,6 +30,8 @@ export interface RequestSource {
   /** True when there is no body left to receive. */
   readonly bodyComplete: boolean;
   readonly signal: AbortSignal;
+  /** The wire handed this request's socket to the app's upgrade handler (absent elsewhere). */
+  readonly upgraded?: boolean;
   /** The wire's per-request handler time limit (absent elsewhere). */
   setHandlerTimeout?(ms: number): void;
   body(): Promise<Buffer>;
