@@ -1,7 +1,9 @@
 // The demo behind `npm start`: a small real site on Phial. The seed tutorial's pages (under /seed), plus
 // what a site needs beyond them: sign-up and sign-in with scrypt-hashed passwords (users.ts) and a
 // signed session (never the password in a cookie), templates with a base layout, flash messages, CSRF
-// tokens on every form, a per-user file area (upload, list, download, delete), a JSON API whose inputs
+// tokens on every form, sign-in and sign-up throttled (429 with Retry-After), a per-user file area
+// (upload, list, download, delete; uploads checked for sign-in, CSRF and a disk quota before their body
+// is read), a JSON API (its user list for signed-in users only) whose inputs
 // and answers are checked by zod schemas and documented by OpenAPI (/api/docs), a live chat over a
 // WebSocket (/chat/, chat.ts), static assets, security headers and friendly error pages.
 //
@@ -32,6 +34,7 @@ import {
   RedisSessionInterface,
   RedisStore,
   type Request,
+  RequestEntityTooLarge,
   redirect,
   renderTemplate,
   roomsBus,
@@ -75,6 +78,10 @@ export interface DemoOptions {
   signinLimitPerAddress?: string;
   /** Sign-in attempts allowed per account (whatever the address). Default "5 per minute". */
   signinLimitPerUser?: string;
+  /** Sign-ups (the form and `POST /api/users` together) allowed per client address. Default "10 per hour". */
+  signupLimitPerAddress?: string;
+  /** Bytes of files one user may keep. Default 50 MiB. */
+  quotaBytesPerUser?: number;
 }
 
 export interface Demo {
@@ -144,6 +151,9 @@ const ERROR_TEXT: Readonly<Record<number, string>> = {
   500: "Something went wrong on our side. It has been logged; please try again in a moment.",
 };
 
+/** An upload that would take its user over the disk quota: a 413 whose text says so. */
+class QuotaExceeded extends RequestEntityTooLarge {}
+
 interface FileEntry {
   name: string;
   size: number;
@@ -161,6 +171,7 @@ export function createDemo(options: DemoOptions = {}): Demo {
   const uploadsDir = join(dataDir, "uploads");
   const maxUpload = options.maxUploadBytes ?? 5 * 1024 * 1024;
   const maxFiles = options.maxFilesPerUser ?? 50;
+  const quota = options.quotaBytesPerUser ?? 50 * 1024 * 1024;
   const users = new UserStore(dataDir);
 
   const app = new Phial(import.meta.url, { name: "demo" }); // templates/ and static/ next to this file
@@ -177,6 +188,7 @@ export function createDemo(options: DemoOptions = {}): Demo {
   app.config.maxFormFiles = 1;
   app.templates.addFilter("filesize", (n: number) => formatSize(n));
   app.templates.addGlobal("max_upload", formatSize(maxUpload));
+  app.templates.addGlobal("quota", formatSize(quota));
 
   // ---- sessions, sign-in and CSRF -------------------------------------------------------------------
 
@@ -222,6 +234,9 @@ export function createDemo(options: DemoOptions = {}): Demo {
   const limiter = new Limiter(app, {
     store: options.redis !== undefined ? new RedisStore(options.redis) : new MemoryStore(),
   });
+  // Sign-ups too, per address, the form and the API counting together: an account costs a scrypt hash
+  // and a line in users.json.
+  const signupLimit = limiter.limit(options.signupLimitPerAddress ?? "10 per hour", { scope: "signup" });
   const signinLimits = [
     limiter.limit(options.signinLimitPerAddress ?? "10 per minute"),
     limiter.limit(options.signinLimitPerUser ?? "5 per minute", {
@@ -256,22 +271,25 @@ export function createDemo(options: DemoOptions = {}): Demo {
     return renderTemplate("signup.html", { username: "" });
   });
 
-  app.post("/signup", async function signup(req) {
-    const username = (req.form.get("username") ?? "").trim();
-    const password = req.form.get("password") ?? "";
-    if (password !== (req.form.get("confirm") ?? "")) {
-      return [await renderTemplate("signup.html", { username, error: "The two passwords differ." }), 400];
-    }
-    try {
-      await users.create(username, password);
-    } catch (err) {
-      if (!(err instanceof SignupError)) throw err;
-      return [await renderTemplate("signup.html", { username, error: err.message }), 400];
-    }
-    signInAs(req, username);
-    flash(`Welcome, ${username}! Your account is ready.`, "success");
-    return redirect(urlFor("profile"));
-  });
+  app.post(
+    "/signup",
+    signupLimit(async function signup(req) {
+      const username = (req.form.get("username") ?? "").trim();
+      const password = req.form.get("password") ?? "";
+      if (password !== (req.form.get("confirm") ?? "")) {
+        return [await renderTemplate("signup.html", { username, error: "The two passwords differ." }), 400];
+      }
+      try {
+        await users.create(username, password);
+      } catch (err) {
+        if (!(err instanceof SignupError)) throw err;
+        return [await renderTemplate("signup.html", { username, error: err.message }), 400];
+      }
+      signInAs(req, username);
+      flash(`Welcome, ${username}! Your account is ready.`, "success");
+      return redirect(urlFor("profile"));
+    }),
+  );
 
   app.get("/signin", function signin_form(req) {
     const next = req.args.get("next") ?? "";
@@ -351,6 +369,35 @@ export function createDemo(options: DemoOptions = {}): Demo {
     return out;
   }
 
+  /** The quota's message: what the upload needs, what is left, what to do. */
+  function quotaText(needed: number, left: number): string {
+    return (
+      `Not enough space: this upload needs ${formatSize(needed)} and you have ${formatSize(Math.max(0, left))} ` +
+      `left of your ${formatSize(quota)}. Delete some files first.`
+    );
+  }
+
+  // An upload is checked before its body is read (Phial reads a body only after the beforeRequest hooks,
+  // and checks Origin / Sec-Fetch-Site before any hook): a visitor who is not signed in, or whose
+  // declared upload cannot fit in the quota, is answered without parsing a byte of it or writing a temp
+  // file. The form's CSRF token (a field of the multipart body) is verified once the body is read,
+  // before the view.
+  app.beforeRequest(async function upload_guard(req) {
+    if (req.endpoint !== "upload") return;
+    const user = await requireUser(req);
+    const declared = req.contentLength;
+    if (declared === undefined) return; // chunked: the view checks the quota on what came
+    const existing = await listFiles(user);
+    const used = existing.reduce((n, f) => n + f.size, 0);
+    // A same-named upload replaces its file: count the largest one as free. The form's fields and the
+    // multipart framing take a little more than the file.
+    const replaceable = existing.reduce((n, f) => Math.max(n, f.size), 0);
+    const framing = 16 * 1024;
+    if (declared - framing > quota - used + replaceable) {
+      throw new QuotaExceeded(quotaText(declared - framing, quota - used));
+    }
+  });
+
   app.get("/files", async function files(req) {
     const user = await requireUser(req);
     return renderTemplate("files.html", { files: await listFiles(user), maxFiles });
@@ -368,6 +415,11 @@ export function createDemo(options: DemoOptions = {}): Demo {
     const existing = await listFiles(user);
     if (existing.length >= maxFiles && !existing.some((f) => f.name === name)) {
       flash(`You already keep ${maxFiles} files: delete one first.`, "error");
+      return redirect(urlFor("files"));
+    }
+    const used = existing.reduce((n, f) => n + (f.name === name ? 0 : f.size), 0);
+    if (used + file.size > quota) {
+      flash(quotaText(file.size, quota - used), "error");
       return redirect(urlFor("files"));
     }
     await mkdir(userDir(user), { recursive: true, mode: 0o700 });
@@ -398,6 +450,13 @@ export function createDemo(options: DemoOptions = {}): Demo {
   });
 
   // ---- the JSON API ---------------------------------------------------------------------------------
+
+  /** The signed-in user for the API: a 401 (JSON, no redirect) without one. */
+  async function requireApiUser(req: Request, what = "the API's user list is for members"): Promise<string> {
+    const user = currentUser(req);
+    if (user === undefined || !(await users.exists(user))) abort(401, `Sign in first: ${what}.`);
+    return user;
+  }
 
   app.get("/api", function api_index() {
     return {
@@ -444,16 +503,18 @@ export function createDemo(options: DemoOptions = {}): Demo {
       tags: ["users"],
     },
     async function api_users(req) {
+      await requireApiUser(req);
       const { limit, offset } = req.valid.query;
       const list = await users.list();
       return { count: list.length, users: list.slice(offset, offset + limit).map(userOut) };
     },
   );
 
+  // Signing up needs no account (it makes one), but counts against the sign-up limit with the form.
   app.post(
     "/api/users",
     { json: NewUser, response: User, status: 201, summary: "Sign up", tags: ["users"] },
-    async function api_signup(req) {
+    signupLimit(async function api_signup(req) {
       const { username, password } = req.valid.json;
       try {
         await users.create(username, password);
@@ -464,7 +525,7 @@ export function createDemo(options: DemoOptions = {}): Demo {
       const u = await users.get(username);
       if (u === undefined) abort(500);
       return [userOut(u), 201, { Location: urlFor("api_user", { id: u.id }) }];
-    },
+    }),
   );
 
   // <int:id> matches digits only (/api/users/abc is a 404) and gives a number: req.params.id is typed
@@ -473,6 +534,7 @@ export function createDemo(options: DemoOptions = {}): Demo {
     "/api/users/<int:id>",
     { response: User, summary: "One user", tags: ["users"] },
     async function api_user(req) {
+      await requireApiUser(req);
       const id: number = req.params.id;
       const user = (await users.list()).find((u) => u.id === id);
       if (user === undefined) abort(404, `No user has the id ${id}.`);
@@ -481,9 +543,7 @@ export function createDemo(options: DemoOptions = {}): Demo {
   );
 
   app.get("/api/files", async function api_files(req) {
-    const user = currentUser(req);
-    if (user === undefined || !(await users.exists(user)))
-      abort(401, "Sign in first: this lists the signed-in user's files.");
+    const user = await requireApiUser(req, "this lists the signed-in user's files");
     const files = await listFiles(user);
     return {
       user,
@@ -559,11 +619,13 @@ export function createDemo(options: DemoOptions = {}): Demo {
       code: e.status,
       title: e.title,
       description:
-        e.status === 413
-          ? `${ERROR_TEXT[413]} Files may be up to ${formatSize(maxUpload)}.`
-          : e.description === (e.constructor as typeof HTTPException).defaultDescription
-            ? (ERROR_TEXT[e.status] ?? description)
-            : description,
+        e instanceof QuotaExceeded
+          ? e.description
+          : e.status === 413
+            ? `${ERROR_TEXT[413]} Files may be up to ${formatSize(maxUpload)}.`
+            : e.description === (e.constructor as typeof HTTPException).defaultDescription
+              ? (ERROR_TEXT[e.status] ?? description)
+              : description,
     });
     return [html, e.status, headers];
   });

@@ -39,6 +39,12 @@ export interface ConfigValues {
   handlerTimeout: number | undefined;
   /** Uploaded files up to this many bytes stay in memory; larger ones are spooled to a temp file. */
   uploadMemorySize: number;
+  /**
+   * Request bodies (not multipart: its files have `uploadMemorySize`) up to this many bytes are read
+   * into memory; larger ones are spooled to a temp file in `uploadTempDir` as they arrive and read
+   * from it only when `req.data`/`form`/`json` is touched.
+   */
+  bodyMemorySize: number;
   /** Folder for spooled uploads (removed after each request). Default `os.tmpdir()`. */
   uploadTempDir: string | undefined;
   /** Host (`example.com`, `localhost:5000`) for `urlFor(..., { _external: true })` outside a request; the scheme is `preferredUrlScheme`. */
@@ -144,6 +150,7 @@ export const DEFAULT_CONFIG: Readonly<ConfigValues> = Object.freeze({
   maxFileSize: undefined,
   handlerTimeout: undefined,
   uploadMemorySize: 500 * 1024,
+  bodyMemorySize: 512 * 1024,
   uploadTempDir: undefined,
   serverName: undefined,
   preferredUrlScheme: "http",

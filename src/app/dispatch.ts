@@ -7,15 +7,19 @@
 // The `Phial` class (app.ts) registers rules, hooks and blueprints and calls `handleRequest`; this
 // module reads the app's registries through its type only (nothing here imports app.ts at run time).
 
+import { unlink } from "node:fs/promises";
 import { RequestAbortedError } from "../http/index.ts";
 import type { Phial } from "./app.ts";
 import { invoke, isAsyncFunction, runWithRequest } from "./context.ts";
 import { debugErrorResponse, showDebugPage } from "./debug/page.ts";
+import { spoolBody } from "./files/spool.ts";
 import {
   applySecurityHeaders,
   type CorsPolicy,
-  checkCsrf,
+  checkCsrfOrigin,
+  checkCsrfToken,
   compileCors,
+  csrfTokenInBody,
   isPreflight,
   type SecurityHeadersOptions,
   simpleBody,
@@ -62,7 +66,7 @@ import {
   notFoundResponse,
 } from "./wrappers/exceptions.ts";
 import { hostMatches, hostName } from "./wrappers/proxy.ts";
-import { Request, type RequestSource, tooLarge } from "./wrappers/request.ts";
+import { BodyNotRead, Request, type RequestSource } from "./wrappers/request.ts";
 import { Response, redirect } from "./wrappers/response.ts";
 
 /** What the router keeps for each rule. */
@@ -174,8 +178,15 @@ function dispatch(app: Phial, req: Request): Response | Promise<Response> {
     // A body of declared length within the limit, for no body loader (not multipart): read it whole,
     // then the fast path. Anything else takes every step.
     const n = src.contentLength;
-    if (n < 0 || n > req.maxBodyBytes || app.bodyLoaderFor(req.mimetype))
+    if (n < 0 || n > req.maxBodyBytes || app.bodyLoaderFor(req.mimetype) || n > app.config.bodyMemorySize)
       return fullDispatch(app, req, data, true, undefined);
+    // Most often the body came with the head (the wire hands the handler a small body complete): no
+    // promise at all then.
+    const now = src.bodyNow === undefined ? undefined : src.bodyNow();
+    if (now !== undefined) {
+      req.data = now;
+      return runRoute(app, req, data);
+    }
     return src.body().then(
       (body) => {
         req.data = body;
@@ -302,15 +313,47 @@ async function runView(
   csrf: boolean,
 ): Promise<Response> {
   if (signalReceivers.count > 0) requestStarted.send(app, { request: req });
-  if (needsBody) await loadBody(app, req);
-  if (csrf) checkCsrf(req); // before any hook, as Flask-WTF's CSRFProtect
+  // Flask's order: no body byte is read before the hooks (a hook that refuses the request leaves an
+  // upload unread and unparsed). A hook that reads the body gets it at once if it has all arrived;
+  // otherwise the body is read and that hook run again (and, from then on, the body read before it).
+  if (needsBody) req.bodyPending = true; // (the wire hands over a small body that came with its head complete)
+  let tokenLater = false;
+  if (csrf) {
+    // Before any hook, as Flask-WTF's CSRFProtect: the browser's fields, then the token if it can be
+    // had without waiting for the body (a header, or a small body that is all here).
+    checkCsrfOrigin(req);
+    if (!needsBody || !csrfTokenInBody(req) || req.takeBodyNow()) {
+      checkCsrfToken(req);
+    } else {
+      // A token in a large or multipart body is verified as soon as the body is read: before the view,
+      // and before any hook that reads the body. Hooks that don't read it (a sign-in check) may refuse
+      // the request first, as Flask's hooks registered before Flask-WTF's CSRFProtect do.
+      tokenLater = true;
+      req.tokenHeld = true;
+    }
+  }
   for (const s of scaffolds) {
     const pre = s.urlValuePreprocessors;
     for (let i = 0; i < pre.length; i++) pre[i]!(req.endpoint, req.params);
   }
   for (const s of scaffolds) {
     for (const fn of s.beforeRequestFuncs as BeforeRequestHook[]) {
-      const rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
+      if (req.bodyPending && bodyHooks.has(fn)) await loadBody(app, req);
+      if (tokenLater && !req.bodyPending) tokenLater = tokenChecked(req);
+      let rv: Awaited<ReturnType<BeforeRequestHook>>;
+      try {
+        rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
+      } catch (err) {
+        if (!(err instanceof BodyNotRead) || !req.bodyPending) throw err;
+        bodyHooks.add(fn);
+        app.logger.warn(
+          `The beforeRequest hook ${fn.name || "(anonymous)"} read the request body before it had arrived: ` +
+            "it was run again once the body was read, and from now on the body is read before it runs.",
+        );
+        await loadBody(app, req);
+        if (tokenLater) tokenLater = tokenChecked(req);
+        rv = await invoke(req, isAsyncFunction(fn), fn, req, undefined);
+      }
       if (rv !== undefined && rv !== null) return makeViewResponse(rv, req, app.json);
     }
   }
@@ -318,6 +361,8 @@ async function runView(
     if (early instanceof HTTPException) throw early;
     return early;
   }
+  if (req.bodyPending) await loadBody(app, req);
+  if (tokenLater) tokenChecked(req);
   const rv = await invoke(req, data!.isAsync, data!.handler as Handler, req, undefined);
   return makeViewResponse(rv, req, app.json);
 }
@@ -439,30 +484,45 @@ function isStreamed(res: Response): boolean {
   return b !== null && typeof b === "object" && !(b instanceof Uint8Array);
 }
 
-/** Reads the body before the handler, within `config.maxContentLength` (413 beyond). */
+/**
+ * Reads the body before the handler (or a hook that needs it), within `config.maxContentLength` (413
+ * beyond): through the media type's body loader (multipart), else in memory up to
+ * `config.bodyMemorySize` and spooled to a temp file beyond it (removed when the request is over).
+ */
 async function loadBody(app: Phial, req: Request): Promise<void> {
+  req.bodyPending = false;
   const loader = app.bodyLoaderFor(req.mimetype);
   if (loader !== undefined) {
     await loader(req);
     return;
   }
-  const max = req.maxBodyBytes;
-  const src = req.source;
-  if (src.contentLength > max) throw tooLarge(max);
-  if (src.contentLength >= 0) {
-    // The length is declared (and within the limit): the wire delivers exactly that, in one piece.
-    req.data = await src.body();
+  const c = app.config;
+  const s = await spoolBody(
+    req.source,
+    req.maxBodyBytes,
+    c.bodyMemorySize ?? DEFAULT_BODY_MEMORY,
+    c.uploadTempDir,
+  );
+  if (s.path === undefined) {
+    req.data = s.data;
     return;
   }
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of src) {
-    total += chunk.length;
-    if (total > max) throw tooLarge(max);
-    parts.push(chunk);
-  }
-  req.data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+  const path = s.path;
+  req.spoolPath = path;
+  req.callOnClose(() => unlink(path).catch(() => undefined));
 }
+
+const DEFAULT_BODY_MEMORY = 512 * 1024;
+
+/** The CSRF token that waited for the body, checked now that it is read; false (nothing left to check). */
+function tokenChecked(req: Request): false {
+  req.tokenHeld = false;
+  checkCsrfToken(req);
+  return false;
+}
+
+/** beforeRequest hooks seen reading the body: it is read before they run. */
+const bodyHooks = new WeakSet<object>();
 
 // ---- protections -------------------------------------------------------------------------------
 
@@ -484,9 +544,9 @@ function corsFor(app: Phial, data: RouteData): CorsPolicy | undefined {
 
 /** True when a state-changing request must pass the CSRF checks (csrf.ts says which). */
 function csrfWanted(app: Phial, req: Request, data: RouteData): boolean {
-  if (app.config.csrfProtection === false || data.options.csrf === false) return false;
+  if (app.config.csrfProtection === false || data.options.csrf === false || !simpleBody(req)) return false;
   for (const s of app.scaffoldsFor(data.blueprint)) if (s.csrfExempted) return false;
-  return simpleBody(req);
+  return true;
 }
 
 /** CORS grants and security headers on every response of the app (error pages included). */

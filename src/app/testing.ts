@@ -487,6 +487,11 @@ class TestSource implements RequestSource {
     this.bodyComplete = stream === undefined && (body === undefined || body.length === 0);
   }
 
+  bodyNow(): Buffer | undefined {
+    if (this.stream !== undefined) return undefined;
+    return this.payload ?? Buffer.alloc(0);
+  }
+
   async body(): Promise<Buffer> {
     const parts: Buffer[] = [];
     for await (const c of this) parts.push(c);

@@ -77,6 +77,12 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
   private rx: IncomingRequest | undefined;
   /** Inside a data event: writes are batched and go out in one go. */
   private inData = false;
+  /**
+   * A request with a small declared body whose handler waits for the rest of this data event: the body
+   * most often came in the same packet, and the handler then gets it complete (a framework can read it
+   * without a promise). Dispatched when the body is complete, else when the data event ends.
+   */
+  private held: ServerResponse | undefined;
   /** The first write of a data event, and the rest (rarely: pipelined requests, 100 Continue). */
   private batchFirst: Buffer | string | undefined;
   private batch: (Buffer | string)[] | undefined;
@@ -161,6 +167,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     this.inData = true;
     try {
       this.parser.execute(chunk);
+      if (this.held !== undefined) this.releaseHeld();
     } catch (err) {
       // The parser doesn't throw on input; this is a bug, and the process keeps serving.
       this.host.report(err, undefined);
@@ -222,7 +229,19 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
       this.endWithError(res, 417, "Only the 100-continue expectation is supported");
       return;
     }
+    if (this.inData && !req.complete && head.contentLength > 0 && head.contentLength <= BODY_HIGH_WATER) {
+      this.held = res;
+      return;
+    }
     this.dispatch(req, res);
+  }
+
+  /** Runs the handler of the request held for its body (see `held`). */
+  private releaseHeld(): void {
+    const res = this.held;
+    if (res === undefined) return;
+    this.held = undefined;
+    this.dispatch(res.request, res);
   }
 
   onBody(chunk: Buffer): void {
@@ -240,6 +259,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     if (rx !== undefined) {
       this.rx = undefined;
       rx.end(trailers);
+      if (this.held !== undefined) this.releaseHeld();
     }
     if (this.switchAsked && this.upgrading === undefined && this.queue.length === 0) {
       // The parser pauses after a request that asked to switch protocols (or a CONNECT), in case the
@@ -266,6 +286,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
 
   onError(error: HttpParseError): void {
     this.closing = true;
+    this.held = undefined; // its body went bad before its handler ran: the error below answers it
     const rx = this.rx;
     this.rx = undefined;
     this.headStartedAt = 0;
@@ -579,6 +600,7 @@ export class Connection implements ParserHandler, BodySource, ResponseSink {
     if (this.queue.length < this.host.opts.maxPipelinedRequests && this.parser.isPaused) {
       this.inData = true;
       this.parser.resume();
+      if (this.held !== undefined) this.releaseHeld();
       // A head kept back while the pipeline was full starts its clock now.
       if (this.parser.inMessage && this.rx === undefined && this.headStartedAt === 0) {
         this.headStartedAt = UNSTAMPED;

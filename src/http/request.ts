@@ -176,6 +176,20 @@ export class IncomingRequest implements AsyncIterable<Buffer> {
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
   }
 
+  /**
+   * The whole body if every byte of it has already arrived and none was read yet (a small body often
+   * comes in the head's packet), else undefined and nothing is taken: a synchronous `body()`.
+   */
+  bodyNow(): Buffer | undefined {
+    if (!this.complete || this.error !== undefined || this.wanted) return undefined;
+    this.wanted = true;
+    const c = this.chunks;
+    this.chunks = NO_CHUNKS;
+    this.buffered = 0;
+    if (c.length === 0) return Buffer.alloc(0);
+    return c.length === 1 ? c[0]! : Buffer.concat(c);
+  }
+
   /** The body decoded as UTF-8. */
   async text(): Promise<string> {
     return (await this.body()).toString("utf8");

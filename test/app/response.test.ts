@@ -290,6 +290,19 @@ describe("app.json", () => {
     );
   });
 
+  test("Maps and Sets without a bigint, nested or top-level; an empty object and a '{}' string stay as they are", async () => {
+    const { app } = makeApp();
+    app.get("/nested", () => ({ list: [{ m: new Map([["a", [1]]]) }], s: new Set(["x"]) }));
+    app.get("/map", () => jsonify(new Map([["k", { n: 1 }]])));
+    app.get("/empty", () => ({ e: {}, t: "{}", a: [{}] }));
+    app.get("/bigint-deep", () => ({ a: [{ b: 5n }] }));
+    const c = app.testClient();
+    assert.equal((await c.get("/nested")).text, '{"list":[{"m":{"a":[1]}}],"s":["x"]}');
+    assert.equal((await c.get("/map")).text, '{"k":{"n":1}}');
+    assert.equal((await c.get("/empty")).text, '{"e":{},"t":"{}","a":[{}]}');
+    assert.equal((await c.get("/bigint-deep")).text, '{"a":[{"b":"5"}]}');
+  });
+
   test("a Flask-exact provider: sorted keys, ASCII only, HTTP dates, trailing newline", async () => {
     const { app } = makeApp();
     app.json = DefaultJsonProvider.flask();

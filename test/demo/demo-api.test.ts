@@ -41,6 +41,14 @@ describe("demo JSON API with schemas", () => {
 
   test("GET /api/users pages by ?limit and ?offset, numbers from the query; 0 is refused", async () => {
     await client.post("/api/users", { json: { username: "bob", password: "12345678" } });
+    assert.equal((await client.get("/api/users")).status, 401, "members only");
+    // Signed in through the form (the API's sign-up makes the account, the session comes from /signin).
+    const form = await client.get("/signin");
+    const token = /name="csrf_token" value="([^"]+)"/.exec(form.text)![1]!;
+    const signin = await client.post("/signin", {
+      form: { csrf_token: token, username: "bob", password: "12345678" },
+    });
+    assert.equal(signin.status, 302);
     const r = await client.get("/api/users?limit=1&offset=1");
     const body = r.json as { count: number; users: { username: string }[] };
     assert.equal(body.count, 2);

@@ -22,7 +22,13 @@ after(() => {
 
 let demo: Demo;
 before(() => {
-  demo = createDemo({ dataDir: tempDir(), logger: quiet, maxUploadBytes: 64 * 1024, maxFilesPerUser: 3 });
+  demo = createDemo({
+    dataDir: tempDir(),
+    logger: quiet,
+    maxUploadBytes: 64 * 1024,
+    maxFilesPerUser: 3,
+    signupLimitPerAddress: "1000 per hour", // the tests sign up many users from one address
+  });
 });
 
 /** The CSRF token of the form on `page`. */
@@ -378,9 +384,27 @@ describe("files: upload, list, download, delete", () => {
 });
 
 describe("the JSON API", () => {
+  test("/api/users and /api/users/<id> need a signed-in user: a JSON 401 without one", async () => {
+    await signedUp("kurt");
+    const anon = demo.app.testClient();
+    for (const p of ["/api/users", "/api/users/1", "/api/users?limit=5"]) {
+      const r = await anon.get(p);
+      assert.equal(r.status, 401, p);
+      assert.equal(r.headers.get("content-type"), "application/json");
+      assert.deepEqual(r.json, {
+        error: "Unauthorized",
+        status: 401,
+        description: "Sign in first: the API's user list is for members.",
+      });
+      assert.doesNotMatch(r.text, /kurt/);
+    }
+    // A forged session cookie is nobody too.
+    anon.setCookie("session", "eyJ1c2VyIjoia3VydCJ9.forged.sig");
+    assert.equal((await anon.get("/api/users")).status, 401);
+  });
+
   test("/api lists the endpoints; /api/users/<int:id> is typed; errors are JSON", async () => {
-    await signedUp("kim");
-    const c = demo.app.testClient();
+    const c = await signedUp("kim");
     const index = await c.get("/api");
     assert.equal(index.headers.get("content-type"), "application/json");
     assert.deepEqual((index.json as { endpoints: unknown }).endpoints, {

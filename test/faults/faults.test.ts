@@ -395,6 +395,10 @@ describe("fault suite", { timeout: 600_000, skip }, () => {
         assert.equal(r.status, 413, r.body.toString());
         assert.match(r.body.toString(), /Could not store the uploaded file: (ENOSPC|EFBIG)/);
       }
+      // A plain body over bodyMemorySize is spooled to the same folder: the same 413, no file left.
+      const blob = await post(server.port, "/store", randomBytes(3 * 1024 * 1024));
+      assert.equal(blob.status, 413, blob.body.toString());
+      assert.match(blob.body.toString(), /Could not store the request body: (ENOSPC|EFBIG)/);
       // The disk is free again (the partial spool file was removed): a smaller upload fits and is stored whole.
       assert.deepEqual(readdirSync(spool), []);
       const data = randomBytes(256 * 1024);
@@ -409,7 +413,7 @@ describe("fault suite", { timeout: 600_000, skip }, () => {
       assert.equal((await get(server.port, "/ok")).status, 200);
       note(
         `disk full under an upload spool, by ${how}: ${statuses.length} × ${[...new Set(statuses)].join("/")}, ` +
-          "spool folder empty afterwards, a 256 KiB upload then stored whole",
+          "a 3 MiB spooled body the same 413, spool folder empty afterwards, a 256 KiB upload then stored whole",
       );
     } finally {
       await stopServer(server);

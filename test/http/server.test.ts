@@ -371,3 +371,37 @@ test("maxConnections: connections beyond the limit are closed at once, the other
   d.destroy();
   await s.close();
 });
+
+test("a small body that comes with its head reaches the handler complete: bodyNow() hands it over without a promise", async () => {
+  const seen: string[] = [];
+  const s = await start((req, res) => {
+    const now = req.bodyNow();
+    if (now !== undefined) {
+      seen.push(`now:${now.toString()}`);
+      res.end(now);
+      return;
+    }
+    seen.push(`later:${req.bodyComplete}`);
+    void req.text().then((t) => res.end(t));
+  });
+  try {
+    const c = await Raw.connect(s.port);
+    // Head and body in one write, then two pipelined requests in another: each handler gets its body.
+    c.write("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+    assert.equal((await c.response()).body.toString(), "hello");
+    c.write(
+      "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nonePOST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\ntwo",
+    );
+    assert.equal((await c.response()).body.toString(), "one");
+    assert.equal((await c.response()).body.toString(), "two");
+    // The body sent later: the handler still runs when the head's packet is done, without it.
+    c.write("POST /d HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nwo");
+    await until(() => seen.length === 4);
+    c.write("rld");
+    assert.equal((await c.response()).body.toString(), "world");
+    assert.deepEqual(seen, ["now:hello", "now:one", "now:two", "later:false"]);
+    c.destroy();
+  } finally {
+    await s.close();
+  }
+});

@@ -69,6 +69,9 @@ interface Limit {
   errorMessage: string | undefined;
 }
 
+/** validation/route.ts's wrapper of a route with schemas keeps the view it wraps here. */
+const WRAPPED = Symbol.for("phial.wrappedHandler");
+
 /** What the headers report: the limit closest to running out. */
 interface Outcome {
   item: RateLimitItem;
@@ -81,8 +84,8 @@ type AnyHandler = Handler<never> | ((...args: never[]) => unknown);
  * Rate limits for an app. `const limiter = new Limiter(app, { store, defaultLimits: "200 per hour" })`;
  * then `app.post("/signin", limiter.limit("5 per minute")(function signin(req) { … }))`, or
  * `limiter.limitBlueprint(api, "100/minute")`, `limiter.exempt(handler)`. Checked before the
- * beforeRequest hooks registered after it (so construct it first), after the body is read (a key may
- * read the form).
+ * beforeRequest hooks registered after it (so construct it first), before the body is read unless a
+ * limit's key reads the form (the body is then read for it).
  */
 export class Limiter {
   readonly app: Phial;
@@ -190,7 +193,10 @@ export class Limiter {
     let list = this.resolved.get(endpoint);
     if (list !== undefined) return list;
     const rule = rules.find((r) => r.endpoint === endpoint);
-    const handler = rule?.data.handler as object | undefined;
+    let handler = rule?.data.handler as object | undefined;
+    // A route with schemas runs a wrapper around the view that was marked: look through it.
+    const inner = (handler as { [WRAPPED]?: object } | undefined)?.[WRAPPED];
+    if (inner !== undefined && (this.byHandler.has(inner) || this.exempted.has(inner))) handler = inner;
     if (handler !== undefined && this.exempted.has(handler)) {
       list = [];
     } else {
@@ -220,6 +226,9 @@ export class Limiter {
     if (endpoint === undefined) return; // a 404/405: no route to limit
     const limits = this.limitsFor(endpoint, req.blueprint);
     if (limits.length === 0) return;
+    // A key of its own may read the form: it runs before anything is counted, so that a body still on
+    // its way (the hook is run again once it is read) never counts the request twice.
+    for (let i = 0; i < limits.length; i++) limits[i]!.key?.(req);
     return this.countFrom(req, endpoint, limits, 0, undefined);
   }
 

@@ -6,6 +6,15 @@
 // `cspNonce()` as globals.
 
 export { addVary, type CorsOptions, CorsPolicy, compileCors, isPreflight } from "./cors.ts";
-export { CSRFError, checkCsrf, csrfToken, simpleBody, unsafeMethod } from "./csrf.ts";
+export {
+  CSRFError,
+  checkCsrf,
+  checkCsrfOrigin,
+  checkCsrfToken,
+  csrfToken,
+  csrfTokenInBody,
+  simpleBody,
+  unsafeMethod,
+} from "./csrf.ts";
 export { originAllowed, ownOrigin } from "./origin.ts";
 export { applySecurityHeaders, cspNonce, type SecurityHeadersOptions } from "./security-headers.ts";

@@ -76,7 +76,7 @@ export function validatedHandler<H extends AnyHandler>(
     return runWithRequest(req, () => finish(req, handler(req)));
   };
 
-  return function validated(req: Request): unknown {
+  const validated = function validated(req: Request): unknown {
     const valid: Record<string, unknown> = {};
     let issues: ValidationIssue[] | undefined;
     let pending: Promise<unknown>[] | undefined;
@@ -108,7 +108,13 @@ export function validatedHandler<H extends AnyHandler>(
     req.valid = valid;
     return finish(req, handler(req));
   };
+  // The view the wrapper calls, for whoever marked it (a Limiter's per-view limit, limiter.exempt).
+  Object.defineProperty(validated, WRAPPED, { value: handler });
+  return validated;
 }
+
+/** The property of a wrapping handler that holds the view it wraps. */
+const WRAPPED = Symbol.for("phial.wrappedHandler");
 
 function collect(
   name: InputName,

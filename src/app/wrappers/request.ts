@@ -1,6 +1,7 @@
 // The request as a Flask user reads it: `req.args`, `req.form`, `req.json`, `req.cookies`, …
 // Everything is computed on first use from the wire's raw request.
 
+import { createReadStream, readFileSync } from "node:fs";
 import { parseCookieHeader } from "../../http/cookie.ts";
 import { isJsonMediaType, parseAccept, parseMediaType } from "../../http/media-type.ts";
 import { parseQuery, percentDecode, TooManyFieldsError } from "../../http/urlencoded.ts";
@@ -35,6 +36,8 @@ export interface RequestSource {
   /** The wire's per-request handler time limit (absent elsewhere). */
   setHandlerTimeout?(ms: number): void;
   body(): Promise<Buffer>;
+  /** The whole body if it has all arrived and none was read, else undefined (optional). */
+  bodyNow?(): Buffer | undefined;
   [Symbol.asyncIterator](): AsyncIterator<Buffer>;
 }
 
@@ -79,8 +82,19 @@ export class Request<P = Record<string, unknown>, V = {}> {
   /** The matched rule string. */
   urlRule: string | undefined;
   /** @internal */ readonly source: RequestSource;
-  /** The raw body, once read (small bodies are read before the handler; undefined for streamed routes). */
-  data: Buffer | undefined;
+  /** @internal the body bytes once in memory (see `data`). */
+  dataBuf: Buffer | undefined;
+  // The next three are set only on the slow path (declared, so that a request of the fast path doesn't
+  // carry them).
+  /** @internal the temp file a large body was spooled to (read into memory on first use). */
+  declare spoolPath: string | undefined;
+  /**
+   * @internal the body has not been read yet (the beforeRequest hooks run first): a getter takes it if it
+   * has all arrived, else throws `BodyNotRead` (the pipeline reads it and runs that hook again).
+   */
+  declare bodyPending: boolean | undefined;
+  /** @internal a CSRF token in the body awaits its check: getters may not take the body on their own. */
+  declare tokenHeld: boolean | undefined;
   /**
    * @internal Form fields and files set by a body loader (`app.bodyLoaders`, e.g. multipart); when left
    * undefined, `form` parses an urlencoded `data`.
@@ -499,6 +513,46 @@ export class Request<P = Record<string, unknown>, V = {}> {
   }
 
   /**
+   * The raw body (undefined for `streamBody` routes, whose body is read with `stream()`). Read before the
+   * view; a large one (over `config.bodyMemorySize`) waits in a temp file until this is first touched.
+   */
+  get data(): Buffer | undefined {
+    if (this.bodyPending) this.takeBody();
+    let d = this.dataBuf;
+    if (d === undefined && this.spoolPath !== undefined) {
+      // Rare (a view that wants a large body whole): a sync read, so the getters stay synchronous.
+      d = readFileSync(this.spoolPath);
+      this.dataBuf = d;
+    }
+    return d;
+  }
+  set data(v: Buffer | undefined) {
+    this.dataBuf = v;
+  }
+
+  /** @internal takes a pending body that has all arrived, else throws `BodyNotRead`. */
+  private takeBody(): void {
+    if (!this.takeBodyNow()) throw new BodyNotRead();
+  }
+
+  /**
+   * @internal takes a pending body if it has all arrived (and needs no body loader such as multipart's);
+   * false when it must be read asynchronously.
+   */
+  takeBodyNow(): boolean {
+    if (this.tokenHeld === true) return false;
+    const b =
+      this.app.bodyLoaderFor(this.mimetype) === undefined && this.source.bodyNow !== undefined
+        ? this.source.bodyNow()
+        : undefined;
+    if (b === undefined) return false;
+    this.bodyPending = false;
+    if (b.length > this.maxBodyBytes) throw tooLarge(this.maxBodyBytes);
+    this.dataBuf = b;
+    return true;
+  }
+
+  /**
    * Form fields of an urlencoded (or, with the multipart loader, multipart) body, read-only:
    * `req.form.get("username")`, or `req.form.require("username")` for Flask's `request.form[...]` (400
    * when missing).
@@ -525,6 +579,7 @@ export class Request<P = Record<string, unknown>, V = {}> {
 
   /** Uploaded files of a multipart body (filled by the multipart loader), read-only. */
   get files(): MultiDict<FileStorage> {
+    if (this.parsedFiles === undefined && this.bodyPending) this.takeBody();
     if (this.parsedFiles === undefined) this.parsedFiles = new MultiDict<FileStorage>().freeze();
     return this.parsedFiles;
   }
@@ -587,8 +642,13 @@ export class Request<P = Record<string, unknown>, V = {}> {
    * `data` already). More than `config.maxContentLength` bytes is a 413.
    */
   async *stream(): AsyncGenerator<Buffer, void, undefined> {
-    if (this.data !== undefined) {
-      if (this.data.length > 0) yield this.data;
+    if (this.bodyPending) {
+      this.bodyPending = false; // read from the wire right here
+    } else if (this.dataBuf !== undefined) {
+      if (this.dataBuf.length > 0) yield this.dataBuf;
+      return;
+    } else if (this.spoolPath !== undefined) {
+      yield* createReadStream(this.spoolPath, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>;
       return;
     }
     const max = this.maxBodyBytes;
@@ -620,6 +680,20 @@ export function limit(v: number | null | undefined): number {
 function httpDate(v: string | undefined): Date | undefined {
   const t = v === undefined ? undefined : parseHttpDate(v);
   return t === undefined ? undefined : new Date(t * 1000);
+}
+
+/**
+ * @internal A body getter was used before the body was read: the pipeline catches it in a beforeRequest
+ * hook (reads the body, runs the hook again); anywhere else it is a programming error with this message.
+ */
+export class BodyNotRead extends Error {
+  constructor() {
+    super(
+      "The request body has not been read yet: it is read after the beforeRequest hooks (and again before a " +
+        "hook that reads it), so an error handler for an answer a hook gave early cannot see it.",
+    );
+    this.name = "BodyNotRead";
+  }
 }
 
 /** @internal the 413 for a body over `maxContentLength`. */

@@ -519,9 +519,9 @@ export class DefaultJsonProvider implements JsonProvider {
   }
 
   dumps(value: unknown): string {
-    // A replacer costs a call per key (several times slower): use it only when the value needs it.
-    const replacer = this.replacer !== jsonReplacer || needsReplacer(value, 0) ? this.replacer : undefined;
-    let s = JSON.stringify(value, replacer, this.options.indent);
+    let s = this.replacer === jsonReplacer ? plainStringify(value, this.options.indent) : undefined;
+    // A replacer costs a call per key (several times slower): only when the value needs it.
+    if (s === undefined) s = JSON.stringify(value, this.replacer, this.options.indent);
     if (s === undefined) throw new TypeError(`Can't serialize ${typeof value} as JSON`);
     if (this.options.ensureAscii) s = s.replace(NON_ASCII, escapeChar);
     return this.options.trailingNewline ? `${s}\n` : s;
@@ -540,6 +540,23 @@ function escapeChar(c: string): string {
 
 /** The default JSON provider: compact, insertion order, UTF-8; `__proto__` keys dropped on load. */
 export const defaultJson: JsonProvider = new DefaultJsonProvider();
+
+/**
+ * JSON.stringify without a replacer, or undefined when the value needs jsonReplacer: a bigint (plain
+ * JSON.stringify throws on it) or a Map or Set (written as `{}`, so only an output holding `{}` is
+ * checked, with a walk of the value).
+ */
+function plainStringify(value: unknown, indent: string | number | undefined): string | undefined {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(value, undefined, indent);
+  } catch (err) {
+    if (err instanceof TypeError) return undefined; // a bigint (or a cycle, which the replacer reports too)
+    throw err;
+  }
+  if (s?.includes("{}") && needsReplacer(value, 0)) return undefined;
+  return s;
+}
 
 /** True when `value` holds something plain JSON.stringify gets wrong (bigint, Map, Set, custom toJSON). */
 function needsReplacer(value: unknown, depth: number): boolean {
