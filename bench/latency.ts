@@ -175,7 +175,7 @@ const lines: string[] = [
   "checked against wrk at closed loop (`--validate`, table below).",
   "",
   `Run: ${new Date(started).toISOString().slice(0, 16)}Z, ${Math.round((Date.now() - started) / 1000)} s; ${machineInfo(loadTool(tool, ROOT)).cpu}; Node ${process.version}.`,
-  `**Shared machine**: other engineers' work was running (load average ${loadBefore.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end);`,
+  `Load average ${loadBefore.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end (2 or more: other work shared the machine);`,
   "read the numbers as the shape of the curve, not as this server's best.",
   "",
   "| server | max req/s (closed loop) | load | offered req/s | answered req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | p99 first s → last s | timeouts | errors | timer lag p99 ms | generator CPU |",
