@@ -107,6 +107,15 @@ const echo = new Phial(import.meta.url);
 echo.post("/echo", (req) => req.json as Record<string, unknown>);
 const validated = new Phial(import.meta.url);
 validated.post("/orders", { json: Order, response: Receipt }, (req) => receipt(req.valid.json));
+const counted = new Phial(import.meta.url);
+counted.config.secretKey = "a secret key for the in-process bench, 32+ chars";
+counted.get("/count", (req) => {
+  const n = ((req.session.get("n") as number | undefined) ?? 0) + 1;
+  req.session.set("n", n);
+  return `count ${n}`;
+});
+// A session cookie this app signed a moment ago, as a returning browser sends it.
+const SESSION_COOKIE = (await counted.testClient().get("/count")).headers.get("set-cookie")!.split(";")[0]!;
 const ORDER = `POST /orders HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(ORDER_BODY)}\r\n\r\n${ORDER_BODY}`;
 const POST = `POST /echo HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(POST_BODY)}\r\n\r\n${POST_BODY}`;
 cases.push(
@@ -128,6 +137,16 @@ cases.push(
     handler: staticJson.wireHandler,
   },
   { name: "framework POST 1 KiB JSON echo", request: POST, handler: echo.wireHandler },
+  {
+    name: "framework cookie session, new (read + set)",
+    request: "GET /count HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+    handler: counted.wireHandler,
+  },
+  {
+    name: "framework cookie session, sent back (read + set)",
+    request: `GET /count HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nCookie: ${SESSION_COOKIE}\r\n\r\n`,
+    handler: counted.wireHandler,
+  },
   {
     name: "framework validated POST (zod 4, response schema)",
     request: ORDER,
