@@ -71,7 +71,7 @@ export function negotiateEncoding(
     else q.set(name, qv);
   }
   for (const enc of offered) {
-    const v = q.get(enc) ?? (star >= 0 ? star : 0);
+    const v = q.get(enc) ?? Math.max(star, 0); // star is -1 when the header had no "*"
     if (v > bestQ) {
       best = enc;
       bestQ = v;
