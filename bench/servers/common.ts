@@ -11,6 +11,9 @@
 // A row that has no equivalent app for a scenario returns null from its start function: the process
 // prints `unsupported` and exits 0, and the runner shows "—" in that cell.
 
+import type { ChildProcess } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+
 /** The apps a row can start. `pipelined` serves the hello app; `idle` is hello with a long keep-alive. */
 export const SCENARIOS = [
   "hello",
@@ -40,6 +43,40 @@ export interface Running {
 }
 
 export type Start = (scenario: Scenario) => Promise<Running | null> | Running | null;
+
+/** user + system CPU of another process, in µs, from /proc (Linux). */
+function cpuOfProcess(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // After the name: state is field 3; utime and stime are fields 14 and 15 (1-based, whole line).
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks / 100) * 1e6; // USER_HZ is 100 on Linux
+}
+
+/**
+ * A row whose server is another program (nginx, Python): its CPU read from /proc; closing sends it
+ * `stopSignal` and removes `dir` (its config and temp files) once it has exited.
+ */
+export function externalServer(
+  child: ChildProcess,
+  port: number,
+  dir: string,
+  stopSignal: NodeJS.Signals,
+): Running {
+  const pid = child.pid!;
+  return {
+    port,
+    cpuMicros: () => cpuOfProcess(pid),
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill(stopSignal);
+      }),
+  };
+}
 
 export type ToChild = { type: "cpu-start" } | { type: "cpu-stop" } | { type: "mem" } | { type: "exit" };
 export type FromChild =

@@ -6,22 +6,14 @@
 // fails to start with that message, and the other rows are measured as usual.
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Running, serve } from "./common.ts";
+import { externalServer, type Running, serve } from "./common.ts";
 import { PAGE_DATA, TEMPLATE_DIR, TEMPLATE_NAME } from "./fixtures.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-
-/** user + system CPU of a process, in µs, from /proc. */
-function cpuOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks / 100) * 1e6; // USER_HZ is 100 on Linux
-}
 
 serve(async (scenario): Promise<Running | null> => {
   if (scenario !== "template") return null;
@@ -49,17 +41,5 @@ serve(async (scenario): Promise<Running | null> => {
     });
     child.once("exit", (code) => reject(new Error(`jinja2_server.py exited (${code}) before listening`)));
   });
-  const pid = child.pid!;
-  return {
-    port,
-    cpuMicros: () => cpuOf(pid),
-    close: () =>
-      new Promise<void>((resolve) => {
-        child.once("exit", () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill("SIGTERM");
-      }),
-  };
+  return externalServer(child, port, dir, "SIGTERM");
 });

@@ -4,22 +4,13 @@
 // scenarios have no nginx equivalent here ("—"). Skipped when nginx is not installed.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 // The tests' nginx helpers: where the binary is, a free port, waiting until it listens.
 import { freePort, NGINX, waitForPort } from "../../test/nginx-support.ts";
-import { type Running, serve } from "./common.ts";
+import { externalServer, type Running, serve } from "./common.ts";
 import { ensureStaticFile, STATIC_DIR } from "./fixtures.ts";
-
-/** user + system CPU of a process, in µs, from /proc. */
-function cpuOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // After the name: state is field 3; utime and stime are fields 14 and 15 (1-based, whole line).
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks / 100) * 1e6; // USER_HZ is 100 on Linux
-}
 
 serve(async (scenario): Promise<Running | null> => {
   if (scenario !== "static" || NGINX === undefined) return null;
@@ -56,17 +47,5 @@ http {
   );
   const child = spawn(NGINX, ["-p", dir, "-c", join(dir, "nginx.conf")], { stdio: "ignore" });
   await waitForPort(port, child);
-  const pid = child.pid!;
-  return {
-    port,
-    cpuMicros: () => cpuOf(pid),
-    close: () =>
-      new Promise<void>((resolve) => {
-        child.once("exit", () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill("SIGQUIT");
-      }),
-  };
+  return externalServer(child, port, dir, "SIGQUIT");
 });
