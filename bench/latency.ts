@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { formatMarkdown, replaceSection } from "./lib/doc-section.ts";
+import { formatMarkdown, printHeaderHelp, replaceSection } from "./lib/doc-section.ts";
 import { pickTool, runLoad } from "./lib/load.ts";
 import { loadTool, machineInfo } from "./lib/machine.ts";
 import { type OpenLoopResult, runOpenLoop } from "./lib/open-loop.ts";
@@ -40,11 +40,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log(
-    readFileSync(import.meta.filename, "utf8")
-      .split("\n\n")[0]!
-      .replaceAll("// ", ""),
-  );
+  printHeaderHelp(import.meta.filename);
   process.exit(0);
 }
 

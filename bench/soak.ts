@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { formatMarkdown, replaceSection } from "./lib/doc-section.ts";
+import { formatMarkdown, printHeaderHelp, replaceSection } from "./lib/doc-section.ts";
 import { pickTool, runLoad } from "./lib/load.ts";
 import { loadTool, machineInfo } from "./lib/machine.ts";
 import { canPin, ServerChild } from "./lib/proc.ts";
@@ -35,11 +35,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log(
-    readFileSync(import.meta.filename, "utf8")
-      .split("\n\n")[0]!
-      .replaceAll("// ", ""),
-  );
+  printHeaderHelp(import.meta.filename);
   process.exit(0);
 }
 

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 // Sections of docs/benchmarks.md that other bench scripts write (the soak, the open-loop latency):
@@ -41,4 +42,9 @@ export function formatMarkdown(file: string): void {
     },
   );
   if (r.status !== 0) process.stderr.write(`biome could not format ${file}: ${r.stderr}\n`);
+}
+
+/** `--help` of a bench script: its header comment (up to the first blank line), without the `// `. */
+export function printHeaderHelp(file: string): void {
+  console.log(readFileSync(file, "utf8").split("\n\n")[0]!.replaceAll("// ", ""));
 }
