@@ -1,6 +1,7 @@
 // Building URLs (Werkzeug's `MapAdapter.build`, Flask's `url_for`): the first rule of the endpoint that
 // can be built from the values, formatted by the rule's own converters; the rest as the query string.
 
+import type { Converter } from "./converters.ts";
 import { FRAGMENT_SAFE, PATH_SAFE, percentEncode, queryEncode, SEGMENT_SAFE } from "./encoding.ts";
 import { type Entry, has, sameValue } from "./entry.ts";
 
@@ -171,27 +172,16 @@ export function buildPath<T>(r: Entry<T>, values: Readonly<Record<string, unknow
       out += p;
       continue;
     }
-    const v = has(values, p.name)
-      ? values[p.name]
-      : r.defaults !== undefined && has(r.defaults, p.name)
-        ? r.defaults[p.name]
-        : undefined;
-    let text: string | undefined;
-    try {
-      text = p.converter.format(v);
-      // Only what the converter matches back is built: the URL round-trips.
-      if (text !== undefined && (text === "" || p.converter.parse(text) === undefined)) text = undefined;
-      // A `/` only from the string converter (Werkzeug's default): custom converters round-trip.
-      if (
-        text !== undefined &&
-        !p.converter.slashes &&
-        text.indexOf("/") !== -1 &&
-        !isStringConverter(p.converterName)
-      )
-        text = undefined;
-    } catch {
+    const v = valueFor(r, p.name, values);
+    let text = roundTrip(p.converter, v);
+    // A `/` only from the string converter (Werkzeug's default): custom converters round-trip.
+    if (
+      text !== undefined &&
+      !p.converter.slashes &&
+      text.indexOf("/") !== -1 &&
+      !isStringConverter(p.converterName)
+    )
       text = undefined;
-    }
     if (text === undefined) {
       const conv = p.converterName === "default" ? "string" : p.converterName;
       const hint =
@@ -213,6 +203,25 @@ export function buildPath<T>(r: Entry<T>, values: Readonly<Record<string, unknow
     );
   }
   return out;
+}
+
+/** A variable's value for building: the one given, else the rule's default. */
+function valueFor<T>(r: Entry<T>, name: string, values: Readonly<Record<string, unknown>>): unknown {
+  if (has(values, name)) return values[name];
+  return r.defaults !== undefined && has(r.defaults, name) ? r.defaults[name] : undefined;
+}
+
+/**
+ * The converter's text for `v`, only when the converter matches it back (the URL round-trips);
+ * `undefined` for a value it refuses, formats to nothing or throws on.
+ */
+function roundTrip(converter: Converter, v: unknown): string | undefined {
+  try {
+    const text = converter.format(v);
+    return text !== undefined && text !== "" && converter.parse(text) !== undefined ? text : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isStringConverter(name: string): boolean {
@@ -251,18 +260,8 @@ export function buildDomain<T>(r: Entry<T>, values: Readonly<Record<string, unkn
       out += p;
       continue;
     }
-    const v = has(values, p.name)
-      ? values[p.name]
-      : r.defaults !== undefined && has(r.defaults, p.name)
-        ? r.defaults[p.name]
-        : undefined;
-    let text: string | undefined;
-    try {
-      text = p.converter.format(v);
-      if (text !== undefined && (text === "" || p.converter.parse(text) === undefined)) text = undefined;
-    } catch {
-      text = undefined;
-    }
+    const v = valueFor(r, p.name, values);
+    const text = roundTrip(p.converter, v);
     if (text === undefined || !HOST_TEXT.test(text)) {
       return {
         reason:
