@@ -14,7 +14,7 @@
 //
 // Nothing fails silently: a refused upgrade, a wrong accept key, a frame that is masked, fragmented into
 // the wrong opcode, of the wrong length or content, a close frame or a closed connection during the echo,
-// a connection that echoes nothing, and handshakes or loops that do not finish within STALL_MS, each
+// a connection that echoes nothing in the second half of the run, and handshakes or loops that do not finish within STALL_MS, each
 // reject with a message that says which.
 
 import { createHash, randomBytes } from "node:crypto";
@@ -35,6 +35,8 @@ export interface EchoOptions {
   /** Binary frames (opcode 2) or text frames (opcode 1; the payload must then be UTF-8). */
   binary: boolean;
   durationMs: number;
+  /** Handshakes and probes that take longer fail (default STALL_MS). */
+  stallMs?: number;
 }
 
 export interface UpgradeOptions {
@@ -42,6 +44,8 @@ export interface UpgradeOptions {
   path: string;
   loops: number;
   durationMs: number;
+  /** A loop still busy this long after the duration fails (default STALL_MS). */
+  stallMs?: number;
 }
 
 /** What one measurement did: units (messages echoed or upgrades completed) over the seconds they took. */
@@ -110,7 +114,7 @@ const opName = (op: number) => OPCODES[op] ?? String(op);
  * header split across chunks is gathered in a small buffer. Each message must be `expectBytes` long and
  * of opcode `expectOp` (continuation frames allowed). Throws on anything else.
  */
-class FrameCounter {
+export class FrameCounter {
   private readonly head = Buffer.alloc(14);
   private headLen = 0;
   /** Payload bytes of the current frame still to skip. */
@@ -243,7 +247,9 @@ class EchoConnection {
     this.socket = connect({ port: o.port, host: "127.0.0.1", noDelay: true });
     this.socket.on("data", (c: Buffer) => this.onData(c));
     this.socket.on("error", (e) => this.fail(`connection #${index}: ${e.message}`));
-    this.socket.on("close", () => this.fail(`closed connection #${index} after ${this.received} echoes`));
+    this.socket.on("close", () =>
+      this.fail(`connection #${index}: the server closed it after ${this.received} echoes`),
+    );
     this.socket.write(key.request);
   }
 
@@ -270,10 +276,10 @@ class EchoConnection {
       if (this.probing) {
         const echoed = Buffer.concat(this.counter.capture!);
         this.counter.capture = undefined;
-        this.probing = false;
         if (k > 1 || !echoed.equals(this.o.payload)) {
           throw new Error("echoed other bytes than the probe message it was sent");
         }
+        this.probing = false;
         this.ready();
         return;
       }
@@ -284,7 +290,7 @@ class EchoConnection {
         this.socket.write(this.slices[k]!);
       }
     } catch (e) {
-      this.fail(`connection #${this.index}: ${(e as Error).message}`);
+      this.fail(`connection #${this.index}: the server ${(e as Error).message}`);
     }
   }
 
@@ -324,9 +330,18 @@ export async function echo(o: EchoOptions): Promise<LoadResult> {
     );
   }
   try {
-    await withTimeout(Promise.all(ready), STALL_MS, "the handshakes and probe echoes did not complete");
+    await withTimeout(
+      Promise.all(ready),
+      o.stallMs ?? STALL_MS,
+      "the server did not complete the handshakes and probe echoes",
+    );
     const t0 = performance.now();
     for (const c of conns) c.start();
+    // A connection the server stopped answering: nothing echoed in the second half of the run.
+    const halfway: number[] = [];
+    setTimeout(() => {
+      for (const c of conns) halfway.push(c.received);
+    }, o.durationMs / 2);
     await new Promise<void>((resolve) => {
       wake = resolve;
       setTimeout(resolve, o.durationMs);
@@ -338,8 +353,12 @@ export async function echo(o: EchoOptions): Promise<LoadResult> {
       count += c.received;
     }
     if (failure !== undefined) throw failure;
-    const idle = conns.findIndex((c) => c.received === 0);
-    if (idle !== -1) throw new Error(`echoed nothing on connection #${idle} in ${o.durationMs / 1000} s`);
+    const idle = conns.findIndex((c, i) => c.received === halfway[i]);
+    if (idle !== -1) {
+      throw new Error(
+        `connection #${idle}: the server echoed nothing in the last ${o.durationMs / 2000} s of the run`,
+      );
+    }
     return { count, seconds: secs };
   } finally {
     for (const c of conns) c.stop();
@@ -360,7 +379,7 @@ class UpgradeLoop {
   private readonly onData = (c: Buffer) => this.data(c);
   private readonly onEnd = () => this.end();
   private readonly onClose = () => this.closed();
-  private readonly onError = (e: Error) => this.fail(e.message);
+  private readonly onError = (e: Error) => this.fail(`socket error: ${e.message}`);
 
   constructor(
     private readonly o: UpgradeOptions,
@@ -418,7 +437,7 @@ class UpgradeLoop {
       }
       this.state = 2;
     } catch (e) {
-      this.fail((e as Error).message);
+      this.fail(`the server ${(e as Error).message}`);
     }
   }
 
@@ -426,15 +445,15 @@ class UpgradeLoop {
     if (this.state !== 2) {
       this.fail(
         this.state === 0
-          ? "ended the connection before its 101"
-          : "ended the connection before its close frame",
+          ? "the server ended the connection before its 101"
+          : "the server ended the connection before its close frame",
       );
     }
   }
 
   private closed(): void {
     if (this.state !== 2) {
-      this.fail("closed the connection before the closing handshake ended");
+      this.fail("the server closed the connection before the closing handshake ended");
       return;
     }
     this.count++;
@@ -471,7 +490,12 @@ export async function upgrades(o: UpgradeOptions): Promise<LoadResult> {
       }),
   );
   try {
-    await withTimeout(Promise.all(finished), o.durationMs + STALL_MS, "an upgrade loop got stuck");
+    const stall = o.stallMs ?? STALL_MS;
+    await withTimeout(
+      Promise.all(finished),
+      o.durationMs + stall,
+      "an upgrade loop: the server did not finish the handshake and closing handshake",
+    );
   } finally {
     for (const l of loops) l.stop();
   }

@@ -223,7 +223,7 @@ async function measure(r: Row, s: Scenario, durationMs: number): Promise<Sample>
   try {
     result = await s.run(r.port!, durationMs);
   } catch (e) {
-    throw new Error(`${r.name}, ${s.title}: the server ${(e as Error).message}`);
+    throw new Error(`${r.name}, ${s.title}: ${(e as Error).message}`);
   }
   const g = process.cpuUsage(g0);
   const generatorShare = (g.user + g.system) / ((performance.now() - g1) * 1000);
