@@ -145,6 +145,7 @@ interface Sample {
   serverUs: number;
   serverShare: number;
   generatorShare: number;
+  generatorUs: number;
 }
 
 interface Row {
@@ -226,7 +227,8 @@ async function measure(r: Row, s: Scenario, durationMs: number): Promise<Sample>
     throw new Error(`${r.name}, ${s.title}: ${(e as Error).message}`);
   }
   const g = process.cpuUsage(g0);
-  const generatorShare = (g.user + g.system) / ((performance.now() - g1) * 1000);
+  const generatorUs = g.user + g.system;
+  const generatorShare = generatorUs / ((performance.now() - g1) * 1000);
   await sleep(100); // closes still in flight are the server's work too
   const c1 = await cpu(r);
   if (result.count === 0) throw new Error(`${r.name}, ${s.title}: nothing completed in ${durationMs} ms`);
@@ -235,6 +237,7 @@ async function measure(r: Row, s: Scenario, durationMs: number): Promise<Sample>
     serverUs: (c1 - c0) / result.count,
     serverShare: (c1 - c0) / ((performance.now() - t0) * 1000),
     generatorShare,
+    generatorUs: generatorUs / result.count,
   };
 }
 
@@ -288,23 +291,27 @@ const lines: string[] = [
   `WebSocket: ${RUNS} run(s) of ${DURATION / 1000} s per cell, servers ${PINNED ? "pinned to core 0, the generator to core 1" : "unpinned"}, ` +
     `load generator: ${generator}, load average ${loadavg()[0]!.toFixed(1)}. Ratios are against \`ws\` on node:http: ` +
     "for rates higher is better, for CPU they are ws's µs over the row's (higher is better too). " +
-    "Core columns: CPU time over wall time of the server's and of the generator's process; " +
+    "Core columns: CPU time over wall time of the server's and of the generator's process (and the generator's " +
+    "CPU µs per unit: 1,000,000 over it is the most it can drive); " +
     `a generator over ${GENERATOR_BOUND * 100}% of its core is the limit of that row's rate ("generator-bound").`,
   "",
-  "| scenario | server | per s | ratio | server CPU µs/unit | ratio | server core | generator core |",
+  "| scenario | server | per s | ratio | server CPU µs/unit | ratio | server core | generator core (µs/unit) |",
   "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
 ];
 const bound: string[] = [];
+const unsaturated: string[] = [];
 const base = live.find((r) => r.name === BASE);
 for (const s of SCENARIOS) {
   for (const r of live) {
     const b = base ?? r;
     const gen = med(r, s.id, "generatorShare");
     if (gen > GENERATOR_BOUND) bound.push(`${s.id} / ${r.name}`);
+    else if (med(r, s.id, "serverShare") < GENERATOR_BOUND) unsaturated.push(`${s.id} / ${r.name}`);
     lines.push(
       `| ${s.title} | ${r.name} | ${fmt(med(r, s.id, "rate"))} | ${ratio(med(r, s.id, "rate"), med(b, s.id, "rate"))} ` +
         `| ${fmt(med(r, s.id, "serverUs"), 2)} per ${s.unit} | ${ratio(med(b, s.id, "serverUs"), med(r, s.id, "serverUs"))} ` +
-        `| ${pct(med(r, s.id, "serverShare"))} | ${pct(gen)}${gen > GENERATOR_BOUND ? " generator-bound" : ""} |`,
+        `| ${pct(med(r, s.id, "serverShare"))} | ${pct(gen)} (${fmt(med(r, s.id, "generatorUs"), 2)})` +
+        `${gen > GENERATOR_BOUND ? " generator-bound" : ""} |`,
     );
   }
 }
@@ -312,6 +319,12 @@ if (bound.length > 0) {
   notes.push(
     `Generator-bound (the load generator used over ${GENERATOR_BOUND * 100}% of its core; the rate is a floor for ` +
       `the server, its CPU µs per unit still holds): ${bound.join("; ")}.`,
+  );
+}
+if (unsaturated.length > 0) {
+  notes.push(
+    `Neither the server nor the generator used ${GENERATOR_BOUND * 100}% of its core (other work on the machine, ` +
+      `or round trips, held the rate back; the CPU µs per unit are the figures to compare): ${unsaturated.join("; ")}.`,
   );
 }
 for (const n of notes) lines.push("", n);
