@@ -184,6 +184,7 @@ const echoOf = (port: number) => ({
   binary: false,
   durationMs: 300,
   stallMs: 1000,
+  idleMs: 150,
 });
 
 test("a server that answers the upgrade or the echo wrong, or goes away, fails the run with what it did", async () => {
