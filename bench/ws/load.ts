@@ -7,6 +7,7 @@
 // server unmasks whatever the mask), and the answers are counted by reading only the server frames'
 // headers (FIN, opcode, 7/16/64-bit length), across chunk boundaries. For every k messages echoed in a
 // chunk, k more go out in ONE write of k concatenated pre-built frames (a slice of one buffer, no copy).
+// Every socket reads into one reused buffer (net's `onread`), so a read allocates nothing.
 //
 // upgrades(): L loops, each: connect, write the handshake, read up to the end of the 101 head (checking
 // the Sec-WebSocket-Accept), write a masked close frame (1000), wait for the server's close frame and the
@@ -14,8 +15,8 @@
 //
 // Nothing fails silently: a refused upgrade, a wrong accept key, a frame that is masked, fragmented into
 // the wrong opcode, of the wrong length or content, a close frame or a closed connection during the echo,
-// a connection that echoes nothing in the last second of the run, and handshakes or loops that do not finish within STALL_MS, each
-// reject with a message that says which.
+// a connection with no echo in the last second of the run, handshakes or loops that do not finish within
+// STALL_MS: each rejects with a message that says which.
 
 import { createHash, randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
