@@ -392,6 +392,7 @@ class UpgradeLoop {
   /** 0: waiting for the 101; 1: close sent, waiting for the server's close frame; 2: for the TCP end. */
   private state = 0;
   private closeBytes: Buffer | undefined;
+  private stopped = false;
   count = 0;
   /** net's `onread` callback: true keeps reading. */
   private readonly onRead = (n: number): boolean => {
@@ -410,6 +411,7 @@ class UpgradeLoop {
   ) {}
 
   next(): void {
+    if (this.stopped) return;
     if (performance.now() >= this.deadline) {
       this.done();
       return;
@@ -495,6 +497,7 @@ class UpgradeLoop {
   }
 
   stop(): void {
+    this.stopped = true;
     this.socket?.destroy();
     this.socket = undefined;
   }
