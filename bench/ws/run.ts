@@ -12,7 +12,7 @@
 // - echo-64: 50 connections, each keeping 16 text messages of 64 bytes in flight. Small messages: the cost
 //   per message (parse a frame, hand it to the app, frame the answer, write) with many messages per read.
 // - echo-16k: 50 connections, each keeping 4 binary messages of 16 KiB in flight. Bulk: unmasking and
-//   copying bytes (about 13 MB/s of payload per 1,000 messages/s each way).
+//   copying bytes (16 MB/s of payload each way per 1,000 messages/s).
 // - upgrades: 16 loops of connect, handshake (the 101 is checked), close 1000, wait for the server's
 //   close frame and TCP end; the HTTP request, the handshake and the closing handshake per connection.
 // One message in flight per connection (latency-bound) is not a scenario: every message is then one read
@@ -27,8 +27,9 @@
 //
 // `--generator ws` drives the same scenarios with `ws` clients (the former generator, bench/ws/
 // load-wsclient.ts), `--generator raw,ws` both in the same run, to cross-check load.ts: where the server
-// is the bottleneck, both must report the same server CPU per unit. Any wrong answer (a refused upgrade, a wrong accept key or frame, a closed
-// connection, a stalled loop) stops the run with a message that names the server and the scenario.
+// is the bottleneck, both must report the same server CPU per unit. Any wrong answer (a refused upgrade,
+// a wrong accept key or frame, a closed connection, a stalled loop) stops the run with a message that
+// names the server and the scenario, and exit code 1.
 //
 // Bun: the binary is looked up in $BUN, node_modules/.bin/bun, then PATH (`npm install --no-save bun`
 // brings one); without it the row is skipped and the report says so.
