@@ -167,6 +167,8 @@ export class ServerWebSocket {
   private inflatedLength = 0;
   private inflating = false;
   private userPaused = false;
+  /** @internal the socket is corked until the end of this turn of the event loop */
+  corked = false;
   private deflater: DeflateRaw | undefined;
   private deflated: Buffer[] = [];
   private outQueue: Outgoing[] | undefined;
@@ -390,6 +392,13 @@ export class ServerWebSocket {
   /** @internal */
   onData(chunk: Buffer): void {
     if (this.stopped) return;
+    if (!this.corked) {
+      // What the listener sends in answer to these frames, now or in the promise jobs that follow,
+      // goes out in one write when this turn of the event loop is done (not one write per message).
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(uncork, this);
+    }
     if (this.inflating) {
       if (this.stash === undefined) this.stash = [];
       this.stash.push(chunk);
@@ -681,6 +690,10 @@ function onSocketEnd(this: Owned): void {
   this[SELF]!.onEnd();
 }
 function onSocketError(): void {} // 'close' follows
+function uncork(ws: ServerWebSocket): void {
+  ws.corked = false;
+  ws.socket.uncork();
+}
 function onCloseTimeout(ws: ServerWebSocket): void {
   ws.socket.destroy();
 }

@@ -37,7 +37,10 @@ export interface WebSocketOptions {
    * dropped (close code 1006 on the client). Default 30; 0 for none.
    */
   pingInterval?: number;
-  /** Messages queued unread before the socket stops reading (backpressure on the sender). Default 16. */
+  /**
+   * Messages queued unread before the socket stops reading (backpressure on the sender). Default 64;
+   * reading also stops while 1 MiB of messages waits, whatever their number.
+   */
   receiveQueue?: number;
   /** The subdomain the route answers on, as a route's (the app needs `subdomainMatching`). */
   subdomain?: string;
@@ -104,6 +107,8 @@ export function isWebSocketUpgrade(upgrade: string | undefined): boolean {
 
 /** Up to this many bytes waiting to be sent, send() resolves at once. */
 const SEND_HIGH_WATER = 64 * 1024;
+/** Reading stops while this much of unread messages waits (besides the count of receiveQueue). */
+const QUEUE_BYTES = 1024 * 1024;
 const SENT_TRUE = Promise.resolve(true);
 const SENT_FALSE = Promise.resolve(false);
 const DONE_RESULT: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -132,6 +137,8 @@ export class WebSocketConnection {
   private readonly hub: WebSocketHub;
   private readonly queue: (string | Buffer)[] = [];
   private readonly highWater: number;
+  /** Bytes (string: UTF-16 units) in `queue`. */
+  private queuedBytes = 0;
   /** A pending receive() (given the message) or iterator next() (given an IteratorResult). */
   private waiter: ((m: never) => void) | undefined;
   private waiterWantsResult = false;
@@ -198,8 +205,10 @@ export class WebSocketConnection {
       return;
     }
     this.queue.push(msg);
+    this.queuedBytes += msg.length;
     const raw = this.raw;
-    if (this.queue.length >= this.highWater && !raw.isPaused) raw.pause();
+    if ((this.queue.length >= this.highWater || this.queuedBytes >= QUEUE_BYTES) && !raw.isPaused)
+      raw.pause();
   }
 
   /** The subprotocol chosen in the handshake, or "". */
@@ -257,7 +266,14 @@ export class WebSocketConnection {
   private take(): string | Buffer {
     const q = this.queue;
     const m = q.shift()!;
-    if (q.length < this.highWater >> 1 && this.raw.isPaused && !this.ended) this.raw.resume();
+    this.queuedBytes -= m.length;
+    if (
+      q.length < this.highWater >> 1 &&
+      this.queuedBytes < QUEUE_BYTES >> 1 &&
+      this.raw.isPaused &&
+      !this.ended
+    )
+      this.raw.resume();
     return m;
   }
 
@@ -411,7 +427,7 @@ export class WebSocketHub {
       maxMessageSize: options.maxMessageSize ?? 1024 * 1024,
       deflate: hs.deflate,
     });
-    const conn = new WebSocketConnection(ws, req, this, options.receiveQueue ?? 16);
+    const conn = new WebSocketConnection(ws, req, this, options.receiveQueue ?? 64);
     this.connections.add(conn);
     ws.start(head);
     this.startPing(options.pingInterval ?? 30);
