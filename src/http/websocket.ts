@@ -447,13 +447,13 @@ export class ServerWebSocket {
       }
       const b0 = chunk[off]!;
       const b1 = chunk[off + 1]!;
+      if ((b1 & 0x80) === 0) throw new Failure(1002, "client frames must be masked");
       let len = b1 & 0x7f;
       const need = 2 + (len === 126 ? 2 : len === 127 ? 8 : 0) + 4;
       if (n - off < need) {
         this.partial = Buffer.from(chunk.subarray(off));
         return;
       }
-      if ((b1 & 0x80) === 0) throw new Failure(1002, "client frames must be masked");
       const fin = (b0 & 0x80) !== 0;
       const opcode = b0 & 0x0f;
       let p = off + 2;
