@@ -44,7 +44,7 @@ export interface EchoOptions {
   durationMs: number;
   /** Handshakes and probes that take longer fail (default STALL_MS). */
   stallMs?: number;
-  /** A connection with no echo in this last part of the run fails it (default IDLE_MS). */
+  /** A connection with no echo in this last part of the run fails it (default IDLE_MS; 0: no check). */
   idleMs?: number;
 }
 
@@ -370,7 +370,8 @@ export async function echo(o: EchoOptions): Promise<LoadResult> {
     if (failure !== undefined) throw failure;
     // A connection the server stopped answering: no echo in the last idleMs of the run (or in all of it).
     const idleMs = Math.min(o.idleMs ?? IDLE_MS, o.durationMs);
-    const idle = conns.findIndex((c) => c.received === 0 || t0 + secs * 1000 - c.lastEcho > idleMs);
+    const end = t0 + secs * 1000;
+    const idle = idleMs <= 0 ? -1 : conns.findIndex((c) => c.received === 0 || end - c.lastEcho > idleMs);
     if (idle !== -1) {
       throw new Error(
         `connection #${idle}: the server echoed nothing in the last ${idleMs / 1000} s of the run`,

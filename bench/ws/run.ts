@@ -1,12 +1,13 @@
-// WebSocket bench: Phial's `app.websocket` echo next to `ws` on node:http (and Bun's own WebSocket server
-// when a `bun` binary runs here), in the same run.
+// WebSocket bench: Phial's `app.websocket` echo (and the wire's own ServerWebSocket without the framework)
+// next to `ws` on node:http (and Bun's own WebSocket server when a `bun` binary runs here), in one run.
 //
 //   npm run bench:ws [-- --duration 2 --runs 3 --quick --only echo-64,echo-16k,upgrades
 //                       --generator raw|ws|raw,ws --json FILE --markdown --no-bun]
 //
-// Each server runs in its own process (NODE_ENV=production), pinned to core 0 when `taskset` works; the
-// load generator (bench/ws/load.ts: raw node:net sockets and pre-built frames, like wrk for HTTP) runs in
-// this process, pinned to core 1. Rounds alternate between the servers, in a rotating order.
+// Each server runs in its own process (NODE_ENV=production), started on any core, then pinned to core 0
+// with all its threads when `taskset` works; the load generator (bench/ws/load.ts: raw node:net sockets
+// and pre-built frames, like wrk for HTTP) runs in this process, pinned to core 1. Rounds alternate
+// between the servers, in a rotating order.
 //
 // Scenarios, chosen so that the server's own cost shows:
 // - echo-64: 50 connections, each keeping 16 text messages of 64 bytes in flight. Small messages: the cost
@@ -57,7 +58,7 @@ const { values } = parseArgs({
   strict: true,
 });
 const DURATION = Number(values.duration ?? (values.quick ? 1 : 2)) * 1000;
-const WARMUP = values.quick ? 300 : 1000;
+const WARMUP = values.quick ? 200 : 1000;
 const RUNS = Math.max(1, Number(values.runs ?? (values.quick ? 1 : 3)));
 const GENERATOR_BOUND = 0.85;
 const GENERATORS = { raw, ws: wsClient };
@@ -79,7 +80,8 @@ interface Scenario {
   id: string;
   title: string;
   unit: string;
-  run(port: number, durationMs: number): Promise<raw.LoadResult>;
+  /** A warm-up is too short to tell a stalled connection from a busy machine: it skips that check. */
+  run(port: number, durationMs: number, warmUp: boolean): Promise<raw.LoadResult>;
 }
 
 /** The scenarios as driven by one generator (the `ws` one's ids and titles say so). */
@@ -97,8 +99,17 @@ function scenarios(gen: GeneratorName): Scenario[] {
     id: id(name),
     title: title(`echo, ${what}, 50 × ${inFlight} in flight`),
     unit: "msg",
-    run: (port, durationMs) =>
-      load.echo({ port, path: "/echo", connections: 50, inFlight, payload, binary, durationMs }),
+    run: (port, durationMs, warmUp) =>
+      load.echo({
+        port,
+        path: "/echo",
+        connections: 50,
+        inFlight,
+        payload,
+        binary,
+        durationMs,
+        idleMs: warmUp ? 0 : undefined,
+      }),
   });
   return [
     echo("echo-64", "64 B text", Buffer.alloc(64, "x"), false, 16),
@@ -164,6 +175,7 @@ const node = (file: string) => [process.execPath, "--conditions=phial-source", "
 const BASE = "ws on node:http";
 const rows: Row[] = [
   row("phial app.websocket", node("./server-phial.ts")),
+  row("phial/http ServerWebSocket (the wire alone)", node("./server-wire.ts")),
   row(BASE, node("./server-ws.ts")),
 ];
 const notes: string[] = [];
@@ -186,8 +198,9 @@ async function nextLine(r: Row): Promise<string> {
   return r.lines.shift()!;
 }
 
+/** Starts a server on any core (loading its TypeScript is most of its startup), then pins it to core 0. */
 async function start(r: Row): Promise<void> {
-  const [cmd, ...args] = PINNED ? ["taskset", "-c", "0", ...r.argv] : r.argv;
+  const [cmd, ...args] = r.argv;
   const p = spawn(cmd!, args, {
     stdio: ["pipe", "pipe", "inherit"],
     env: { ...process.env, NODE_ENV: "production" },
@@ -206,6 +219,9 @@ async function start(r: Row): Promise<void> {
   });
   p.once("exit", () => r.wake?.());
   r.port = Number(await nextLine(r));
+  if (PINNED && spawnSync("taskset", ["-a", "-pc", "0", String(p.pid)], { stdio: "ignore" }).status !== 0) {
+    throw new Error(`taskset could not pin the ${r.name} server (pid ${p.pid}) to core 0`);
+  }
 }
 
 async function cpu(r: Row): Promise<number> {
@@ -216,14 +232,14 @@ async function cpu(r: Row): Promise<number> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs a scenario against a row, with the server's and the generator's CPU time around it. */
-async function measure(r: Row, s: Scenario, durationMs: number): Promise<Sample> {
+async function measure(r: Row, s: Scenario, durationMs: number, warmUp = false): Promise<Sample> {
   const t0 = performance.now();
   const c0 = await cpu(r);
   const g0 = process.cpuUsage();
   const g1 = performance.now();
   let result: raw.LoadResult;
   try {
-    result = await s.run(r.port!, durationMs);
+    result = await s.run(r.port!, durationMs, warmUp);
   } catch (e) {
     throw new Error(`${r.name}, ${s.title}: ${(e as Error).message}`);
   }
@@ -249,17 +265,18 @@ function median(xs: number[]): number {
 
 if (PINNED) spawnSync("taskset", ["-pc", "1", String(process.pid)], { stdio: "ignore" });
 let failed: Error | undefined;
-for (const r of rows) {
-  try {
-    await start(r);
-  } catch (e) {
-    notes.push(`${r.name}: did not start (${(e as Error).message}); not measured.`);
-    r.proc?.kill();
-  }
-}
+// The servers start together (each one's startup is mostly loading its TypeScript), then wait their turn.
+await Promise.all(
+  rows.map((r) =>
+    start(r).catch((e: Error) => {
+      notes.push(`${r.name}: did not start (${e.message}); not measured.`);
+      r.proc?.kill();
+    }),
+  ),
+);
 const live = rows.filter((r) => r.port !== undefined && Number.isFinite(r.port));
 try {
-  for (const r of live) for (const s of SCENARIOS) await measure(r, s, WARMUP); // JIT, socket buffers
+  for (const r of live) for (const s of SCENARIOS) await measure(r, s, WARMUP, true); // JIT, socket buffers
   for (let i = 0; i < RUNS; i++) {
     const order = [...live.slice(i % live.length), ...live.slice(0, i % live.length)];
     for (const s of SCENARIOS) {
