@@ -44,6 +44,11 @@ export interface EchoOptions {
   durationMs: number;
   /** Handshakes and probes that take longer fail (default STALL_MS). */
   stallMs?: number;
+  /**
+   * Each frame in a write of its own (as a browser sends them), instead of the k frames owed in one
+   * write: the server then gets fewer messages per read, and the generator pays a syscall per message.
+   */
+  framePerWrite?: boolean;
   /** A connection with no echo in this last part of the run fails it (default IDLE_MS; 0: no check). */
   idleMs?: number;
 }
@@ -276,7 +281,8 @@ class EchoConnection {
   start(): void {
     this.received = 0;
     this.sent = this.o.inFlight;
-    this.socket.write(this.slices[this.o.inFlight]!);
+    if (this.o.framePerWrite) for (let i = 0; i < this.o.inFlight; i++) this.socket.write(this.slices[1]!);
+    else this.socket.write(this.slices[this.o.inFlight]!);
   }
 
   private onData(c: Buffer): void {
@@ -307,7 +313,8 @@ class EchoConnection {
       if (this.received > this.sent) throw new Error("sent more messages than it was sent");
       if (!this.stopped) {
         this.sent += k;
-        this.socket.write(this.slices[k]!);
+        if (this.o.framePerWrite) for (let i = 0; i < k; i++) this.socket.write(this.slices[1]!);
+        else this.socket.write(this.slices[k]!);
       }
     } catch (e) {
       this.fail(`connection #${this.index}: the server ${(e as Error).message}`);

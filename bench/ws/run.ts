@@ -2,7 +2,7 @@
 // next to `ws` on node:http (and Bun's own WebSocket server when a `bun` binary runs here), in one run.
 //
 //   npm run bench:ws [-- --duration 2 --runs 3 --quick --only echo-64,echo-16k,upgrades
-//                       --generator raw|ws|raw,ws --json FILE --markdown --no-bun]
+//                       --generator raw|ws|raw,ws --frame-per-write --json FILE --markdown --no-bun]
 //
 // Each server runs in its own process (NODE_ENV=production), started on any core, then pinned to core 0
 // with all its threads when `taskset` works; the load generator (bench/ws/load.ts: raw node:net sockets
@@ -19,6 +19,11 @@
 // One message in flight per connection (latency-bound) is not a scenario: every message is then one read
 // and one write on each side, so the generator pays per message what a server pays, and the figure is
 // round trips through two event loops rather than server cost.
+//
+// The generator writes the k frames it owes after k echoes in one write, so a server gets several
+// messages per read and one that batches its answers per read (Bun, Phial) gains from it; a browser sends
+// each message in a write of its own. `--frame-per-write` does that instead (one syscall per message on
+// the generator's side too, so fast servers may then be generator-bound).
 //
 // Per cell: units per second; the server's CPU time (process.cpuUsage, asked over stdin) per unit and as
 // a share of its core; and the generator's own CPU time (process.cpuUsage of this process) as a share of
@@ -54,6 +59,7 @@ const { values } = parseArgs({
     json: { type: "string" },
     markdown: { type: "boolean", default: false },
     "no-bun": { type: "boolean", default: false },
+    "frame-per-write": { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -109,6 +115,7 @@ function scenarios(gen: GeneratorName): Scenario[] {
         binary,
         durationMs,
         idleMs: warmUp ? 0 : undefined,
+        framePerWrite: values["frame-per-write"],
       }),
   });
   return [
@@ -303,7 +310,11 @@ const pct = (n: number) => (Number.isFinite(n) ? `${Math.round(n * 100)}%` : "�
 const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : "—");
 const med = (r: Row, id: string, k: keyof Sample) => median((r.samples.get(id) ?? []).map((x) => x[k]));
 const generator = generators
-  .map((g) => (g === "ws" ? "`ws` clients (--generator ws)" : "raw sockets with pre-built frames (load.ts)"))
+  .map((g) =>
+    g === "ws"
+      ? "`ws` clients (--generator ws)"
+      : `raw sockets with pre-built frames (load.ts), ${values["frame-per-write"] ? "one frame per write" : "the k frames owed in one write"}`,
+  )
   .join(" and ");
 const lines: string[] = [
   `WebSocket: ${RUNS} run(s) of ${DURATION / 1000} s per cell, servers ${PINNED ? "pinned to core 0, the generator to core 1" : "unpinned"}, ` +
