@@ -58,7 +58,7 @@ async function listen(server: Server | ReturnType<typeof createHttpServer>): Pro
   return a.port;
 }
 
-test("echo() counts what `ws` on node:http echoed: text and binary, never more than the server sent", async () => {
+test("echo() counts what `ws` on node:http echoed: text and binary, batched or a frame per write, never more than the server sent", async () => {
   const http = createHttpServer();
   const wss = new WebSocketServer({ server: http, path: "/echo" });
   let echoed = 0;
@@ -70,12 +70,22 @@ test("echo() counts what `ws` on node:http echoed: text and binary, never more t
   );
   const port = await listen(http);
   try {
-    for (const [payload, binary] of [
-      [Buffer.alloc(64, "x"), false],
-      [Buffer.alloc(16 * 1024, 7), true],
+    for (const [payload, binary, framePerWrite] of [
+      [Buffer.alloc(64, "x"), false, false],
+      [Buffer.alloc(16 * 1024, 7), true, false],
+      [Buffer.alloc(64, "x"), false, true],
     ] as const) {
       echoed = 0;
-      const o = { port, path: "/echo", connections: 4, inFlight: 8, payload, binary, durationMs: 300 };
+      const o = {
+        port,
+        path: "/echo",
+        connections: 4,
+        inFlight: 8,
+        payload,
+        binary,
+        framePerWrite,
+        durationMs: 300,
+      };
       const r = await echo(o);
       await new Promise((resolve) => setTimeout(resolve, 50));
       assert.ok(r.count >= 4, `${r.count} echoes: every connection must have had one`);
