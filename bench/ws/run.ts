@@ -238,18 +238,22 @@ async function cpu(r: Row): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Runs a scenario against a row; a failure says which. */
+async function load(r: Row, s: Scenario, durationMs: number, warmUp: boolean): Promise<raw.LoadResult> {
+  try {
+    return await s.run(r.port!, durationMs, warmUp);
+  } catch (e) {
+    throw new Error(`${r.name}, ${s.title}: ${(e as Error).message}`);
+  }
+}
+
 /** Runs a scenario against a row, with the server's and the generator's CPU time around it. */
-async function measure(r: Row, s: Scenario, durationMs: number, warmUp = false): Promise<Sample> {
+async function measure(r: Row, s: Scenario, durationMs: number): Promise<Sample> {
   const t0 = performance.now();
   const c0 = await cpu(r);
   const g0 = process.cpuUsage();
   const g1 = performance.now();
-  let result: raw.LoadResult;
-  try {
-    result = await s.run(r.port!, durationMs, warmUp);
-  } catch (e) {
-    throw new Error(`${r.name}, ${s.title}: ${(e as Error).message}`);
-  }
+  const result = await load(r, s, durationMs, false);
   const g = process.cpuUsage(g0);
   const generatorUs = g.user + g.system;
   const generatorShare = generatorUs / ((performance.now() - g1) * 1000);
@@ -283,7 +287,7 @@ await Promise.all(
 );
 const live = rows.filter((r) => r.port !== undefined && Number.isFinite(r.port));
 try {
-  for (const r of live) for (const s of SCENARIOS) await measure(r, s, WARMUP, true); // JIT, socket buffers
+  for (const r of live) for (const s of SCENARIOS) await load(r, s, WARMUP, true); // JIT, socket buffers
   for (let i = 0; i < RUNS; i++) {
     const order = [...live.slice(i % live.length), ...live.slice(0, i % live.length)];
     for (const s of SCENARIOS) {
