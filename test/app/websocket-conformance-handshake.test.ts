@@ -97,6 +97,19 @@ describe("10 opening handshake", () => {
     },
   );
 
+  test(
+    "10.1.x Connection: keep-alive, Upgrade and Upgrade: WebSocket (as Firefox sends them) are accepted",
+    T,
+    async () => {
+      const ws = await RawWebSocket.open(port, "/echo", {
+        rawHead: head({ ...STD, Upgrade: "WebSocket", Connection: "keep-alive, Upgrade" }),
+      });
+      assert.equal(ws.status, 101, ws.handshake?.head);
+      assert.equal(ws.header("sec-websocket-accept"), acceptFor(STD["Sec-WebSocket-Key"]));
+      await closeCleanly(ws);
+    },
+  );
+
   const badKeys: [string, Record<string, string>][] = [
     ["missing", { Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Version": "13" }],
     ["empty", { ...STD, "Sec-WebSocket-Key": "" }],

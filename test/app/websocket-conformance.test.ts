@@ -35,6 +35,12 @@ before(async () => {
     for await (const m of ws) await ws.send(m);
     clientCloses.push(await ws.closed);
   });
+  app.websocket("/bye", { endpoint: "bye", pingInterval: 0 }, async (ws) => {
+    await ws.send("bye"); // returning closes with 1000
+  });
+  app.websocket("/going", { endpoint: "going", pingInterval: 0 }, (ws) => {
+    ws.close(4000, "the handler's reason");
+  });
   const server = app.listen();
   ({ port } = await server.listen(0, "127.0.0.1"));
   stop = () => server.close({ deadline: 200 });
@@ -518,6 +524,24 @@ describe("7 close", () => {
       await expectFail(ws, [1002], `close code ${code}`);
     });
   }
+
+  test(
+    "7.2.x a close the server starts (the handler returns): 1000, and TCP ends once the client answers",
+    T,
+    async () => {
+      const ws = await open("/bye");
+      assert.equal((await ws.nextMessage()).payload.toString(), "bye");
+      const got = await ws.closeAndEnd(frame(OP.CLOSE, closePayload(1000)));
+      assert.equal(got.code, 1000);
+    },
+  );
+
+  test("7.2.x a close the handler starts with its own code and reason: sent as given", T, async () => {
+    const ws = await open("/going");
+    const got = await ws.closeAndEnd(frame(OP.CLOSE, closePayload(4000)));
+    assert.equal(got.code, 4000);
+    assert.equal(got.reason.toString(), "the handler's reason");
+  });
 
   test("7.x the handler's ws.closed reports the client's code and reason", T, async () => {
     const before = clientCloses.length;
