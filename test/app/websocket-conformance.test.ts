@@ -18,7 +18,7 @@ import { makeApp } from "./helpers.ts";
 import { closePayload, destroyAll, frame, OP, RawWebSocket, RSV1, RSV2, RSV3 } from "./ws-wire.ts";
 
 const SMALL = 4096; // /small's maxMessageSize
-const T = { timeout: 5000 };
+const T = { timeout: 8000 };
 
 let port = 0;
 let stop: (() => Promise<void>) | undefined;

@@ -112,7 +112,7 @@ export interface OpenOptions {
   after?: Buffer;
   /** The key to send; default a fresh one. */
   key?: string;
-  /** Milliseconds to wait for each step; default 2000. */
+  /** Milliseconds to wait for each step; default 3000. */
   timeout?: number;
 }
 
@@ -169,7 +169,7 @@ export class RawWebSocket {
   /** Connects and sends the handshake; resolves with the response head (any status). */
   static async open(port: number, path: string, o: OpenOptions = {}): Promise<RawWebSocket> {
     const socket = connect(port, "127.0.0.1");
-    const ws = new RawWebSocket(socket, o.timeout ?? 2000);
+    const ws = new RawWebSocket(socket, o.timeout ?? 3000);
     const key = o.key ?? newKey();
     ws.key = key;
     let head = o.rawHead;
