@@ -528,6 +528,29 @@ describe("11 permessage-deflate (RFC 7692)", () => {
     await closeCleanly(ws);
   });
 
+  test(
+    "11.3.x (Autobahn 12.x) compressed messages of 16 B to 128 KiB, 5 of each, with context takeover",
+    T,
+    async () => {
+      const ws = await openDeflate("permessage-deflate");
+      const c = new Compressor(true);
+      const d = new Decompressor(true);
+      try {
+        for (const size of [16, 64, 256, 1024, 4096, 8192, 16384, 65536, 131072]) {
+          for (let i = 0; i < 5; i++) {
+            const msg = compressible(size, String.fromCharCode(97 + i));
+            ws.send(OP.TEXT, await c.compress(msg), { rsv: RSV1 });
+            const got = await nextPlain(ws, d);
+            assert.ok(got.data.equals(msg), `message ${i} of ${size} bytes`);
+          }
+        }
+      } finally {
+        c.close();
+      }
+      await closeCleanly(ws);
+    },
+  );
+
   test("11.4.x a fragmented compressed message (RSV1 on the first frame only) is echoed", T, async () => {
     const ws = await openDeflate("permessage-deflate; client_no_context_takeover");
     const msg = compressible(30_000, "f");

@@ -139,6 +139,31 @@ describe("1 framing", () => {
   });
 });
 
+describe("1.4 many frames (Autobahn 9.x's shapes, without timing)", () => {
+  test("1.4.1 a 1 MiB binary message in 1 KiB fragments is echoed whole", T, async () => {
+    const ws = await open();
+    const b = randomBytes(1 << 20);
+    const parts: Buffer[] = [];
+    for (let i = 0; i < b.length; i += 1024)
+      parts.push(
+        frame(i === 0 ? OP.BINARY : OP.CONT, b.subarray(i, i + 1024), { fin: i + 1024 >= b.length }),
+      );
+    ws.write(Buffer.concat(parts));
+    await expectEcho(ws, OP.BINARY, b);
+    await closeCleanly(ws);
+  });
+
+  test("1.4.2 1000 small text messages in one write are all echoed, in order", T, async () => {
+    const ws = await open();
+    ws.write(Buffer.concat(Array.from({ length: 1000 }, (_, i) => frame(OP.TEXT, `message ${i}`))));
+    for (let i = 0; i < 1000; i++) {
+      const m = await ws.nextMessage();
+      assert.equal(m.payload.toString(), `message ${i}`);
+    }
+    await closeCleanly(ws);
+  });
+});
+
 describe("2 pings and pongs", () => {
   test("2.1 a ping without payload gets an empty pong", T, async () => {
     const ws = await open();
@@ -477,6 +502,33 @@ describe("7 close", () => {
     // The server may close before its handler echoes: when it does echo, the echo comes first.
     for (const f of got) assert.deepEqual([f.opcode, f.payload.toString()], [OP.TEXT, "hello"]);
   });
+
+  test(
+    "7.1.5 a close followed by the client's FIN (half-close): the close reply still comes",
+    T,
+    async () => {
+      const ws = await open();
+      ws.socket.end(frame(OP.CLOSE, closePayload(1000, "half")));
+      const { code } = await ws.closeAndEnd();
+      assert.equal(code, 1000);
+    },
+  );
+
+  test(
+    "7.1.6 the client drops TCP without a close frame: the handler's ws.closed reports 1006",
+    T,
+    async () => {
+      const before = clientCloses.length;
+      const ws = await open("/closed");
+      ws.send(OP.TEXT, "hi");
+      await expectEcho(ws, OP.TEXT, Buffer.from("hi"));
+      ws.destroy();
+      const deadline = Date.now() + 2000;
+      while (clientCloses.length === before && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 5));
+      assert.equal(clientCloses[before]?.code, 1006);
+    },
+  );
 
   test("7.3.2 a close payload of 1 byte: close 1002", T, async () => {
     const ws = await open();
