@@ -125,6 +125,13 @@ describe("10 opening handshake", () => {
     });
   }
 
+  test("10.2.6 two Sec-WebSocket-Key fields: 400, not upgraded", T, async () => {
+    const ws = await RawWebSocket.open(port, "/echo", {
+      rawHead: `${head(STD)}\r\nSec-WebSocket-Key: ${randomBytes(16).toString("base64")}`,
+    });
+    assert.equal(ws.status, 400, ws.handshake?.head);
+  });
+
   test(
     "10.3.1 a Sec-WebSocket-Version other than 13: refused (4xx) with Sec-WebSocket-Version listing 13",
     T,
@@ -566,6 +573,32 @@ describe("11 permessage-deflate (RFC 7692)", () => {
     assert.ok(got.data.equals(msg));
     await closeCleanly(ws);
   });
+
+  test(
+    "11.3.x an empty compressed message (RSV1, empty payload or an empty deflate block) echoes as empty",
+    T,
+    async () => {
+      const ws = await openDeflate("permessage-deflate; client_no_context_takeover");
+      const d = new Decompressor(true);
+      for (const payload of [Buffer.alloc(0), await new Compressor(false).compress(Buffer.alloc(0))]) {
+        ws.send(OP.TEXT, payload, { rsv: RSV1 });
+        const got = await nextPlain(ws, d);
+        assert.deepEqual([got.opcode, got.data.length], [OP.TEXT, 0], `payload ${payload.toString("hex")}`);
+      }
+      await closeCleanly(ws);
+    },
+  );
+
+  test(
+    "11.5.x RSV1 on a route that offers deflate, when the client did not negotiate it: close 1002",
+    T,
+    async () => {
+      const ws = await open("/deflate"); // no Sec-WebSocket-Extensions offered
+      assert.equal(ws.header("sec-websocket-extensions"), undefined);
+      ws.send(OP.TEXT, await new Compressor(false).compress(Buffer.from("compressed")), { rsv: RSV1 });
+      assert.equal((await ws.closeAndEnd()).code, 1002);
+    },
+  );
 
   test("11.5.x RSV1 on a continuation frame: close 1002", T, async () => {
     const ws = await openDeflate("permessage-deflate; client_no_context_takeover");

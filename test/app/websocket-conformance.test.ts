@@ -733,18 +733,22 @@ describe("13 shutdown", () => {
     });
     const server = app.listen();
     const { port: p } = await server.listen(0, "127.0.0.1");
-    const a = await RawWebSocket.open(p, "/wait");
-    const b = await RawWebSocket.open(p, "/wait");
-    a.send(OP.TEXT, "x");
-    await expectEcho(a, OP.TEXT, Buffer.from("x"));
-    const closing = server.close({ deadline: 2000 });
-    const [ca, cb] = await Promise.all([
-      a.closeAndEnd(frame(OP.CLOSE, closePayload(1001))),
-      b.closeAndEnd(frame(OP.CLOSE, closePayload(1001))),
-    ]);
-    assert.equal(ca.code, 1001);
-    assert.equal(cb.code, 1001);
-    await closing;
+    try {
+      const a = await RawWebSocket.open(p, "/wait");
+      const b = await RawWebSocket.open(p, "/wait");
+      a.send(OP.TEXT, "x");
+      await expectEcho(a, OP.TEXT, Buffer.from("x"));
+      const closing = server.close({ deadline: 2000 });
+      const [ca, cb] = await Promise.all([
+        a.closeAndEnd(frame(OP.CLOSE, closePayload(1001))),
+        b.closeAndEnd(frame(OP.CLOSE, closePayload(1001))),
+      ]);
+      assert.equal(ca.code, 1001);
+      assert.equal(cb.code, 1001);
+      await closing;
+    } finally {
+      await server.close({ deadline: 200 }); // the same close when the test got that far
+    }
     assert.equal(app.websockets.connections.size, 0);
   });
 });
