@@ -243,6 +243,46 @@ describe("10 opening handshake", () => {
   });
 });
 
+test("10.6.2 a handshake written one byte per write, with a frame cut in two after it", T, async () => {
+  const key = "dGhlIHNhbXBsZSBub25jZQ==";
+  const { Socket } = await import("node:net");
+  const sock = new Socket();
+  sock.setNoDelay(true);
+  let got = Buffer.alloc(0);
+  sock.on("data", (d: Buffer) => {
+    got = Buffer.concat([got, d]);
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once("error", reject);
+      sock.connect(port, "127.0.0.1", resolve);
+    });
+    const request = Buffer.from(`${head(STD)}\r\n\r\n`, "latin1");
+    for (const b of request) {
+      await new Promise<void>((resolve) => sock.write(Buffer.from([b]), () => resolve()));
+      await new Promise((r) => setImmediate(r));
+    }
+    const f = frame(OP.TEXT, "after a slow handshake");
+    sock.write(f.subarray(0, 3));
+    await new Promise((r) => setTimeout(r, 20));
+    sock.write(f.subarray(3));
+    const deadline = Date.now() + 3000;
+    const expectEnd = Buffer.from([0x81, 22, ...Buffer.from("after a slow handshake")]);
+    while (got.indexOf(expectEnd) === -1 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    const text = got.toString("latin1");
+    assert.match(text, /^HTTP\/1\.1 101 /);
+    const accept = text
+      .slice(0, text.indexOf("\r\n\r\n"))
+      .split("\r\n")
+      .find((l) => l.toLowerCase().startsWith("sec-websocket-accept:"));
+    assert.equal(accept?.slice(accept.indexOf(":") + 1).trim(), acceptFor(key));
+    assert.ok(got.indexOf(expectEnd) !== -1, "the echo of the frame that followed the handshake");
+  } finally {
+    sock.destroy();
+  }
+});
+
 // ---- permessage-deflate ----
 
 interface Ext {
