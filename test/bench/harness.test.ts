@@ -194,6 +194,16 @@ test("memory per connection is compared without the young generation's pages, wh
   assert.match(md, /\| node:http \| 10 \| 8.79 \| 0.00 \| 1.00× \| 8.79 \| 0.00 \|/);
 });
 
+test("the client target is stated by req/s and by CPU time per request", () => {
+  const r = fakeResults(150_000, 70_000, 3000, 9000);
+  r.client = {
+    "phial-client": { rps: [60_000], p99Ms: [1], cpuUs: [16] },
+    "undici-pool": { rps: [40_000], p99Ms: [1], cpuUs: [24] },
+  };
+  const md = markdownReport(r, "b.svg").replace(/ {2,}/g, " ");
+  assert.match(md, /\| phial\/client ÷ undici Pool \| ≥ 1.2× \| 1.50× \| met \| by CPU\/req: 1.50× \|/);
+});
+
 test("the chart has one bar per measured row and escapes its labels", () => {
   const r = fakeResults(150_000, 70_000, 3000, 9000);
   r.serverRows = r.serverRows.map((row) =>
