@@ -2,16 +2,22 @@
 // request's fields, picks the subprotocol and the permessage-deflate parameters, and builds the 101.
 // It knows nothing of routes: the caller decides whether the URL takes WebSockets at all.
 
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import { isToken } from "./fields.ts";
 import type { IncomingRequest } from "./request.ts";
 
 /** The GUID of RFC 6455 §1.3, hashed with the client's key into Sec-WebSocket-Accept. */
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+/** crypto.hash (Node 20.12+, 21.7+): a one-shot digest without a Hash object. */
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: "base64") => string }).hash;
+
 /** Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + GUID)). */
 export function webSocketAccept(key: string): string {
-  return createHash("sha1")
+  // The key is checked base64 (ASCII), so UTF-8 and latin1 give the same bytes.
+  if (oneShot !== undefined) return oneShot("sha1", key + GUID, "base64");
+  return crypto
+    .createHash("sha1")
     .update(key + GUID, "latin1")
     .digest("base64");
 }

@@ -281,7 +281,7 @@ export class ServerWebSocket {
     const r = Buffer.from(reason);
     if (r.length > 123) throw new RangeError("A WebSocket close reason is at most 123 bytes (UTF-8).");
     this.sendClose(code, r);
-    if (this.closeReceived) this.socket.end();
+    if (this.closeReceived) this.endSocket();
   }
 
   /** Drops the connection at once, without a closing handshake. */
@@ -359,7 +359,7 @@ export class ServerWebSocket {
       return;
     }
     this.outQueue = undefined;
-    if (this.closeReceived) this.socket.end(); // the close echo went out last
+    if (this.closeReceived) this.endSocket(); // the close echo went out last
   }
 
   private deflatedOne(): void {
@@ -580,7 +580,7 @@ export class ServerWebSocket {
     this.closeReason = reason;
     if (!this.closeSent) this.sendClose(code, EMPTY); // echo the code (§5.5.1); none if none came
     // The server closes TCP first (§7.1.1), after whatever is queued.
-    if (this.outQueue === undefined) this.socket.end();
+    if (this.outQueue === undefined) this.endSocket();
   }
 
   /** Fails the connection (§7.1.7): a close frame with the code, then the end of TCP. */
@@ -596,7 +596,7 @@ export class ServerWebSocket {
       this.outQueue = undefined; // a failure goes out now, ahead of what waits for compression
       this.sendClose(code, Buffer.from(reason.length > 123 ? reason.slice(0, 123) : reason));
     }
-    this.socket.end();
+    this.endSocket();
   }
 
   // ---- inflating ------------------------------------------------------------------------------
@@ -657,6 +657,12 @@ export class ServerWebSocket {
 
   // ---- the end --------------------------------------------------------------------------------
 
+  /** Ends our half of TCP once (a second end() would build an ERR_STREAM_ALREADY_FINISHED error). */
+  private endSocket(): void {
+    const s = this.socket;
+    if (!s.writableEnded && !s.destroyed) s.end();
+  }
+
   /** @internal */
   onClosed(): void {
     if (this.readyState === CLOSED) return;
@@ -672,7 +678,7 @@ export class ServerWebSocket {
   /** @internal the peer's half of TCP ended */
   onEnd(): void {
     if (!this.closeReceived) this.stopped = true;
-    this.socket.end();
+    this.endSocket();
   }
 }
 
