@@ -234,6 +234,14 @@ export class SecureCookieSession implements Session {
   }
 
   /**
+   * The data itself, not a copy, for saving (the serializer copies as it encodes).
+   * @internal
+   */
+  static dataOf(session: SecureCookieSession): Readonly<Record<string, unknown>> {
+    return session.#read();
+  }
+
+  /**
    * A permanent session lives `permanentSessionLifetime` seconds (the cookie gets an expiry);
    * otherwise the cookie ends with the browser session.
    */
@@ -390,7 +398,7 @@ export class SecureCookieSessionInterface {
       options.maxAge = lifetime;
       options.expires = new Date(Date.now() + lifetime * 1000);
     }
-    const value = serializer.dumps(session.toJSON());
+    const value = serializer.dumps(SecureCookieSession.dataOf(session));
     const result: SessionSaveResult = { vary: true, cookie: { action: "set", name, value, options } };
     const size = name.length + value.length + 100; // ~ the attributes
     if (size > MAX_COOKIE_SIZE) {
