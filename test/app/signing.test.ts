@@ -281,3 +281,11 @@ test("refusals say why, whether or not the token was remembered; a forged one is
   assert.equal(s.signer.validate(forged), false);
   assert.equal(s.signer.validate(tok), true);
 });
+
+test("a token this serializer signed but longer than its maxTokenLength is still refused", () => {
+  const s = new TimedSerializer({ secretKey: "k", maxTokenLength: 64 });
+  const tok = s.dumps({ text: "x".repeat(40) });
+  assert.ok(tok.length > 64);
+  assert.throws(() => s.loads(tok), { message: "The token is too long" });
+  assert.deepEqual(s.loads(s.dumps({ n: 1 })), { n: 1 });
+});

@@ -118,7 +118,8 @@ function checkAge(timestamp: number, maxAge: number | undefined, nowMs: number):
 export class TimestampSigner {
   private readonly signKey: HmacKey;
   private readonly verifyKeys: readonly HmacKey[];
-  private readonly maxTokenLength: number;
+  /** @internal the longest token `verify` accepts. */
+  readonly maxTokenLength: number;
   private readonly now: () => number;
   /** Payload text → the token signed for it in one second (the same bytes signing would give again). */
   private readonly signed = new Recent<{ seconds: number; token: string }>();
@@ -254,8 +255,13 @@ export class TimedSerializer {
     const text = this.serializer.dumps(value);
     const timestamp = Math.floor(this.signer.clock() / 1000);
     const token = this.signer.sign(text, timestamp);
-    // The browser sends it back on its next request: already known to be ours.
-    if (token.length <= CACHE_MAX_CHARS && text.length <= CACHE_MAX_CHARS && !this.verified.has(token))
+    // The browser sends it back on its next request: already known to be ours (unless too long to accept).
+    if (
+      token.length <= CACHE_MAX_CHARS &&
+      token.length <= this.signer.maxTokenLength &&
+      text.length <= CACHE_MAX_CHARS &&
+      !this.verified.has(token)
+    )
       this.verified.set(token, { text, timestamp }, token.length + text.length);
     return token;
   }
