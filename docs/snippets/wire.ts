@@ -4,7 +4,15 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { Hono } from "hono";
 import { Phial } from "phial";
-import { createServer, type ServeInfo, serve } from "phial/http";
+import {
+  createServer,
+  negotiateWebSocket,
+  type ServeInfo,
+  ServerWebSocket,
+  serve,
+  switchingProtocols,
+  type WebSocketListener,
+} from "phial/http";
 import { WebSocketServer } from "ws";
 
 export async function plainServer() {
@@ -119,4 +127,26 @@ export async function webSockets(port = 0) {
   await server.listen(port, "127.0.0.1");
   // #endregion
   return { server, wss };
+}
+
+export async function ownWebSockets(port = 0) {
+  // #region websocket-own
+  const echo: WebSocketListener = {
+    message: (ws, data, isBinary) => ws.send(isBinary ? data : `echo: ${data}`),
+    close: () => {}, // called once TCP is closed, with the code and reason
+  };
+  const server = createServer((_req, res) => res.end("ws://…/chat"), {
+    onUpgrade: (req, socket, head) => {
+      const hs = negotiateWebSocket(req, { perMessageDeflate: true }); // checks key and version
+      if (req.url !== "/chat" || !hs.ok) {
+        const status = hs.ok ? "404 Not Found" : `${hs.status} Bad Request`;
+        return void socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      }
+      socket.write(switchingProtocols(hs)); // the 101, with the agreed extension
+      new ServerWebSocket(socket, echo, hs, { maxMessageSize: 64 * 1024, deflate: hs.deflate }).start(head);
+    },
+  });
+  await server.listen(port, "127.0.0.1");
+  // #endregion
+  return server;
 }

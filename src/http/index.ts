@@ -55,3 +55,21 @@ export {
   type QueryValue,
   TooManyFieldsError,
 } from "./urlencoded.ts";
+export {
+  CLOSED,
+  CLOSING,
+  isValidCloseCode,
+  OPEN,
+  ServerWebSocket,
+  type ServerWebSocketOptions,
+  type WebSocketListener,
+} from "./websocket.ts";
+export {
+  type AcceptedHandshake,
+  type DeflateParams,
+  type HandshakeOptions,
+  negotiateWebSocket,
+  type RefusedHandshake,
+  switchingProtocols,
+  webSocketAccept,
+} from "./websocket-handshake.ts";

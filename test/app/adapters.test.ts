@@ -293,3 +293,63 @@ describe("app.nodeHandler", () => {
     }
   });
 });
+
+describe("a before-request hook reading the form, through the adapters", () => {
+  function hookApp() {
+    const { app } = makeApp();
+    let hookRuns = 0;
+    app.beforeRequest((req) => {
+      if (req.method !== "POST") return undefined;
+      hookRuns++;
+      if (req.form.get("token") !== "ok") return ["bad token", 403];
+      return undefined;
+    });
+    app.post("/save", (req) => `saved ${String(req.form.get("text")).length}`);
+    return { app, runs: () => hookRuns };
+  }
+  const form = (text: string, token = "ok") => new URLSearchParams({ token, text }).toString();
+  const headers = { "content-type": "application/x-www-form-urlencoded" };
+
+  test("app.fetch: a small body is read before the hooks (each hook runs once); a large one still works", async () => {
+    const { app, runs } = hookApp();
+    const small = await app.fetch(
+      new Request("http://x/save", { method: "POST", headers, body: form("hello") }),
+    );
+    assert.equal(await small.text(), "saved 5");
+    assert.equal(runs(), 1);
+    const refused = await app.fetch(
+      new Request("http://x/save", { method: "POST", headers, body: form("x", "no") }),
+    );
+    assert.equal(refused.status, 403);
+    assert.equal(runs(), 2);
+    const big = "y".repeat(200_000);
+    const large = await app.fetch(new Request("http://x/save", { method: "POST", headers, body: form(big) }));
+    assert.equal(await large.text(), `saved ${big.length}`);
+  });
+
+  test("nodeHandler: a small body is read before the hooks (each hook runs once)", async () => {
+    const { app, runs } = hookApp();
+    const server = createServer(app.nodeHandler());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/save`, {
+        method: "POST",
+        headers,
+        body: form("hello"),
+      });
+      assert.equal(await r.text(), "saved 5");
+      assert.equal(runs(), 1);
+      const r2 = await fetch(`http://127.0.0.1:${port}/save`, {
+        method: "POST",
+        headers,
+        body: form("b", "no"),
+      });
+      assert.equal(r2.status, 403);
+      assert.equal(runs(), 2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

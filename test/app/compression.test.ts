@@ -211,3 +211,46 @@ test("a cached static file is compressed once per encoding, and a file changed o
   const cbr = await get(port, "/static/page.html", { "accept-encoding": "br" });
   assert.equal(brotliDecompressSync(cbr.body).toString(), v2);
 });
+
+test("a body over 128 KiB is compressed off the event loop (streamed), and large streamed chunks decode whole", async () => {
+  const { app } = makeApp({ config: { compression: true } });
+  const big = `{"items":[${Array.from({ length: 20_000 }, (_, i) => `{"id":${i},"name":"item ${i}"}`).join(",")}]}`;
+  app.get("/big", () => [big, { "Content-Type": "application/json" }]);
+  app.get("/file-like", () => {
+    // 64 KiB chunks, as a file's reads come: compressed without a flush each
+    const chunk = Buffer.from("0123456789abcdef".repeat(4096));
+    return [
+      (async function* () {
+        for (let i = 0; i < 8; i++) yield chunk;
+      })(),
+      { "Content-Type": "text/plain" },
+    ];
+  });
+  const port = await serve(app);
+  const gz = await get(port, "/big", { "accept-encoding": "gzip" });
+  assert.ok(big.length > 128 * 1024);
+  assert.equal(gz.headers["content-encoding"], "gzip");
+  assert.equal(gz.headers["content-length"], undefined);
+  assert.equal(gz.headers["transfer-encoding"], "chunked");
+  assert.equal(gunzipSync(gz.body).toString(), big);
+  assert.ok(gz.body.length < big.length / 4, `${gz.body.length} bytes`);
+  const head = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+    const r = httpRequest(
+      { host: "127.0.0.1", port, path: "/big", method: "HEAD", headers: { "accept-encoding": "gzip" } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.headers));
+      },
+    );
+    r.on("error", reject);
+    r.end();
+  });
+  assert.equal(head["content-encoding"], "gzip");
+  assert.equal(head["content-length"], undefined);
+  const br = await get(port, "/file-like", { "accept-encoding": "br" });
+  assert.equal(br.headers["content-encoding"], "br");
+  const plain = brotliDecompressSync(br.body);
+  assert.equal(plain.length, 8 * 65536);
+  assert.equal(plain.toString(), "0123456789abcdef".repeat(4096 * 8));
+  assert.ok(br.body.length < 60, `${br.body.length} bytes: a flush per chunk makes 118`);
+});

@@ -527,6 +527,30 @@ describe("wire.md", async () => {
       await server.close({ deadline: 200 });
     }
   });
+  test("the wire's own ServerWebSocket echoes (compressed too) and refuses a bad handshake", async () => {
+    const server = await wire.ownWebSockets();
+    const { WebSocket } = await import("ws");
+    try {
+      const base = `127.0.0.1:${server.address()!.port}`;
+      const ws = new WebSocket(`ws://${base}/chat`);
+      await once(ws, "open");
+      assert.match(String(ws.extensions), /permessage-deflate/);
+      ws.send("hi");
+      assert.equal(String(((await once(ws, "message")) as [Buffer])[0]), "echo: hi");
+      const big = "x".repeat(4000); // compressed both ways
+      ws.send(big);
+      assert.equal(String(((await once(ws, "message")) as [Buffer])[0]), `echo: ${big}`);
+      ws.close(1000);
+      assert.equal(((await once(ws, "close")) as [number])[0], 1000);
+      const other = new WebSocket(`ws://${base}/other`);
+      const [, res] = (await once(other, "unexpected-response")) as [unknown, { statusCode: number }];
+      assert.equal(res.statusCode, 404);
+      other.on("error", () => undefined); // terminate() before "open" reports one
+      other.terminate();
+    } finally {
+      await server.close({ deadline: 200 });
+    }
+  });
   test("a streamed response is chunked", async () => {
     const server = await wire.streaming();
     try {

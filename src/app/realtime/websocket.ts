@@ -1,15 +1,19 @@
 // WebSocket routes: `app.websocket("/chat/<room>", handler)`. The upgrade request goes through the
 // ordinary pipeline (routing, converters, before-request hooks, the session, after-request hooks), so a
 // hook can refuse it with any HTTP answer; a route that accepts answers with a 101 marker, and the
-// app's upgrade handler then hands the socket to the `ws` library, which does the handshake and the
-// framing (masking, fragmentation, UTF-8 checks, permessage-deflate, close codes, limits).
+// app's upgrade handler then checks the handshake fields and hands the socket to the wire's own
+// framing (src/http/websocket.ts: masking, fragmentation, UTF-8 checks, permessage-deflate, close codes,
+// limits).
 
 import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { WebSocketServer, type WebSocket as WsSocket } from "ws";
+import type { IncomingRequest } from "../../http/request.ts";
+import { CLOSING, ServerWebSocket, type WebSocketListener } from "../../http/websocket.ts";
+import { negotiateWebSocket, switchingProtocols } from "../../http/websocket-handshake.ts";
 import { runWithRequest } from "../context.ts";
 import { originAllowed } from "../protections/origin.ts";
-import type { Request, RequestSource } from "../wrappers/request.ts";
+import type { Request } from "../wrappers/request.ts";
 import { Response } from "../wrappers/response.ts";
 import { Rooms } from "./rooms.ts";
 
@@ -33,7 +37,10 @@ export interface WebSocketOptions {
    * dropped (close code 1006 on the client). Default 30; 0 for none.
    */
   pingInterval?: number;
-  /** Messages queued unread before the socket stops reading (backpressure on the sender). Default 16. */
+  /**
+   * Messages queued unread before the socket stops reading (backpressure on the sender). Default 64;
+   * reading also stops while 1 MiB of messages waits, whatever their number.
+   */
   receiveQueue?: number;
   /** The subdomain the route answers on, as a route's (the app needs `subdomainMatching`). */
   subdomain?: string;
@@ -100,39 +107,38 @@ export function isWebSocketUpgrade(upgrade: string | undefined): boolean {
 
 /** Up to this many bytes waiting to be sent, send() resolves at once. */
 const SEND_HIGH_WATER = 64 * 1024;
+/** Reading stops while this much of unread messages waits (besides the count of receiveQueue). */
+const QUEUE_BYTES = 1024 * 1024;
 const SENT_TRUE = Promise.resolve(true);
 const SENT_FALSE = Promise.resolve(false);
-const TEXT = { binary: false };
-const BINARY = { binary: true };
 const DONE_RESULT: IteratorReturnResult<undefined> = { done: true, value: undefined };
 const ITER_DONE: Promise<IteratorReturnResult<undefined>> = Promise.resolve(DONE_RESULT);
 
-const CONN = Symbol("phial.websocketConnection");
-type Owned = WsSocket & { [CONN]?: WebSocketConnection };
-
-// The listeners are shared by every connection (no closures per connection): `ws` calls them with the
-// raw socket as `this`, which points back to its WebSocketConnection.
-function onRawClose(this: Owned, code: number, reason: Buffer): void {
-  this[CONN]?.onClosed(code, reason);
-}
-function onRawMessage(this: Owned, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-  this[CONN]?.received(data, isBinary);
-}
-function onRawPong(this: Owned): void {
-  const c = this[CONN];
-  if (c !== undefined) c.alive = true;
-}
-function onRawError(): void {} // a protocol error closes the socket: `closed` says how
+// One listener for every connection (no closures per connection): the wire's socket points back to
+// its WebSocketConnection through `owner`.
+const LISTENER: WebSocketListener = {
+  message(raw, data, isBinary) {
+    (raw.owner as WebSocketConnection).received(isBinary ? data : data.toString(), isBinary);
+  },
+  close(raw, code, reason) {
+    (raw.owner as WebSocketConnection).onClosed(code, reason);
+  },
+  pong(raw) {
+    (raw.owner as WebSocketConnection).alive = true;
+  },
+};
 
 /** A WebSocket connection as a handler sees it. */
 export class WebSocketConnection {
   /** The upgrade request (params, session, headers). */
   readonly request: Request;
-  /** @internal */ readonly raw: WsSocket;
+  /** @internal */ readonly raw: ServerWebSocket;
   /** @internal answered the last ping */ alive = true;
   private readonly hub: WebSocketHub;
   private readonly queue: (string | Buffer)[] = [];
   private readonly highWater: number;
+  /** Bytes (string: UTF-16 units) in `queue`. */
+  private queuedBytes = 0;
   /** A pending receive() (given the message) or iterator next() (given an IteratorResult). */
   private waiter: ((m: never) => void) | undefined;
   private waiterWantsResult = false;
@@ -143,16 +149,12 @@ export class WebSocketConnection {
   private closedPromise: Promise<CloseInfo> | undefined;
   private resolveClosed: ((info: CloseInfo) => void) | undefined;
 
-  constructor(raw: WsSocket, req: Request, hub: WebSocketHub, highWater: number) {
+  constructor(raw: ServerWebSocket, req: Request, hub: WebSocketHub, highWater: number) {
     this.raw = raw;
     this.request = req;
     this.hub = hub;
     this.highWater = highWater;
-    (raw as Owned)[CONN] = this;
-    raw.on("close", onRawClose);
-    raw.on("message", onRawMessage);
-    raw.on("pong", onRawPong);
-    raw.on("error", onRawError);
+    raw.owner = this;
   }
 
   /** A UUID, unique across processes (rooms use it to skip the sender). */
@@ -176,7 +178,7 @@ export class WebSocketConnection {
   }
 
   /** @internal the raw socket closed */
-  onClosed(code: number, reason: Buffer): void {
+  onClosed(code: number, reason: string): void {
     this.ended = true;
     this.hub.connections.delete(this);
     const joined = this.joined;
@@ -187,7 +189,7 @@ export class WebSocketConnection {
     const w = this.waiter;
     this.waiter = undefined;
     if (w !== undefined) (w as (m: unknown) => void)(this.waiterWantsResult ? DONE_RESULT : undefined);
-    const info = { code, reason: reason.toString() };
+    const info = { code, reason };
     this.closeInfo = info;
     const r = this.resolveClosed;
     this.resolveClosed = undefined;
@@ -195,13 +197,7 @@ export class WebSocketConnection {
   }
 
   /** @internal a message arrived */
-  received(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-    const buf = Array.isArray(data)
-      ? Buffer.concat(data)
-      : data instanceof ArrayBuffer
-        ? Buffer.from(data)
-        : data;
-    const msg = isBinary ? buf : buf.toString("utf8");
+  received(msg: string | Buffer, _isBinary: boolean): void {
     const w = this.waiter as ((m: unknown) => void) | undefined;
     if (w !== undefined) {
       this.waiter = undefined;
@@ -209,8 +205,10 @@ export class WebSocketConnection {
       return;
     }
     this.queue.push(msg);
+    this.queuedBytes += msg.length;
     const raw = this.raw;
-    if (this.queue.length >= this.highWater && !raw.isPaused) raw.pause();
+    if ((this.queue.length >= this.highWater || this.queuedBytes >= QUEUE_BYTES) && !raw.isPaused)
+      raw.pause();
   }
 
   /** The subprotocol chosen in the handshake, or "". */
@@ -220,7 +218,7 @@ export class WebSocketConnection {
 
   /** True once the connection is closing or closed. */
   get isClosed(): boolean {
-    return this.ended || this.raw.readyState >= 2;
+    return this.ended || this.raw.readyState >= CLOSING;
   }
 
   /** Bytes queued to send but not yet handed to the socket. */
@@ -237,15 +235,15 @@ export class WebSocketConnection {
   send(data: string | Uint8Array): Promise<boolean> {
     if (this.isClosed) return SENT_FALSE;
     const raw = this.raw;
-    const opts = typeof data === "string" ? TEXT : BINARY;
     if (raw.bufferedAmount + (typeof data === "string" ? data.length : data.byteLength) <= SEND_HIGH_WATER) {
       // Room in the socket's buffer: handed over, and the sender may go on at once (no promise, no
       // callback per message: the common case of a client that keeps up).
-      raw.send(data, opts);
-      return SENT_TRUE;
+      return raw.send(data) ? SENT_TRUE : SENT_FALSE;
     }
     // Backpressure: resolves once this message is written, so that an awaiting sender follows the client.
-    return new Promise((resolve) => raw.send(data, opts, (err) => resolve(err == null)));
+    return new Promise((resolve) => {
+      if (!raw.send(data, (err) => resolve(err == null))) resolve(false);
+    });
   }
 
   /** Sends a value as JSON text. */
@@ -268,7 +266,14 @@ export class WebSocketConnection {
   private take(): string | Buffer {
     const q = this.queue;
     const m = q.shift()!;
-    if (q.length < this.highWater >> 1 && this.raw.isPaused && !this.ended) this.raw.resume();
+    this.queuedBytes -= m.length;
+    if (
+      q.length < this.highWater >> 1 &&
+      this.queuedBytes < QUEUE_BYTES >> 1 &&
+      this.raw.isPaused &&
+      !this.ended
+    )
+      this.raw.resume();
     return m;
   }
 
@@ -312,7 +317,7 @@ export class WebSocketConnection {
 
   /** Closes with a code (1000 normal, 1001 going away, 1008 policy, 3000-4999 yours) and a reason. */
   close(code = 1000, reason = ""): void {
-    if (this.raw.readyState >= 2) return;
+    if (this.raw.readyState >= CLOSING) return;
     this.raw.close(code, reason);
   }
 
@@ -344,7 +349,7 @@ export class WebSocketConnection {
   /** @internal a room delivering a message */
   deliver(data: string | Uint8Array): void {
     if (this.isClosed) return;
-    this.raw.send(data, { binary: typeof data !== "string" });
+    this.raw.send(data);
   }
 }
 
@@ -354,11 +359,6 @@ export class WebSocketHub {
   readonly rooms = new Rooms();
   /** The open connections of this process. */
   readonly connections = new Set<WebSocketConnection>();
-  private readonly servers = new Map<string, WebSocketServer>();
-  /** The server of a route's options object (the string key is built once per route, not per upgrade). */
-  private readonly byOptions = new WeakMap<WebSocketOptions, WebSocketServer>();
-  /** The fields for the 101 of the upgrade being completed (see complete()). */
-  private pendingHeaders: readonly string[] | undefined;
   private pingTimers = new Map<number, ReturnType<typeof setInterval>>();
   private readonly log: (message: string, err?: unknown) => void;
 
@@ -394,57 +394,49 @@ export class WebSocketHub {
   }
 
   /**
-   * @internal Completes an upgrade after the pipeline answered. A 101 marker hands the socket to `ws`
-   * (which checks the handshake fields and answers 400 itself for a bad one); any other response is
-   * written as an HTTP answer and the socket closed.
+   * @internal Completes an upgrade after the pipeline answered. A 101 marker checks the handshake
+   * fields (a bad key or version gets its 400/426 here) and hands the socket to the wire's framing; any
+   * other response is written as an HTTP answer and the socket closed.
    */
-  complete(res: Response, wireReq: RequestSource, socket: Duplex, head: Buffer): Promise<void> | undefined {
+  complete(res: Response, wireReq: IncomingRequest, socket: Socket, head: Buffer): Promise<void> | undefined {
     const accept = (res as AcceptResponse)[ACCEPT];
     if (accept === undefined || res.status !== 101) return writeRawResponse(res, socket);
-    const wss = this.serverFor(accept.options);
-    // The fields the after-request hooks and the session added (Set-Cookie, …) go on the 101.
-    const extra: string[] = [];
+    const { handler, options, req } = accept;
+    const hs = negotiateWebSocket(wireReq, options);
+    if (!hs.ok) {
+      const refusal = new Response(`${hs.message}\n`, {
+        status: hs.status,
+        headers: { "Content-Type": "text/plain; charset=utf-8", ...hs.headers },
+      });
+      return writeRawResponse(refusal, socket);
+    }
+    if (socket.destroyed) return undefined;
+    // The fields the after-request hooks and the session added (Set-Cookie, …) go on the 101; the
+    // Headers object has refused CR/LF in them already.
+    let extra: string[] | undefined;
     const raw = res.headers.raw();
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
       if (name === "content-type" || name === "content-length" || name === "connection" || name === "upgrade")
         continue;
+      if (extra === undefined) extra = [];
       extra.push(`${raw[i]}: ${raw[i + 1]}`);
     }
-    // `ws` emits "headers" and calls `accepted` synchronously from handleUpgrade: the fields and the
-    // route wait in two slots for that call (no per-upgrade map entry or closure).
-    this.pendingHeaders = extra.length > 0 ? extra : undefined;
-    this.pending = accept;
-    try {
-      wss.handleUpgrade(wireReq as never, socket, head, this.accepted);
-    } finally {
-      this.pending = undefined;
-      this.pendingHeaders = undefined;
-    }
-    return undefined;
-  }
-
-  /** The route being upgraded: `ws` calls `accepted` synchronously from handleUpgrade. */
-  private pending: Accept | undefined;
-
-  /** `ws`'s handshake is done: one bound function for every upgrade (no closure per upgrade). */
-  private readonly accepted = (raw: WsSocket): void => {
-    const accept = this.pending;
-    if (accept === undefined) {
-      raw.terminate(); // can't happen: handleUpgrade calls back synchronously
-      return;
-    }
-    this.pending = undefined;
-    const { handler, options, req } = accept;
-    const conn = new WebSocketConnection(raw, req, this, options.receiveQueue ?? 16);
+    socket.write(switchingProtocols(hs, extra));
+    const ws = new ServerWebSocket(socket, LISTENER, hs, {
+      maxMessageSize: options.maxMessageSize ?? 1024 * 1024,
+      deflate: hs.deflate,
+    });
+    const conn = new WebSocketConnection(ws, req, this, options.receiveQueue ?? 64);
     this.connections.add(conn);
+    ws.start(head);
     this.startPing(options.pingInterval ?? 30);
     let rv: void | Promise<void>;
     try {
       rv = runWithRequest(req, handler as WebSocketHandler, conn, req);
     } catch (err) {
       this.failed(conn, req, err);
-      return;
+      return undefined;
     }
     if (rv instanceof Promise) {
       rv.then(
@@ -452,46 +444,12 @@ export class WebSocketHub {
         (err: unknown) => this.failed(conn, req, err),
       );
     } else conn.close(1000);
-  };
+    return undefined;
+  }
 
   private failed(conn: WebSocketConnection, req: Request, err: unknown): void {
     this.log(`Exception in the WebSocket handler of ${req.path} [${req.endpoint ?? "?"}]`, err);
     conn.close(1011, "internal error");
-  }
-
-  private serverFor(options: WebSocketOptions): WebSocketServer {
-    let wss = this.byOptions.get(options);
-    if (wss === undefined) {
-      wss = this.makeServer(options);
-      this.byOptions.set(options, wss);
-    }
-    return wss;
-  }
-
-  private makeServer(options: WebSocketOptions): WebSocketServer {
-    const max = options.maxMessageSize ?? 1024 * 1024;
-    const deflate = options.perMessageDeflate === true;
-    const protocols = options.protocols ?? [];
-    const key = `${max}|${deflate}|${protocols.join(",")}`;
-    let wss = this.servers.get(key);
-    if (wss === undefined) {
-      wss = new WebSocketServer({
-        noServer: true,
-        clientTracking: false,
-        maxPayload: max,
-        perMessageDeflate: deflate ? { threshold: 1024 } : false,
-        handleProtocols: (offered: Set<string>) => {
-          for (const p of protocols) if (offered.has(p)) return p;
-          return false;
-        },
-      });
-      wss.on("headers", (headers: string[]) => {
-        const extra = this.pendingHeaders;
-        if (extra !== undefined) headers.push(...extra);
-      });
-      this.servers.set(key, wss);
-    }
-    return wss;
   }
 
   private startPing(seconds: number): void {

@@ -84,15 +84,95 @@ class FetchSource implements RequestSource {
     }
   }
 
+  /** A small body read before dispatch (see preloadSmallBody), until taken. */
+  private early: Buffer | undefined;
+  private earlyError: unknown;
+
+  /** Chunks read ahead of a body longer than the preload limit, and the reader of the rest. */
+  private ahead: Buffer[] | undefined;
+  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+
+  /**
+   * @internal reads up to PRELOAD_LIMIT bytes before dispatch (a web Request made in process often
+   * has no Content-Length): a body that ends within it is there for bodyNow(), as on the wire; the
+   * chunks of a longer one are kept and come first when it is read.
+   */
+  async preload(): Promise<void> {
+    const stream = this.request.body;
+    if (stream === null) return;
+    const reader = stream.getReader();
+    const parts: Buffer[] = [];
+    let total = 0;
+    try {
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) {
+          this.early = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+          return;
+        }
+        const c = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+        parts.push(c);
+        total += c.length;
+        if (total > PRELOAD_LIMIT) {
+          this.ahead = parts;
+          this.reader = reader;
+          return;
+        }
+      }
+    } catch (err) {
+      this.earlyError = err;
+    }
+  }
+
+  bodyNow(): Buffer | undefined {
+    const b = this.early;
+    this.early = undefined;
+    return b;
+  }
+
   async body(): Promise<Buffer> {
-    return Buffer.from(await this.request.arrayBuffer());
+    const parts: Buffer[] = [];
+    for await (const c of this) parts.push(c);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    if (this.earlyError !== undefined) throw this.earlyError;
+    const early = this.bodyNow();
+    if (early !== undefined) {
+      yield early;
+      return;
+    }
+    const reader = this.reader;
+    if (reader !== undefined) {
+      this.reader = undefined;
+      const ahead = this.ahead!;
+      this.ahead = undefined;
+      yield* ahead;
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) return;
+        yield Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+      }
+    }
     const b = this.request.body;
     if (b === null) return;
     for await (const chunk of b as unknown as AsyncIterable<Uint8Array>) yield Buffer.from(chunk);
   }
+}
+
+/**
+ * Bodies declared this small are read before the app sees the request, as the wire holds them: a
+ * before-request hook then reads `req.form` or `req.json` synchronously (Flask's way) instead of being
+ * run again once the body is in.
+ */
+const PRELOAD_LIMIT = 64 * 1024;
+
+function preloadSmallBody(source: FetchSource | NodeSource): Promise<void> | undefined {
+  const n = source.contentLength;
+  if (n > 0 && n <= PRELOAD_LIMIT) return source.preload();
+  if (n === -1 && source instanceof FetchSource && !source.bodyComplete) return source.preload();
+  return undefined;
 }
 
 function isBytes(b: ResponseBody): b is string | Uint8Array {
@@ -170,6 +250,8 @@ export async function handleFetch(
   options: FetchOptions = {},
 ): Promise<globalThis.Response> {
   const source = new FetchSource(request, options);
+  const early = preloadSmallBody(source);
+  if (early !== undefined) await early;
   const res = await app.handle(source);
   const headers = new globalThis.Headers();
   const f = res.headers.raw();
@@ -239,13 +321,40 @@ class NodeSource implements RequestSource {
     return this.abort.signal;
   }
 
+  /** A small body read before dispatch (see preloadSmallBody), until taken. */
+  private early: Buffer | undefined;
+  private earlyError: unknown;
+
+  /** @internal reads a small declared body before dispatch, so that bodyNow() has it, as on the wire. */
+  async preload(): Promise<void> {
+    try {
+      const parts: Buffer[] = [];
+      for await (const chunk of this.req as AsyncIterable<Buffer>) parts.push(chunk);
+      this.early = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    } catch (err) {
+      this.earlyError = err;
+    }
+  }
+
+  bodyNow(): Buffer | undefined {
+    const b = this.early;
+    this.early = undefined;
+    return b;
+  }
+
   async body(): Promise<Buffer> {
     const parts: Buffer[] = [];
     for await (const c of this) parts.push(c);
-    return Buffer.concat(parts);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    if (this.earlyError !== undefined) throw this.earlyError;
+    const early = this.bodyNow();
+    if (early !== undefined) {
+      yield early;
+      return;
+    }
     for await (const chunk of this.req as AsyncIterable<Buffer>) yield chunk;
   }
 }
@@ -275,6 +384,8 @@ export function nodeHandler(
 
 async function serveNode(app: Handles, req: IncomingMessage, out: NodeServerResponse): Promise<void> {
   const source = new NodeSource(req, out);
+  const early = preloadSmallBody(source);
+  if (early !== undefined) await early;
   const res = await app.handle(source);
   const body = res.body;
   if (out.closed) {

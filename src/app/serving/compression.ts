@@ -2,7 +2,10 @@
 // by `Accept-Encoding` with q-values among zstd (where node:zlib has it), br and gzip; bodies under the
 // threshold, already encoded, partial (206), of media types that are compressed already (images, video,
 // archives) or event streams are left alone. `Vary: Accept-Encoding` goes on every compressible answer.
-// A streamed body is compressed as it streams (flushed after each chunk).
+// A streamed body is compressed as it streams: a chunk under 16 KiB is flushed at once (a live stream's
+// event must reach the client), larger ones (a file's reads) are not, for a better ratio. A body in
+// memory over 128 KiB is compressed off the event loop (zlib's thread pool), as a one-chunk stream: a
+// synchronous gzip of a few MiB would stall every other request for tens of milliseconds.
 
 import * as zlib from "node:zlib";
 import type { Request } from "../wrappers/request.ts";
@@ -122,6 +125,8 @@ export function compressResponse(res: Response, req: Request, o: CompressionOpti
         forms.set(key, packed);
       }
       res.body = packed;
+    } else if (buf.byteLength > ASYNC_ABOVE) {
+      res.body = new CompressedStream([buf], enc, o);
     } else res.body = compressSync(enc, buf, o);
     h.delete("content-length");
     h.delete("accept-ranges");
@@ -192,7 +197,12 @@ function createCompressor(enc: Encoding, o: CompressionOptions): zlib.Gzip | zli
   return (z.createZstdCompress as () => zlib.Gzip)();
 }
 
-/** A streamed body compressed chunk by chunk; each chunk is flushed so that it reaches the client. */
+/** Bodies in memory larger than this are compressed in zlib's thread pool, not on the event loop. */
+const ASYNC_ABOVE = 128 * 1024;
+/** Streamed chunks smaller than this are flushed at once (live streams); larger ones are not (files). */
+const FLUSH_BELOW = 16 * 1024;
+
+/** A streamed body compressed chunk by chunk (see the module comment for when it is flushed). */
 class CompressedStream implements AsyncIterable<Chunk> {
   constructor(
     private readonly source: StreamBody,
@@ -230,8 +240,15 @@ class CompressedStream implements AsyncIterable<Chunk> {
             });
             return out.length === 0 ? { done: true, value: undefined } : { done: false, value: take() };
           }
-          zs.write(r.value);
-          await new Promise<void>((resolve) => zs.flush(resolve));
+          const chunk = r.value;
+          const size = typeof chunk === "string" ? chunk.length : chunk.byteLength;
+          if (size < FLUSH_BELOW) {
+            zs.write(chunk);
+            await new Promise<void>((resolve) => zs.flush(resolve));
+          } else {
+            // Compressed without a flush: what zlib has output once it took the chunk goes on.
+            await new Promise<void>((resolve) => zs.write(chunk, () => resolve()));
+          }
           if (out.length > 0) return { done: false, value: take() };
         }
       },
