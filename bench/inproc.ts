@@ -126,16 +126,18 @@ const SESSION_COOKIE = (await counted.testClient().get("/count")).headers.get("s
 const FORGED_COOKIE = `${SESSION_COOKIE.slice(0, -4)}${SESSION_COOKIE.endsWith("AAAA") ? "BAAA" : "AAAA"}`;
 const countRequest = (cookie: string): Buffer =>
   Buffer.from(`GET /count HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nCookie: ${cookie}\r\n\r\n`, "latin1");
-// 1000 sessions, each its own count (even ones: the odd count each writes is never sent back), taken in
-// turn: more than the serializer remembers, so every cookie is verified and signed again.
-const otherCookies: Buffer[] = [];
-{
+// Sessions each with its own count (even ones: the odd count each writes is never sent back), taken in
+// turn: 1000 fit in what the serializer remembers (verified once); 10000 don't (each verified and
+// signed every time: the cost without the memory).
+const cookieRequests = (n: number): Buffer[] => {
   const si = counted.sessionInterface as unknown as {
     cookies: { serializer(c: unknown): { dumps(v: unknown): string } };
   };
   const serializer = si.cookies.serializer(counted.config)!;
-  for (let i = 0; i < 1000; i++) otherCookies.push(countRequest(`session=${serializer.dumps({ n: 2 * i })}`));
-}
+  return Array.from({ length: n }, (_, i) => countRequest(`session=${serializer.dumps({ n: 2 * i })}`));
+};
+const users1000 = cookieRequests(1000);
+const users10000 = cookieRequests(10_000);
 let otherAt = 0;
 /** The Set-Cookie of the last response, sent back (a browser counting up: a new cookie each time). */
 function answerCookie(sock: FakeSocket): Buffer {
@@ -184,7 +186,13 @@ cases.push(
     name: "framework cookie session, 1000 users in turn (read + set)",
     request: "",
     handler: counted.wireHandler,
-    next: () => otherCookies[otherAt++ % otherCookies.length]!,
+    next: () => users1000[otherAt++ % users1000.length]!,
+  },
+  {
+    name: "framework cookie session, 10000 users in turn (read + set)",
+    request: "",
+    handler: counted.wireHandler,
+    next: () => users10000[otherAt++ % users10000.length]!,
   },
   {
     name: "framework cookie session, a browser counting (read + set)",
