@@ -1,9 +1,10 @@
 // What the tests that drive a real nginx share: finding the binary (or why they skip), a free port,
-// and waiting until the started nginx accepts connections.
+// the config's common part, starting nginx and waiting until it accepts connections, stopping it.
 
-import type { ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { type AddressInfo, connect, createServer } from "node:net";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 
 /** The nginx binary: NGINX_BIN when set (NGINX_BIN=/nonexistent shows the skip), else a usual place. */
@@ -59,4 +60,61 @@ export async function waitForPort(port: number, child: ChildProcess): Promise<vo
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error("nginx did not start listening within 5 s");
+}
+
+/**
+ * A whole nginx.conf for a test: one worker, every path (pid, logs, temp files) inside `dir`, and the
+ * `http { … }` block's own lines given by the test.
+ */
+export function nginxConfig(dir: string, httpBlock: string, workerConnections = 256): string {
+  return `
+${process.getuid?.() === 0 ? "user root;" : ""}
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections ${workerConnections}; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+${httpBlock}
+}
+`;
+}
+
+/**
+ * Writes `conf` to dir/nginx.conf, starts nginx on it in the foreground and waits until every port
+ * accepts connections; a failure to start throws with nginx's stderr and error log.
+ */
+export async function startNginx(dir: string, conf: string, ports: readonly number[]): Promise<ChildProcess> {
+  writeFileSync(join(dir, "nginx.conf"), conf);
+  const child = spawn(NGINX!, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  try {
+    for (const p of ports) await waitForPort(p, child);
+  } catch (e) {
+    let log = "";
+    try {
+      log = readFileSync(join(dir, "error.log"), "utf8");
+    } catch {}
+    child.kill("SIGKILL");
+    throw new Error(`${(e as Error).message}\n${stderr}\n${log}`);
+  }
+  return child;
+}
+
+/** Stops an nginx started by startNginx (graceful SIGQUIT) and waits for it to exit. */
+export async function stopNginx(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once("exit", r));
+  child.kill("SIGQUIT");
+  await gone;
 }

@@ -23,9 +23,14 @@ interface Proc {
 }
 
 function phial(args: string[], env: NodeJS.ProcessEnv = {}, cwd = root): Proc {
-  const child = spawn(process.execPath, [bin, ...args], {
+  return watch("phial", [bin, ...args], { NO_COLOR: "1", ...env }, cwd);
+}
+
+/** Spawns `node argv…` with output collected, for waitFor() and stop(). */
+function watch(name: string, argv: string[], env: NodeJS.ProcessEnv, cwd: string): Proc {
+  const child = spawn(process.execPath, argv, {
     cwd,
-    env: { ...process.env, NO_COLOR: "1", ...env },
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -47,7 +52,7 @@ function phial(args: string[], env: NodeJS.ProcessEnv = {}, cwd = root): Proc {
         const m = re.exec(err + out);
         if (m !== null) return m;
         if (child.exitCode !== null)
-          throw new Error(`phial exited (${child.exitCode}) before ${re}:\n${err}${out}`);
+          throw new Error(`${name} exited (${child.exitCode}) before ${re}:\n${err}${out}`);
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${err}${out}`);
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -96,41 +101,8 @@ function scratch(): string {
 
 /** Runs a TypeScript file as `npx tsx file.ts` would (with this repository's sources for "phial"). */
 function tsxRun(file: string, env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=phial-source", file], {
-    cwd: root,
-    env: { ...process.env, NO_COLOR: "1", PHIAL_RUN_FROM_CLI: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout!.setEncoding("utf8").on("data", (c: string) => {
-    out += c;
-  });
-  child.stderr!.setEncoding("utf8").on("data", (c: string) => {
-    err += c;
-  });
-  const exited = once(child, "exit");
-  return {
-    child,
-    out: () => out,
-    err: () => err,
-    async waitFor(re, ms = 15_000) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const m = re.exec(err + out);
-        if (m !== null) return m;
-        if (child.exitCode !== null)
-          throw new Error(`exited (${child.exitCode}) before ${re}:\n${err}${out}`);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${err}${out}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    async stop(signal = "SIGTERM") {
-      if (child.exitCode === null) child.kill(signal);
-      const [code] = (await exited) as [number | null];
-      return code;
-    },
-  };
+  const argv = ["--import", "tsx", "--conditions=phial-source", file];
+  return watch("tsx", argv, { NO_COLOR: "1", PHIAL_RUN_FROM_CLI: "", ...env }, root);
 }
 
 describe("app.run(), as Flask's if __name__ == '__main__'", () => {

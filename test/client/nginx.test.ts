@@ -4,13 +4,13 @@
 // (`apt-get install -y nginx-light`; .ci/run installs it).
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Client } from "phial/client";
-import { describeUnless, freePort, NGINX, nginxSkip, waitForPort } from "../nginx-support.ts";
+import { describeUnless, freePort, nginxConfig, nginxSkip, startNginx, stopNginx } from "../nginx-support.ts";
 import { phialServer, type Running } from "./helpers.ts";
 
 const skip = nginxSkip("the nginx tests");
@@ -24,11 +24,10 @@ const BIG = Array.from({ length: 50000 }, () => {
 
 describeUnless(skip)("against nginx", {}, () => {
   let dir: string;
-  let child: ChildProcess;
+  let child: ChildProcess | undefined;
   let upstream: Running;
   let http: string;
   let https: string;
-  let stderr = "";
 
   before(async () => {
     upstream = await phialServer(async (req, res) => {
@@ -54,20 +53,9 @@ describeUnless(skip)("against nginx", {}, () => {
     const sp = await freePort();
     http = `http://127.0.0.1:${hp}`;
     https = `https://127.0.0.1:${sp}`;
-    const conf = `
-${process.getuid?.() === 0 ? "user root;" : ""}
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  default_type text/plain;
+    const conf = nginxConfig(
+      dir,
+      `  default_type text/plain;
   keepalive_timeout 30 30;
   keepalive_requests 1000;
   gzip on;
@@ -90,34 +78,13 @@ http {
       proxy_request_buffering off;
       client_max_body_size 10m;
     }
-  }
-}
-`;
-    writeFileSync(join(dir, "nginx.conf"), conf);
-    child = spawn(NGINX!, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    child.stderr!.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    try {
-      await waitForPort(hp, child);
-      await waitForPort(sp, child);
-    } catch (e) {
-      let log = "";
-      try {
-        log = readFileSync(join(dir, "error.log"), "utf8");
-      } catch {}
-      throw new Error(`${(e as Error).message}\n${stderr}\n${log}`);
-    }
+  }`,
+    );
+    child = await startNginx(dir, conf, [hp, sp]);
   });
 
   after(async () => {
-    if (child !== undefined && child.exitCode === null) {
-      const gone = new Promise((r) => child.once("exit", r));
-      child.kill("SIGQUIT");
-      await gone;
-    }
+    await stopNginx(child);
     await upstream?.close();
     if (dir !== undefined && process.env.KEEP === undefined) rmSync(dir, { recursive: true, force: true });
   });

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +18,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { UserStore } from "../../demo/users.ts";
-import { freePort, NGINX, nginxSkip, waitForPort } from "../nginx-support.ts";
+import { freePort, nginxConfig, nginxSkip, startNginx, stopNginx } from "../nginx-support.ts";
 import { RedisServer, redisSkip } from "../redis-support.ts";
 
 const skip =
@@ -133,21 +133,9 @@ class Instance {
 }
 
 function nginxConf(dir: string, ports: readonly number[], listen: number): string {
-  return `
-${process.getuid?.() === 0 ? "user root;" : ""}
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-
-  # WebSockets: the Upgrade goes through; every other request keeps the upstream connection alive.
+  return nginxConfig(
+    dir,
+    `  # WebSockets: the Upgrade goes through; every other request keeps the upstream connection alive.
   map $http_upgrade $connection_upgrade {
     default upgrade;
     ''      '';
@@ -174,9 +162,9 @@ ${ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`).jo
       proxy_next_upstream_tries 3;
       proxy_connect_timeout 2s;
     }
-  }
-}
-`;
+  }`,
+    1024,
+  );
 }
 
 describe("many machines: three instances (--workers 2 each) behind nginx, sharing Redis", {
@@ -186,7 +174,6 @@ describe("many machines: three instances (--workers 2 each) behind nginx, sharin
   let redis: RedisServer;
   let dir: string;
   let nginx: ChildProcess | undefined;
-  let nginxErr = "";
   const instances: Instance[] = [];
   let front: string;
 
@@ -209,32 +196,17 @@ describe("many machines: three instances (--workers 2 each) behind nginx, sharin
     await Promise.all(instances.map((i) => i.ready()));
     const listen = await freePort();
     front = `http://127.0.0.1:${listen}`;
-    writeFileSync(
-      join(dir, "nginx.conf"),
-      nginxConf(
-        dir,
-        instances.map((i) => i.port),
-        listen,
-      ),
+    const conf = nginxConf(
+      dir,
+      instances.map((i) => i.port),
+      listen,
     );
-    nginx = spawn(NGINX!, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    nginx.stderr!.on("data", (d: Buffer) => {
-      nginxErr += d.toString();
-    });
-    await waitForPort(listen, nginx).catch((e: Error) => {
-      throw new Error(`${e.message}\n${nginxErr}`);
-    });
+    nginx = await startNginx(dir, conf, [listen]);
   });
 
   after(async () => {
     agent.destroy();
-    if (nginx !== undefined && nginx.exitCode === null) {
-      const gone = once(nginx, "exit");
-      nginx.kill("SIGQUIT");
-      await gone;
-    }
+    await stopNginx(nginx);
     for (const i of instances) {
       if (i.child.exitCode === null && i.child.signalCode === null) {
         i.kill();

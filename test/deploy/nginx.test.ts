@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { describeUnless, freePort, NGINX, nginxSkip, waitForPort } from "../nginx-support.ts";
+import { describeUnless, freePort, nginxConfig, nginxSkip, startNginx, stopNginx } from "../nginx-support.ts";
 
 const skip = nginxSkip("the deployment test");
 
@@ -70,21 +70,9 @@ interface Info {
 
 /** The nginx config docs/deployment.md shows (ports and paths filled in by the test). */
 function nginxConf(dir: string, appPort: number, hp: number, sp: number): string {
-  return `
-${process.getuid?.() === 0 ? "user root;" : ""}
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-
-  upstream phial_app {
+  return nginxConfig(
+    dir,
+    `  upstream phial_app {
     server 127.0.0.1:${appPort};
     keepalive 16;
   }
@@ -104,20 +92,18 @@ http {
       proxy_set_header X-Forwarded-Host $http_host;
       proxy_set_header X-Forwarded-Prefix /app;
     }
-  }
-}
-`;
+  }`,
+  );
 }
 
 describeUnless(skip)("phial run --workers 2 behind nginx", { timeout: 60_000 }, () => {
   let dir: string;
-  let nginx: ChildProcess;
+  let nginx: ChildProcess | undefined;
   let app: ChildProcess;
   let appOut = "";
   let appExit: Promise<unknown>;
   let http: string;
   let https: string;
-  let nginxErr = "";
 
   async function waitForOutput(re: RegExp, ms = 15_000): Promise<RegExpExecArray> {
     const deadline = Date.now() + ms;
@@ -174,31 +160,11 @@ describeUnless(skip)("phial run --workers 2 behind nginx", { timeout: 60_000 }, 
     const sp = await freePort();
     http = `http://localhost:${hp}`;
     https = `https://localhost:${sp}`;
-    writeFileSync(join(dir, "nginx.conf"), nginxConf(dir, appPort, hp, sp));
-    nginx = spawn(NGINX!, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    nginx.stderr!.on("data", (d: Buffer) => {
-      nginxErr += d.toString();
-    });
-    try {
-      await waitForPort(hp, nginx);
-      await waitForPort(sp, nginx);
-    } catch (e) {
-      let log = "";
-      try {
-        log = readFileSync(join(dir, "error.log"), "utf8");
-      } catch {}
-      throw new Error(`${(e as Error).message}\n${nginxErr}\n${log}`);
-    }
+    nginx = await startNginx(dir, nginxConf(dir, appPort, hp, sp), [hp, sp]);
   });
 
   after(async () => {
-    if (nginx !== undefined && nginx.exitCode === null) {
-      const gone = once(nginx, "exit");
-      nginx.kill("SIGQUIT");
-      await gone;
-    }
+    await stopNginx(nginx);
     if (app !== undefined && app.exitCode === null) {
       app.kill("SIGKILL");
       await appExit;

@@ -27,8 +27,44 @@ export interface FetchOptions {
   remoteAddress?: string;
 }
 
+/**
+ * The body side of an adapter's request source: a small body read before dispatch (see
+ * preloadSmallBody) is handed out by bodyNow() once, or first by the iterator; `rest()` gives the rest.
+ */
+abstract class EarlyBody {
+  protected early: Buffer | undefined;
+  protected earlyError: unknown;
+
+  /** @internal reads ahead before dispatch, so that bodyNow() has a small body, as on the wire. */
+  abstract preload(): Promise<void>;
+  /** The body's chunks not read ahead. */
+  protected abstract rest(): AsyncIterable<Buffer>;
+
+  bodyNow(): Buffer | undefined {
+    const b = this.early;
+    this.early = undefined;
+    return b;
+  }
+
+  async body(): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const c of this) parts.push(c);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    if (this.earlyError !== undefined) throw this.earlyError;
+    const early = this.bodyNow();
+    if (early !== undefined) {
+      yield early;
+      return;
+    }
+    yield* this.rest();
+  }
+}
+
 /** A web `Request` as the framework reads it. */
-class FetchSource implements RequestSource {
+class FetchSource extends EarlyBody implements RequestSource {
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];
@@ -42,6 +78,7 @@ class FetchSource implements RequestSource {
   private abort: AbortController | undefined;
 
   constructor(request: globalThis.Request, options: FetchOptions) {
+    super();
     const u = new URL(request.url);
     this.request = request;
     this.method = request.method;
@@ -84,10 +121,6 @@ class FetchSource implements RequestSource {
     }
   }
 
-  /** A small body read before dispatch (see preloadSmallBody), until taken. */
-  private early: Buffer | undefined;
-  private earlyError: unknown;
-
   /** Chunks read ahead of a body longer than the preload limit, and the reader of the rest. */
   private ahead: Buffer[] | undefined;
   private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
@@ -124,25 +157,7 @@ class FetchSource implements RequestSource {
     }
   }
 
-  bodyNow(): Buffer | undefined {
-    const b = this.early;
-    this.early = undefined;
-    return b;
-  }
-
-  async body(): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for await (const c of this) parts.push(c);
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    if (this.earlyError !== undefined) throw this.earlyError;
-    const early = this.bodyNow();
-    if (early !== undefined) {
-      yield early;
-      return;
-    }
+  protected async *rest(): AsyncIterable<Buffer> {
     const reader = this.reader;
     if (reader !== undefined) {
       this.reader = undefined;
@@ -273,7 +288,7 @@ export async function handleFetch(
 }
 
 /** A node:http request as the framework reads it. */
-class NodeSource implements RequestSource {
+class NodeSource extends EarlyBody implements RequestSource {
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: readonly string[];
@@ -287,6 +302,7 @@ class NodeSource implements RequestSource {
   private abort: AbortController | undefined;
 
   constructor(req: IncomingMessage, out: NodeServerResponse) {
+    super();
     this.req = req;
     this.out = out;
     this.method = req.method ?? "GET";
@@ -321,10 +337,6 @@ class NodeSource implements RequestSource {
     return this.abort.signal;
   }
 
-  /** A small body read before dispatch (see preloadSmallBody), until taken. */
-  private early: Buffer | undefined;
-  private earlyError: unknown;
-
   /** @internal reads a small declared body before dispatch, so that bodyNow() has it, as on the wire. */
   async preload(): Promise<void> {
     try {
@@ -336,25 +348,7 @@ class NodeSource implements RequestSource {
     }
   }
 
-  bodyNow(): Buffer | undefined {
-    const b = this.early;
-    this.early = undefined;
-    return b;
-  }
-
-  async body(): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for await (const c of this) parts.push(c);
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    if (this.earlyError !== undefined) throw this.earlyError;
-    const early = this.bodyNow();
-    if (early !== undefined) {
-      yield early;
-      return;
-    }
+  protected async *rest(): AsyncIterable<Buffer> {
     for await (const chunk of this.req as AsyncIterable<Buffer>) yield chunk;
   }
 }
