@@ -26,9 +26,12 @@ class FakeSocket extends EventEmitter {
   localPort = 8080;
   bytes = 0;
   writes = 0;
+  /** The last chunk written (a case that answers the response, as a browser does, reads it). */
+  last: string | Buffer = "";
   write(data: string | Buffer): boolean {
     this.bytes += data.length;
     this.writes++;
+    this.last = data;
     return true;
   }
   cork(): void {}
@@ -54,6 +57,8 @@ type Case = {
   handler: (req: IncomingRequest, res: ServerResponse) => unknown;
   /** Runs before each measurement (e.g. to switch the fetch adapter's Request mode). */
   setup?: () => void;
+  /** The next request's bytes, when they change (instead of `request` each time). */
+  next?: (sock: FakeSocket) => Buffer;
 };
 
 const WRK = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
@@ -116,6 +121,31 @@ counted.get("/count", (req) => {
 });
 // A session cookie this app signed a moment ago, as a returning browser sends it.
 const SESSION_COOKIE = (await counted.testClient().get("/count")).headers.get("set-cookie")!.split(";")[0]!;
+// The same cookie with another signature (a forged or stale cookie costs what a bad one costs).
+// (canonical base64url: the last character's two unused bits stay zero, so the HMAC is computed and compared).
+const FORGED_COOKIE = `${SESSION_COOKIE.slice(0, -4)}${SESSION_COOKIE.endsWith("AAAA") ? "BAAA" : "AAAA"}`;
+const countRequest = (cookie: string): Buffer =>
+  Buffer.from(`GET /count HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nCookie: ${cookie}\r\n\r\n`, "latin1");
+// Sessions each with its own count (even ones: the odd count each writes is never sent back), taken in
+// turn: 1000 fit in what the serializer remembers (verified once); 10000 don't (each verified and
+// signed every time: the cost without the memory).
+const cookieRequests = (n: number): Buffer[] => {
+  const si = counted.sessionInterface as unknown as {
+    cookies: { serializer(c: unknown): { dumps(v: unknown): string } };
+  };
+  const serializer = si.cookies.serializer(counted.config)!;
+  return Array.from({ length: n }, (_, i) => countRequest(`session=${serializer.dumps({ n: 2 * i })}`));
+};
+const users1000 = cookieRequests(1000);
+const users10000 = cookieRequests(10_000);
+let otherAt = 0;
+/** The Set-Cookie of the last response, sent back (a browser counting up: a new cookie each time). */
+function answerCookie(sock: FakeSocket): Buffer {
+  const text = typeof sock.last === "string" ? sock.last : sock.last.toString("latin1");
+  const at = text.indexOf("Set-Cookie: ");
+  if (at === -1) return countRequest("session=none");
+  return countRequest(text.slice(at + 12, text.indexOf(";", at)));
+}
 const ORDER = `POST /orders HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(ORDER_BODY)}\r\n\r\n${ORDER_BODY}`;
 const POST = `POST /echo HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(POST_BODY)}\r\n\r\n${POST_BODY}`;
 cases.push(
@@ -146,6 +176,29 @@ cases.push(
     name: "framework cookie session, sent back (read + set)",
     request: `GET /count HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nCookie: ${SESSION_COOKIE}\r\n\r\n`,
     handler: counted.wireHandler,
+  },
+  {
+    name: "framework cookie session, forged (read + set)",
+    request: `GET /count HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nCookie: ${FORGED_COOKIE}\r\n\r\n`,
+    handler: counted.wireHandler,
+  },
+  {
+    name: "framework cookie session, 1000 users in turn (read + set)",
+    request: "",
+    handler: counted.wireHandler,
+    next: () => users1000[otherAt++ % users1000.length]!,
+  },
+  {
+    name: "framework cookie session, 10000 users in turn (read + set)",
+    request: "",
+    handler: counted.wireHandler,
+    next: () => users10000[otherAt++ % users10000.length]!,
+  },
+  {
+    name: "framework cookie session, a browser counting (read + set)",
+    request: "",
+    handler: counted.wireHandler,
+    next: answerCookie,
   },
   {
     name: "framework validated POST (zod 4, response schema)",
@@ -204,9 +257,15 @@ async function run(c: Case): Promise<number> {
   const sock = new FakeSocket();
   new Connection(sock as unknown as Socket, host, false);
   const buf = Buffer.from(c.request, "latin1");
-  const emit = (): void => {
-    sock.emit("data", buf);
-  };
+  const next = c.next;
+  const emit =
+    next === undefined
+      ? (): void => {
+          sock.emit("data", buf);
+        }
+      : (): void => {
+          sock.emit("data", next(sock));
+        };
   // Async handlers answer in a microtask: each batch awaits them before counting.
   for (let i = 0; i < 100_000; i++) {
     emit();

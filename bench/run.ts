@@ -379,7 +379,7 @@ async function runMemory(
   }
   log(`\nmemory: ${n} idle keep-alive connections`);
   const runs = Math.min(cli.runs, 3);
-  for (const r of rows) cells[r.id] = { rssPerConn: [], heapPerConn: [], connections: n };
+  for (const r of rows) cells[r.id] = { rssPerConn: [], heapPerConn: [], youngPerConn: [], connections: n };
   for (let runNo = 0; runNo < runs; runNo++) {
     for (const row of rotate(rows, runNo)) {
       const cell = cells[row.id]!;
@@ -388,8 +388,9 @@ async function runMemory(
         const m = await measureMemory(join(BENCH, row.file), n, SERVER_CORE);
         cell.rssPerConn.push(m.rssPerConn);
         cell.heapPerConn.push(m.heapPerConn);
+        cell.youngPerConn?.push(m.youngPerConn);
         log(
-          `    ${row.id.padEnd(16)} RSS ${(m.rssPerConn / 1024).toFixed(2)} KiB/conn  heap ${(m.heapPerConn / 1024).toFixed(2)} KiB/conn`,
+          `    ${row.id.padEnd(16)} RSS ${(m.rssPerConn / 1024).toFixed(2)} KiB/conn (young gen ${(m.youngPerConn / 1024).toFixed(2)})  heap ${(m.heapPerConn / 1024).toFixed(2)} KiB/conn`,
         );
       } catch (e) {
         cell.problem = (e as Error).message.split("\n")[0];

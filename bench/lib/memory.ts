@@ -1,5 +1,8 @@
 // Memory per idle keep-alive connection: open N connections, each sends one request and keeps its
-// socket; the server's RSS after a full GC, minus its RSS before, divided by N.
+// socket; the server's RSS after a full GC, minus its RSS before, divided by N. The part of that growth
+// that is V8's young generation is reported apart: the GC empties the young generation but keeps its
+// pages, and how many of them were touched depends on how much the process allocated before and while
+// the connections opened (a module loaded at start-up, say), not on what the connections hold.
 
 import { spawnSync } from "node:child_process";
 import { Socket } from "node:net";
@@ -12,6 +15,8 @@ export interface MemoryResult {
   rssPerConn: number;
   /** JS heap growth per connection, bytes. */
   heapPerConn: number;
+  /** Growth of the young generation's resident pages, per connection, bytes (part of rssPerConn). */
+  youngPerConn: number;
 }
 
 /** The soft limit on open files for this process and its children. */
@@ -85,6 +90,7 @@ export async function measureMemory(
       connections: n,
       rssPerConn: (after.rss - before.rss) / n,
       heapPerConn: (after.heapUsed - before.heapUsed) / n,
+      youngPerConn: (after.young - before.young) / n,
     };
   } finally {
     await child.stop();

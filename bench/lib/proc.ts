@@ -116,8 +116,11 @@ export class ServerChild {
     return this.ask({ type: "cpu-stop" }, "cpu");
   }
 
-  /** RSS, JS heap and external memory (Buffers) after a full GC (the child must run with --expose-gc for the GC). */
-  mem(): Promise<{ rss: number; heapUsed: number; external: number }> {
+  /**
+   * RSS, JS heap, external memory (Buffers) and the young generation's resident pages after a full GC
+   * (the child must run with --expose-gc for the GC).
+   */
+  mem(): Promise<{ rss: number; heapUsed: number; external: number; young: number }> {
     return this.ask({ type: "mem" }, "mem");
   }
 

@@ -6,13 +6,15 @@
 // Started by the runner (with an IPC channel), it also answers:
 //   {type: "cpu-start"}  -> remembers process.cpuUsage()
 //   {type: "cpu-stop"}   -> {type: "cpu", micros, rss}: CPU time (user + system) since cpu-start
-//   {type: "mem"}        -> {type: "mem", rss, heapUsed, external} after a full GC (when --expose-gc)
+//   {type: "mem"}        -> {type: "mem", rss, heapUsed, external, young} after a full GC (when --expose-gc);
+//                           young: resident bytes of V8's young generation (empty after the GC)
 //   {type: "exit"}       -> closes the server and exits
 // A row that has no equivalent app for a scenario returns null from its start function: the process
 // prints `unsupported` and exits 0, and the runner shows "—" in that cell.
 
 import type { ChildProcess } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
+import { getHeapSpaceStatistics } from "node:v8";
 
 /** The apps a row can start. `pipelined` serves the hello app; `idle` is hello with a long keep-alive. */
 export const SCENARIOS = [
@@ -43,6 +45,19 @@ export interface Running {
 }
 
 export type Start = (scenario: Scenario) => Promise<Running | null> | Running | null;
+
+/**
+ * Resident bytes of V8's young generation (new space and its large objects). A full GC empties it but
+ * keeps its pages: how many were touched depends on how much the process allocated, not on what it holds.
+ */
+function youngResident(): number {
+  let bytes = 0;
+  for (const s of getHeapSpaceStatistics()) {
+    if (s.space_name === "new_space" || s.space_name === "new_large_object_space")
+      bytes += s.physical_space_size;
+  }
+  return bytes;
+}
 
 /** user + system CPU of another process, in µs, from /proc (Linux). */
 function cpuOfProcess(pid: number): number {
@@ -83,7 +98,7 @@ export type FromChild =
   | { type: "ready"; port: number; pid: number }
   | { type: "unsupported" }
   | { type: "cpu"; micros: number; rss: number }
-  | { type: "mem"; rss: number; heapUsed: number; external: number }
+  | { type: "mem"; rss: number; heapUsed: number; external: number; young: number }
   | { type: "error"; message: string };
 
 function isScenario(s: string | undefined): s is Scenario {
@@ -147,7 +162,7 @@ export function serve(start: Start): void {
           gc();
         }
         const m = process.memoryUsage();
-        send({ type: "mem", rss: m.rss, heapUsed: m.heapUsed, external: m.external });
+        send({ type: "mem", rss: m.rss, heapUsed: m.heapUsed, external: m.external, young: youngResident() });
         break;
       }
       case "exit":

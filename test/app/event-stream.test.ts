@@ -65,17 +65,39 @@ test("events with id, type, JSON data and retry; Last-Event-ID resumes after the
 
 test("heartbeat comments fill the silences", async () => {
   const { app } = makeApp();
+  // The source stays silent until the client has read two heartbeats (not for a fixed time: a loaded
+  // machine may run the timers late), then sends its event.
+  let speak!: () => void;
+  const spoken = new Promise<void>((r) => {
+    speak = r;
+  });
   app.get("/slow", () =>
     eventStream(
       async function* () {
-        await new Promise((r) => setTimeout(r, 250));
+        await spoken;
         yield { data: "late" };
       },
       { heartbeat: 0.05 },
     ),
   );
   const base = await serve(app);
-  const text = await (await fetch(`${base}/slow`)).text();
+  const res = await fetch(`${base}/slow`);
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  const giveUp = Date.now() + 10_000;
+  while (!/^(: heartbeat\n\n){2}/.test(text)) {
+    assert.ok(Date.now() < giveUp, `two heartbeats within 10 s of silence, got ${JSON.stringify(text)}`);
+    const { done, value } = await reader.read();
+    assert.ok(!done, `the stream ended before two heartbeats: ${JSON.stringify(text)}`);
+    text += dec.decode(value, { stream: true });
+  }
+  speak();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += dec.decode(value, { stream: true });
+  }
   assert.match(text, /^(: heartbeat\n\n){2,}data: late\n\n$/);
 });
 

@@ -54,8 +54,8 @@ test("a session round-trips through its cookie", () => {
 test("opening is lazy: nothing is verified until the session is used", () => {
   const si = new SecureCookieSessionInterface();
   let verified = 0;
-  const original = TimedSerializer.prototype.loads;
-  TimedSerializer.prototype.loads = function (this: TimedSerializer, ...a: Parameters<typeof original>) {
+  const original = TimedSerializer.prototype.tryLoads;
+  TimedSerializer.prototype.tryLoads = function (this: TimedSerializer, ...a: Parameters<typeof original>) {
     verified++;
     return original.apply(this, a);
   };
@@ -68,7 +68,7 @@ test("opening is lazy: nothing is verified until the session is used", () => {
     assert.equal(s.get("a"), 1);
     assert.equal(verified, 1);
   } finally {
-    TimedSerializer.prototype.loads = original;
+    TimedSerializer.prototype.tryLoads = original;
   }
 });
 
@@ -403,4 +403,42 @@ test("the template view reads keys as properties, lazily", () => {
     (view as unknown as Record<string, unknown>).user = "x";
   }, /can't change the session/);
   assert.equal(opened, 1);
+});
+
+test("a cookie verified a moment ago is refused at once when its key is dropped, the salt changes or it outlives the lifetime", () => {
+  const si = new SecureCookieSessionInterface();
+  const oldCookie = cookieFor({ user: "alice" }, config({ secretKey: "old" }));
+  const rotated = config({ secretKey: "new", secretKeyFallbacks: ["old"] });
+  assert.equal(si.open(oldCookie, rotated).get("user"), "alice");
+  assert.equal(si.open(oldCookie, rotated).get("user"), "alice"); // remembered
+  assert.equal(si.open(oldCookie, config({ secretKey: "new" })).get("user"), undefined);
+  assert.equal(si.open(oldCookie, rotated).get("user"), "alice", "the fallback back: accepted again");
+
+  const cookie = cookieFor({ user: "bob" });
+  assert.equal(si.open(cookie, config()).get("user"), "bob");
+  si.salt = "another.purpose";
+  assert.equal(si.open(cookie, config()).get("user"), undefined, "another salt, other tokens");
+  si.salt = "phial.session";
+
+  // Signed 100 s ago (same key and salt): fine for a lifetime of 1000 s, and remembered; a lifetime of
+  // 50 s ends it on the very next request.
+  const past = new TimedSerializer({
+    secretKey: "test-secret",
+    salt: "phial.session",
+    now: () => Date.now() - 100_000,
+  }).dumps({ user: "carol" });
+  assert.equal(si.open(past, config({ permanentSessionLifetime: 1000 })).get("user"), "carol");
+  assert.equal(si.open(past, config({ permanentSessionLifetime: 1000 })).get("user"), "carol");
+  assert.equal(si.open(past, config({ permanentSessionLifetime: 50 })).get("user"), undefined);
+});
+
+test("every request gets its own session data, even from the same remembered cookie", () => {
+  const si = new SecureCookieSessionInterface();
+  const cookie = cookieFor({ cart: [1], profile: { name: "alice" } });
+  const a = si.open(cookie, config());
+  (a.get("cart") as number[]).push(2); // changed in place, not saved
+  (a.get("profile") as { name: string }).name = "mallory";
+  const b = si.open(cookie, config());
+  assert.deepEqual(b.get("cart"), [1]);
+  assert.deepEqual(b.get("profile"), { name: "alice" });
 });

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { createHmac, randomBytes } from "node:crypto";
 import { test } from "node:test";
 import {
   BadSignature,
+  HmacKey,
   SignatureExpired,
   TimedSerializer,
   TimestampSigner,
@@ -193,4 +195,97 @@ test("TimedSerializer signs values; a valid signature over a non-JSON payload is
   assert.deepEqual(ser.loads(tok), { user: "alice", at: new Date(5) });
   const notJson = ser.signer.sign("{not json");
   assert.throws(() => ser.loads(notJson), BadSignature);
+});
+
+// ---- remembered tokens and the keyed hash (the fast paths must give exactly what the slow ones do) ----
+
+test("HmacKey gives HMAC-SHA256 exactly, for keys of any length and messages on both sides of its buffer", () => {
+  for (const keyBytes of [1, 32, 64, 65, 200]) {
+    const key = randomBytes(keyBytes);
+    const k = new HmacKey(key);
+    for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 120, 4031, 4032, 4033, 4096, 4097, 9000]) {
+      const data = randomBytes(n).toString("latin1");
+      const want = createHmac("sha256", key).update(data, "latin1").digest();
+      assert.deepEqual(k.mac(data), want, `key ${keyBytes} B, message ${n} B`);
+    }
+  }
+  // The buffer reused between calls keeps no trace of a longer message before a shorter one.
+  const key = randomBytes(32);
+  const k = new HmacKey(key);
+  k.mac("x".repeat(3000));
+  assert.deepEqual(k.mac("ab"), createHmac("sha256", key).update("ab").digest());
+});
+
+test("a remembered token is still checked against maxAge on every call, and refused once too old", () => {
+  let now = T0 * 1000;
+  const s = new TimedSerializer({ secretKey: "k", now: () => now });
+  const tok = s.dumps({ user: "alice" }); // signed here: remembered at once
+  const fromElsewhere = new TimedSerializer({ secretKey: "k", now: () => T0 * 1000 }).dumps({ user: "bob" });
+  assert.deepEqual(s.loads(fromElsewhere, { maxAge: 100 }), { user: "bob" }); // verified: remembered now
+  now += 100_000;
+  assert.deepEqual(s.loads(tok, { maxAge: 100 }), { user: "alice" });
+  assert.deepEqual(s.loads(fromElsewhere, { maxAge: 100 }), { user: "bob" });
+  assert.throws(() => s.loads(tok, { maxAge: 99 }), SignatureExpired);
+  now += 1000;
+  for (const t of [tok, fromElsewhere]) {
+    assert.throws(
+      () => s.loads(t, { maxAge: 100 }),
+      (e: unknown) => e instanceof SignatureExpired && e.timestamp === T0 && /101 s old/.test(e.message),
+    );
+  }
+  // A clock set back before the token was signed: dated in the future, refused as itsdangerous does.
+  now = (T0 - 5) * 1000;
+  assert.throws(() => s.loads(tok, { maxAge: 100 }), /in the future/);
+  assert.deepEqual(s.loads(tok), { user: "alice" }, "without maxAge the age doesn't matter");
+});
+
+test("each loads() of a remembered token returns its own value: changing one changes no other", () => {
+  const s = new TimedSerializer({ secretKey: "k" });
+  const tok = s.dumps({ cart: [1, 2], user: { name: "alice" }, at: new Date(5), raw: Buffer.from("ab") });
+  const a = s.loads(tok) as { cart: number[]; user: { name: string }; at: Date; raw: Buffer };
+  a.cart.push(3);
+  a.user.name = "mallory";
+  a.at.setTime(0);
+  a.raw[0] = 0;
+  const b = s.loads(tok) as typeof a;
+  assert.deepEqual(b.cart, [1, 2]);
+  assert.equal(b.user.name, "alice");
+  assert.equal(b.at.getTime(), 5);
+  assert.equal(b.raw.toString(), "ab");
+  assert.notEqual(a, b);
+});
+
+test("the same value signed twice in one second gives the same token; the next second a new one", () => {
+  let now = T0 * 1000;
+  const s = new TimedSerializer({ secretKey: "k", now: () => now });
+  const fresh = () => new TimedSerializer({ secretKey: "k", now: () => now });
+  const a = s.dumps({ n: 1 });
+  now += 999;
+  assert.equal(s.dumps({ n: 1 }), a);
+  assert.equal(fresh().dumps({ n: 1 }), a, "what signing gives anyway: remembering changes nothing");
+  now += 1;
+  const b = s.dumps({ n: 1 });
+  assert.notEqual(b, a);
+  assert.equal(b, fresh().dumps({ n: 1 }));
+  assert.equal(fresh().signer.unsign(b).timestamp, T0 + 1);
+});
+
+test("refusals say why, whether or not the token was remembered; a forged one is never remembered", () => {
+  const s = new TimedSerializer({ secretKey: "k" });
+  const tok = s.dumps({ n: 1 });
+  const forged = `${tok.slice(0, -4)}${tok.endsWith("AAAA") ? "BAAA" : "AAAA"}`;
+  for (let i = 0; i < 3; i++) {
+    assert.throws(() => s.loads(forged), { name: "BadSignature", message: "The signature does not match" });
+  }
+  assert.throws(() => s.loads("a.b"), { message: /malformed/ });
+  assert.equal(s.signer.validate(forged), false);
+  assert.equal(s.signer.validate(tok), true);
+});
+
+test("a token this serializer signed but longer than its maxTokenLength is still refused", () => {
+  const s = new TimedSerializer({ secretKey: "k", maxTokenLength: 64 });
+  const tok = s.dumps({ text: "x".repeat(40) });
+  assert.ok(tok.length > 64);
+  assert.throws(() => s.loads(tok), { message: "The token is too long" });
+  assert.deepEqual(s.loads(s.dumps({ n: 1 })), { n: 1 });
 });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { HeadCounter } from "../../bench/lib/head-counter.ts";
 import { wrkScript } from "../../bench/lib/load.ts";
+import { measureMemory } from "../../bench/lib/memory.ts";
 import { ServerChild } from "../../bench/lib/proc.ts";
 import { markdownReport, type Results, svgChart, targets } from "../../bench/lib/report.ts";
 import { SERVER_ROWS } from "../../bench/lib/rows.ts";
@@ -168,6 +169,41 @@ test("the report states each target as met or not from the medians", () => {
   assert.match(slow, /\| phial wire memory per connection ÷ node:http \| ≤ 1× \| 1.10× \| NOT met \|/);
 });
 
+test("memory per connection is compared without the young generation's pages, which the report shows apart", () => {
+  const r = fakeResults(150_000, 70_000, 5000, 9000);
+  // Two runs each: per run, RSS growth minus the young generation's share, then the median.
+  r.memory["phial-wire"] = {
+    rssPerConn: [5000, 7000],
+    youngPerConn: [2000, 4000],
+    heapPerConn: [1, 1],
+    connections: 10,
+  };
+  r.memory["node-http"] = {
+    rssPerConn: [9000, 9000],
+    youngPerConn: [0, 0],
+    heapPerConn: [1, 1],
+    connections: 10,
+  };
+  const md = markdownReport(r, "b.svg").replace(/ {2,}/g, " ");
+  assert.match(
+    md,
+    /\| phial wire memory per connection ÷ node:http \| ≤ 1× \| 0.33× \| met \| RSS growth with the young generation: 0.67× \|/,
+  );
+  // held, heap, × node:http, RSS growth, young gen (KiB): the median of 5000 and 7000 is 6000.
+  assert.match(md, /\| phial wire \| 10 \| 2.93 \| 0.00 \| 0.33× \| 5.86 \| 2.93 \|/);
+  assert.match(md, /\| node:http \| 10 \| 8.79 \| 0.00 \| 1.00× \| 8.79 \| 0.00 \|/);
+});
+
+test("the client target is stated by req/s and by CPU time per request", () => {
+  const r = fakeResults(150_000, 70_000, 3000, 9000);
+  r.client = {
+    "phial-client": { rps: [60_000], p99Ms: [1], cpuUs: [16] },
+    "undici-pool": { rps: [40_000], p99Ms: [1], cpuUs: [24] },
+  };
+  const md = markdownReport(r, "b.svg").replace(/ {2,}/g, " ");
+  assert.match(md, /\| phial\/client ÷ undici Pool \| ≥ 1.2× \| 1.50× \| met \| by CPU\/req: 1.50× \|/);
+});
+
 test("the chart has one bar per measured row and escapes its labels", () => {
   const r = fakeResults(150_000, 70_000, 3000, 9000);
   r.serverRows = r.serverRows.map((row) =>
@@ -198,6 +234,24 @@ test("a row answers its scenario, reports its CPU time, and declines what it has
     await child.stop();
   }
   assert.equal(await ServerChild.start(file, "routing"), "unsupported");
+});
+
+test("the memory test reports a server's RSS, heap and young-generation growth per idle connection", async () => {
+  const m = await measureMemory(join(BENCH, "servers/phial-framework.ts"), 100, undefined);
+  assert.equal(m.connections, 100);
+  // 100 idle connections hold JS objects (sockets, parsers); the young generation is reported apart.
+  assert.ok(m.heapPerConn > 256, `heap per connection ${m.heapPerConn} B`);
+  assert.ok(Number.isFinite(m.youngPerConn) && Number.isFinite(m.rssPerConn));
+  const child = await ServerChild.start(join(BENCH, "servers/phial-wire.ts"), "idle", {
+    nodeArgs: ["--expose-gc"],
+  });
+  if (child === "unsupported") assert.fail("phial-wire declined idle");
+  try {
+    const mem = await child.mem();
+    assert.ok(mem.young > 0 && mem.young < mem.rss, `young ${mem.young} of RSS ${mem.rss}`);
+  } finally {
+    await child.stop();
+  }
 });
 
 test("the validated POST: phial framework and fastify answer the receipt and refuse a bad order; others decline", async () => {

@@ -430,20 +430,25 @@ describe("framing and pooling with a raw server", () => {
   });
 
   test("a short Keep-Alive timeout closes the idle socket on time", async () => {
+    let answeredAt = 0;
     const srv = await rawServer((_h, s) => {
+      answeredAt = Date.now();
       s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=1, max=100\r\n\r\nok");
     });
     const c = new Client();
     try {
       assert.equal(await (await c.get(srv.url)).text(), "ok");
       assert.equal(c.stats(srv.url).idle, 1);
-      const t0 = Date.now();
       // timeout=1 s → the client keeps the socket for 500 ms, then closes it (the server sees the close).
+      // Bounds that hold on a loaded machine, where timers run late: the close comes at least 500 ms
+      // after the server answered (the client's timer starts later still); and a timer of the server's
+      // 1 s set now, due after the client's, finds the socket already closed (due timers run in order).
       const [sock] = [...srv.sockets];
-      await new Promise((r) => sock!.once("close", r));
-      const waited = Date.now() - t0;
-      assert.ok(waited >= 400 && waited < 1000, `closed after ${waited} ms`);
-      assert.deepEqual(c.stats(srv.url), { open: 0, idle: 0 });
+      const closed = new Promise<number>((r) => sock!.once("close", () => r(Date.now())));
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.deepEqual(c.stats(srv.url), { open: 0, idle: 0 }, "closed before the server's 1 s");
+      const kept = (await closed) - answeredAt;
+      assert.ok(kept >= 490, `kept idle ${kept} ms, half the server's timeout`);
     } finally {
       c.close();
       await srv.close();
@@ -453,12 +458,14 @@ describe("framing and pooling with a raw server", () => {
 
 test("a client-wide maxResponseBytes can be raised per request; a slow reader does not trip readTimeout", async () => {
   const srv = await phialServer((_req, res) => res.end(Buffer.alloc(2 * 1024 * 1024, 1)));
-  const c = new Client({ maxResponseBytes: 1024, readTimeout: 100 });
+  // readTimeout well above the pauses a loaded machine gives a process (a stall longer than it is a real
+  // timeout), and the reader's pause well above readTimeout.
+  const c = new Client({ maxResponseBytes: 1024, readTimeout: 500 });
   try {
     await assert.rejects(c.get(srv.url), /larger than maxResponseBytes \(1024 bytes\)/);
     const r = await c.get(srv.url, { maxResponseBytes: 4 * 1024 * 1024 });
     // Don't read for longer than readTimeout: the socket is paused, which is our doing, not the server's.
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 900));
     assert.equal((await r.bytes()).length, 2 * 1024 * 1024);
   } finally {
     c.close();

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { test } from "node:test";
 import { Client, CookieJar } from "phial/client";
 import { phialServer } from "./helpers.ts";
@@ -160,4 +162,26 @@ test("size and count limits: 4096 bytes of name and value, 180 cookies per site"
   // Another site is not affected by this one's count.
   assert.ok(jar.setCookie("other=1", u("https://other.example/"), NOW + 300));
   assert.equal(jar.all(NOW + 1000).length, 181);
+});
+
+test("the Public Suffix List (tldts, 0.7 MiB of heap) loads with the first cookie stored, not with phial/client", () => {
+  // A fresh process: this file's own cookie tests have loaded it here already.
+  const script = `
+    import { createRequire } from "node:module";
+    import { Client, CookieJar } from "phial/client";
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes("/tldts/"));
+    new Client({ baseUrl: "http://127.0.0.1:1", cookies: true }).close();
+    const jar = new CookieJar();
+    const before = loaded();
+    jar.setCookie("b=1; Domain=example.test", new URL("http://www.example.test/"));
+    console.log(JSON.stringify({ before, after: loaded(), header: jar.cookieHeader(new URL("http://api.example.test/")) }));
+  `;
+  const r = spawnSync(
+    process.execPath,
+    ["--conditions=phial-source", "--import", "tsx", "--input-type=module", "-e", script],
+    { cwd: join(import.meta.dirname, "..", ".."), encoding: "utf8", timeout: 30_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  // The first cookie stored loads the list (its Domain is checked against it, and its site counted).
+  assert.deepEqual(JSON.parse(r.stdout.trim()), { before: false, after: true, header: "b=1" });
 });

@@ -20,8 +20,11 @@ export interface DrainRun {
   refused: number;
   /** Answers that carried `Connection: close` (the server telling a client it drains). */
   closeAnswers: number;
-  /** Readiness answers seen after SIGTERM, by status (when `readiness` is set). */
-  readyAfterSignal: Map<number, number>;
+  /**
+   * Readiness answers to checks sent after SIGTERM, in order (when `readiness` is set). The first may
+   * still be 200: the process handles the signal in its event loop, maybe after a check already read.
+   */
+  readyAfterSignal: number[];
   /** ms from SIGTERM to the process's exit. */
   exitMs: number;
   /** The process's exit code. */
@@ -116,7 +119,7 @@ export async function drainUnderLoad(o: DrainOptions): Promise<DrainRun> {
     failed: [],
     refused: 0,
     closeAnswers: 0,
-    readyAfterSignal: new Map(),
+    readyAfterSignal: [],
     exitMs: -1,
     code: null,
     output: "",
@@ -160,12 +163,12 @@ export async function drainUnderLoad(o: DrainOptions): Promise<DrainRun> {
       try {
         const sentAfterSignal = signalled;
         const a = await send(agent, "GET", o.readiness);
-        if (sentAfterSignal)
-          run.readyAfterSignal.set(a.status, (run.readyAfterSignal.get(a.status) ?? 0) + 1);
+        if (sentAfterSignal) run.readyAfterSignal.push(a.status);
       } catch {
         return; // refused or closed: the readiness check fails that way too
       }
-      await new Promise((r) => setTimeout(r, 20));
+      // Every 20 ms until the signal, then back to back: as many answers as a loaded machine gives.
+      if (!signalled) await new Promise((r) => setTimeout(r, 20));
     }
   };
   const clients = Array.from({ length: o.clients }, (_, n) => client(n));

@@ -5,7 +5,7 @@
 // `Vary: Cookie` and a shared cache never hands one user's page to another (Flask CVE-2023-30861,
 // CVE-2026-27205). A tampered, expired or malformed cookie reads as an empty session, never an error.
 
-import { BadSignature, TimedSerializer } from "./signing.ts";
+import { Refusal, TimedSerializer } from "./signing.ts";
 
 /**
  * The shape of session data. Augment it to type your keys:
@@ -234,6 +234,14 @@ export class SecureCookieSession implements Session {
   }
 
   /**
+   * The data itself, not a copy, for saving (the serializer copies as it encodes).
+   * @internal
+   */
+  static dataOf(session: SecureCookieSession): Readonly<Record<string, unknown>> {
+    return session.#read();
+  }
+
+  /**
    * A permanent session lives `permanentSessionLifetime` seconds (the cookie gets an expiry);
    * otherwise the cookie ends with the browser session.
    */
@@ -301,7 +309,9 @@ const MAX_CANDIDATES = 4;
 export class SecureCookieSessionInterface {
   /** Separates session tokens from other signed values of the app. */
   salt = "phial.session";
-  private cached: { key: string; fallbacks: readonly string[]; serializer: TimedSerializer } | undefined;
+  private cached:
+    | { key: string; fallbacks: readonly string[]; salt: string; serializer: TimedSerializer }
+    | undefined;
 
   /** The serializer for the current keys, or undefined without a secret key. */
   serializer(config: SessionConfig): TimedSerializer | undefined {
@@ -309,9 +319,12 @@ export class SecureCookieSessionInterface {
     if (key === undefined || key === null || key === "") return undefined;
     const fallbacks = config.secretKeyFallbacks ?? [];
     const c = this.cached;
-    if (c !== undefined && c.key === key && sameList(c.fallbacks, fallbacks)) return c.serializer;
-    const serializer = new TimedSerializer({ secretKey: key, fallbacks, salt: this.salt });
-    this.cached = { key, fallbacks: [...fallbacks], serializer };
+    const salt = this.salt;
+    if (c !== undefined && c.key === key && c.salt === salt && sameList(c.fallbacks, fallbacks))
+      return c.serializer;
+    // A new serializer for new keys: what the old one remembered verifying is forgotten with it.
+    const serializer = new TimedSerializer({ secretKey: key, fallbacks, salt });
+    this.cached = { key, fallbacks: [...fallbacks], salt, serializer };
     return serializer;
   }
 
@@ -385,7 +398,7 @@ export class SecureCookieSessionInterface {
       options.maxAge = lifetime;
       options.expires = new Date(Date.now() + lifetime * 1000);
     }
-    const value = serializer.dumps(session.toJSON());
+    const value = serializer.dumps(SecureCookieSession.dataOf(session));
     const result: SessionSaveResult = { vary: true, cookie: { action: "set", name, value, options } };
     const size = name.length + value.length + 100; // ~ the attributes
     if (size > MAX_COOKIE_SIZE) {
@@ -425,14 +438,12 @@ function loadToken(
   maxAge: number,
 ): Record<string, unknown> | undefined {
   if (token.length === 0 || token.length > MAX_READ_LENGTH) return undefined;
-  try {
-    const v = serializer.loads(token, { maxAge });
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
-    return Object.assign(nullObject(), v as Record<string, unknown>);
-  } catch (err) {
-    if (err instanceof BadSignature) return undefined;
-    throw err;
-  }
+  // A refused cookie (forged, expired, from another key) is ordinary traffic: no Error is built for it.
+  const r = serializer.tryLoads(token, maxAge);
+  if (r instanceof Refusal) return undefined;
+  const v = r.value;
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
+  return Object.assign(nullObject(), v as Record<string, unknown>);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
