@@ -80,8 +80,8 @@ export function negotiateWebSocket(
 ): AcceptedHandshake | RefusedHandshake {
   if (req.method !== "GET") return refuse(`A WebSocket handshake is a GET request, not ${req.method}.`);
   if (req.httpVersion !== "1.1") return refuse("A WebSocket handshake needs HTTP/1.1.");
-  const h = req.headers;
-  const version = h["sec-websocket-version"];
+  const raw = req.rawHeaders;
+  const version = field(raw, "sec-websocket-version");
   if (version !== "13") {
     // §4.2.2: a version we don't speak gets 426 and the versions we do.
     return refuse(
@@ -92,12 +92,12 @@ export function negotiateWebSocket(
       { "Sec-WebSocket-Version": "13" },
     );
   }
-  const key = h["sec-websocket-key"];
+  const key = field(raw, "sec-websocket-key");
   if (key === undefined || !KEY.test(key))
     return refuse("The WebSocket handshake needs a Sec-WebSocket-Key of 16 random bytes in base64.");
 
   let protocol = "";
-  const offeredProtocols = h["sec-websocket-protocol"];
+  const offeredProtocols = field(raw, "sec-websocket-protocol");
   if (offeredProtocols !== undefined) {
     const offered = splitTokens(offeredProtocols);
     if (offered === undefined) return refuse("Sec-WebSocket-Protocol must be a list of tokens.");
@@ -112,8 +112,9 @@ export function negotiateWebSocket(
 
   let deflate: DeflateParams | undefined;
   let extensions = "";
-  const offeredExtensions = h["sec-websocket-extensions"];
-  if (options.perMessageDeflate === true && offeredExtensions !== undefined) {
+  const offeredExtensions =
+    options.perMessageDeflate === true ? field(raw, "sec-websocket-extensions") : undefined;
+  if (offeredExtensions !== undefined) {
     const offers = parseExtensions(offeredExtensions);
     if (offers === undefined) return refuse("Sec-WebSocket-Extensions is malformed.");
     for (const offer of offers) {
@@ -139,6 +140,20 @@ export function switchingProtocols(hs: AcceptedHandshake, extra: readonly string
   if (hs.extensions !== "") head += `Sec-WebSocket-Extensions: ${hs.extensions}\r\n`;
   for (const line of extra) head += `${line}\r\n`;
   return `${head}\r\n`;
+}
+
+/**
+ * A field's value by lowercased name, repeated lines joined with ", " (so two keys make an invalid
+ * one): a scan of the raw fields, without building the request's whole field map.
+ */
+function field(raw: readonly string[], lower: string): string | undefined {
+  let v: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === lower.length && n.toLowerCase() === lower)
+      v = v === undefined ? raw[i + 1] : `${v}, ${raw[i + 1]}`;
+  }
+  return v;
 }
 
 /** "a, b,c" as tokens, or undefined when an item is not a token. */

@@ -20,7 +20,8 @@ function request(fields: Record<string, string>, method = "GET", httpVersion = "
     if (v === "") delete headers[k];
     else headers[k] = v;
   }
-  return { method, httpVersion, headers } as unknown as IncomingRequest;
+  const rawHeaders = Object.entries(headers).flat();
+  return { method, httpVersion, headers, rawHeaders } as unknown as IncomingRequest;
 }
 
 describe("negotiateWebSocket", () => {

@@ -298,21 +298,19 @@ export class WebSocketConnection {
   /** `for await (const msg of ws)`: the messages until the connection closes. */
   [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
     // Hand-written rather than an async generator: one promise per message instead of several.
-    const it: AsyncIterableIterator<string | Buffer> = {
-      next: () => {
-        const q = this.queue;
-        if (q.length > 0) return Promise.resolve({ done: false, value: this.take() });
-        if (this.ended) return ITER_DONE;
-        if (this.waiter !== undefined) throw new Error("WebSocket receive(): another receive() is pending");
-        return new Promise<IteratorResult<string | Buffer>>((resolve) => {
-          this.waiter = resolve;
-          this.waiterWantsResult = true;
-        });
-      },
-      return: () => ITER_DONE,
-      [Symbol.asyncIterator]: () => it,
-    };
-    return it;
+    return new MessageIterator(this);
+  }
+
+  /** @internal the iterator's next(): a queued message at once, else when one arrives. */
+  nextResult(): Promise<IteratorResult<string | Buffer>> {
+    const q = this.queue;
+    if (q.length > 0) return Promise.resolve({ done: false, value: this.take() });
+    if (this.ended) return ITER_DONE;
+    if (this.waiter !== undefined) throw new Error("WebSocket receive(): another receive() is pending");
+    return new Promise<IteratorResult<string | Buffer>>((resolve) => {
+      this.waiter = resolve;
+      this.waiterWantsResult = true;
+    });
   }
 
   /** Closes with a code (1000 normal, 1001 going away, 1008 policy, 3000-4999 yours) and a reason. */
@@ -350,6 +348,20 @@ export class WebSocketConnection {
   deliver(data: string | Uint8Array): void {
     if (this.isClosed) return;
     this.raw.send(data);
+  }
+}
+
+/** `for await (const m of ws)`: a class, not an object of closures made per connection. */
+class MessageIterator implements AsyncIterableIterator<string | Buffer> {
+  constructor(private readonly conn: WebSocketConnection) {}
+  next(): Promise<IteratorResult<string | Buffer>> {
+    return this.conn.nextResult();
+  }
+  return(): Promise<IteratorResult<string | Buffer>> {
+    return ITER_DONE;
+  }
+  [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
+    return this;
   }
 }
 
@@ -438,13 +450,20 @@ export class WebSocketHub {
       this.failed(conn, req, err);
       return undefined;
     }
-    if (rv instanceof Promise) {
-      rv.then(
-        () => conn.close(1000),
-        (err: unknown) => this.failed(conn, req, err),
-      );
-    } else conn.close(1000);
+    if (rv instanceof Promise) void this.settled(rv, conn, req);
+    else conn.close(1000);
     return undefined;
+  }
+
+  /** Closes the connection when its handler's promise settles (1000, or 1011 when it threw). */
+  private async settled(rv: Promise<void>, conn: WebSocketConnection, req: Request): Promise<void> {
+    try {
+      await rv;
+    } catch (err) {
+      this.failed(conn, req, err);
+      return;
+    }
+    conn.close(1000);
   }
 
   private failed(conn: WebSocketConnection, req: Request, err: unknown): void {
