@@ -12,11 +12,13 @@ import {
   acceptFor,
   closePayload,
   destroyAll,
+  echo,
   frame,
   OP,
   type OpenOptions,
   RawWebSocket,
   RSV1,
+  serveApp,
 } from "./ws-wire.ts";
 
 const T = { timeout: 8000 };
@@ -28,9 +30,6 @@ let stop: (() => Promise<void>) | undefined;
 
 before(async () => {
   const { app } = makeApp();
-  const echo = async (ws: import("phial").WebSocketConnection): Promise<void> => {
-    for await (const m of ws) await ws.send(m);
-  };
   app.websocket("/echo", { endpoint: "echo", pingInterval: 0 }, echo);
   app.websocket("/proto", { endpoint: "proto", pingInterval: 0, protocols: ["chat.v2", "chat.v1"] }, echo);
   app.websocket(
@@ -38,9 +37,7 @@ before(async () => {
     { endpoint: "deflate", pingInterval: 0, perMessageDeflate: true, maxMessageSize: DEFLATE_MAX },
     echo,
   );
-  const server = app.listen();
-  ({ port } = await server.listen(0, "127.0.0.1"));
-  stop = () => server.close({ deadline: 200 });
+  ({ port, stop } = await serveApp(app));
 });
 afterEach(() => destroyAll());
 after(async () => {

@@ -9,6 +9,7 @@ import { once } from "node:events";
 import { after, before, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { makeApp } from "./helpers.ts";
+import { echo, serveApp } from "./ws-wire.ts";
 
 const T = { timeout: 10_000 };
 const SIZES = [0, 1, 125, 126, 127, 65535, 65536, 300_000];
@@ -18,14 +19,9 @@ let stop: (() => Promise<void>) | undefined;
 
 before(async () => {
   const { app } = makeApp();
-  const echo = async (ws: import("phial").WebSocketConnection): Promise<void> => {
-    for await (const m of ws) await ws.send(m);
-  };
   app.websocket("/echo", { endpoint: "echo", pingInterval: 0 }, echo);
   app.websocket("/deflate", { endpoint: "deflate", pingInterval: 0, perMessageDeflate: true }, echo);
-  const server = app.listen();
-  ({ port } = await server.listen(0, "127.0.0.1"));
-  stop = () => server.close({ deadline: 500 });
+  ({ port, stop } = await serveApp(app, 500));
 });
 after(async () => {
   await stop?.();

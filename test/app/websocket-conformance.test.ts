@@ -15,7 +15,18 @@ import { randomBytes } from "node:crypto";
 import { after, afterEach, before, describe, test } from "node:test";
 import type { CloseInfo } from "phial";
 import { makeApp } from "./helpers.ts";
-import { closePayload, destroyAll, frame, OP, RawWebSocket, RSV1, RSV2, RSV3 } from "./ws-wire.ts";
+import {
+  closePayload,
+  destroyAll,
+  echo,
+  frame,
+  OP,
+  RawWebSocket,
+  RSV1,
+  RSV2,
+  RSV3,
+  serveApp,
+} from "./ws-wire.ts";
 
 const SMALL = 4096; // /small's maxMessageSize
 const T = { timeout: 8000 };
@@ -26,9 +37,6 @@ const clientCloses: CloseInfo[] = [];
 
 before(async () => {
   const { app } = makeApp();
-  const echo = async (ws: import("phial").WebSocketConnection): Promise<void> => {
-    for await (const m of ws) await ws.send(m);
-  };
   app.websocket("/echo", { endpoint: "echo", maxMessageSize: 4 << 20, pingInterval: 0 }, echo);
   app.websocket("/small", { endpoint: "small", maxMessageSize: SMALL, pingInterval: 0 }, echo);
   app.websocket("/closed", { endpoint: "closed", pingInterval: 0 }, async (ws) => {
@@ -41,9 +49,7 @@ before(async () => {
   app.websocket("/going", { endpoint: "going", pingInterval: 0 }, (ws) => {
     ws.close(4000, "the handler's reason");
   });
-  const server = app.listen();
-  ({ port } = await server.listen(0, "127.0.0.1"));
-  stop = () => server.close({ deadline: 200 });
+  ({ port, stop } = await serveApp(app));
 });
 afterEach(() => destroyAll());
 after(async () => {

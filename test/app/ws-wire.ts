@@ -5,6 +5,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
+import type { Phial, WebSocketConnection } from "phial";
 
 export const OP = { CONT: 0x0, TEXT: 0x1, BINARY: 0x2, CLOSE: 0x8, PING: 0x9, PONG: 0xa } as const;
 export const RSV1 = 0x40;
@@ -356,4 +357,19 @@ export class RawWebSocket {
 export function describeClose(payload: Buffer): string {
   if (payload.length < 2) return "close (no code)";
   return `close ${payload.readUInt16BE(0)} (${payload.subarray(2).toString()})`;
+}
+
+/** The suite's echo handler: text stays text, binary stays binary. */
+export async function echo(ws: WebSocketConnection): Promise<void> {
+  for await (const m of ws) await ws.send(m);
+}
+
+/** Serves `app` on 127.0.0.1 (a free port); `stop` closes the server within `deadline` ms. */
+export async function serveApp(
+  app: Phial,
+  deadline = 200,
+): Promise<{ port: number; stop: () => Promise<void> }> {
+  const server = app.listen();
+  const { port } = await server.listen(0, "127.0.0.1");
+  return { port, stop: () => server.close({ deadline }) };
 }
