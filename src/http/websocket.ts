@@ -399,11 +399,6 @@ export class ServerWebSocket {
       this.socket.cork();
       setImmediate(uncork, this);
     }
-    if (this.inflating) {
-      if (this.stash === undefined) this.stash = [];
-      this.stash.push(chunk);
-      return;
-    }
     const partial = this.partial;
     if (partial !== undefined) {
       this.partial = undefined;

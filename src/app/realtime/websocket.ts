@@ -118,7 +118,7 @@ const ITER_DONE: Promise<IteratorReturnResult<undefined>> = Promise.resolve(DONE
 // its WebSocketConnection through `owner`.
 const LISTENER: WebSocketListener = {
   message(raw, data, isBinary) {
-    (raw.owner as WebSocketConnection).received(isBinary ? data : data.toString(), isBinary);
+    (raw.owner as WebSocketConnection).received(isBinary ? data : data.toString());
   },
   close(raw, code, reason) {
     (raw.owner as WebSocketConnection).onClosed(code, reason);
@@ -197,7 +197,7 @@ export class WebSocketConnection {
   }
 
   /** @internal a message arrived */
-  received(msg: string | Buffer, _isBinary: boolean): void {
+  received(msg: string | Buffer): void {
     const w = this.waiter as ((m: unknown) => void) | undefined;
     if (w !== undefined) {
       this.waiter = undefined;
